@@ -1,0 +1,48 @@
+# spectral_align: two commands for users (`make demo`, `make test`), a few for contributors.
+# The virtual environment lives outside the clone by default so that CI and new clones reuse the
+# 5 GB torch install; override with `make test VENV=/path/to/venv`.
+SHELL := /bin/bash
+VENV ?= $(HOME)/.cache/spectral_align/venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+TORCH_PAIR := torch==2.14.1 torchvision==0.29.1
+# pinned on purpose, without its dependencies (see pyproject.toml): its own metadata pins an old `requests`
+TORCHATTACKS := torchattacks==3.5.1
+# The stamp changes whenever the dependencies or this clone's location change, so `make` reinstalls
+# exactly when it must and is a no-op otherwise.
+STAMP := $(VENV)/.spectral_align-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)-$(shell echo $(CURDIR) | sha1sum | cut -c1-8)
+DEMO_OUT ?= demo_out
+
+.PHONY: setup demo test export clean-nbs check bench help
+
+help:
+	@echo "make demo   - set up the environment and run the demo experiment (writes $(DEMO_OUT)/)"
+	@echo "make test   - set up the environment and run the whole test suite"
+	@echo "make export - export notebooks to the library (nbdev-export) and clean them (nbdev-clean)"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python
+	@$(BIN)/python -c "import torch, torchvision" 2>/dev/null || $(BIN)/python -m pip install -q $(TORCH_PAIR)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps $(TORCHATTACKS)
+	rm -f $(VENV)/.spectral_align-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/spectral-align demo --out $(DEMO_OUT) --resume
+
+test: setup
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(shell nproc) --dist load -p no:cacheprovider tests
+
+export: setup
+	$(BIN)/nbdev-export
+	$(BIN)/nbdev-clean
+
+bench: setup
+	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
