@@ -15,16 +15,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from .core import check_images, check_number, check_choice, make_generator, get_device
+from .core import check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels, model_device, eval_mode
 from .spectra import radial_power_spectrum
 
 # %% auto #0
 __all__ = ['NORMS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'BUILTIN_TEST_SEED', 'check_norm', 'max_eps',
-           'check_eps', 'eval_mode', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval',
-           'predict', 'make_attack', 'GradientMaskingWarning', 'masking_checks', 'robust_accuracy',
-           'plot_robust_accuracy', 'minimal_perturbation', 'median_minimal_perturbation', 'success_curve',
-           'plot_success_curves', 'perturbation_spectrum', 'adversarial_spectrum', 'plot_perturbation_spectra',
-           'parse_eps', 'cli_attack']
+           'check_eps', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict',
+           'make_attack', 'GradientMaskingWarning', 'masking_checks', 'robust_accuracy', 'plot_robust_accuracy',
+           'minimal_perturbation', 'median_minimal_perturbation', 'success_curve', 'plot_success_curves',
+           'perturbation_spectrum', 'adversarial_spectrum', 'plot_perturbation_spectra', 'parse_eps', 'cli_attack']
 
 # %% ../nbs/06_attacks.ipynb #9e921011
 NORMS = ("inf", "2")
@@ -60,42 +59,20 @@ def check_eps(eps, norm, shape=None, name: str = "eps") -> float:
     return float(eps)
 
 # %% ../nbs/06_attacks.ipynb #d43f9d8e
-@contextlib.contextmanager
-def eval_mode(model: nn.Module):
-    "Put `model` in eval mode inside the block; restore every submodule's own training flag afterwards."
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try: yield model
-    finally:
-        for m, t in modes: m.training = t
-
-def _model_device(model: nn.Module, default):
-    p = next(model.parameters(), None)
-    if p is None: p = next(model.buffers(), None)
-    return p.device if p is not None else torch.device(default)
-
-def _check_model(model) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"`model` must be a torch.nn.Module mapping images in [0, 1] to logits; got {type(model).__name__}")
-    return model
-
 def _n_classes(model: nn.Module, x: torch.Tensor) -> int:
     "The number of outputs of `model` (a Classifier's head, else one forward pass on one image)."
     n = getattr(getattr(model, "head", None), "out_features", None)
     if isinstance(n, int): return n
-    with torch.no_grad(), eval_mode(model): out = model(x[:1].to(_model_device(model, x.device)))
+    with torch.no_grad(), eval_mode(model): out = model(x[:1].to(model_device(model, x.device)))
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         raise ValueError(f"`model` must return logits of shape (B, n_classes); got {getattr(out, 'shape', type(out).__name__)}")
     return out.shape[1]
 
 def check_inputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Check a model, images `x` (B, C, H, W) in [0, 1] and integer labels `y` (B,) in [0, n_classes); return (x, y)."
-    _check_model(model)
+    check_model(model)
     check_images(x, "x")
-    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.dtype == torch.bool or y.is_floating_point() or y.is_complex():
-        got = f"shape {tuple(y.shape)} and dtype {y.dtype}" if isinstance(y, torch.Tensor) else type(y).__name__
-        raise ValueError(f"`y` must be a 1-D integer tensor of class labels; got {got}")
-    if len(y) != len(x): raise ValueError(f"`y` has {len(y)} labels but `x` has {len(x)} images; they must match")
+    y = check_labels(y, len(x))
     n = _n_classes(model, x)
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= n:
@@ -199,7 +176,7 @@ class Attack:
     "Base class: an attack holds `model` and its settings; `attack(x, y)` returns adversarial images in [0, 1]."
     name = "attack"
     def __init__(self, model: nn.Module, eps: float, norm="inf", seed: int | None = 0):
-        self.model = _check_model(model)
+        self.model = check_model(model)
         self.norm = check_norm(norm)
         self.eps = check_eps(eps, self.norm)
         if seed is not None: check_number(seed, "seed", low=0, integer=True)
@@ -212,7 +189,7 @@ class Attack:
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         x, y = check_inputs(self.model, x, y)
         check_eps(self.eps, self.norm, x.shape)
-        dev = _model_device(self.model, x.device)
+        dev = model_device(self.model, x.device)
         with eval_mode(self.model):
             out = self._run(x.to(dev), y.to(dev), _as_eps_tensor(self.eps, x.to(dev)), self._generator(dev))
         return out.to(x.device)
@@ -264,7 +241,7 @@ class PGD(Attack):
         if not torch.isfinite(e).all() or (e < 0).any() or (e > max_eps(self.norm, x.shape)).any():
             raise ValueError(f"`eps` must lie in [0, {max_eps(self.norm, x.shape):.4g}] for norm {self.norm!r}; "
                              f"got values in [{e.min().item():.4g}, {e.max().item():.4g}]")
-        dev = _model_device(self.model, x.device)
+        dev = model_device(self.model, x.device)
         xd = x.to(dev)
         with eval_mode(self.model):
             out = self._run(xd, y.to(dev), _as_eps_tensor(e.to(x.dtype), xd), self._generator(dev))
@@ -332,8 +309,8 @@ def _predict(model, x, bs):
 
 def predict(model: nn.Module, x: torch.Tensor, bs: int = 256) -> torch.Tensor:
     "Predicted labels (B,) of `model` on images `x`, in batches of `bs`, without gradients, in eval mode (restored afterwards); on `x`'s device."
-    _check_model(model); check_images(x, "x"); check_number(bs, "bs", low=1, integer=True)
-    dev = _model_device(model, x.device)
+    check_model(model); check_images(x, "x"); check_number(bs, "bs", low=1, integer=True)
+    dev = model_device(model, x.device)
     with eval_mode(model): return _predict(model, x.to(dev), bs).to(x.device)
 
 ATTACKS = {"pgd": PGD, "fgsm": FGSM, "autoattack": AutoAttackEval}
@@ -402,7 +379,7 @@ def masking_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf
     if large_eps is not None: check_eps(large_eps, norm, x.shape, "large_eps")
     check_number(steps, "steps", low=1, integer=True); check_number(bs, "bs", low=1, integer=True)
     check_number(tol, "tol", low=0, high=1); check_number(steps_factor, "steps_factor", low=2, integer=True)
-    dev = _model_device(model, x.device)
+    dev = model_device(model, x.device)
     with eval_mode(model):
         xd, yd = x.to(dev), y.to(dev)
         ok = _predict(model, xd, bs) == yd
@@ -440,7 +417,7 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, nor
     if attack == "pgd": kw.update(steps=steps, loss=loss)
     if attack == "fgsm": kw.update(loss=loss)
     atks = [make_attack(attack, model, e, norm, **kw) for e in eps]
-    n, dev = len(x), _model_device(model, x.device)
+    n, dev = len(x), model_device(model, x.device)
     rows = []
     with eval_mode(model):
         xd, yd = x.to(dev), y.to(dev)
@@ -512,7 +489,7 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
     if step_size is not None: check_number(step_size, "step_size", low=0, low_inclusive=False)
     pgd = PGD(model, eps_max, norm, steps=steps, random_start=random_start, seed=seed, loss=loss)
     if step_size is not None: pgd.rel_step = step_size
-    n, dev = len(x), _model_device(model, x.device)
+    n, dev = len(x), model_device(model, x.device)
     eps_hi = torch.zeros(n, dtype=torch.float64); eps_lo = torch.zeros(n, dtype=torch.float64)
     with eval_mode(model):
         xd, yd = x.to(dev), y.to(dev)

@@ -8,11 +8,14 @@ Docs: https://spectral-align.github.io/spectral_align/core.html.md"""
 from __future__ import annotations
 import math, numbers, random
 from collections.abc import Iterable
+from contextlib import contextmanager
 import numpy as np
 import torch
+import torch.nn as nn
 
 # %% auto #0
-__all__ = ['check_images', 'check_number', 'check_choice', 'get_device', 'make_generator', 'seed_everything']
+__all__ = ['check_images', 'check_number', 'check_choice', 'get_device', 'make_generator', 'seed_everything', 'check_model',
+           'model_device', 'check_labels', 'eval_mode']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
 def _describe(v):
@@ -104,3 +107,44 @@ def seed_everything(seed: int) -> None:
     "Seed Python's, NumPy's and torch's global generators (for code we do not control, such as training)."
     check_number(seed, "seed", low=0, integer=True)
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+
+# %% ../nbs/00_core.ipynb #300db36d
+def check_model(model, name: str = "model") -> nn.Module:
+    "Check that `model` is a `torch.nn.Module` (an image classifier: images (B, C, H, W) in [0, 1] → logits)."
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"`{name}` must be a torch.nn.Module mapping images (B, C, H, W) in [0, 1] to logits "
+                         f"(B, n_classes); got {_describe(model)}")
+    return model
+
+def model_device(model: nn.Module, default: torch.Tensor | str | torch.device | None = None) -> torch.device:
+    "The device of `model`'s first parameter or buffer; for a model with neither, `default` (a device, or a tensor's device; cpu if None)."
+    for t in model.parameters(): return t.device
+    for t in model.buffers(): return t.device
+    if isinstance(default, torch.Tensor): return default.device
+    return torch.device(default if default is not None else "cpu")
+
+def check_labels(y, n: int | None = None, name: str = "y", x_name: str = "x") -> torch.Tensor:
+    "Check that `y` is a 1-D array of non-negative integer labels (of length `n`); return it as a long tensor."
+    if isinstance(y, (list, tuple)): y = np.asarray(y)
+    if isinstance(y, np.ndarray):
+        if not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"`{name}` must hold integer class labels; got {_describe(y)}")
+        y = torch.from_numpy(y.astype(np.int64))
+    if not isinstance(y, torch.Tensor) or y.dtype == torch.bool or y.is_floating_point() or y.is_complex():
+        raise ValueError(f"`{name}` must be a 1-D integer tensor or array of class labels; got {_describe(y)}")
+    if y.ndim != 1: raise ValueError(f"`{name}` must be 1-D (N,); got shape {tuple(y.shape)}")
+    if n is not None and len(y) != n:
+        raise ValueError(f"`{name}` has {len(y)} labels but `{x_name}` has {n} images; they must match")
+    if len(y) == 0: raise ValueError(f"`{name}` is empty; at least one label is needed")
+    if y.min() < 0: raise ValueError(f"`{name}` must hold labels ≥ 0; got a minimum of {y.min().item()}")
+    return y.long()
+
+
+@contextmanager
+def eval_mode(model: nn.Module):
+    "Put `model` in eval mode inside the block; restore every submodule's own training flag afterwards."
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try: yield model
+    finally:
+        for m, t in modes: m.training = t

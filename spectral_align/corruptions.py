@@ -13,13 +13,13 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
-from .core import check_images, check_number, check_choice, make_generator, get_device
+from .core import check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels, model_device, eval_mode
 
 # %% auto #0
 __all__ = ['CORRUPTION_GROUPS', 'COMMON_CORRUPTIONS', 'EXTRA_CORRUPTIONS', 'ALL_CORRUPTIONS', 'SEVERITIES', 'CORRUPTION_GROUP',
            'SEVERITY_PARAMS', 'TORCH_CORRUPTIONS', 'DETERMINISTIC_CORRUPTIONS', 'RANDOM_CORRUPTIONS',
            'IMAGECORRUPTIONS_VERSION', 'BACKENDS', 'NOISE_KINDS', 'NOISE_LEVELS', 'BUILTIN_TEST_SEED', 'corrupt',
-           'corruption_names', 'eval_mode', 'add_noise', 'noise_sweep', 'plot_noise_sweep', 'corruption_accuracy',
+           'corruption_names', 'add_noise', 'noise_sweep', 'plot_noise_sweep', 'corruption_accuracy',
            'mean_corruption_accuracy', 'plot_corruption_accuracy', 'load_test_data', 'cli_corrupt']
 
 # %% ../nbs/07_corruptions.ipynb #91b4d68d
@@ -204,32 +204,9 @@ def corruption_names(subset: str = "all") -> tuple:
     return subsets[subset]
 
 # %% ../nbs/07_corruptions.ipynb #4d3d386e
-@contextlib.contextmanager
-def eval_mode(model: nn.Module):
-    "Put `model` in eval mode inside the block; restore each submodule's own training flag afterwards."
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try: yield model
-    finally:
-        for m, t in modes: m.train(t)
-
-def _model_device(model, default):
-    p = next(model.parameters(), None)
-    if p is None: p = next(model.buffers(), None)
-    return p.device if p is not None else default
-
-def _check_labels(y, x, name="y"):
-    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.dtype in (torch.bool,) or y.is_floating_point() or y.is_complex():
-        raise ValueError(f"`{name}` must be a 1-d integer tensor of class indices; got "
-                         f"{type(y).__name__ if not isinstance(y, torch.Tensor) else f'shape {tuple(y.shape)}, dtype {y.dtype}'}")
-    if len(y) != len(x):
-        raise ValueError(f"`{name}` has {len(y)} labels for {len(x)} images; they must match")
-    if len(y) and y.min() < 0: raise ValueError(f"`{name}` holds a negative label ({y.min().item()}); labels are class indices ≥ 0")
-    return y
-
 def _accuracy(model, x, y, transform=None, bs=256):
     "Accuracy of `model` on `transform(xb)` for batches of `x`; returns (accuracy, n)."
-    dev = _model_device(model, x.device)
+    dev = model_device(model, x.device)
     correct = 0
     with eval_mode(model), torch.no_grad():
         for i in range(0, len(x), bs):
@@ -243,10 +220,9 @@ def _accuracy(model, x, y, transform=None, bs=256):
     return correct / len(x), len(x)
 
 def _check_eval_args(model, x, y, bs):
-    if not isinstance(model, nn.Module): raise ValueError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
-    check_images(x)
-    _check_labels(y, x)
+    check_model(model); check_images(x)
     check_number(bs, "bs", low=1, integer=True)
+    return check_labels(y, len(x))
 
 # %% ../nbs/07_corruptions.ipynb #cb693ebc
 NOISE_KINDS = ("gaussian", "uniform", "salt_pepper")
@@ -280,7 +256,7 @@ def noise_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kind: str = 
     Tidy: one row per level with columns kind, level, accuracy, n. Each level reuses the same random
     numbers (common random numbers); the model runs in eval mode and its mode is restored."""
     check_choice(kind, "kind", NOISE_KINDS)
-    _check_eval_args(model, x, y, bs)
+    y = _check_eval_args(model, x, y, bs)
     levels = NOISE_LEVELS[kind] if levels is None else levels
     if isinstance(levels, (int, float)): levels = (levels,)
     levels = [_check_level(l) for l in levels]
@@ -329,7 +305,7 @@ def corruption_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, corr
 
     `corruptions`: 'all' (19), 'common' (15), 'extra', a group name, or a list of names. The first row
     is the clean accuracy (corruption 'clean', severity 0). The model runs in eval mode; its mode is restored."""
-    _check_eval_args(model, x, y, bs)
+    y = _check_eval_args(model, x, y, bs)
     names = _resolve_corruptions(corruptions)
     if isinstance(severities, int): severities = (severities,)
     severities = tuple(_check_severity(s, "severities") for s in severities)
@@ -339,7 +315,7 @@ def corruption_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, corr
         for n in names: _resolve_backend(n, backend)
     if backend == "reference" or any(_resolve_backend(n, backend) == "reference" for n in names):
         check_images(x, min_size=32)
-    dev = _model_device(model, x.device)
+    dev = model_device(model, x.device)
     acc, n = _accuracy(model, x, y, None, bs)
     rows = [dict(corruption="clean", group="clean", severity=0, accuracy=acc, n=n, backend="none")]
     for name in names:

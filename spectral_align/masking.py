@@ -20,7 +20,8 @@ from scipy.optimize import OptimizeWarning, curve_fit, minimize
 from .core import check_images, check_number, check_choice, make_generator, _describe
 from .spectra import nyquist, radial_freq, octave_bands
 from .data import to_grayscale, LUMA_WEIGHTS
-from .probes import _check_model, _labels, _model_device, _evaluating, _logits
+from .core import check_model, check_labels, model_device, eval_mode
+from .probes import _logits
 
 # %% auto #0
 __all__ = ['NOISE_SDS', 'BAND_C0', 'N_BANDS', 'CBM_CONTRAST', 'CBM_MEAN', 'CBM_EPS', 'PAPER_RMS_RATIO', 'CHANCE16',
@@ -289,7 +290,7 @@ class CategoryReadout(nn.Module):
     "Wrap a many-class `model`: outputs the log mean probability of each category's classes (see `category_probs`)."
     def __init__(self, model: nn.Module, class_to_category, categories=None):
         super().__init__()
-        self.model, self.class_to_category = _check_model(model), class_to_category
+        self.model, self.class_to_category = check_model(model), class_to_category
         self.categories = _parse_map(class_to_category, categories)[1]     # checks the map now
     def forward(self, x):
         p, _ = category_probs(self.model(x), self.class_to_category, self.categories)
@@ -319,10 +320,10 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=NOISE_SDS, 
     `low_cpi`, `high_cpi`, `accuracy` (fraction), `n_correct`, `n`, `oob_fraction` (share of pixels moved
     into [0, 1]); `df.attrs` holds `size`, `dropped_bands` and `chance` (1 / number of model outputs).
     With `return_trials`, returns `(df, trials)`: `noise{sd}freq{k}` → list of 0/1 (see `save_trials`)."""
-    _check_model(model)
+    check_model(model)
     check_images(x, channels=(1, 3))
     _check_square(x)
-    y = _labels(y, len(x))
+    y = check_labels(y, len(x))
     sds = _check_sds(noise_sds)
     check_number(bs, "bs", low=1, integer=True)
     check_number(n_repeats, "n_repeats", low=1, integer=True)
@@ -333,7 +334,7 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=NOISE_SDS, 
     size, n = x.shape[-1], len(x)
     bt = _band_table(size, bands, c0, n_bands, warn=True)
     K, L = len(bt), len(sds)
-    dev = _model_device(model, x)
+    dev = model_device(model, x)
     fd = _fdtype(x.dtype)
     gains = _gains(size, bt, dev, fd)
     g = make_generator(seed, dev)
@@ -341,7 +342,7 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=NOISE_SDS, 
     hit = torch.zeros(L, K, n_repeats, n, dtype=torch.bool)
     moved = torch.zeros(L, K, dtype=torch.float64)
     yd = y.to(dev)
-    with _evaluating(model):
+    with eval_mode(model), torch.no_grad():
         k_out = _logits(model, x[:1].to(dev)).shape[1]
         if y.max().item() >= k_out:
             raise ValueError(f"`y` holds labels up to {y.max().item()} but `model` has {k_out} outputs; labels must be in [0, {k_out - 1}]")

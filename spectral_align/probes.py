@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-from .core import check_images, check_number, check_choice, make_generator, _describe
+from .core import check_images, check_number, check_choice, make_generator, _describe, check_model, check_labels, model_device, eval_mode
 from .spectra import nyquist
 from .filters import LowPass, FILTER_KINDS, CUTOFF_UNITS
 
@@ -22,43 +22,6 @@ __all__ = ['HYBRID_CUTOFFS_PCT', 'draw_partners', 'hybrid_images', 'hybrid_sweep
            'plot_fourier_heatmap']
 
 # %% ../nbs/04_probes.ipynb #08fd221a
-def _check_model(model):
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"`model` must be a torch.nn.Module mapping images (B, C, H, W) in [0, 1] to logits "
-                         f"(B, n_classes); got {_describe(model)}")
-    return model
-
-def _labels(y, n: int | None = None, name: str = "y", x_name: str = "x") -> torch.Tensor:
-    "Check that `y` is a 1-D array of non-negative integer labels (of length `n`); return a long tensor."
-    if isinstance(y, (list, tuple)): y = np.asarray(y)
-    if isinstance(y, np.ndarray):
-        if not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"`{name}` must hold integer class labels; got {_describe(y)}")
-        y = torch.from_numpy(y.astype(np.int64))
-    if not isinstance(y, torch.Tensor) or y.dtype == torch.bool or y.is_floating_point() or y.is_complex():
-        raise ValueError(f"`{name}` must be a 1-D integer tensor or array of class labels; got {_describe(y)}")
-    if y.ndim != 1: raise ValueError(f"`{name}` must be 1-D (N,); got shape {tuple(y.shape)}")
-    if n is not None and len(y) != n:
-        raise ValueError(f"`{name}` has {len(y)} labels but `{x_name}` has {n} images; they must match")
-    if len(y) == 0: raise ValueError(f"`{name}` is empty; at least one label is needed")
-    if y.min() < 0: raise ValueError(f"`{name}` must hold labels ≥ 0; got a minimum of {y.min().item()}")
-    return y.long()
-
-def _model_device(model: nn.Module, x: torch.Tensor) -> torch.device:
-    "The device of the model's first parameter or buffer (the input's device for a model without any)."
-    for t in itertools.chain(model.parameters(), model.buffers()): return t.device
-    return x.device
-
-@contextmanager
-def _evaluating(model: nn.Module):
-    "Eval mode and no_grad inside the block; every submodule's own mode restored afterwards."
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad(): yield model
-    finally:
-        for m, mode in modes: m.training = mode
-
 def _logits(model, xb):
     out = model(xb)
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(xb):
@@ -67,7 +30,7 @@ def _logits(model, xb):
     return out
 
 def _check_label_range(model, x, y, dev) -> int:
-    "Run the model on one image to learn its number of outputs and check the labels against it (inside `_evaluating`)."
+    "Run the model on one image to learn its number of outputs and check the labels against it (inside `eval_mode`)."
     k = _logits(model, x[:1].to(dev)).shape[1]
     if y.max().item() >= k:
         raise ValueError(f"`y` holds labels up to {y.max().item()} but `model` has {k} outputs; labels must be in [0, {k - 1}]")
@@ -128,7 +91,7 @@ def draw_partners(y, seed: int | torch.Generator = 0) -> torch.Tensor:
 
     Vectorised (no retry loop), deterministic for a `seed` (int or CPU generator); returns a long
     tensor (N,) on `y`'s device. Needs at least two classes."""
-    y = _labels(y)
+    y = check_labels(y)
     g = make_generator(seed)
     yc = y.cpu()
     order = torch.argsort(yc, stable=True)
@@ -146,7 +109,7 @@ def draw_partners(y, seed: int | torch.Generator = 0) -> torch.Tensor:
 HYBRID_CUTOFFS_PCT = (0, 3, 4, 5, 6, 8, 9, 11, 13, 15, 17, 19, 22, 27, 33, 42, 57, 100)  # Li et al. 2023, % of Nyquist
 
 def _check_partner(partner, y) -> torch.Tensor:
-    p = _labels(partner, len(y), name="partner", x_name="x")
+    p = check_labels(partner, len(y), name="partner", x_name="x")
     if p.max() >= len(y):
         raise ValueError(f"`partner` holds indices up to {p.max().item()} but `x` has {len(y)} images; allowed: [0, {len(y) - 1}]")
     same = (y[p.to(y.device)] == y).sum().item()
@@ -163,7 +126,7 @@ def hybrid_images(x: torch.Tensor, y, cutoff: float, partner=None, seed: int | t
     `kind` and `order` as in `LowPass`. Returns (hybrids, y_low, y_high): the hybrids (not clipped),
     the labels of the low-frequency sources (`y`) and of the high-frequency sources (`y[partner]`)."""
     check_images(x)
-    y = _labels(y, len(x))
+    y = check_labels(y, len(x))
     h, w = x.shape[-2:]
     lp = LowPass(cutoff, kind, order, unit)
     lp.cutoff_cpi(nyquist(h, w))                                   # refuses a cutoff beyond the frequency grid
@@ -207,9 +170,9 @@ def hybrid_sweep(model: nn.Module, x: torch.Tensor, y, cutoffs=HYBRID_CUTOFFS_PC
     `bs` images per forward pass; `kind`/`order` as in `LowPass`. Returns one row per cutoff:
     `cutoff_pct`, `cutoff_cpi`, `acc_low` (fraction classified as the low-frequency source's class),
     `acc_high` (as the high-frequency source's class), `n` (images)."""
-    _check_model(model)
+    check_model(model)
     check_images(x)
-    y = _labels(y, len(x))
+    y = check_labels(y, len(x))
     check_choice(kind, "kind", FILTER_KINDS)
     check_number(order, "order", low=1, integer=True)
     check_number(bs, "bs", low=1, integer=True)
@@ -217,7 +180,7 @@ def hybrid_sweep(model: nn.Module, x: torch.Tensor, y, cutoffs=HYBRID_CUTOFFS_PC
     nyq = nyquist(h, w)
     cuts = _cutoff_array(cutoffs, "pct_nyquist", h, w)
     partner = draw_partners(y, seed)
-    dev, fd, n = _model_device(model, x), _fft_dtype(x.dtype), len(x)
+    dev, fd, n = model_device(model, x), _fft_dtype(x.dtype), len(x)
     inv = _inverses(cuts, kind, order, "pct_nyquist", h, w, dev, fd)
     group = _group(len(cuts), min(bs, n), x[0].numel())
     buf = torch.empty(group * min(bs, n), *x.shape[1:], dtype=fd, device=dev)   # reused for every stack of hybrids
@@ -225,7 +188,7 @@ def hybrid_sweep(model: nn.Module, x: torch.Tensor, y, cutoffs=HYBRID_CUTOFFS_PC
     hit_high = torch.zeros_like(hit_low)
     y_low, y_high = y.to(dev), y[partner].to(dev)
     partner = partner.to(x.device)
-    with _evaluating(model):
+    with eval_mode(model), torch.no_grad():
         _check_label_range(model, x, y, dev)
         for i in range(0, n, bs):
             sl = slice(i, min(i + bs, n))
@@ -326,9 +289,9 @@ def lowpass_highpass_curves(model: nn.Module, x: torch.Tensor, y, cutoffs=None, 
     `cutoffs` default to `HYBRID_CUTOFFS_PCT` expressed in `unit`; `kind`/`order` as in `LowPass`; high-pass
     is the exact complement. Returns rows `filter` ('low' | 'high') × cutoff with `kind`, `cutoff_cpi`,
     `cutoff_pct`, `accuracy`, `clean_accuracy` (on the unfiltered images) and `n`."""
-    _check_model(model)
+    check_model(model)
     check_images(x)
-    y = _labels(y, len(x))
+    y = check_labels(y, len(x))
     check_choice(kind, "kind", FILTER_KINDS)
     check_choice(unit, "unit", CUTOFF_UNITS)
     check_number(order, "order", low=1, integer=True)
@@ -338,14 +301,14 @@ def lowpass_highpass_curves(model: nn.Module, x: torch.Tensor, y, cutoffs=None, 
     if cutoffs is None:
         cutoffs = np.array(HYBRID_CUTOFFS_PCT, dtype=np.float64) * (1 if unit == "pct_nyquist" else nyq / 100)
     cuts = _cutoff_array(cutoffs, unit, h, w)
-    dev, fd, n = _model_device(model, x), _fft_dtype(x.dtype), len(x)
+    dev, fd, n = model_device(model, x), _fft_dtype(x.dtype), len(x)
     inv = _inverses(cuts, kind, order, unit, h, w, dev, fd)
     group = _group(len(cuts), min(bs, n), x[0].numel(), copies=2)
     buf = torch.empty(group * min(bs, n), *x.shape[1:], dtype=fd, device=dev)
     hit = torch.zeros(2, len(cuts), dtype=torch.long, device=dev)
     clean = torch.zeros((), dtype=torch.long, device=dev)
     yd = y.to(dev)
-    with _evaluating(model):
+    with eval_mode(model), torch.no_grad():
         _check_label_range(model, x, y, dev)
         for i in range(0, n, bs):
             sl = slice(i, min(i + bs, n))
@@ -433,9 +396,9 @@ def fourier_heatmap(model: nn.Module, x: torch.Tensor, y, eps: float = 4.0, size
     (seeded); `eps` is the L2 norm per channel, for images in [0, 1]. The grid holds |ky|, |kx| ≤ `size`
     (None: the whole grid, |ky| ≤ h//2, |kx| ≤ w//2); half of it is computed and mirrored. Returns one row
     per grid point: `fy`, `fx` (cycles/image), `eps`, `error`, `clean_error`, `n`."""
-    _check_model(model)
+    check_model(model)
     check_images(x)
-    y = _labels(y, len(x))
+    y = check_labels(y, len(x))
     check_number(eps, "eps", low=0)
     check_number(bs, "bs", low=1, integer=True)
     h, w = x.shape[-2:]
@@ -447,12 +410,12 @@ def fourier_heatmap(model: nn.Module, x: torch.Tensor, y, eps: float = 4.0, size
     uniq, inv = torch.unique(torch.minimum(key, conj).flatten(), return_inverse=True)
     freqs = torch.stack([uniq // w, uniq % w], 1)                 # one basis per conjugate pair
     m, n = len(uniq), len(x)
-    dev = _model_device(model, x)
+    dev = model_device(model, x)
     fd = _fft_dtype(x.dtype)
     signs = (torch.randint(0, 2, (m, n), generator=make_generator(seed), dtype=torch.int8) * 2 - 1)
     hits = torch.zeros(m, dtype=torch.long, device=dev)
     yd = y.to(dev)
-    with _evaluating(model):
+    with eval_mode(model), torch.no_grad():
         _check_label_range(model, x, y, dev)
         clean = sum((_predict(model, x[i:i + bs].to(dev), bs) == yd[i:i + bs]).sum().item() for i in range(0, n, bs))
         nb = min(n, bs)

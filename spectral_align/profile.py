@@ -15,7 +15,8 @@ import torch.nn as nn
 from fastprogress.fastprogress import progress_bar
 from .core import check_images, check_number, _describe
 from .probes import (hybrid_sweep, hybrid_crossover, plot_hybrid, lowpass_highpass_curves, half_clean_cutoff,
-                                   plot_lowpass_highpass, fourier_heatmap, plot_fourier_heatmap, _check_model, _labels)
+                                   plot_lowpass_highpass, fourier_heatmap, plot_fourier_heatmap)
+from .core import check_model, check_labels
 from .masking import masking_accuracy, fit_channel, plot_masking_heatmap, plot_channel
 
 # %% auto #0
@@ -41,7 +42,7 @@ def _gather(data, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError("`data` must be fastai DataLoaders (its validation set is used), a DataLoader of (x, y) batches, "
                          f"or an (x, y) pair of tensors; got {_describe(data)}")
     check_images(x, "x")
-    y = _labels(y, len(x))
+    y = check_labels(y, len(x))
     return (x[:n], y[:n]) if n is not None else (x, y)
 
 # %% ../nbs/05b_profile.ipynb #d98db907
@@ -129,7 +130,7 @@ def frequency_profile(model: nn.Module, data, probes=PROBES, *, n: int | None = 
     `lowpass_highpass`, `masking`, `heatmap` pass options to each probe (`masking={'fit': {...}}` goes to
     `fit_channel`, e.g. `{'method': 'psychometric'}`); `seed` seeds every probe, `bs` is the batch size.
     One progress bar (`progress=False`: none); `plot=False`: no figures. Columns: see the notebook."""
-    _check_model(model)
+    check_model(model)
     if isinstance(probes, str): probes = (probes,)
     probes = tuple(probes)
     if not probes: raise ValueError(f"`probes` is empty; choose from {PROBES}")
