@@ -151,7 +151,8 @@ class ExperimentConfig:
 
 # %% ../nbs/12_experiment.ipynb #ae492a81
 DEMO_PRESET = dict(data="builtin", arch="small_cnn", arms=["baseline", "blur", "noise", "lsf", "channel", "similarity"],
-                   seeds=1, epochs=3, n_train=2000, n_valid=500, n_eval=300, n_attack=200, n_minimal=48, bs=128,
+                   seeds=1, epochs=3, n_train=1500, n_valid=500, n_eval=200, n_attack=64, n_minimal=24, bs=128,
+                   pgd_steps=5, eps_linf=["2/255", "4/255", "8/255"], eps_l2=[0.25, 0.5, 1.0],
                    corruptions=["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "gaussian_blur",
                                 "brightness", "contrast", "saturate"], severities=[1, 3, 5], out="demo_out")
 
