@@ -381,7 +381,9 @@ def measure_neural(model, ctx) -> list:
     from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
     x, _ = _subset(ctx, min(ctx["cfg"].n_eval or 256, 256))
     fov = min(4.0, x.shape[-1] / 16)     # degrees: keeps the population's preferred frequencies below Nyquist
-    with torch.no_grad(): target = SimulatedV1(seed=0, fov_deg=fov).to(x.device)(x).flatten(1)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*prefer spatial frequencies above the Nyquist")   # a few units; same target for every arm
+        target = SimulatedV1(seed=0, fov_deg=fov).to(x.device)(x).flatten(1)
     f = _features(model, x)
     rows = [_row("target_cka", linear_cka(f.double(), target.double())),
             _row("target_rsa", rsa(rdm(f.double()), rdm(target.double())))]
@@ -687,9 +689,10 @@ def make_figures(results: pd.DataFrame, folder) -> dict:
     sg = shift_vs_gain(results)
     if len(sg):
         fig, ax = plt.subplots(figsize=(5.2, 4.2))
-        for i, r in enumerate(sg.itertuples()):
+        arms = list(dict.fromkeys(results.arm))                                 # the same colour per arm as in the curves
+        for r in sg.itertuples():
             ax.errorbar(r.dx, r.dy, xerr=None if math.isnan(r.dx_sem) else r.dx_sem,
-                        yerr=None if math.isnan(r.dy_sem) else r.dy_sem, fmt="o", color=f"C{i}", capsize=3)
+                        yerr=None if math.isnan(r.dy_sem) else r.dy_sem, fmt="o", color=f"C{arms.index(r.arm) % 10}", capsize=3)
             ax.annotate(r.arm, (r.dx, r.dy), textcoords="offset points", xytext=(5, 4), fontsize=8)
         ax.axhline(0, color="grey", lw=0.7); ax.axvline(0, color="grey", lw=0.7)
         ax.set_xlabel("LSF-reliance shift from baseline\n(share of hybrids following the low frequencies)")
