@@ -25,15 +25,7 @@ import torch.nn.functional as F
 from spectral_align.attacks import PGD, predict
 from spectral_align.data import make_builtin
 from spectral_align.models import build_model
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"): return line.split(":", 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
+from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
 
 
 def minimal_pgd(model, x, y, eps, alpha, steps):

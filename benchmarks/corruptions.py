@@ -20,15 +20,7 @@ from spectral_align.corruptions import (ALL_CORRUPTIONS, CORRUPTION_GROUP, TORCH
                                         corruption_accuracy, load_test_data, mean_corruption_accuracy)
 from spectral_align.data import builtin_dls
 from spectral_align.train import fit, make_learner
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"): return line.split(":", 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
+from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
 
 
 def main(argv=None):

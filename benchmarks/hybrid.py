@@ -22,15 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from spectral_align.data import make_builtin
 from spectral_align.models import build_model
 from spectral_align.probes import HYBRID_CUTOFFS_PCT, draw_partners, hybrid_sweep
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"): return line.split(":", 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
+from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
 
 
 def ideal_lowpass_mask(h: int, w: int, cutoff_pct: float) -> np.ndarray:

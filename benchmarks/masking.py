@@ -22,20 +22,12 @@ import torch
 from spectral_align.core import check_images, get_device
 from spectral_align.masking import (BAND_C0, CBM_CONTRAST, CBM_EPS, CBM_MEAN, NOISE_SDS, PAPER_RMS_RATIO,
                                     cbm_stimuli, reduce_contrast)
+from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
 
 try:
     import pyrtools as pt
 except ImportError as e:  # pragma: no cover
     raise SystemExit("this benchmark needs pyrtools for the published baseline: pip install pyrtools") from e
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"): return line.split(":", 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
 
 
 def rms(a): return np.sqrt(np.mean(np.square(a)))

@@ -31,15 +31,7 @@ from spectral_align.data import builtin_dls, BatchAugment
 from spectral_align.models import build_model
 from spectral_align.train import ARMS, make_learner, fit
 from spectral_align.regularizers import BANDS
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"): return line.split(":", 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
+from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
 
 
 def sync(device):

@@ -15,13 +15,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from .data import load_test_data
 from .core import check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels, model_device, eval_mode
 from .spectra import radial_power_spectrum
 
 # %% auto #0
-__all__ = ['NORMS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'BUILTIN_TEST_SEED', 'check_norm', 'max_eps',
-           'check_eps', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict',
-           'make_attack', 'GradientMaskingWarning', 'masking_checks', 'robust_accuracy', 'plot_robust_accuracy',
+__all__ = ['NORMS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'check_norm', 'max_eps', 'check_eps',
+           'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict', 'make_attack',
+           'GradientMaskingWarning', 'masking_checks', 'robust_accuracy', 'plot_robust_accuracy',
            'minimal_perturbation', 'median_minimal_perturbation', 'success_curve', 'plot_success_curves',
            'perturbation_spectrum', 'adversarial_spectrum', 'plot_perturbation_spectra', 'parse_eps', 'cli_attack']
 
@@ -607,8 +608,6 @@ def plot_perturbation_spectra(spectra: dict, ax=None, title: str | None = None):
     return fig
 
 # %% ../nbs/06_attacks.ipynb #fcd3f438
-BUILTIN_TEST_SEED = 12345    # built-in test images: a draw independent of builtin_dls's training images
-
 def parse_eps(text: str) -> list[float]:
     "Radii from a comma-separated string of numbers or fractions ('1/255,2/255,0.03')."
     if not isinstance(text, str) or not text.strip(): raise ValueError(f"`--eps` must be a comma-separated list of radii; got {text!r}")
@@ -637,15 +636,6 @@ def _attack_parser():
     p.add_argument("--out", default="attack_results", help="output folder for attack.csv, attack_checks.csv and attack.png")
     return p
 
-def _load_eval_data(data: str, n: int, seed: int, size: int, channels: int):
-    from spectral_align import data as sd
-    gray = channels == 1
-    if data == "builtin": return sd.make_builtin(n, size=size, seed=BUILTIN_TEST_SEED + seed, grayscale=gray)
-    p = Path(data)
-    if p.suffix != ".npz": raise ValueError(f"`--data` must be 'builtin' or an .npz file; got {data!r}")
-    x, y = sd.load_npz(p, grayscale=gray)
-    return x[:n], y[:n]
-
 def cli_attack(argv: list[str] | None = None) -> int:
     "The `spectral-align attack` command: robust accuracy against ε; prints the table, writes CSV and PNG. Returns the exit status."
     p = _attack_parser()
@@ -660,7 +650,8 @@ def cli_attack(argv: list[str] | None = None) -> int:
         if not Path(a.checkpoint).is_file(): raise ValueError(f"CHECKPOINT {a.checkpoint!r} does not exist or is not a file")
         from spectral_align.models import model_from_checkpoint
         model = model_from_checkpoint(a.checkpoint).to(device)
-        x, y = _load_eval_data(a.data, a.n, a.seed, a.size, model.normalize.n_channels)
+        x, y = load_test_data(a.data, a.n, a.seed, grayscale=model.normalize.n_channels == 1,
+                              size=a.size if a.data == "builtin" else None)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GradientMaskingWarning)
             df = robust_accuracy(model, x, y, eps, norm, a.attack, steps=a.steps, seed=a.seed, bs=a.bs, loss=a.loss,

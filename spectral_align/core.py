@@ -123,8 +123,8 @@ def model_device(model: nn.Module, default: torch.Tensor | str | torch.device | 
     if isinstance(default, torch.Tensor): return default.device
     return torch.device(default if default is not None else "cpu")
 
-def check_labels(y, n: int | None = None, name: str = "y", x_name: str = "x") -> torch.Tensor:
-    "Check that `y` is a 1-D array of non-negative integer labels (of length `n`); return it as a long tensor."
+def check_labels(y, n: int | None = None, name: str = "y", x_name: str = "x", n_classes: int | None = None) -> torch.Tensor:
+    "Check that `y` is a 1-D array of integer labels in [0, `n_classes`) (of length `n`); return it as a long tensor."
     if isinstance(y, (list, tuple)): y = np.asarray(y)
     if isinstance(y, np.ndarray):
         if not np.issubdtype(y.dtype, np.integer):
@@ -137,6 +137,10 @@ def check_labels(y, n: int | None = None, name: str = "y", x_name: str = "x") ->
         raise ValueError(f"`{name}` has {len(y)} labels but `{x_name}` has {n} images; they must match")
     if len(y) == 0: raise ValueError(f"`{name}` is empty; at least one label is needed")
     if y.min() < 0: raise ValueError(f"`{name}` must hold labels ≥ 0; got a minimum of {y.min().item()}")
+    if n_classes is not None:
+        check_number(n_classes, "n_classes", low=1, integer=True)
+        if y.max() >= n_classes:
+            raise ValueError(f"`{name}` labels must be in [0, {n_classes - 1}]; got values up to {y.max().item()}")
     return y.long()
 
 

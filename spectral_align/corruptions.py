@@ -13,14 +13,15 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
+from .data import load_test_data
 from .core import check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels, model_device, eval_mode
 
 # %% auto #0
 __all__ = ['CORRUPTION_GROUPS', 'COMMON_CORRUPTIONS', 'EXTRA_CORRUPTIONS', 'ALL_CORRUPTIONS', 'SEVERITIES', 'CORRUPTION_GROUP',
            'SEVERITY_PARAMS', 'TORCH_CORRUPTIONS', 'DETERMINISTIC_CORRUPTIONS', 'RANDOM_CORRUPTIONS',
-           'IMAGECORRUPTIONS_VERSION', 'BACKENDS', 'NOISE_KINDS', 'NOISE_LEVELS', 'BUILTIN_TEST_SEED', 'corrupt',
-           'corruption_names', 'add_noise', 'noise_sweep', 'plot_noise_sweep', 'corruption_accuracy',
-           'mean_corruption_accuracy', 'plot_corruption_accuracy', 'load_test_data', 'cli_corrupt']
+           'IMAGECORRUPTIONS_VERSION', 'BACKENDS', 'NOISE_KINDS', 'NOISE_LEVELS', 'corrupt', 'corruption_names',
+           'add_noise', 'noise_sweep', 'plot_noise_sweep', 'corruption_accuracy', 'mean_corruption_accuracy',
+           'plot_corruption_accuracy', 'cli_corrupt']
 
 # %% ../nbs/07_corruptions.ipynb #91b4d68d
 CORRUPTION_GROUPS = {
@@ -389,27 +390,6 @@ def _corrupt_parser():
     p.add_argument("--backend", choices=BACKENDS, default="auto", help="torch versions where available (auto) or the reference for all")
     return p
 
-BUILTIN_TEST_SEED = 12345
-
-def load_test_data(data: str, n: int, seed: int = 0, grayscale: bool = False, size: int | None = None):
-    """The first `n` test images and labels of `data`: 'builtin' (a fresh draw of `make_builtin`, `size` px),
-    an .npz file (`x`/`y`, or JPEG-packed `jpeg_bytes`/`offsets`/`y`) or an image folder (resized to `size` if given)."""
-    from spectral_align import data as sd
-    check_number(n, "n", low=1, integer=True)
-    if size is not None: check_number(size, "size", low=1, integer=True)
-    if not isinstance(data, (str, Path)): raise ValueError(f"`data` must be 'builtin' or a path; got {type(data).__name__}")
-    if str(data) == "builtin":
-        return sd.make_builtin(n, size=size or 32, seed=BUILTIN_TEST_SEED + seed, grayscale=grayscale)
-    p = Path(data).expanduser()
-    if not p.exists(): raise ValueError(f"`data` must be 'builtin', an .npz file or an image folder; {str(data)!r} does not exist")
-    if p.is_dir(): x, y = sd.load_image_folder(p, size=size, grayscale=grayscale)
-    elif p.suffix.lower() == ".npz":
-        if size is not None: raise ValueError("`size` is only for builtin data or an image folder; .npz images keep their size")
-        with np.load(p, allow_pickle=False) as z: keys = set(z.files)
-        if {"jpeg_bytes", "offsets"} <= keys: return sd.load_jpeg_npz(p, grayscale=grayscale, limit=n)
-        x, y = sd.load_npz(p, grayscale=grayscale)
-    else: raise ValueError(f"`data` must be 'builtin', an .npz file or an image folder; got the file {str(data)!r}")
-    return x[:n], y[:n]
 
 def cli_corrupt(argv: list[str] | None = None) -> int:
     "The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status."

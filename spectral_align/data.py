@@ -14,13 +14,14 @@ import torch
 import torch.nn.functional as F
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from .core import check_images, check_number, check_choice, get_device, make_generator, _describe
+from .core import check_images, check_number, check_choice, get_device, make_generator, _describe, check_labels
 
 # %% auto #0
 __all__ = ['LUMA_WEIGHTS', 'BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
-           'IMAGE_EXTENSIONS', 'to_grayscale', 'builtin_classes', 'make_builtin', 'load_arrays', 'load_npz',
-           'load_jpeg_npz', 'convert_jpeg_npz', 'load_cifar10', 'folder_classes', 'load_image_folder', 'pad_crop_flip',
-           'random_pad_crop_flip', 'ImageTensors', 'TensorDL', 'BatchAugment', 'get_dls', 'builtin_dls']
+           'IMAGE_EXTENSIONS', 'BUILTIN_TEST_SEED', 'to_grayscale', 'builtin_classes', 'make_builtin', 'load_arrays',
+           'load_npz', 'load_jpeg_npz', 'convert_jpeg_npz', 'load_cifar10', 'folder_classes', 'load_image_folder',
+           'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip', 'ImageTensors', 'TensorDL', 'BatchAugment',
+           'get_dls', 'builtin_dls']
 
 # %% ../nbs/02_data.ipynb #2beade99
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)   # ITU-R BT.601
@@ -186,24 +187,6 @@ def make_builtin(n: int = 10000, size: int = 32, seed: int | torch.Generator = 0
 # %% ../nbs/02_data.ipynb #a3f3c9e7
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
-def _check_labels(y, n: int, name: str = "y", n_classes: int | None = None, x_name: str = "x") -> torch.Tensor:
-    "Check that `y` is a 1-D integer array of `n` labels in [0, n_classes); return it as a long tensor."
-    if isinstance(y, (list, tuple)): y = np.asarray(y)
-    if isinstance(y, np.ndarray):
-        if not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"`{name}` must hold integer class labels; got {_describe(y)}")
-        y = torch.from_numpy(y.astype(np.int64))
-    if not isinstance(y, torch.Tensor) or y.dtype in (torch.bool,) or y.is_floating_point() or y.is_complex():
-        raise ValueError(f"`{name}` must be a 1-D integer array or tensor of class labels; got {_describe(y)}")
-    if y.ndim != 1: raise ValueError(f"`{name}` must be 1-D (N,); got shape {tuple(y.shape)}")
-    if len(y) != n: raise ValueError(f"`{name}` has {len(y)} labels but `{x_name}` has {n} images; they must match")
-    y = y.long()
-    if n_classes is not None: check_number(n_classes, "n_classes", low=1, integer=True)
-    if len(y) and (y.min() < 0 or (n_classes is not None and y.max() >= n_classes)):
-        allowed = f"[0, {n_classes - 1}]" if n_classes is not None else "non-negative integers"
-        raise ValueError(f"`{name}` labels must be {allowed}; got values in [{y.min().item()}, {y.max().item()}]")
-    return y
-
 def _as_nchw(x, name: str = "x", layout: str | None = None) -> torch.Tensor:
     "Check images `x` (NumPy or torch; uint8 or float in [0, 1]) and return them as a (N, C, H, W) tensor."
     if layout is not None: check_choice(layout, "layout", ("NHWC", "NCHW"))
@@ -240,7 +223,7 @@ def load_arrays(x, y, *, layout: str | None = None, grayscale=False, dtype=torch
     if given)."""
     _gray_mode(grayscale); _check_dtype(dtype)
     x = _as_nchw(x, "x", layout)
-    return _convert(x, grayscale, dtype), _check_labels(y, len(x), "y", n_classes)
+    return _convert(x, grayscale, dtype), check_labels(y, len(x), "y", n_classes=n_classes)
 
 # %% ../nbs/02_data.ipynb #059b53b0
 def _existing(path, name: str = "path", kind: str = "file") -> Path:
@@ -386,6 +369,28 @@ def load_image_folder(path, size: int | tuple | None = None, grayscale=False,
                          "pass `size` to resize them all")
     return load_arrays(np.stack(imgs), np.array([k for _, k in files]), grayscale=grayscale, dtype=dtype)
 
+# %% ../nbs/02_data.ipynb #1d54136d
+BUILTIN_TEST_SEED = 12345    # built-in test images: a draw independent of builtin_dls's training images
+
+def load_test_data(data: str, n: int, seed: int = 0, grayscale: bool = False, size: int | None = None):
+    """The first `n` test images and labels of `data`: 'builtin' (a fresh draw of `make_builtin`, `size` px),
+    an .npz file (`x`/`y`, or JPEG-packed `jpeg_bytes`/`offsets`/`y`) or an image folder (resized to `size` if given)."""
+    check_number(n, "n", low=1, integer=True)
+    if size is not None: check_number(size, "size", low=1, integer=True)
+    if not isinstance(data, (str, Path)): raise ValueError(f"`data` must be 'builtin' or a path; got {type(data).__name__}")
+    if str(data) == "builtin":
+        return make_builtin(n, size=size or 32, seed=BUILTIN_TEST_SEED + seed, grayscale=grayscale)
+    p = Path(data).expanduser()
+    if not p.exists(): raise ValueError(f"`data` must be 'builtin', an .npz file or an image folder; {str(data)!r} does not exist")
+    if p.is_dir(): x, y = load_image_folder(p, size=size, grayscale=grayscale)
+    elif p.suffix.lower() == ".npz":
+        if size is not None: raise ValueError("`size` is only for builtin data or an image folder; .npz images keep their size")
+        with np.load(p, allow_pickle=False) as z: keys = set(z.files)
+        if {"jpeg_bytes", "offsets"} <= keys: return load_jpeg_npz(p, grayscale=grayscale, limit=n)
+        x, y = load_npz(p, grayscale=grayscale)
+    else: raise ValueError(f"`data` must be 'builtin', an .npz file or an image folder; got the file {str(data)!r}")
+    return x[:n], y[:n]
+
 # %% ../nbs/02_data.ipynb #0f5f4cc3
 _PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
@@ -494,7 +499,7 @@ def _check_split(x, y, xn, yn, n_classes):
                          f"(use `load_arrays` for channels-last data); got {_describe(x)}")
     if len(x) == 0: raise ValueError(f"`{xn}` holds no images (shape {tuple(x.shape)})")
     if x.is_floating_point(): check_images(x, xn)
-    return x, _check_labels(y, len(x), yn, n_classes, x_name=xn)
+    return x, check_labels(y, len(x), yn, x_name=xn, n_classes=n_classes)
 
 def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool = True, device=None,
             seed: int | torch.Generator = 0, num_workers: int = 0, *, valid_bs: int | None = None, padding: int = 4,
