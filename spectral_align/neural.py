@@ -172,6 +172,15 @@ class RDMSet:
         return RDMSet(self.rdms[torch.as_tensor(idx)], [self.names[i] for i in idx], self.meta.iloc[idx],
                       self.image_ids, self.image_info, self.images)
 
+    def subset(self, idx) -> "RDMSet":
+        "The same RDMs over the images at `idx` only (indices or a boolean mask): rows and columns selected, with their ids, info and images."
+        i = _index(idx, self.n_images, "idx")
+        if len(i) < 3: raise ValueError(f"`idx` must select at least 3 images for an RDM; got {len(i)}")
+        if len(torch.unique(i)) != len(i): raise ValueError("`idx` selects an image more than once; an RDM over repeated images has zero off-diagonal entries")
+        return RDMSet(self.rdms[:, i][:, :, i], self.names, self.meta.drop(columns="name"), [self.image_ids[j] for j in i.tolist()],
+                      None if self.image_info is None else self.image_info.iloc[i.numpy()],
+                      None if self.images is None else self.images[i.to(self.images.device)])
+
     def mean(self) -> torch.Tensor:
         "The mean RDM over the set."
         return self.rdms.mean(0)
