@@ -39,9 +39,9 @@ from .train import ARMS, fit, get_arm, make_learner, save_trained
 __all__ = ['DATA_KINDS', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_MEASURES', 'parse_eps', 'parse_list', 'ExperimentConfig',
            'read_config_file', 'load_config', 'register_measure', 'accuracy_on', 'measure_clean', 'measure_hybrid',
            'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal', 'measure_masking', 'measure_corruptions',
-           'measure_neural', 'experiment_data', 'run_name', 'prepare_output', 'train_run', 'run_experiment',
-           'collect_results', 'summarize', 'summary_table', 'format_summary', 'shift_vs_gain', 'make_figures',
-           'report_notes', 'write_report']
+           'aligned_to_brain_set', 'brain_split', 'measure_neural', 'experiment_data', 'run_name', 'prepare_output',
+           'train_run', 'run_experiment', 'collect_results', 'summarize', 'summary_table', 'format_summary',
+           'shift_vs_gain', 'make_figures', 'report_notes', 'write_report']
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -91,6 +91,7 @@ class ExperimentConfig:
     corruptions: list | None = None    # None: all 19 corruption types
     severities: list = field(default_factory=lambda: [1, 3, 5])
     neural: str | None = None          # path to a brain RDM set (e.g. the 92-image human IT set) for RSA
+    neural_holdout: float = 0.5        # share of the brain set held out from arms aligned to that same set (RSA is scored on it)
     device: str | None = None          # cpu | cuda | cuda:1 ... (default: CUDA if present)
     out: str = "spectral_align_out"
 
@@ -140,6 +141,7 @@ class ExperimentConfig:
         self.severities = parse_list(self.severities, "severities", int)
         for s in self.severities: check_number(s, "severities", low=1, high=5, integer=True)
         if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {str(self.neural)!r} does not exist")
+        check_number(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
         if self.device is not None: get_device(self.device)   # a device that is not present fails here
         return self
 
@@ -369,6 +371,34 @@ def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like): x = to_grayscale(x, 3)
     return x
 
+def _same_data(a, b) -> bool:
+    "Whether two paths name the same brain set (a folder, or its `rdms_and_stimuli.npz`)."
+    def norm(p):
+        p = Path(p).expanduser().resolve()
+        return p.parent if p.name == "rdms_and_stimuli.npz" else p
+    return norm(a) == norm(b)
+
+def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
+    "Whether `arm`'s neural target is the brain set `cfg.neural` itself."
+    if not cfg.neural: return False
+    t = get_arm(arm).resolve(cfg.arm_params.get(arm) or {}).get("target")
+    return isinstance(t, (str, Path)) and str(t) not in ("simulated_v1", "pixel") and _same_data(t, cfg.neural)
+
+def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    "(fit, held-out) image indices of the brain set `cfg.neural`: seeded (0), stratified by category when known."
+    images, rdms = _brain_set(cfg.neural)
+    n = len(images)
+    info = rdms.image_info
+    cats = info["category"].astype(str).to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
+    rng, held = np.random.default_rng(0), []
+    for c in dict.fromkeys(cats):
+        idx = rng.permutation(np.flatnonzero(cats == c))
+        held += idx[:int(round(len(idx) * cfg.neural_holdout))].tolist()
+    held = np.sort(np.asarray(held, dtype=np.int64))
+    fit = np.setdiff1d(np.arange(n), held)
+    if len(fit) < 3 or len(held) < 3: raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the {n}-image brain set")
+    return torch.from_numpy(fit), torch.from_numpy(held)
+
 @torch.no_grad()
 def _features(model, x, bs=256):
     from spectral_align.models import penultimate
@@ -387,8 +417,15 @@ def measure_neural(model, ctx) -> list:
     f = _features(model, x)
     rows = [_row("target_cka", linear_cka(f.double(), target.double())),
             _row("target_rsa", rsa(rdm(f.double()), rdm(target.double())))]
-    if ctx["cfg"].neural:
-        images, rdms = _brain_set(ctx["cfg"].neural)
+    cfg = ctx["cfg"]
+    if cfg.neural:
+        images, rdms = _brain_set(cfg.neural)
+        aligned = [a for a in cfg.arms if aligned_to_brain_set(cfg, a)]
+        if aligned:
+            held = brain_split(cfg)[1]
+            images, rdms = images[held], rdms.subset(held)
+            rows.append(_row("note_neural", float("nan"), condition=f"RSA to the brain set is scored on its {len(held)} held-out "
+                             f"images: arm(s) {', '.join(aligned)} were aligned to the other images of the same set"))
         imgs = _fit_images(images, x[:1]).to(x.device)
         df = rsa_to_brain(model, "body", rdms, images=imgs)
         rows += [_row("rsa_brain", r.rsa, i, r.rdm) for i, r in enumerate(df.itertuples())]
@@ -509,7 +546,12 @@ def _version() -> str:
 def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path) -> None:
     "Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth`."
     mp = {"auto": "auto", "on": True, "off": False}[cfg.mixed_precision]
-    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp)
+    context = None
+    if aligned_to_brain_set(cfg, arm):                # aligned to the brain set: only its fit images (see `brain_split`)
+        from spectral_align.regularizers import make_target
+        p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
+        context = dict(target=make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0]))
+    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context)
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
     _write_csv(hist, rd / "history.csv")
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
