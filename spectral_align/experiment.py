@@ -407,13 +407,10 @@ def _features(model, x, bs=256):
 @register_measure("neural")
 def measure_neural(model, ctx) -> list:
     "CKA and RSA of the penultimate features to the reference neural target; RSA to a brain RDM set if given."
-    from spectral_align.neural import SimulatedV1
+    from spectral_align.regularizers import NeuralTarget
     from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
     x, _ = _subset(ctx, min(ctx["cfg"].n_eval or 256, 256))
-    fov = min(4.0, x.shape[-1] / 16)     # degrees: keeps the population's preferred frequencies below Nyquist
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*prefer spatial frequencies above the Nyquist")   # a few units; same target for every arm
-        target = SimulatedV1(seed=0, fov_deg=fov).to(x.device)(x).flatten(1)
+    target = NeuralTarget.simulated_v1(x.cpu()).responses.to(x.device)   # the alignment arms' default target population (on CPU, as in training)
     f = _features(model, x)
     rows = [_row("target_cka", linear_cka(f.double(), target.double())),
             _row("target_rsa", rsa(rdm(f.double()), rdm(target.double())))]
