@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/attacks.html.md"""
 
 # %% ../nbs/06_attacks.ipynb #0d430e47
 from __future__ import annotations
-import argparse, contextlib, math, sys, warnings
+import argparse, math, sys, warnings
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
@@ -74,11 +74,10 @@ def check_inputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[to
     check_model(model)
     check_images(x, "x")
     y = check_labels(y, len(x))
-    n = _n_classes(model, x)
-    lo, hi = int(y.min()), int(y.max())
-    if lo < 0 or hi >= n:
-        raise ValueError(f"`y` labels must be in [0, {n - 1}] (the model has {n} outputs); got values in [{lo}, {hi}]")
-    return x, y.long()
+    n = _n_classes(model, x)                         # check_labels has refused negative labels already
+    if int(y.max()) >= n:
+        raise ValueError(f"`y` labels must be in [0, {n - 1}] (the model has {n} outputs); got values in [{int(y.min())}, {int(y.max())}]")
+    return x, y
 
 # %% ../nbs/06_attacks.ipynb #6111a0f1
 def _as_eps_tensor(eps, x: torch.Tensor) -> torch.Tensor:
@@ -345,9 +344,13 @@ def _still_correct(atk, x, y, eps, bs):
 def _check_row(check, eps, steps, acc, limit, what):
     return dict(check=check, eps=float(eps), steps=steps, accuracy=acc, limit=limit, passed=bool(acc <= limit + 1e-12), what=what)
 
+def _tolerance(tol: float, n: int) -> float:
+    "The tolerance of a check on `n` images: `tol`, but at least 1.5/n, so that one surviving image among few is not a failure."
+    return max(tol, 1.5 / max(n, 1))
+
 def _masking_checks(model, xc, yc, n, norm, eps_ref, acc_ref, steps, seed, bs, loss, tol, steps_factor, large_eps):
     "The checks on the correctly classified images `xc` (model in eval mode, on its device); `n` = all images."
-    tol = max(tol, 1.5 / max(n, 1))                                   # one surviving image among few is not a failure
+    tol = _tolerance(tol, n)
     pgd = lambda e, k: PGD(model, e, norm, steps=k, seed=seed, loss=loss)
     acc = lambda e, k: (_still_correct(pgd(e, k), xc, yc, e, bs).sum().item() / n) if len(xc) else 0.0
     top, big = max_eps(norm, xc.shape), large_eps if large_eps is not None else _large_eps(norm, xc.shape)
@@ -438,7 +441,7 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, nor
         rows_c = _masking_checks(model, xc, yc, n, norm, df.eps[i_ref], acc_ref, steps, seed, bs, loss, tol, 5, None)
     srt = df.sort_values("eps", kind="stable").accuracy.to_numpy()
     rise = float(np.max(np.diff(srt), initial=0.0))
-    rows_c.append(_check_row("eps_monotone", df.eps.max(), steps, rise, max(tol, 1.5 / n), "accuracy does not rise with ε (largest rise shown)"))
+    rows_c.append(_check_row("eps_monotone", df.eps.max(), steps, rise, _tolerance(tol, n), "accuracy does not rise with ε (largest rise shown)"))
     chk = pd.DataFrame(rows_c).assign(norm=norm)
     df["masking_ok"] = bool(chk.passed.all())
     df.attrs["checks"] = chk.to_dict("records")      # records, not a DataFrame: pandas compares attrs when concatenating

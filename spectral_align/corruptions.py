@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/corruptions.html.md"""
 
 # %% ../nbs/07_corruptions.ipynb #133850e4
 from __future__ import annotations
-import argparse, contextlib, math, sys, warnings
+import argparse, math, sys, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd

@@ -41,7 +41,7 @@ __all__ = ['DATA_KINDS', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_MEASURES', 'parse_e
            'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal', 'measure_masking', 'measure_corruptions',
            'aligned_to_brain_set', 'brain_split', 'measure_neural', 'experiment_data', 'run_name', 'prepare_output',
            'train_run', 'run_experiment', 'collect_results', 'summarize', 'summary_table', 'format_summary',
-           'shift_vs_gain', 'make_figures', 'report_notes', 'write_report']
+           'shift_vs_gain', 'paired_change', 'make_figures', 'report_notes', 'write_report']
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -304,9 +304,9 @@ def measure_masking(model, ctx) -> list:
     criterion = 50.0
     if math.isfinite(clean) and clean <= criterion and clean > chance + 5:
         criterion = chance + (clean - chance) / 2
-        rows.append(_row("note_channel", float("nan"), condition=f"masking: noise-free accuracy under the protocol's "
-                         f"contrast reduction is below the paper's 50% criterion, so the channel uses a relative criterion: "
-                         f"half-way between chance and the noise-free accuracy"))
+        rows.append(_row("note_channel", float("nan"), condition="masking: noise-free accuracy under the protocol's "
+                         "contrast reduction is below the paper's 50% criterion, so the channel uses a relative criterion: "
+                         "half-way between chance and the noise-free accuracy"))
     rows.append(_row("channel_criterion_pct", criterion))
     fit = fit_channel(df, method="index", threshold=criterion)
     rows += [_row("channel_bandwidth_oct", fit.bandwidth_octaves), _row("channel_center_cpi", fit.center_cycles_per_image),
@@ -386,18 +386,13 @@ def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
 
 def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
     "(fit, held-out) image indices of the brain set `cfg.neural`: seeded (0), stratified by category when known."
+    from spectral_align.neural import stratified_split
     images, rdms = _brain_set(cfg.neural)
-    n = len(images)
-    info = rdms.image_info
-    cats = info["category"].astype(str).to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
-    rng, held = np.random.default_rng(0), []
-    for c in dict.fromkeys(cats):
-        idx = rng.permutation(np.flatnonzero(cats == c))
-        held += idx[:int(round(len(idx) * cfg.neural_holdout))].tolist()
-    held = np.sort(np.asarray(held, dtype=np.int64))
-    fit = np.setdiff1d(np.arange(n), held)
+    n, info = len(images), rdms.image_info
+    cats = info["category"].to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
+    fit, held = stratified_split(cats, cfg.neural_holdout, seed=0)
     if len(fit) < 3 or len(held) < 3: raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the {n}-image brain set")
-    return torch.from_numpy(fit), torch.from_numpy(held)
+    return fit, held
 
 @torch.no_grad()
 def _features(model, x, bs=256):
@@ -619,19 +614,23 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     return df
 
 # %% ../nbs/12_experiment.ipynb #fa42725f
+def _mean_sem_ci(v) -> dict:
+    "Mean, s.e.m. and 95% t-interval half-width over the non-NaN values of `v` (s.e.m. and interval NaN with fewer than 2)."
+    from scipy import stats
+    v = np.asarray(v, dtype=float)
+    v = v[~np.isnan(v)]
+    n = len(v)
+    sem = float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+    ci = float(stats.t.ppf(0.975, n - 1) * sem) if n > 1 else float("nan")
+    return dict(mean=float(v.mean()) if n else float("nan"), sem=sem, ci95=ci, n_seeds=n)
+
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     "Mean, s.e.m. and 95% CI half-width over seeds of every scalar measure per arm (tidy)."
-    from scipy import stats
     cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds"]
     if results is None or not len(results): return pd.DataFrame(columns=cols)
     sc = results[results.param.isna()]
     per_seed = sc.groupby(["arm", "measure", "seed"], sort=False)["value"].mean().reset_index()
-    def agg(v):
-        v = v.dropna().to_numpy(float)
-        n = len(v)
-        sem = float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-        ci = float(stats.t.ppf(0.975, n - 1) * sem) if n > 1 else float("nan")
-        return pd.Series(dict(mean=float(v.mean()) if n else float("nan"), sem=sem, ci95=ci, n_seeds=n))
+    agg = lambda v: pd.Series(_mean_sem_ci(v))
     g = per_seed.groupby(["arm", "measure"], sort=False)["value"].apply(agg).unstack().reset_index()
     g["n_seeds"] = g["n_seeds"].astype(int)
     return g[cols]
@@ -672,6 +671,20 @@ def shift_vs_gain(results: pd.DataFrame, x: str = "lsf_reliance", y: str = "robu
         dx, dy = (px[a] - bx).to_numpy(float), (py[a] - by).to_numpy(float)
         sem = lambda v: float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
         rows.append(dict(arm=a, dx=float(dx.mean()), dx_sem=sem(dx), dy=float(dy.mean()), dy_sem=sem(dy), n_seeds=len(dx)))
+    return pd.DataFrame(rows)
+
+def paired_change(results: pd.DataFrame, measure: str, baseline: str = "baseline") -> pd.DataFrame:
+    """Per arm: the mean paired (same-seed) difference of scalar `measure` from the `baseline` arm, with its 95% t interval.
+
+    Seed k of every arm sees the same data order and initialisation stream, so pairing by seed removes much of the
+    run-to-run noise that `shift_vs_gain`'s difference from the baseline's mean keeps."""
+    d = _per_seed(results, measure).unstack("arm")
+    if baseline not in d: raise ValueError(f"`baseline` {baseline!r} has no {measure!r} results; arms with results: {', '.join(d.columns)}")
+    rows = []
+    for a in (a for a in dict.fromkeys(results.arm) if a != baseline and a in d):
+        m = _mean_sem_ci((d[a] - d[baseline]).to_numpy())
+        rows.append(dict(arm=a, measure=measure, change=m["mean"], ci95_low=m["mean"] - m["ci95"],
+                         ci95_high=m["mean"] + m["ci95"], n_seeds=m["n_seeds"]))
     return pd.DataFrame(rows)
 
 def _save(fig, path: Path) -> Path:
@@ -739,6 +752,8 @@ def make_figures(results: pd.DataFrame, folder) -> dict:
         ax.set_title("Does frequency reliance explain robustness?")
         figs["shift_vs_gain"] = _save(fig, folder / "shift_vs_gain.png")
     return figs
+
+
 
 # %% ../nbs/12_experiment.ipynb #946ab6e9
 _CAPTIONS = dict(

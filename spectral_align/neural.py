@@ -19,9 +19,9 @@ from .spectra import freq_grid, nyquist
 from .similarity import check_rdm, rdm, rsa, noise_ceiling, NoiseCeiling
 
 # %% auto #0
-__all__ = ['K92_FILE', 'NeuralResponses', 'RDMSet', 'load_array', 'load_responses', 'load_rdms', 'ResponsePreprocessor',
-           'load_kriegeskorte92', 'SimulatedV1', 'per_image_pearson', 'TinyConvNet', 'NeuralPredictor',
-           'train_neural_predictor']
+__all__ = ['K92_FILE', 'NeuralResponses', 'RDMSet', 'stratified_split', 'load_array', 'load_responses', 'load_rdms',
+           'ResponsePreprocessor', 'load_kriegeskorte92', 'SimulatedV1', 'per_image_pearson', 'TinyConvNet',
+           'NeuralPredictor', 'train_neural_predictor']
 
 # %% ../nbs/09_neural.ipynb #1311e5b6
 def _float_tensor(x, name):
@@ -206,6 +206,21 @@ class RDMSet:
             r = rsa(self.rdms[:, None], o[None], method)
             rows = [dict(a=a, b=b, rsa=r[i, j].item()) for i, a in enumerate(self.names) for j, b in enumerate(on)]
         return pd.DataFrame(rows).assign(method=method)
+
+# %% ../nbs/09_neural.ipynb #6a29b039
+def stratified_split(categories, holdout: float = 0.5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    "(fit, held-out) image indices, sorted: within every category of `categories` a seeded random share `holdout` (rounded) is held out."
+    cats = np.asarray(categories)
+    if cats.ndim != 1 or len(cats) == 0: raise ValueError(f"`categories` must be a non-empty 1-D sequence, one per image; got {_describe(categories)}")
+    check_number(holdout, "holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    check_number(seed, "seed", low=0, integer=True)
+    cats = cats.astype(str)
+    rng, held = np.random.default_rng(seed), []
+    for c in dict.fromkeys(cats):
+        idx = rng.permutation(np.flatnonzero(cats == c))
+        held += idx[:int(round(len(idx) * holdout))].tolist()
+    held = np.sort(np.asarray(held, dtype=np.int64))
+    return torch.from_numpy(np.setdiff1d(np.arange(len(cats)), held)), torch.from_numpy(held)
 
 # %% ../nbs/09_neural.ipynb #1a65ecaf
 _MAT_SKIP = ("__header__", "__version__", "__globals__")

@@ -6,8 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/probes.html.md"""
 
 # %% ../nbs/04_probes.ipynb #0d1325a2
 from __future__ import annotations
-import itertools, math, warnings
-from contextlib import contextmanager
+import math, warnings
 import numpy as np
 import pandas as pd
 import torch
