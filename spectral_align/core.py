@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #4c2dcd08
 from __future__ import annotations
-import math, numbers, random
+import itertools, math, numbers, os, random
 from collections.abc import Iterable
 from contextlib import contextmanager
 import numpy as np
@@ -14,8 +14,9 @@ import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['check_images', 'check_number', 'check_choice', 'get_device', 'make_generator', 'seed_everything', 'check_model',
-           'model_device', 'check_labels', 'eval_mode']
+__all__ = ['SEED_ENV', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator', 'seed_everything',
+           'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'model_dtype',
+           'check_finite_model', 'model_logits', 'predict_labels', 'accuracy']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
 def _describe(v):
@@ -108,6 +109,19 @@ def seed_everything(seed: int) -> None:
     check_number(seed, "seed", low=0, integer=True)
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
+# %% ../nbs/00_core.ipynb #90e85c05
+SEED_ENV = "SPECTRAL_ALIGN_TEST_SEED"
+
+def suite_seed(seed: int = 0) -> int:
+    "`seed` plus the offset in the environment variable `SPECTRAL_ALIGN_TEST_SEED` (a non-negative integer; 0 if unset)."
+    check_number(seed, "seed", low=0, integer=True)
+    raw = os.environ.get(SEED_ENV, "").strip() or "0"
+    try: off = int(raw)
+    except ValueError: off = -1
+    if off < 0:
+        raise ValueError(f"the environment variable {SEED_ENV} must be a non-negative integer; got {raw!r}")
+    return seed + off
+
 # %% ../nbs/00_core.ipynb #300db36d
 def check_model(model, name: str = "model") -> nn.Module:
     "Check that `model` is a `torch.nn.Module` (an image classifier: images (B, C, H, W) in [0, 1] → logits)."
@@ -152,3 +166,48 @@ def eval_mode(model: nn.Module):
     try: yield model
     finally:
         for m, t in modes: m.training = t
+
+# %% ../nbs/00_core.ipynb #3d63525e
+def model_dtype(model: nn.Module) -> torch.dtype:
+    "The dtype of `model`'s first floating-point parameter or buffer (float32 for a model with none)."
+    for t in itertools.chain(model.parameters(), model.buffers()):
+        if t.is_floating_point(): return t.dtype
+    return torch.float32
+
+def check_finite_model(model, name: str = "model") -> nn.Module:
+    "Check that `model` is a module whose floating-point parameters and buffers are all finite; return it."
+    check_model(model, name)
+    for n, t in itertools.chain(model.named_parameters(), model.named_buffers()):
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"`{name}` has NaN or infinite values in `{n}` (shape {tuple(t.shape)}); "
+                             "its outputs would be meaningless, so it is refused (was the checkpoint trained to divergence?)")
+    return model
+
+# %% ../nbs/00_core.ipynb #8e18d8b3
+def model_logits(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+    "`model(xb)` with `xb` cast to the model's dtype, checked to be finite logits of shape (B, n_classes)."
+    out = model(xb.to(model_dtype(model)))
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(xb):
+        raise ValueError(f"`model` must return logits of shape (B, n_classes); for a batch of {len(xb)} images "
+                         f"it returned {_describe(out)}")
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError("`model` returned NaN or infinite logits; its predictions would be meaningless "
+                         "(check its weights with `check_finite_model` and the input images)")
+    return out
+
+def predict_labels(model: nn.Module, x: torch.Tensor, bs: int = 256) -> torch.Tensor:
+    "Predicted labels (B,) of `model` on images `x` in slices of `bs`: eval mode (restored), no gradients, on the model's device; returned on `x`'s device."
+    check_model(model); check_images(x, "x"); check_number(bs, "bs", low=1, high=2**20, integer=True)
+    dev = model_device(model, x.device)
+    with eval_mode(model), torch.no_grad():
+        out = [model_logits(model, x[i:i + bs].to(dev)).argmax(1) for i in range(0, len(x), bs)]
+    return torch.cat(out).to(x.device)
+
+def accuracy(model: nn.Module, x: torch.Tensor, y, bs: int = 256) -> float:
+    "Top-1 accuracy of `model` on images `x` in [0, 1] with integer labels `y` (checked against the model's number of outputs)."
+    check_finite_model(model); check_images(x, "x")
+    y = check_labels(y, len(x))
+    dev = model_device(model, x.device)
+    with eval_mode(model), torch.no_grad(): k = model_logits(model, x[:1].to(dev)).shape[1]
+    check_labels(y, len(x), n_classes=k)
+    return (predict_labels(model, x, bs).cpu() == y.cpu()).float().mean().item()
