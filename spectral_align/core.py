@@ -14,9 +14,9 @@ import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['SEED_ENV', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator', 'seed_everything',
-           'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'model_dtype',
-           'check_finite_model', 'model_logits', 'predict_labels', 'accuracy']
+__all__ = ['SEED_ENV', 'LUMA_WEIGHTS', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator',
+           'seed_everything', 'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'to_grayscale',
+           'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels', 'accuracy']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
 def _describe(v):
@@ -166,6 +166,24 @@ def eval_mode(model: nn.Module):
     try: yield model
     finally:
         for m, t in modes: m.training = t
+
+# %% ../nbs/00_core.ipynb #9cd21601
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)   # ITU-R BT.601
+
+def to_grayscale(x: torch.Tensor, channels: int = 1) -> torch.Tensor:
+    """Luminance (ITU-R BT.601) of a batch `x` (N, 3, H, W), float in [0, 1] or uint8, kept in
+    `channels` = 1 channel or repeated in 3. The dtype is kept (uint8 is rounded)."""
+    check_choice(channels, "channels", (1, 3))
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"`x` must be a tensor (N, C, H, W) with 1 or 3 channels; got {_describe(x)}")
+    if x.shape[1] == 3:
+        w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
+        xf = x.float() if x.dtype != torch.float64 else x
+        y = (xf * w.to(xf.dtype)).sum(1, keepdim=True)
+        y = y.round().clamp(0, 255).to(torch.uint8) if x.dtype == torch.uint8 else y.clamp(0, 1).to(x.dtype)
+    else: y = x
+    return y.expand(-1, channels, -1, -1).contiguous()
+
 
 # %% ../nbs/00_core.ipynb #3d63525e
 def model_dtype(model: nn.Module) -> torch.dtype:

@@ -14,17 +14,16 @@ import torch
 import torch.nn.functional as F
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
+from .core import LUMA_WEIGHTS, to_grayscale   # re-exported: they moved to core
 from .core import check_images, check_number, check_choice, get_device, make_generator, _describe, check_labels
 
 # %% auto #0
-__all__ = ['LUMA_WEIGHTS', 'BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
-           'IMAGE_EXTENSIONS', 'BUILTIN_TEST_SEED', 'to_grayscale', 'builtin_classes', 'make_builtin', 'load_arrays',
-           'load_npz', 'load_jpeg_npz', 'convert_jpeg_npz', 'load_cifar10', 'folder_classes', 'load_image_folder',
-           'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip', 'ImageTensors', 'TensorDL', 'BatchAugment',
-           'get_dls', 'builtin_dls']
+__all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES', 'IMAGE_EXTENSIONS',
+           'BUILTIN_TEST_SEED', 'builtin_classes', 'make_builtin', 'load_arrays', 'load_npz', 'load_jpeg_npz',
+           'convert_jpeg_npz', 'load_cifar10', 'folder_classes', 'load_image_folder', 'load_test_data', 'pad_crop_flip',
+           'random_pad_crop_flip', 'ImageTensors', 'TensorDL', 'BatchAugment', 'get_dls', 'builtin_dls']
 
 # %% ../nbs/02_data.ipynb #2beade99
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)   # ITU-R BT.601
 _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.uint8)
 
 def _gray_mode(grayscale) -> int | None:
@@ -39,20 +38,6 @@ def _check_dtype(dtype):
     if dtype not in _DTYPES:
         raise ValueError(f"`dtype` must be one of {', '.join(map(str, _DTYPES))}; got {_describe(dtype)}")
     return dtype
-
-def to_grayscale(x: torch.Tensor, channels: int = 1) -> torch.Tensor:
-    """Luminance (ITU-R BT.601) of a batch `x` (N, 3, H, W), float in [0, 1] or uint8, kept in
-    `channels` = 1 channel or repeated in 3. The dtype is kept (uint8 is rounded)."""
-    check_choice(channels, "channels", (1, 3))
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"`x` must be a tensor (N, C, H, W) with 1 or 3 channels; got {_describe(x)}")
-    if x.shape[1] == 3:
-        w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
-        xf = x.float() if x.dtype != torch.float64 else x
-        y = (xf * w.to(xf.dtype)).sum(1, keepdim=True)
-        y = y.round().clamp(0, 255).to(torch.uint8) if x.dtype == torch.uint8 else y.clamp(0, 1).to(x.dtype)
-    else: y = x
-    return y.expand(-1, channels, -1, -1).contiguous()
 
 def _convert(x: torch.Tensor, grayscale=False, dtype=torch.float32) -> torch.Tensor:
     "Apply the grayscale mode and the storage dtype to a checked (N, C, H, W) uint8 or [0, 1] float batch."

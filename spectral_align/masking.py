@@ -19,7 +19,7 @@ import torch.nn as nn
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
 from .core import check_images, check_number, check_choice, make_generator, _describe
 from .spectra import nyquist, radial_freq, octave_bands
-from .data import to_grayscale, LUMA_WEIGHTS
+from .core import to_grayscale, LUMA_WEIGHTS
 from .core import check_model, check_labels, model_device, eval_mode
 from .probes import _logits
 
