@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/attacks.html.md"""
 
 # %% ../nbs/06_attacks.ipynb #0d430e47
 from __future__ import annotations
-import argparse, math, sys, warnings
+import argparse, math, os, sys, warnings
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
@@ -16,7 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from .data import load_test_data
-from .core import check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels, model_device, eval_mode
+from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
+                                  model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels)
 from .spectra import radial_power_spectrum
 
 # %% auto #0
@@ -60,24 +61,23 @@ def check_eps(eps, norm, shape=None, name: str = "eps") -> float:
     return float(eps)
 
 # %% ../nbs/06_attacks.ipynb #d43f9d8e
+_MAX_STEPS, _MAX_BS = 10_000, 2 ** 20      # PGD steps, images per forward pass
+
 def _n_classes(model: nn.Module, x: torch.Tensor) -> int:
-    "The number of outputs of `model` (a Classifier's head, else one forward pass on one image)."
-    n = getattr(getattr(model, "head", None), "out_features", None)
-    if isinstance(n, int): return n
-    with torch.no_grad(), eval_mode(model): out = model(x[:1].to(model_device(model, x.device)))
-    if not isinstance(out, torch.Tensor) or out.ndim != 2:
-        raise ValueError(f"`model` must return logits of shape (B, n_classes); got {getattr(out, 'shape', type(out).__name__)}")
-    return out.shape[1]
+    "The number of outputs of `model`: one forward pass on one image, through `model_logits` (checked shape, finite logits)."
+    with torch.no_grad(), eval_mode(model): return model_logits(model, x[:1].to(model_device(model, x.device))).shape[1]
 
 def check_inputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    "Check a model, images `x` (B, C, H, W) in [0, 1] and integer labels `y` (B,) in [0, n_classes); return (x, y)."
-    check_model(model)
+    """Check a model (finite weights, finite logits), images `x` (B, C, H, W) in [0, 1] of any floating dtype and
+    integer labels `y` (B,) in [0, n_classes); return (x, y)."""
+    check_finite_model(model)
     check_images(x, "x")
     y = check_labels(y, len(x))
-    n = _n_classes(model, x)                         # check_labels has refused negative labels already
-    if int(y.max()) >= n:
-        raise ValueError(f"`y` labels must be in [0, {n - 1}] (the model has {n} outputs); got values in [{int(y.min())}, {int(y.max())}]")
-    return x, y
+    return x, check_labels(y, len(x), n_classes=_n_classes(model, x))
+
+def _to_model(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    "`x` on the model's device, in the model's dtype (attacks take gradients in the dtype the model computes in)."
+    return x.to(model_device(model, x.device), model_dtype(model))
 
 # %% ../nbs/06_attacks.ipynb #6111a0f1
 def _as_eps_tensor(eps, x: torch.Tensor) -> torch.Tensor:
@@ -131,7 +131,7 @@ def _pgd(model, x, y, eps, norm, steps, rel_step, random_start, gen, loss, early
     `eps` is (B, 1, 1, 1); the step is `rel_step·eps`. With `early_stop`, an image keeps the first
     iterate that fools the model and leaves the batch (the batch shrinks; it stops when empty).
     Returns the adversarial images, and with `return_fooled` also a (B,) bool tensor: misclassified
-    at the returned images."""
+    at the returned images. Non-finite logits are collected without a sync per step and refused at the end."""
     alpha = eps * rel_step
     if random_start: x_adv = _random_in_ball(x, eps, norm, gen).add_(x).clamp_(0, 1)
     else: x_adv = x
@@ -139,10 +139,12 @@ def _pgd(model, x, y, eps, norm, steps, rel_step, random_start, gen, loss, early
     idx, xo, yo = torch.arange(len(x), device=x.device), x, y
     best = done = None
     check_every = 1 if x.device.type == "cpu" else 5          # a sync per step is free on CPU, not on a GPU
+    bad = torch.zeros((), dtype=torch.bool, device=x.device)  # any non-finite logit, checked once at the end
     for t in range(steps):
         x_adv = x_adv.detach().requires_grad_(True)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
             logits = model(x_adv)
+        bad |= ~torch.isfinite(logits.detach()).all()
         g, = torch.autograd.grad(_loss(logits, yo, loss), x_adv)
         x_adv = x_adv.detach()
         if early_stop:
@@ -163,20 +165,24 @@ def _pgd(model, x, y, eps, norm, steps, rel_step, random_start, gen, loss, early
         x_adv = _project_(delta, eps, norm).add_(xo).clamp_(0, 1)
     if not early_stop: out, fooled_at = x_adv, None
     elif len(idx): out[idx] = x_adv if done is None else torch.where(done.view(-1, 1, 1, 1), best, x_adv)
+    if bool(bad | ~torch.isfinite(out).all()):
+        raise ValueError("`model` returned NaN or infinite logits (or gradients) during the attack; its robust accuracy "
+                         "would be meaningless (check the model on images near `x`)")
     if not return_fooled: return out
     if fooled_at is None: fooled_at = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     rest = (~fooled_at).nonzero().squeeze(1) if early_stop else idx
     if len(rest):
         with torch.no_grad(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
-            fooled_at[rest] = model(out[rest]).argmax(1) != y[rest]
+            fooled_at[rest] = model_logits(model, out[rest]).argmax(1) != y[rest]
     return out, fooled_at
 
 # %% ../nbs/06_attacks.ipynb #18b334e8
 class Attack:
-    "Base class: an attack holds `model` and its settings; `attack(x, y)` returns adversarial images in [0, 1]."
+    """Base class: an attack holds `model` (finite weights) and its settings; `attack(x, y)` returns adversarial images
+    in [0, 1], in `x`'s dtype and on its device (the attack itself runs in the model's dtype, on its device)."""
     name = "attack"
     def __init__(self, model: nn.Module, eps: float, norm="inf", seed: int | None = 0):
-        self.model = check_model(model)
+        self.model = check_finite_model(model)
         self.norm = check_norm(norm)
         self.eps = check_eps(eps, self.norm)
         if seed is not None: check_number(seed, "seed", low=0, integer=True)
@@ -189,10 +195,12 @@ class Attack:
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         x, y = check_inputs(self.model, x, y)
         check_eps(self.eps, self.norm, x.shape)
-        dev = model_device(self.model, x.device)
+        xd = _to_model(self.model, x)
         with eval_mode(self.model):
-            out = self._run(x.to(dev), y.to(dev), _as_eps_tensor(self.eps, x.to(dev)), self._generator(dev))
-        return out.to(x.device)
+            out = self._run(xd, y.to(xd.device), _as_eps_tensor(self.eps, xd), self._generator(xd.device))
+        if not bool(torch.isfinite(out).all()):
+            raise ValueError(f"{type(self).__name__} produced NaN or infinite images; is `model` finite near `x`?")
+        return out.to(x.device, x.dtype)
 
     def __repr__(self):
         kw = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
@@ -204,14 +212,14 @@ class Attack:
 class PGD(Attack):
     """Projected gradient descent (Madry et al. 2018) in an L∞ or L2 ball of radius `eps`, images kept in [0, 1].
 
-    `step_size` defaults to 2.5·eps/steps; `loss` is 'ce' or 'margin'; with `early_stop`, an image
+    `steps` ≤ 10000; `step_size` defaults to 2.5·eps/steps; `loss` is 'ce' or 'margin'; with `early_stop`, an image
     keeps the first iterate that fools the model. Deterministic for a `seed` (random start)."""
     name = "pgd"
     def __init__(self, model: nn.Module, eps: float = 8 / 255, norm="inf", steps: int = 10,
                  step_size: float | None = None, random_start: bool = True, seed: int | None = 0,
                  loss: str = "ce", early_stop: bool = True, mixed_precision: bool = False):
         super().__init__(model, eps, norm, seed)
-        self.steps = check_number(steps, "steps", low=1, integer=True)
+        self.steps = check_number(steps, "steps", low=1, high=_MAX_STEPS, integer=True)
         if step_size is None: self.rel_step = 2.5 / steps
         else:
             check_number(step_size, "step_size", low=0, low_inclusive=False)
@@ -241,11 +249,10 @@ class PGD(Attack):
         if not torch.isfinite(e).all() or (e < 0).any() or (e > max_eps(self.norm, x.shape)).any():
             raise ValueError(f"`eps` must lie in [0, {max_eps(self.norm, x.shape):.4g}] for norm {self.norm!r}; "
                              f"got values in [{e.min().item():.4g}, {e.max().item():.4g}]")
-        dev = model_device(self.model, x.device)
-        xd = x.to(dev)
+        xd = _to_model(self.model, x)
         with eval_mode(self.model):
-            out = self._run(xd, y.to(dev), _as_eps_tensor(e.to(x.dtype), xd), self._generator(dev))
-        return out.to(x.device)
+            out = self._run(xd, y.to(xd.device), _as_eps_tensor(e.to(xd.dtype), xd), self._generator(xd.device))
+        return out.to(x.device, x.dtype)
 
     def _settings(self):
         return dict(eps=self.eps, norm=self.norm, steps=self.steps, step_size=self.step_size, random_start=self.random_start,
@@ -277,13 +284,13 @@ def _torchattacks():
 
 class AutoAttackEval(Attack):
     """AutoAttack (Croce & Hein 2020) through torchattacks: `version` 'standard' (APGD-CE, APGD-T, FAB-T, Square),
-    'plus' or 'rand'. `n_classes` defaults to the model's number of outputs."""
+    'plus' or 'rand'. `n_classes` (at least 4) defaults to the model's number of outputs."""
     name = "autoattack"
     def __init__(self, model: nn.Module, eps: float = 8 / 255, norm="inf", version: str = "standard",
                  n_classes: int | None = None, seed: int | None = 0, verbose: bool = False):
         super().__init__(model, eps, norm, seed)
         self.version = check_choice(version, "version", ("standard", "plus", "rand"))
-        if n_classes is not None: check_number(n_classes, "n_classes", low=2, integer=True)
+        if n_classes is not None: check_number(n_classes, "n_classes", low=4, integer=True)
         self.n_classes, self.verbose = n_classes, bool(verbose)
         _torchattacks()
 
@@ -292,6 +299,7 @@ class AutoAttackEval(Attack):
         e = float(eps.flatten()[0])
         if not bool((eps == e).all()): raise ValueError("`eps` must be one radius for the whole batch for AutoAttack")
         n = self.n_classes or _n_classes(self.model, x)
+        if n < 4: raise ValueError(f"AutoAttack needs a model with at least 4 classes (its targeted DLR loss uses the 4 largest logits); `model` has {n}")
         atk = ta.AutoAttack(self.model, norm={"inf": "Linf", "2": "L2"}[self.norm], eps=e, version=self.version,
                             n_classes=n, seed=self.seed, verbose=self.verbose)
         atk.set_device(x.device)
@@ -303,15 +311,10 @@ class AutoAttackEval(Attack):
 # %% ../nbs/06_attacks.ipynb #2b6ed77d
 def _slices(n: int, bs: int): return [slice(i, min(i + bs, n)) for i in range(0, n, bs)]
 
-def _predict(model, x, bs):
-    "Labels of `model` on `x` (already on the model's device, model in eval mode)."
-    with torch.no_grad(): return torch.cat([model(x[s]).argmax(1) for s in _slices(len(x), bs)])
-
 def predict(model: nn.Module, x: torch.Tensor, bs: int = 256) -> torch.Tensor:
-    "Predicted labels (B,) of `model` on images `x`, in batches of `bs`, without gradients, in eval mode (restored afterwards); on `x`'s device."
-    check_model(model); check_images(x, "x"); check_number(bs, "bs", low=1, integer=True)
-    dev = model_device(model, x.device)
-    with eval_mode(model): return _predict(model, x.to(dev), bs).to(x.device)
+    """Predicted labels (B,) of `model` on images `x`, in batches of `bs` (≤ 2^20), without gradients, in eval mode
+    (restored afterwards); on `x`'s device. The same as `core.predict_labels`, under the attacks' name."""
+    return predict_labels(model, x, bs)
 
 ATTACKS = {"pgd": PGD, "fgsm": FGSM, "autoattack": AutoAttackEval}
 
@@ -337,7 +340,7 @@ def _still_correct(atk, x, y, eps, bs):
     for s in _slices(len(x), bs):
         eb = _as_eps_tensor(e[s], x[s])
         if isinstance(atk, PGD): fooled = atk._run(x[s], y[s], eb, gen, return_fooled=True)[1]
-        else: fooled = _predict(atk.model, atk._run(x[s], y[s], eb, gen), bs) != y[s]
+        else: fooled = predict_labels(atk.model, atk._run(x[s], y[s], eb, gen), bs) != y[s]
         out.append(~fooled)
     return torch.cat(out)
 
@@ -377,23 +380,25 @@ def masking_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf
                    steps: int = 10, seed: int = 0, bs: int = 256, loss: str = "ce", tol: float = 0.02,
                    steps_factor: int = 5, large_eps: float | None = None, warn: bool = True) -> pd.DataFrame:
     """Gradient-masking sanity checks of `model` under PGD-`steps`: one row per check (`large_eps`, `more_steps`
-    at radius `eps` (default 8/255 for L∞, 0.5 for L2), `unbounded`) with its accuracy, limit and `passed`."""
+    at radius `eps` (default 8/255 for L∞, 0.5 for L2), `unbounded`) with its accuracy, limit and `passed`.
+    `steps` ≤ 10000 and `steps·steps_factor` ≤ 10000; `bs` ≤ 2^20."""
     x, y = check_inputs(model, x, y)
     norm = check_norm(norm)
     eps = check_eps(_default_ref_eps(norm) if eps is None else eps, norm, x.shape)
     if large_eps is not None: check_eps(large_eps, norm, x.shape, "large_eps")
-    check_number(steps, "steps", low=1, integer=True); check_number(bs, "bs", low=1, integer=True)
-    check_number(tol, "tol", low=0, high=1); check_number(steps_factor, "steps_factor", low=2, integer=True)
-    dev = model_device(model, x.device)
+    check_number(steps, "steps", low=1, high=_MAX_STEPS, integer=True); check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    check_number(tol, "tol", low=0, high=1); check_number(steps_factor, "steps_factor", low=2, high=_MAX_STEPS // steps, integer=True)
     with eval_mode(model):
-        xd, yd = x.to(dev), y.to(dev)
-        ok = _predict(model, xd, bs) == yd
+        xd = _to_model(model, x); yd = y.to(xd.device)
+        ok = predict_labels(model, xd, bs) == yd
         rows = _masking_checks(model, xd[ok], yd[ok], len(x), norm, eps, None, steps, seed, bs, loss, tol, steps_factor, large_eps)
     df = pd.DataFrame(rows).assign(norm=norm)
     if warn: _warn_checks(df)
     return df
 
 # %% ../nbs/06_attacks.ipynb #1cf13724
+_MAX_RADII = 1000
+
 def _as_eps_list(eps, norm, shape) -> list[float]:
     if isinstance(eps, (int, float, np.number)) and not isinstance(eps, bool): eps = [eps]
     if isinstance(eps, torch.Tensor): eps = eps.flatten().tolist()
@@ -401,6 +406,7 @@ def _as_eps_list(eps, norm, shape) -> list[float]:
         raise ValueError(f"`eps` must be a radius or a list of radii; got {eps!r}")
     eps = list(eps)
     if not eps: raise ValueError("`eps` is an empty list; give at least one radius")
+    if len(eps) > _MAX_RADII: raise ValueError(f"`eps` holds {len(eps)} radii; at most {_MAX_RADII} are allowed")
     return [check_eps(e, norm, shape, f"eps[{i}]") for i, e in enumerate(eps)]
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, norm="inf", attack: str = "pgd", *,
@@ -411,22 +417,22 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, nor
     One row per condition: `attack` ('clean' or e.g. 'pgd-10'), `norm`, `eps`, `accuracy`, `n_correct`, `n`,
     `masking_ok`. With `checks`, the gradient-masking checks run too (PGD-`steps`, `loss`); a failure warns
     (`GradientMaskingWarning`); their rows are in `df.attrs['checks']` (records), and with `return_checks`
-    the result is `(df, checks_df)`. `attack_kwargs` go to the attack class."""
+    the result is `(df, checks_df)`. `attack_kwargs` go to the attack class. Limits: at most 1000 radii,
+    `steps` ≤ 2000 (the checks run 5× as many), `bs` ≤ 2^20."""
     x, y = check_inputs(model, x, y)
     norm = check_norm(norm)
     eps = _as_eps_list(eps, norm, x.shape)
     check_choice(attack, "attack", ATTACKS)
-    check_number(steps, "steps", low=1, integer=True); check_number(bs, "bs", low=1, integer=True)
+    check_number(steps, "steps", low=1, high=_MAX_STEPS // 5, integer=True); check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
     check_number(tol, "tol", low=0, high=1)
     kw = dict(seed=seed, **attack_kwargs)
     if attack == "pgd": kw.update(steps=steps, loss=loss)
     if attack == "fgsm": kw.update(loss=loss)
     atks = [make_attack(attack, model, e, norm, **kw) for e in eps]
-    n, dev = len(x), model_device(model, x.device)
-    rows = []
+    n, rows = len(x), []
     with eval_mode(model):
-        xd, yd = x.to(dev), y.to(dev)
-        ok = _predict(model, xd, bs) == yd
+        xd = _to_model(model, x); yd = y.to(xd.device)
+        ok = predict_labels(model, xd, bs) == yd
         xc, yc = xd[ok], yd[ok]
         n0 = int(ok.sum())
         rows.append(dict(attack="clean", norm=norm, eps=0.0, accuracy=n0 / n, n_correct=n0, n=n))
@@ -475,6 +481,7 @@ def plot_robust_accuracy(df: pd.DataFrame, ax=None, by: str | None = None, title
 
 # %% ../nbs/06_attacks.ipynb #7d6d725e
 EPS_MAX = {"inf": 0.25, "2": 0.1}      # L2: times √(C·H·W)
+_MAX_ITERS, _MAX_POINTS = 100, 100_000   # bisection rounds (100 halvings of log ε are far below float precision), curve points
 
 def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf", *, eps_max: float | None = None,
                          iters: int = 10, steps: int = 20, step_size: float | None = None, random_start: bool = True,
@@ -483,22 +490,22 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
 
     Default `eps_max`: 0.25 (L∞) or 0.1·√(C·H·W) (L2). One row per image: `image`, `label`, `clean_correct`,
     `eps` (upper bound found; 0 if misclassified clean, ∞ if not fooled at `eps_max`), `eps_lo`, `found`, `norm`.
-    `step_size` is a fraction of each image's radius (default 2.5/steps). With `return_adv`, returns
+    `step_size` is a fraction of each image's radius (default 2.5/steps); `iters` ≤ 100, `steps` ≤ 10000, `bs` ≤ 2^20. With `return_adv`, returns
     `(df, x_adv)`: for each found image the adversarial image at distance `eps`, else the image itself."""
     x, y = check_inputs(model, x, y)
     norm = check_norm(norm)
     eps_max = check_eps(EPS_MAX["inf"] if norm == "inf" and eps_max is None else
                         EPS_MAX["2"] * max_eps("2", x.shape) if eps_max is None else eps_max, norm, x.shape, "eps_max")
     if eps_max == 0: raise ValueError("`eps_max` must be > 0")
-    check_number(iters, "iters", low=0, integer=True); check_number(bs, "bs", low=1, integer=True)
+    check_number(iters, "iters", low=0, high=_MAX_ITERS, integer=True); check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
     if step_size is not None: check_number(step_size, "step_size", low=0, low_inclusive=False)
     pgd = PGD(model, eps_max, norm, steps=steps, random_start=random_start, seed=seed, loss=loss)
     if step_size is not None: pgd.rel_step = step_size
-    n, dev = len(x), model_device(model, x.device)
+    n = len(x)
     eps_hi = torch.zeros(n, dtype=torch.float64); eps_lo = torch.zeros(n, dtype=torch.float64)
     with eval_mode(model):
-        xd, yd = x.to(dev), y.to(dev)
-        ok = (_predict(model, xd, bs) == yd).cpu()
+        xd = _to_model(model, x); yd = y.to(xd.device); dev = xd.device
+        ok = (predict_labels(model, xd, bs) == yd).cpu()
         xc, yc = xd[ok.to(dev)], yd[ok.to(dev)]
         gen = pgd._generator(dev)
 
@@ -531,7 +538,7 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
     if not return_adv: return df
     x_adv = x.clone()
     keep = found.to(dev)
-    x_adv[ok.nonzero().squeeze(1)[found]] = best[keep].to(x.device)
+    x_adv[ok.nonzero().squeeze(1)[found]] = best[keep].to(x.device, x.dtype)
     return df, x_adv
 
 def median_minimal_perturbation(df: pd.DataFrame) -> float:
@@ -543,14 +550,16 @@ def median_minimal_perturbation(df: pd.DataFrame) -> float:
 
 def success_curve(df: pd.DataFrame, eps=None, n_points: int = 50) -> pd.DataFrame:
     """Attack success rate against ε from a `minimal_perturbation` table: the fraction of correctly classified
-    images fooled at a radius ≤ ε. `eps`: the radii (default `n_points` from 0 to the largest finite `eps`)."""
+    images fooled at a radius ≤ ε. `eps`: the radii (default `n_points` ≤ 100000 from 0 to the largest finite `eps`)."""
     if not isinstance(df, pd.DataFrame) or not {"eps", "clean_correct"} <= set(df.columns):
         raise ValueError("`df` must be a DataFrame from minimal_perturbation (columns `eps`, `clean_correct`)")
     e = df.eps[df.clean_correct].to_numpy()
     if eps is None:
         fin = e[np.isfinite(e)]
-        eps = np.linspace(0, fin.max() if len(fin) else 1.0, check_number(n_points, "n_points", low=2, integer=True))
+        eps = np.linspace(0, fin.max() if len(fin) else 1.0, check_number(n_points, "n_points", low=2, high=_MAX_POINTS, integer=True))
     eps = np.asarray(eps, dtype=float)
+    if eps.ndim != 1 or eps.size > _MAX_POINTS:
+        raise ValueError(f"`eps` must be a 1-D list of at most {_MAX_POINTS} radii; got shape {eps.shape}")
     rate = (e[None, :] <= eps[:, None]).mean(1) if len(e) else np.full(len(eps), np.nan)
     return pd.DataFrame(dict(eps=eps, success_rate=rate, n=len(e), norm=df.norm.iloc[0] if "norm" in df.columns and len(df) else None))
 
@@ -586,14 +595,15 @@ def adversarial_spectrum(model: nn.Module, x: torch.Tensor, y: torch.Tensor, att
                          eps: float | None = None, norm="2", steps: int = 10, seed: int = 0, bs: int = 256) -> pd.DataFrame:
     """`perturbation_spectrum` of the adversarial perturbations of `model` on the correctly classified images of `x`.
 
-    `attack` defaults to PGD-`steps` with radius `eps` (default 0.5 for L2, 4/255 for L∞) in `norm`."""
+    `attack` defaults to PGD-`steps` (≤ 10000) with radius `eps` (default 0.5 for L2, 4/255 for L∞) in `norm`."""
     x, y = check_inputs(model, x, y)
     if attack is None:
         norm = check_norm(norm)
         attack = PGD(model, eps if eps is not None else (0.5 if norm == "2" else 4 / 255), norm, steps=steps, seed=seed)
     elif not isinstance(attack, Attack): raise ValueError(f"`attack` must be an Attack (e.g. PGD(model, ...)) or None; got {attack!r}")
     elif attack.model is not model: raise ValueError("`attack` must attack `model` (attack.model is another module)")
-    ok = predict(model, x, bs) == y
+    check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    ok = predict_labels(model, x, bs) == y
     if not ok.any(): raise ValueError("`model` classifies none of `x` correctly; there is nothing to attack")
     xs, ys = x[ok], y[ok]
     xa = torch.cat([attack(xs[s], ys[s]) for s in _slices(len(xs), bs)])
@@ -621,8 +631,31 @@ def parse_eps(text: str) -> list[float]:
             raise ValueError(f"`--eps`: cannot read {part.strip()!r} as a number or a fraction such as 8/255") from None
     return out
 
+class _ArgParser(argparse.ArgumentParser):
+    "An argument parser whose usage errors raise `ValueError` (reported on one line) instead of printing the usage and exiting."
+    def error(self, message): raise ValueError(message)
+
+def _fail(prog: str, e) -> int:
+    "Report a user error as one line on stderr; return the exit status 2."
+    print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
+    return 2
+
+def _check_out(out, files) -> Path:
+    "Check, before any work, that the output folder `out` is (or can be created as) a writable folder in which none of `files` is a folder."
+    p = Path(out).expanduser()
+    if p.exists() and not p.is_dir(): raise ValueError(f"`--out` {str(out)!r} is a file; it must be a folder (created if missing)")
+    a = p
+    while not a.exists(): a = a.parent                                # the nearest folder that exists
+    if not a.is_dir(): raise ValueError(f"`--out` {str(out)!r} cannot be created: {str(a)!r} is a file")
+    if not os.access(a, os.W_OK | os.X_OK): raise ValueError(f"`--out` {str(out)!r} is not writable ({str(a)!r} does not allow writing)")
+    for f in files:
+        if (p / f).is_dir(): raise ValueError(f"`--out` {str(out)!r} holds a folder {f!r} where an output file goes; remove it or pick another --out")
+    return p
+
+_ATTACK_FILES = ("attack.csv", "attack_checks.csv", "attack.png")
+
 def _attack_parser():
-    p = argparse.ArgumentParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack.")
+    p = _ArgParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack.")
     p.add_argument("checkpoint", help="model checkpoint (models.save_checkpoint / train.save_trained)")
     p.add_argument("--data", default="builtin", help="'builtin' (fresh built-in test images) or an .npz file with x and y")
     p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
@@ -630,7 +663,7 @@ def _attack_parser():
     p.add_argument("--norm", default="inf", help="inf or 2")
     p.add_argument("--eps", default="1/255,2/255,4/255,8/255", help="comma-separated radii; fractions allowed")
     p.add_argument("--attack", default="pgd", choices=tuple(ATTACKS), help="attack")
-    p.add_argument("--steps", type=int, default=10, help="PGD steps (also used by the gradient-masking checks)")
+    p.add_argument("--steps", type=int, default=10, help=f"PGD steps (also used by the gradient-masking checks; at most {_MAX_STEPS // 5})")
     p.add_argument("--loss", default="ce", choices=("ce", "margin"), help="loss that PGD and FGSM maximise")
     p.add_argument("--no-checks", action="store_true", help="skip the gradient-masking checks")
     p.add_argument("--seed", type=int, default=0)
@@ -640,42 +673,50 @@ def _attack_parser():
     return p
 
 def cli_attack(argv: list[str] | None = None) -> int:
-    "The `spectral-align attack` command: robust accuracy against ε; prints the table, writes CSV and PNG. Returns the exit status."
-    p = _attack_parser()
-    try: a = p.parse_args(argv)
-    except SystemExit as e: return int(e.code or 0)
+    """The `spectral-align attack` command: robust accuracy against ε; prints the table, writes CSV and PNG. Returns the exit status:
+    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
+    prog = "spectral-align attack"
     try:
+        a = _attack_parser().parse_args(argv)
         norm = check_norm(a.norm)
         eps = parse_eps(a.eps)
-        for k in ("n", "bs", "steps"): check_number(getattr(a, k), f"--{k}", low=1, integer=True)
+        check_number(a.n, "--n", low=1, integer=True)
+        check_number(a.bs, "--bs", low=1, high=_MAX_BS, integer=True)
+        check_number(a.steps, "--steps", low=1, high=_MAX_STEPS // 5, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
         device = get_device(a.device)
+        out = _check_out(a.out, _ATTACK_FILES)
         if not Path(a.checkpoint).is_file(): raise ValueError(f"CHECKPOINT {a.checkpoint!r} does not exist or is not a file")
         from spectral_align.models import model_from_checkpoint
-        model = model_from_checkpoint(a.checkpoint).to(device)
+        model = model_from_checkpoint(a.checkpoint)
+        try: check_finite_model(model)
+        except ValueError as e: raise ValueError(f"refused: checkpoint {a.checkpoint!r}: {e}") from None
+        model = model.to(device)
         x, y = load_test_data(a.data, a.n, a.seed, grayscale=model.normalize.n_channels == 1,
                               size=a.size if a.data == "builtin" else None)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GradientMaskingWarning)
             df = robust_accuracy(model, x, y, eps, norm, a.attack, steps=a.steps, seed=a.seed, bs=a.bs, loss=a.loss,
                                  checks=not a.no_checks)
-    except (ValueError, ImportError) as e:
-        print(f"spectral-align attack: error: {e}", file=sys.stderr)
-        return 2
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    df.insert(0, "checkpoint", str(a.checkpoint))
-    df.to_csv(out / "attack.csv", index=False)
-    fig = plot_robust_accuracy(df, title=f"{Path(a.checkpoint).name}: {df.attack.iloc[-1]}, {'L∞' if norm == 'inf' else 'L2'}")
-    fig.savefig(out / "attack.png", dpi=120); plt.close(fig)
+    except SystemExit as e: return int(e.code or 0)                   # --help
+    except (ValueError, OSError, ImportError, RuntimeError) as e: return _fail(prog, e)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        df.insert(0, "checkpoint", str(a.checkpoint))
+        df.to_csv(out / "attack.csv", index=False)
+        fig = plot_robust_accuracy(df, title=f"{Path(a.checkpoint).name}: {df.attack.iloc[-1]}, {'L∞' if norm == 'inf' else 'L2'}")
+        fig.savefig(out / "attack.png", dpi=120); plt.close(fig)
+        if "checks" in df.attrs: pd.DataFrame(df.attrs["checks"]).to_csv(out / "attack_checks.csv", index=False)
+    except OSError as e: return _fail(prog, e)
     show = df.drop(columns=["checkpoint"]).assign(**({"eps_255": df.eps * 255} if norm == "inf" else {}))
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
         print(f"{len(x)} images from {a.data}; model {Path(a.checkpoint).name}")
         print(show.to_string(index=False))
         if "checks" in df.attrs:
             chk = pd.DataFrame(df.attrs["checks"])
-            chk.to_csv(out / "attack_checks.csv", index=False)
             print("\ngradient-masking checks:")
             print(chk[["check", "eps", "steps", "accuracy", "limit", "passed"]].to_string(index=False))
     for w in caught: print(f"WARNING: {w.message}", file=sys.stderr)
     print(f"wrote {out / 'attack.csv'}" + (f", {out / 'attack_checks.csv'}" if "checks" in df.attrs else "") + f" and {out / 'attack.png'}")
     return 0
+

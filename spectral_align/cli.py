@@ -8,74 +8,124 @@ Docs: https://spectral-align.github.io/spectral_align/cli.html.md"""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
+import signal
 import sys
 
-from .experiment import ExperimentConfig, DEMO_PRESET, load_config, run_experiment, MEASURES
-from .train import ARMS
-
 # %% auto #0
-__all__ = ['experiment_parser', 'cli_experiment', 'main']
+__all__ = ['run_command', 'experiment_parser', 'cli_experiment', 'main']
+
+# %% ../nbs/14_cli.ipynb #0f289861
+def _one_line(msg) -> str: return "; ".join(l.strip() for l in str(msg).splitlines() if l.strip())
+
+def _os_error(e: OSError) -> str:
+    what = e.strerror or str(e)
+    return f"{what}: {e.filename}" if e.filename else what
+
+def _quiet_stdout() -> None:
+    "Point stdout at the null device, so that the flush at exit does not fail on the closed pipe again."
+    try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError): pass        # not a real file (a notebook): nothing to redirect
+
+def run_command(prog: str, f, *args) -> int:
+    """Run the command `f(*args)` (which returns an exit status) the way a shell expects: a `ValueError` (a user's
+    mistake) ends in one line `prog: error: ...` on stderr and status 2, an `OSError` (a file that cannot be read or
+    written) in one line and status 1, Ctrl-C in status 130, and a closed pipe (`... | head`) quietly in 141."""
+    try:
+        rc = f(*args)
+        sys.stdout.flush()                                    # a closed pipe shows up here rather than at exit
+        return rc
+    except BrokenPipeError: _quiet_stdout(); return 141
+    except KeyboardInterrupt: print(f"{prog}: interrupted", file=sys.stderr); return 130
+    except SystemExit as e:                                   # argparse's --help, or a command that exits
+        if e.code is None or isinstance(e.code, int): return e.code or 0
+        print(f"{prog}: error: {_one_line(e.code)}", file=sys.stderr); return 2
+    except OSError as e: print(f"{prog}: error: {_one_line(_os_error(e))}", file=sys.stderr); return 1
+    except ValueError as e: print(f"{prog}: error: {_one_line(e)}", file=sys.stderr); return 2
 
 # %% ../nbs/14_cli.ipynb #be343858
-_HELP = {f.name: f for f in dataclasses.fields(ExperimentConfig)}
+class _Parser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors raise one `ValueError` (one line on stderr from `main`), not a usage dump."
+    def error(self, message): raise ValueError(f"{message} (see {self.prog} --help)")
 
-def _flag_type(name: str):
-    if name == "arm_params": return json.loads
-    if name == "grayscale": return lambda s: {"true": True, "false": False, "1": 1, "3": 3}[s.lower()]
-    d = ExperimentConfig()
-    v = getattr(d, name)
-    if isinstance(v, bool): return None
-    if isinstance(v, int) and name not in ("image_size",): return int
-    if isinstance(v, float): return float
-    if name == "image_size": return int
+def _grayscale_flag(s: str):
+    v = {"true": True, "false": False, "1": 1, "3": 3}.get(s.strip().lower())
+    if v is None: raise argparse.ArgumentTypeError(f"must be true, false, 1 or 3; got {s!r}")
+    return v
+
+def _json_flag(s: str):
+    try: return json.loads(s)
+    except ValueError as e: raise argparse.ArgumentTypeError(f"must be JSON such as '{{\"blur\": {{\"sigma\": 1.0}}}}'; got {s!r} ({e})") from None
+
+def _flag_type(name: str, default):
+    if name == "arm_params": return _json_flag
+    if name == "grayscale": return _grayscale_flag
+    if name == "image_size" or (isinstance(default, int) and not isinstance(default, bool)): return int
+    if isinstance(default, float): return float
     return str                                     # lists are comma-separated strings, parsed by the config
+
+def _defaults() -> dict:
+    "Each `ExperimentConfig` key and its default."
+    from spectral_align.experiment import ExperimentConfig
+    return {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(ExperimentConfig)}
 
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
     "The argument parser of `spectral-align experiment`: one flag per `ExperimentConfig` key, plus --config/--resume/--force."
-    p = argparse.ArgumentParser(prog=prog, description="Train every arm × seed, measure frequency reliance, robustness and "
-                                "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
+    from spectral_align.experiment import MEASURES
+    p = _Parser(prog=prog, allow_abbrev=False,          # a flag is a config key, spelled out (`--epoch` is a mistake)
+                description="Train every arm × seed, measure frequency reliance, robustness and "
+                "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
     p.add_argument("--config", help="YAML or TOML file with any of the keys below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue the results already in --out (same config)")
     p.add_argument("--force", action="store_true", help="delete the results already in --out and start over")
     p.add_argument("--list-arms", action="store_true", help="list the training arms and exit")
-    for name in ExperimentConfig.keys():
-        t = _flag_type(name)
-        kw = dict(default=None, dest=name, help=f"(default: {getattr(ExperimentConfig(), name)!r})")
+    for name, default in _defaults().items():
+        kw = dict(default=None, dest=name, type=_flag_type(name, default), help=f"(default: {default!r})")
         if name == "seeds": kw["help"] = "number of seeds (0 .. N-1) " + kw["help"]
         if name == "arms": kw["help"] = "comma-separated arm names " + kw["help"]
         if name == "measures": kw["help"] = f"comma-separated, from {', '.join(MEASURES)} " + kw["help"]
         if name == "arm_params": kw["help"] = 'JSON, e.g. \'{"blur": {"sigma": 1.0}}\' ' + kw["help"]
-        if t is None: p.add_argument("--" + name.replace("_", "-"), type=_flag_type("grayscale"), **kw)
-        else: p.add_argument("--" + name.replace("_", "-"), type=t, **kw)
+        p.add_argument("--" + name.replace("_", "-"), **kw)
     return p
 
 def _arms_text() -> str:
+    from spectral_align.train import ARMS
     return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults})" if a.defaults else "") for n, a in ARMS.items())
 
-def cli_experiment(argv: list[str], preset: dict | None = None) -> int:
-    "`spectral-align experiment ...` (with `preset`: the keys a preset sets, below the file and the flags)."
-    a = experiment_parser("spectral-align demo" if preset else "spectral-align experiment").parse_args(argv)
+def _on_sigterm(signum, frame): raise KeyboardInterrupt
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    "Inside the block SIGTERM (`kill`, a cluster job's time limit) interrupts like Ctrl-C, so the run saves and unlocks its folder."
+    try: old = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, AttributeError): old = False          # not the main thread: leave the signals alone
+    try: yield
+    finally:
+        if old is not False: signal.signal(signal.SIGTERM, old)
+
+def _experiment(argv: list[str], preset: dict | None, prog: str) -> int:
+    a = experiment_parser(prog).parse_args(argv)
     if a.list_arms: print(_arms_text()); return 0
-    over = {k: getattr(a, k) for k in ExperimentConfig.keys()}
+    from spectral_align.experiment import ExperimentConfig, read_config_file, run_experiment
+    d = dict(preset or {})
+    if a.config is not None: d.update(read_config_file(a.config))
+    d.update({k: getattr(a, k) for k in ExperimentConfig.keys() if getattr(a, k) is not None})
+    cfg = ExperimentConfig.from_dict(d)
     try:
-        d = dict(preset or {})
-        if a.config is not None:
-            from spectral_align.experiment import read_config_file
-            d.update(read_config_file(a.config))
-        d.update({k: v for k, v in over.items() if v is not None})
-        cfg = ExperimentConfig.from_dict(d)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr); return 2
-    try: run_experiment(cfg, resume=a.resume, force=a.force)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr); return 2
+        with _sigterm_interrupts(): run_experiment(cfg, resume=a.resume, force=a.force)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished work is saved in {cfg.out}; run the same command with --resume to continue",
+        print(f"{prog}: interrupted; the finished work is saved in {cfg.out}: run the same command with --resume to continue",
               file=sys.stderr)
         return 130
     return 0
+
+def cli_experiment(argv: list[str], preset: dict | None = None) -> int:
+    "`spectral-align experiment ...` (with `preset`: the keys a preset sets, below the file and the flags); returns the exit status."
+    prog = "spectral-align demo" if preset else "spectral-align experiment"
+    return run_command(prog, _experiment, argv, preset, prog)
 
 # %% ../nbs/14_cli.ipynb #3f96d7a9
 _COMMANDS = dict(
@@ -85,23 +135,32 @@ _COMMANDS = dict(
     attack="robust accuracy of a checkpoint against adversarial attacks",
     corrupt="accuracy of a checkpoint under common corruptions")
 
-def main(argv: list[str] | None = None) -> int:
-    "Entry point of the `spectral-align` command."
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print("usage: spectral-align COMMAND [options]   (spectral-align COMMAND --help for its options)\n\ncommands:")
-        for k, v in _COMMANDS.items(): print(f"  {k:11s} {v}")
-        return 0 if argv else 2
-    cmd, rest = argv[0], argv[1:]
+def _usage(ok: bool) -> int:
+    print("usage: spectral-align COMMAND [options]   (spectral-align COMMAND --help for its options)\n\ncommands:")
+    for k, v in _COMMANDS.items(): print(f"  {k:11s} {v}")
+    return 0 if ok else 2
+
+def _dispatch(cmd: str, rest: list[str]) -> int:
+    "Run the command `cmd`, importing only its own module."
     if cmd == "--version":
         from spectral_align import __version__; print(__version__); return 0
     if cmd == "experiment": return cli_experiment(rest)
-    if cmd == "demo": return cli_experiment(rest, preset=DEMO_PRESET)
+    if cmd == "demo":
+        from spectral_align.experiment import DEMO_PRESET; return cli_experiment(rest, preset=DEMO_PRESET)
     if cmd == "channel":
         from spectral_align.masking import cli_channel; return cli_channel(rest)
     if cmd == "attack":
         from spectral_align.attacks import cli_attack; return cli_attack(rest)
     if cmd == "corrupt":
         from spectral_align.corruptions import cli_corrupt; return cli_corrupt(rest)
-    print(f"spectral-align: unknown command {cmd!r}; commands: {', '.join(_COMMANDS)}", file=sys.stderr)
-    return 2
+    raise ValueError(f"unknown command {cmd!r}; commands: {', '.join(_COMMANDS)}")
+
+def main(argv: list[str] | None = None) -> int:
+    "Entry point of the `spectral-align` command; returns the exit status."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"): return run_command("spectral-align", _usage, bool(argv))
+    prog = "spectral-align" if argv[0].startswith("-") or argv[0] not in _COMMANDS else f"spectral-align {argv[0]}"
+    return run_command(prog, _dispatch, argv[0], argv[1:])
+
+# %% ../nbs/14_cli.ipynb #bc38c682
+if __name__ == "__main__": sys.exit(main())

@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/corruptions.html.md"""
 
 # %% ../nbs/07_corruptions.ipynb #133850e4
 from __future__ import annotations
-import argparse, math, sys, warnings
+import argparse, math, os, sys, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,7 +14,8 @@ import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
 from .data import load_test_data
-from .core import check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels, model_device, eval_mode
+from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
+                                  model_device, eval_mode, check_finite_model, model_logits)
 
 # %% auto #0
 __all__ = ['CORRUPTION_GROUPS', 'COMMON_CORRUPTIONS', 'EXTRA_CORRUPTIONS', 'ALL_CORRUPTIONS', 'SEVERITIES', 'CORRUPTION_GROUP',
@@ -205,24 +206,25 @@ def corruption_names(subset: str = "all") -> tuple:
     return subsets[subset]
 
 # %% ../nbs/07_corruptions.ipynb #4d3d386e
+_MAX_BS = 2 ** 20   # images per forward pass
+
 def _accuracy(model, x, y, transform=None, bs=256):
-    "Accuracy of `model` on `transform(xb)` for batches of `x`; returns (accuracy, n)."
+    "Accuracy of `model` on `transform(xb)` for batches of `x` (the forward passes through `model_logits`); returns (accuracy, n)."
     dev = model_device(model, x.device)
     correct = 0
     with eval_mode(model), torch.no_grad():
         for i in range(0, len(x), bs):
             xb, yb = x[i:i + bs].to(dev), y[i:i + bs].to(dev)
             if transform is not None: xb = transform(xb)
-            out = model(xb)
-            if out.ndim != 2: raise ValueError(f"the model must return (B, n_classes) logits; got shape {tuple(out.shape)}")
-            if yb.max() >= out.shape[1]:
-                raise ValueError(f"`y` holds label {yb.max().item()} but the model has {out.shape[1]} classes; allowed: 0..{out.shape[1] - 1}")
+            out = model_logits(model, xb)
+            if i == 0: check_labels(y, len(x), n_classes=out.shape[1])
             correct += (out.argmax(1) == yb).sum().item()
     return correct / len(x), len(x)
 
 def _check_eval_args(model, x, y, bs):
-    check_model(model); check_images(x)
-    check_number(bs, "bs", low=1, integer=True)
+    "Check a finite model, images in [0, 1] (any floating dtype), a batch size ≤ 2^20 and integer labels; return the labels."
+    check_finite_model(model); check_images(x)
+    check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
     return check_labels(y, len(x))
 
 # %% ../nbs/07_corruptions.ipynb #cb693ebc
@@ -250,11 +252,14 @@ def add_noise(x: torch.Tensor, kind: str, level: float, seed: int | torch.Genera
     return torch.where(r[0] < level, (r[1] < 0.5).to(x.dtype), x)
 
 # %% ../nbs/07_corruptions.ipynb #43a0eb70
+_MAX_LEVELS = 1000
+
 def noise_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kind: str = "gaussian",
                 levels=None, seed: int | torch.Generator = 0, bs: int = 256) -> pd.DataFrame:
     """Accuracy of `model` on `x` with noise of `kind` at each of `levels` (default `NOISE_LEVELS[kind]`).
 
-    Tidy: one row per level with columns kind, level, accuracy, n. Each level reuses the same random
+    Tidy: one row per level with columns kind, level, accuracy, n. At most 1000 levels; `bs` ≤ 2^20 images per
+    forward pass; the model must have finite weights and give finite logits. Each level reuses the same random
     numbers (common random numbers); the model runs in eval mode and its mode is restored."""
     check_choice(kind, "kind", NOISE_KINDS)
     y = _check_eval_args(model, x, y, bs)
@@ -262,6 +267,7 @@ def noise_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kind: str = 
     if isinstance(levels, (int, float)): levels = (levels,)
     levels = [_check_level(l) for l in levels]
     if not levels: raise ValueError("`levels` is empty; give at least one noise level")
+    if len(levels) > _MAX_LEVELS: raise ValueError(f"`levels` holds {len(levels)} noise levels; at most {_MAX_LEVELS} are allowed")
     base = _numpy_seed(seed)
     rows = []
     for level in levels:
@@ -305,7 +311,8 @@ def corruption_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, corr
     """Accuracy of `model` on `x` under each corruption and severity (tidy: corruption, group, severity, accuracy, n, backend).
 
     `corruptions`: 'all' (19), 'common' (15), 'extra', a group name, or a list of names. The first row
-    is the clean accuracy (corruption 'clean', severity 0). The model runs in eval mode; its mode is restored."""
+    is the clean accuracy (corruption 'clean', severity 0). `bs` ≤ 2^20 images per forward pass; the model must have
+    finite weights and give finite logits; images of any floating dtype are cast to the model's. The model runs in eval mode; its mode is restored."""
     y = _check_eval_args(model, x, y, bs)
     names = _resolve_corruptions(corruptions)
     if isinstance(severities, int): severities = (severities,)
@@ -373,9 +380,30 @@ def _parse_list(s, name, conv):
     try: return [conv(v) for v in s.split(",") if v.strip()]
     except ValueError: raise ValueError(f"`--{name}` must be a comma-separated list; got {s!r}") from None
 
+class _ArgParser(argparse.ArgumentParser):
+    "An argument parser whose usage errors raise `ValueError` (reported on one line) instead of printing the usage and exiting."
+    def error(self, message): raise ValueError(message)
+
+def _fail(prog: str, e) -> int:
+    "Report a user error as one line on stderr; return the exit status 2."
+    print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
+    return 2
+
+def _check_out(out, files) -> Path:
+    "Check, before any work, that the output folder `out` is (or can be created as) a writable folder in which none of `files` is a folder."
+    p = Path(out).expanduser()
+    if p.exists() and not p.is_dir(): raise ValueError(f"`--out` {str(out)!r} is a file; it must be a folder (created if missing)")
+    a = p
+    while not a.exists(): a = a.parent                                # the nearest folder that exists
+    if not a.is_dir(): raise ValueError(f"`--out` {str(out)!r} cannot be created: {str(a)!r} is a file")
+    if not os.access(a, os.W_OK | os.X_OK): raise ValueError(f"`--out` {str(out)!r} is not writable ({str(a)!r} does not allow writing)")
+    for f in files:
+        if (p / f).is_dir(): raise ValueError(f"`--out` {str(out)!r} holds a folder {f!r} where an output file goes; remove it or pick another --out")
+    return p
+
 def _corrupt_parser():
-    p = argparse.ArgumentParser(prog="spectral-align corrupt",
-                                description="Accuracy of a model under the common corruptions (CIFAR-10-C / ImageNet-C set).")
+    p = _ArgParser(prog="spectral-align corrupt",
+                   description="Accuracy of a model under the common corruptions (CIFAR-10-C / ImageNet-C set).")
     p.add_argument("checkpoint", help="model checkpoint (spectral_align.models.save_checkpoint)")
     p.add_argument("--data", default="builtin",
                    help="test images: 'builtin', an .npz file (x and y, or jpeg_bytes/offsets/y) or an image folder (one sub-folder per class)")
@@ -392,34 +420,41 @@ def _corrupt_parser():
 
 
 def cli_corrupt(argv: list[str] | None = None) -> int:
-    "The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status."
-    p = _corrupt_parser()
-    try: a = p.parse_args(argv)
-    except SystemExit as e: return int(e.code or 0)
+    """The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status:
+    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
+    prog = "spectral-align corrupt"
     try:
+        a = _corrupt_parser().parse_args(argv)
         check_number(a.n, "--n", low=1, integer=True)
-        check_number(a.bs, "--bs", low=1, integer=True)
+        check_number(a.bs, "--bs", low=1, high=_MAX_BS, integer=True)
+        check_number(a.seed, "--seed", low=0, integer=True)
         sevs = tuple(_check_severity(s, "--severities") for s in _parse_list(a.severities, "severities", int))
+        if not sevs: raise ValueError(f"`--severities` must list at least one severity in 1..5; got {a.severities!r}")
         names = _resolve_corruptions(a.corruptions if a.corruptions in ("all", "common", "extra", *CORRUPTION_GROUPS)
                                      else _parse_list(a.corruptions, "corruptions", str))
         device = get_device(a.device)
         if a.size is not None: check_number(a.size, "--size", low=1, integer=True)
         if a.data != "builtin" and not Path(a.data).expanduser().exists():
             raise ValueError(f"`--data` must be 'builtin', an .npz file or an image folder; {a.data!r} does not exist")
+        out = _check_out(a.out, ("corruptions.csv", "corruptions.png"))
         if not Path(a.checkpoint).is_file(): raise ValueError(f"CHECKPOINT {a.checkpoint!r} does not exist or is not a file")
         from spectral_align.models import model_from_checkpoint
-        model = model_from_checkpoint(a.checkpoint).to(device)
+        model = model_from_checkpoint(a.checkpoint)
+        try: check_finite_model(model)
+        except ValueError as e: raise ValueError(f"refused: checkpoint {a.checkpoint!r}: {e}") from None
+        model = model.to(device)
         in_ch = getattr(model, "checkpoint_meta", {}).get("in_channels", 3)
         x, y = load_test_data(a.data, a.n, a.seed, grayscale=in_ch == 1, size=a.size)
         df = corruption_accuracy(model, x, y, names, sevs, seed=a.seed, bs=a.bs, backend=a.backend)
-    except (ValueError, FileNotFoundError, ImportError) as e:
-        print(f"spectral-align corrupt: error: {e}", file=sys.stderr)
-        return 2
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    df.insert(0, "checkpoint", str(a.checkpoint))
-    df.to_csv(out / "corruptions.csv", index=False)
-    fig = plot_corruption_accuracy(df, title=f"{Path(a.checkpoint).name}: mean corruption accuracy {mean_corruption_accuracy(df):.3f}")
-    fig.savefig(out / "corruptions.png", dpi=120); plt.close(fig)
+    except SystemExit as e: return int(e.code or 0)                   # --help
+    except (ValueError, OSError, ImportError, RuntimeError) as e: return _fail(prog, e)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        df.insert(0, "checkpoint", str(a.checkpoint))
+        df.to_csv(out / "corruptions.csv", index=False)
+        fig = plot_corruption_accuracy(df, title=f"{Path(a.checkpoint).name}: mean corruption accuracy {mean_corruption_accuracy(df):.3f}")
+        fig.savefig(out / "corruptions.png", dpi=120); plt.close(fig)
+    except OSError as e: return _fail(prog, e)
     table = df[df.corruption != "clean"].pivot(index="corruption", columns="severity", values="accuracy").loc[list(names)]
     table["mean"] = table.mean(1)
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
@@ -427,3 +462,4 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         print(table.to_string())
     print(f"wrote {out / 'corruptions.csv'} and {out / 'corruptions.png'}")
     return 0
+

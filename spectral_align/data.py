@@ -18,10 +18,11 @@ from .core import LUMA_WEIGHTS, to_grayscale   # re-exported: they moved to core
 from .core import check_images, check_number, check_choice, get_device, make_generator, _describe, check_labels
 
 # %% auto #0
-__all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES', 'IMAGE_EXTENSIONS',
-           'BUILTIN_TEST_SEED', 'builtin_classes', 'make_builtin', 'load_arrays', 'load_npz', 'load_jpeg_npz',
-           'convert_jpeg_npz', 'load_cifar10', 'folder_classes', 'load_image_folder', 'load_test_data', 'pad_crop_flip',
-           'random_pad_crop_flip', 'ImageTensors', 'TensorDL', 'BatchAugment', 'get_dls', 'builtin_dls']
+__all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
+           'CIFAR_PICKLE_GLOBALS', 'IMAGE_EXTENSIONS', 'BUILTIN_TEST_SEED', 'builtin_classes', 'make_builtin',
+           'load_arrays', 'load_npz', 'load_jpeg_npz', 'convert_jpeg_npz', 'CifarUnpickler', 'load_cifar10',
+           'folder_classes', 'load_image_folder', 'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip',
+           'ImageTensors', 'TensorDL', 'BatchAugment', 'get_dls', 'builtin_dls']
 
 # %% ../nbs/02_data.ipynb #2beade99
 _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.uint8)
@@ -218,20 +219,49 @@ def _existing(path, name: str = "path", kind: str = "file") -> Path:
     if not ok: raise ValueError(f"`{name}` {str(p)!r} is not an existing {kind}")
     return p
 
+def _open_npz(p: Path):
+    "`np.load` of an .npz archive without pickles; anything else (not a zip, a bare .npy, corrupt) is a one-line ValueError."
+    try: z = np.load(p, allow_pickle=False)
+    except Exception as e:
+        raise ValueError(f"`path` {str(p)!r} is not a readable .npz file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"`path` {str(p)!r} is a single .npy array, not an .npz archive of named arrays")
+    return z
+
+def _npz_keys(path) -> list[str]:
+    "The array names of the .npz `path`."
+    with _open_npz(_existing(path)) as z: return list(z.files)
+
 def _npz_arrays(path, keys) -> dict:
     p = _existing(path)
-    try: z = np.load(p, allow_pickle=False)
-    except Exception as e: raise ValueError(f"`path` {str(p)!r} is not a readable .npz file ({e})") from e
-    with z:
+    with _open_npz(p) as z:
         missing = [k for k in keys if k not in z.files]
         if missing: raise ValueError(f"`path` {str(p)!r} lacks the array(s) {missing}; it holds {z.files}")
-        return {k: z[k] for k in keys}
+        out = {}
+        for k in keys:
+            try: out[k] = z[k]
+            except ValueError as e:
+                if "allow_pickle" not in str(e): raise ValueError(f"`path` {str(p)!r}: array {k!r} is unreadable ({e})") from None
+                raise ValueError(f"`path` {str(p)!r}: array {k!r} holds Python objects (dtype object), which could run code when "
+                                 "unpickled; it is refused (save plain numeric arrays)") from None
+            except Exception as e:
+                raise ValueError(f"`path` {str(p)!r} is corrupt or truncated: array {k!r} could not be read "
+                                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+        return out
 
 def load_npz(path, *, grayscale=False, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     "Images and labels from an .npz with `x` (uint8 (N, H, W, C), or float (N, C, H, W) in [0, 1]) and `y`."
     _gray_mode(grayscale); _check_dtype(dtype)
     a = _npz_arrays(path, ("x", "y"))
     return load_arrays(a["x"], a["y"], grayscale=grayscale, dtype=dtype)
+
+def _decode_image(data, what: str) -> np.ndarray:
+    "Decode encoded image bytes (or open an image file) with PIL as uint8 (H, W, 3); a file PIL cannot read is a ValueError naming `what`."
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im: return np.asarray(im.convert("RGB"))
+    except Exception as e:        # PIL raises UnidentifiedImageError, OSError (truncated), DecompressionBombError, ...
+        raise ValueError(f"{what} is not a readable image ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
 
 def _decode_jpeg_npz(path, limit=None) -> tuple[np.ndarray, np.ndarray]:
     "Decode a JPEG-packed .npz into uint8 (N, H, W, 3) and its labels."
@@ -242,7 +272,10 @@ def _decode_jpeg_npz(path, limit=None) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"`path` {str(path)!r}: `offsets` must rise from 0 to len(jpeg_bytes) = {len(buf)} with "
                          f"len(y) + 1 = {len(y) + 1} entries; got {len(off)} entries from {off[:1]} to {off[-1:]}")
     n = len(y) if limit is None else min(check_number(limit, "limit", low=1, integer=True), len(y))
-    imgs = [np.asarray(Image.open(io.BytesIO(buf[off[i]:off[i + 1]].tobytes())).convert("RGB")) for i in range(n)]
+    if buf.dtype != np.uint8 or buf.ndim != 1:
+        raise ValueError(f"`path` {str(path)!r}: `jpeg_bytes` must be a 1-D uint8 array; got {_describe(buf)}")
+    imgs = [_decode_image(buf[off[i]:off[i + 1]].tobytes(), f"`path` {str(path)!r}: image {i} (bytes {off[i]}…{off[i + 1]})")
+            for i in range(n)]
     if len({im.shape for im in imgs}) > 1:
         raise ValueError(f"`path` {str(path)!r} holds JPEGs of different sizes {sorted({im.shape for im in imgs})[:3]}")
     return np.stack(imgs), y[:n]
@@ -273,13 +306,52 @@ def _find_cifar_dir(root: Path) -> Path | None:
         if (d / "data_batch_1").is_file() or (d / "test_batch").is_file(): return d
     return None
 
+_np_core = getattr(np, "_core", None) or np.core
+
+class _RefusedPickle(ValueError): pass
+
+def _latin1_bytes(s, encoding="latin1"):
+    "How Python 3 writes `bytes` in a protocol-2 pickle: `_codecs.encode(str, 'latin1')`; any other codec is refused."
+    if not isinstance(s, str) or encoding not in ("latin1", "latin-1"):
+        raise _RefusedPickle(f"a CIFAR-10 batch encodes bytes only as latin1 text; got the codec {encoding!r}")
+    return s.encode("latin1")
+
+#: the only globals a CIFAR-10 batch pickle refers to: NumPy's array reconstruction (under its NumPy 1 and 2 module
+#: names) and, in files that Python 3 wrote with protocol 2, the latin1 encoding of bytes
+CIFAR_PICKLE_GLOBALS = {("numpy.core.multiarray", "_reconstruct"): _np_core.multiarray._reconstruct,
+                        ("numpy._core.multiarray", "_reconstruct"): _np_core.multiarray._reconstruct,
+                        ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                        ("_codecs", "encode"): _latin1_bytes}
+
+class CifarUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR-10 batch and nothing else: plain dicts, lists, strings, bytes and numbers, and NumPy arrays
+    (`CIFAR_PICKLE_GLOBALS`). Any other global (a function such as `os.system`, any class) is refused with a ValueError
+    before it is looked up, so a malicious file cannot run code."""
+    def __init__(self, file, fname: str = "<file>"):
+        super().__init__(file, encoding="latin1")
+        self.fname = fname
+    def find_class(self, module, name):
+        ok = CIFAR_PICKLE_GLOBALS.get((module, name))
+        if ok is None:
+            raise _RefusedPickle(f"refusing to load {self.fname!r}: it asks for {module}.{name}, which CIFAR-10 batches never "
+                                 "contain; the file may be malicious")
+        return ok
+
 def _read_cifar_batch(f: Path) -> tuple[np.ndarray, np.ndarray]:
+    "Read one CIFAR-10 batch file with `CifarUnpickler`; check its layout."
     with open(f, "rb") as fh:
-        try: d = pickle.load(fh, encoding="latin1")
-        except Exception as e: raise ValueError(f"{str(f)!r} is not a CIFAR-10 batch pickle ({e})") from e
+        try: d = CifarUnpickler(fh, str(f)).load()
+        except _RefusedPickle as e: raise ValueError(str(e)) from None
+        except Exception as e:
+            raise ValueError(f"{str(f)!r} is not a CIFAR-10 batch pickle ({type(e).__name__}: {e})") from None
+    if isinstance(d, dict): d = {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in d.items()}
     if not isinstance(d, dict) or "data" not in d or "labels" not in d:
         raise ValueError(f"{str(f)!r} is not a CIFAR-10 batch: expected a dict with 'data' and 'labels'")
-    data, labels = np.asarray(d["data"], dtype=np.uint8), np.asarray(d["labels"], dtype=np.int64)
+    if not isinstance(d["data"], np.ndarray) or d["data"].dtype != np.uint8:
+        raise ValueError(f"{str(f)!r}: 'data' must be a uint8 array (N, 3072); got {_describe(d['data'])}")
+    try: labels = np.asarray(d["labels"], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as e: raise ValueError(f"{str(f)!r}: 'labels' must be a list of integers ({e})") from None
+    data = d["data"]
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise ValueError(f"{str(f)!r}: 'data' must be (N, 3072) with N labels; got {data.shape} and {len(labels)} labels")
     return data.reshape(-1, 3, 32, 32), labels
@@ -342,10 +414,9 @@ def load_image_folder(path, size: int | tuple | None = None, grayscale=False,
     if not files: raise ValueError(f"`path` {str(root)!r}: its class sub-folders hold no images ({', '.join(IMAGE_EXTENSIONS)})")
     imgs = []
     for f, _ in files:
-        with Image.open(f) as im:
-            im = im.convert("RGB")
-            if size is not None: im = im.resize((hw[1], hw[0]), Image.Resampling.BILINEAR)
-            imgs.append(np.asarray(im))
+        im = _decode_image(f, f"`path`: the file {str(f)!r}")
+        if size is not None: im = np.asarray(Image.fromarray(im).resize((hw[1], hw[0]), Image.Resampling.BILINEAR))
+        imgs.append(im)
     shapes = {}
     for (f, _), im in zip(files, imgs): shapes.setdefault(im.shape[:2], f)
     if len(shapes) > 1:
@@ -370,7 +441,7 @@ def load_test_data(data: str, n: int, seed: int = 0, grayscale: bool = False, si
     if p.is_dir(): x, y = load_image_folder(p, size=size, grayscale=grayscale)
     elif p.suffix.lower() == ".npz":
         if size is not None: raise ValueError("`size` is only for builtin data or an image folder; .npz images keep their size")
-        with np.load(p, allow_pickle=False) as z: keys = set(z.files)
+        keys = set(_npz_keys(p))
         if {"jpeg_bytes", "offsets"} <= keys: return load_jpeg_npz(p, grayscale=grayscale, limit=n)
         x, y = load_npz(p, grayscale=grayscale)
     else: raise ValueError(f"`data` must be 'builtin', an .npz file or an image folder; got the file {str(data)!r}")

@@ -14,34 +14,42 @@ import html
 import io
 import json
 import math
+import numbers
 import os
+import pickle
 import shutil
+import socket
 import sys
 import time
-import tomllib
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
+
+try: import tomllib                                  # Python ≥ 3.11
+except ModuleNotFoundError: import tomli as tomllib     # Python 3.10: the same parser, from PyPI
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from .core import check_choice, check_number, get_device, _describe
+from .core import accuracy, check_choice, check_number, get_device
 from .data import (builtin_dls, get_dls, load_cifar10, load_image_folder, load_jpeg_npz, load_npz)
-from .models import model_from_checkpoint
+from .models import ARCHS, build_front_end, model_from_checkpoint
+from .regularizers import TARGET_SOURCES
 from .train import ARMS, fit, get_arm, make_learner, save_trained
 
 # %% auto #0
-__all__ = ['DATA_KINDS', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_MEASURES', 'parse_eps', 'parse_list', 'ExperimentConfig',
-           'read_config_file', 'load_config', 'register_measure', 'accuracy_on', 'measure_clean', 'measure_hybrid',
-           'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal', 'measure_masking', 'measure_corruptions',
-           'aligned_to_brain_set', 'brain_split', 'measure_neural', 'experiment_data', 'run_name', 'prepare_output',
-           'train_run', 'run_experiment', 'collect_results', 'summarize', 'summary_table', 'format_summary',
-           'shift_vs_gain', 'paired_change', 'make_figures', 'report_notes', 'write_report']
+__all__ = ['DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_MEASURES', 'LOCK_NAME', 'parse_eps', 'parse_list',
+           'check_arm_params', 'ExperimentConfig', 'read_config_file', 'load_config', 'register_measure', 'accuracy_on',
+           'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal',
+           'measure_masking', 'measure_corruptions', 'aligned_to_brain_set', 'brain_split', 'measure_neural',
+           'experiment_data', 'run_name', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'run_experiment',
+           'collect_results', 'summarize', 'summary_table', 'format_summary', 'shift_vs_gain', 'paired_change',
+           'make_figures', 'report_notes', 'write_report']
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -63,10 +71,116 @@ def parse_list(v, name: str, conv=str) -> list:
     if not isinstance(v, (list, tuple)): raise ValueError(f"`{name}` must be a list or a comma-separated string; got {v!r}")
     return [conv(o) for o in v]
 
+def _show(v) -> str:
+    "`v` and its type, for error messages (a YAML value may not have the type it looks like)."
+    r = repr(v)
+    return f"{r if len(r) <= 60 else r[:57] + '...'} ({type(v).__name__})"
+
+def _no_repeats(v: list, name: str) -> list:
+    rep = [o for i, o in enumerate(v) if o in v[:i]]
+    if rep: raise ValueError(f"`{name}` lists {rep[0]!r} more than once; got {v}")
+    return v
+
+def _names(v, name: str, allowed) -> list:
+    "A non-empty list of distinct names, each one of `allowed`, from a list or a comma-separated string."
+    v = parse_list(v, name, lambda o: o)
+    for o in v:
+        if not isinstance(o, str): raise ValueError(f"`{name}` must hold names (strings); got {_show(o)}")
+        check_choice(o, name, allowed)
+    if not v: raise ValueError(f"`{name}` must name at least one of {', '.join(allowed)}")
+    return _no_repeats(v, name)
+
+def _real(v, name: str, **bounds) -> float:
+    "A float from a number or a numeric string (YAML reads `1e-3`, without a dot, as a string), checked against `bounds`."
+    if isinstance(v, str):
+        try: v = float(v)
+        except ValueError: raise ValueError(f"`{name}` must be a number; got {_show(v)}") from None
+    if isinstance(v, bool) or not isinstance(v, numbers.Real): raise ValueError(f"`{name}` must be a number; got {_show(v)}")
+    return float(check_number(v, name, **bounds))
+
+def _integer(v, name: str, **bounds) -> int:
+    "An integer (not a bool, not a float), checked against `bounds`."
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral): raise ValueError(f"`{name}` must be an integer; got {_show(v)}")
+    return int(check_number(v, name, integer=True, **bounds))
+
+# %% ../nbs/12_experiment.ipynb #edb820d6
+ARM_PARAM_RULES = dict(      # parameter name (or 'arm.name') → check_number bounds, or a tuple of the allowed values
+    sigma=dict(low=0), p=dict(low=0, high=1), lsf_cutoff=dict(low=0, high=100, low_inclusive=False),
+    channel_center=dict(low=0, low_inclusive=False), channel_fwhm=dict(low=0, low_inclusive=False), floor=dict(low=0, high=1),
+    lam=dict(low=0), mu=dict(low=0), warmup=dict(low=0, high=1), alpha=dict(low=0), n_target=dict(low=3),
+    v1_units=dict(low=1), n_images=dict(low=3), predictor_epochs=dict(low=1), ratio=dict(low=0, low_inclusive=False),
+    clip=dict(low=0, high=1, low_inclusive=False, high_inclusive=False), logit_scale=dict(low=0, low_inclusive=False),
+    form=("ce", "kl"), reduction=("mean", "sum"), predictor=("trained", "random", "shuffled"))
+ARM_PARAM_RULES["guidance.alpha"] = dict(low=0, high=1)          # the weight of the guidance loss: (1−α)·CE + α·MSE
+
+def _check_param(arm: str, k: str, v, default) -> None:
+    name = f"arm_params.{arm}.{k}"
+    rule = ARM_PARAM_RULES.get(f"{arm}.{k}", ARM_PARAM_RULES.get(k))
+    bounds = rule if isinstance(rule, dict) else {}
+    if isinstance(default, bool):
+        if not isinstance(v, bool): raise ValueError(f"`{name}` must be true or false; got {_show(v)}")
+    elif isinstance(default, numbers.Integral): _integer(v, name, **bounds)
+    elif isinstance(default, numbers.Real):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real): raise ValueError(f"`{name}` must be a number; got {_show(v)}")
+        check_number(v, name, **bounds)
+    elif isinstance(default, str) and not isinstance(v, str): raise ValueError(f"`{name}` must be a string; got {_show(v)}")
+    if isinstance(rule, tuple): check_choice(v, name, rule)
+    if k == "target" and v not in TARGET_SOURCES and not Path(os.path.expanduser(v)).exists():
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path to neural data; got {v!r}")
+    if k in ("layer", "layers") and v is not None:
+        ok = isinstance(v, str) or (k == "layers" and isinstance(v, (list, tuple)) and v and all(isinstance(o, str) for o in v))
+        if not ok: raise ValueError(f"`{name}` must be a layer name" + (" or a list of them" if k == "layers" else "") + f"; got {_show(v)}")
+
+def check_arm_params(arm: str, params) -> dict:
+    "`params` of the arm `arm` checked against the arm's defaults and `ARM_PARAM_RULES`; returns the resolved parameters."
+    a = get_arm(arm)
+    if params is None: params = {}
+    if not isinstance(params, dict): raise ValueError(f"`arm_params.{arm}` must map parameter names to values; got {_show(params)}")
+    p = a.resolve(params)                                   # unknown names are refused with the allowed ones
+    for k, v in params.items(): _check_param(arm, k, v, a.defaults[k])
+    return p
+
+# %% ../nbs/12_experiment.ipynb #92f08917
+def _opt_path(v, name: str) -> str | None:
+    "None, or a path given as text or `os.PathLike`, as a string with `~` expanded."
+    if v is None: return None
+    if not isinstance(v, (str, os.PathLike)) or not os.fspath(v): raise ValueError(f"`{name}` must be a path; got {_show(v)}")
+    return os.path.expanduser(os.fspath(v))
+
+def _out_folder(v) -> str:
+    "The output folder as a string, refused when it is a file or cannot be created because one of its parents is a file."
+    out = _opt_path(v, "out")
+    if out is None: raise ValueError("`out` must be a path; got None")
+    p = Path(out)
+    if p.exists() and not p.is_dir(): raise ValueError(f"`out` {out!r} exists and is not a folder")
+    for q in p.absolute().parents:
+        if q.exists():
+            if not q.is_dir(): raise ValueError(f"`out` {out!r} cannot be created: {str(q)!r} is a file, not a folder")
+            break
+    return out
+
+def _eps_list(v, name: str, high: float | None = None) -> list:
+    "Distinct ε > 0 (at most `high`) from a list or a comma-separated string of numbers or fractions."
+    eps = [parse_eps(e, name) for e in parse_list(v, name, lambda o: o)]
+    for e in eps:
+        if e <= 0 or (high is not None and e > high):
+            allowed = f"in (0, {high:g}]" if high is not None else "> 0"
+            raise ValueError(f"`{name}` values must be {allowed}; got {e:g} (ε = 0, the clean accuracy, is always measured)")
+    return _no_repeats(eps, name)
+
+def _corruption_list(v) -> list:
+    "Distinct corruption names; a subset name ('common', 'noise', ...) stands for its members."
+    from spectral_align.corruptions import ALL_CORRUPTIONS, CORRUPTION_GROUPS, corruption_names
+    subsets = ("all", "common", "torch", *CORRUPTION_GROUPS)
+    out = []
+    for o in _names(v, "corruptions", ALL_CORRUPTIONS + subsets):
+        out += list(corruption_names(o)) if o in subsets else [o]
+    return _no_repeats(out, "corruptions")
+
 # %% ../nbs/12_experiment.ipynb #c3547740
 @dataclass
 class ExperimentConfig:
-    "Every setting of an experiment (see the table in the docs); `from_dict` checks names and values."
+    "Every setting of an experiment (see the table in the docs); every value is checked when it is made (`from_dict` also checks the names)."
     data: str = "builtin"              # builtin | cifar10 | folder | npz
     data_path: str | None = None       # folder or file for the non-builtin kinds
     grayscale: bool = False            # train and test on grayscale images (3 equal channels: False|True|1|3)
@@ -101,48 +215,66 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ExperimentConfig":
         "A checked config from a dict (unknown keys are refused with the list of valid ones)."
-        if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_describe(d)}")
+        if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
+        bad = [k for k in d if not isinstance(k, str)]
+        if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
         d = {k.replace("-", "_"): v for k, v in d.items()}
         unknown = sorted(set(d) - set(cls.keys()))
         if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
-        cfg = cls(**d)
-        cfg.check()
-        return cfg
+        return cls(**d)
+
+    def __post_init__(self): self.check()
 
     def check(self) -> "ExperimentConfig":
-        "Check and normalise every value in place; return self."
+        """Check every value (type, range, choice, repeats, paths that must exist) and normalise it in place; return self.
+        Runs on construction; call it again after changing a field. Reads and writes nothing."""
         check_choice(self.data, "data", DATA_KINDS)
-        if self.data != "builtin":
-            if self.data_path is None: raise ValueError(f"`data_path` is needed for data={self.data!r}")
-            if not Path(self.data_path).exists(): raise ValueError(f"`data_path` {str(self.data_path)!r} does not exist")
-        if self.grayscale not in (False, True, 1, 3): raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {self.grayscale!r}")
-        if self.image_size is not None: check_number(self.image_size, "image_size", low=8, integer=True)
-        for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): check_number(getattr(self, k), k, low=0, integer=True)
-        self.arms = parse_list(self.arms, "arms")
-        if not self.arms: raise ValueError("`arms` must name at least one arm; valid arms: " + ", ".join(ARMS))
-        for a in self.arms: check_choice(a, "arms", ARMS)
-        if len(set(self.arms)) != len(self.arms): raise ValueError(f"`arms` lists an arm twice: {self.arms}")
-        if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {self.arm_params!r}")
+        self.data_path = _opt_path(self.data_path, "data_path")
+        if self.data == "builtin":
+            if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' reads no "
+                                                            f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or drop `data_path`")
+        elif self.data_path is None: raise ValueError(f"`data_path` is needed for data={self.data!r}")
+        elif not Path(self.data_path).exists(): raise ValueError(f"`data_path` {self.data_path!r} does not exist")
+        g = self.grayscale
+        if not (isinstance(g, bool) or (isinstance(g, numbers.Integral) and g in (1, 3))):
+            raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {_show(g)}")
+        if self.image_size is not None:
+            _integer(self.image_size, "image_size", low=8)
+            if self.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={self.data!r}")
+        for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0)
+        if self.data == "builtin":
+            for k in ("n_train", "n_valid"):
+                if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
+        self.arms = _names(self.arms, "arms", ARMS)
+        if self.arm_params is None: self.arm_params = {}
+        if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {_show(self.arm_params)}")
         for a, p in self.arm_params.items():
             check_choice(a, "arm_params", ARMS)
-            get_arm(a).resolve(p)                      # refuses unknown parameters with the valid ones
-        check_number(self.seeds, "seeds", low=1, integer=True)
-        check_number(self.epochs, "epochs", low=1, integer=True)
-        check_number(self.bs, "bs", low=1, integer=True)
-        check_number(self.lr, "lr", low=0, low_inclusive=False)
+            check_arm_params(a, p)
+        _integer(self.seeds, "seeds", low=1)
+        _integer(self.epochs, "epochs", low=1)
+        check_choice(self.arch, "arch", ARCHS)
+        _integer(self.bs, "bs", low=1)
+        self.lr = _real(self.lr, "lr", low=0, low_inclusive=False)
+        if isinstance(self.mixed_precision, bool): self.mixed_precision = "on" if self.mixed_precision else "off"   # YAML reads on/off as booleans
         check_choice(self.mixed_precision, "mixed_precision", ("auto", "on", "off"))
-        self.measures = parse_list(self.measures, "measures")
-        for m in self.measures: check_choice(m, "measures", MEASURES)
-        self.eps_linf = [parse_eps(e, "eps_linf") for e in parse_list(self.eps_linf, "eps_linf", lambda o: o)]
-        self.eps_l2 = [parse_eps(e, "eps_l2") for e in parse_list(self.eps_l2, "eps_l2", lambda o: o)]
-        if any(e > 1 for e in self.eps_linf): raise ValueError(f"`eps_linf` values must be ≤ 1 for images in [0, 1]; got {self.eps_linf}")
-        check_number(self.pgd_steps, "pgd_steps", low=1, integer=True)
-        if self.corruptions is not None: self.corruptions = parse_list(self.corruptions, "corruptions")
-        self.severities = parse_list(self.severities, "severities", int)
-        for s in self.severities: check_number(s, "severities", low=1, high=5, integer=True)
-        if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {str(self.neural)!r} does not exist")
-        check_number(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
-        if self.device is not None: get_device(self.device)   # a device that is not present fails here
+        self.measures = _names(self.measures, "measures", MEASURES)
+        self.eps_linf = _eps_list(self.eps_linf, "eps_linf", high=1)
+        self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
+        att = [m for m in ("pgd", "minimal") if m in self.measures]
+        if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
+        _integer(self.pgd_steps, "pgd_steps", low=1)
+        if self.corruptions is not None: self.corruptions = _corruption_list(self.corruptions)
+        sev = parse_list(self.severities, "severities", lambda o: int(o) if isinstance(o, str) and o.strip().isdigit() else o)
+        self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
+        if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5")
+        self.neural = _opt_path(self.neural, "neural")
+        if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} does not exist")
+        self.neural_holdout = _real(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
+        if self.device is not None:
+            if not isinstance(self.device, str): raise ValueError(f"`device` must be a string such as 'cpu', 'cuda' or 'cuda:1'; got {_show(self.device)}")
+            get_device(self.device)                    # a device that is not present fails here
+        self.out = _out_folder(self.out)
         return self
 
     def run_keys(self) -> dict:
@@ -163,7 +295,8 @@ def read_config_file(path) -> dict:
     "The keys of a YAML (`.yaml`/`.yml`) or TOML (`.toml`) experiment config file."
     p = Path(path)
     if not p.is_file(): raise ValueError(f"config file {str(path)!r} does not exist")
-    text = p.read_text()
+    try: text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError: raise ValueError(f"config file {str(path)!r} is not a UTF-8 text file") from None
     if p.suffix == ".toml":
         try: d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e: raise ValueError(f"config file {str(path)!r} is not valid TOML: {e}") from None
@@ -196,14 +329,10 @@ def register_measure(name: str, default: bool = True):
 def _row(measure: str, value, param=float("nan"), condition: str = "") -> dict:
     return dict(measure=measure, condition=str(condition), param=float(param), value=float(value))
 
-@torch.no_grad()
 def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
-    "Top-1 accuracy of `model` (in eval mode) on `x`, `y`, in batches of `bs`, on `x`'s device."
-    was = model.training
-    model.eval()
-    try: hits = sum((model(x[i:i + bs]).argmax(1) == y[i:i + bs]).sum().item() for i in range(0, len(x), bs))
-    finally: model.train(was)
-    return hits / max(len(x), 1)
+    "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
+    warnings.warn("`experiment.accuracy_on` is deprecated; use `spectral_align.core.accuracy`", DeprecationWarning, stacklevel=2)
+    return accuracy(model, x, y, bs)
 
 def _subset(ctx, n: int):
     x, y = ctx["x"], ctx["y"]
@@ -215,7 +344,7 @@ def _subset(ctx, n: int):
 def measure_clean(model, ctx) -> list:
     "Accuracy on the held-out images."
     x, y = _subset(ctx, 0)
-    return [_row("clean_acc", accuracy_on(model, x, y, ctx["cfg"].bs * 2))]
+    return [_row("clean_acc", accuracy(model, x, y, ctx["cfg"].bs * 2))]
 
 @register_measure("hybrid")
 def measure_hybrid(model, ctx) -> list:
@@ -432,7 +561,10 @@ def _npz_split(folder: Path, split: str, grayscale) -> tuple:
     for n in names:
         p = folder / n
         if p.exists():
-            with np.load(p) as z: packed = "jpeg_bytes" in z.files
+            try:
+                with np.load(p) as z: packed = "jpeg_bytes" in z.files
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+                raise ValueError(f"`data_path` file {str(p)!r} is not a readable .npz archive of arrays ({type(e).__name__})") from None
             return (load_jpeg_npz if packed else load_npz)(p, grayscale=grayscale)
     raise ValueError(f"`data_path` {str(folder)!r} holds none of {', '.join(names)} (data='npz' needs a training and a test file)")
 
@@ -448,7 +580,11 @@ def experiment_data(cfg: ExperimentConfig) -> tuple:
             from spectral_align.data import to_grayscale
             x = to_grayscale(x, 3 if cfg.grayscale in (True, 3) else 1)
         return x[:cfg.n_train], y[:cfg.n_train], x[cfg.n_train:], y[cfg.n_train:], 10
-    p = Path(cfg.data_path)
+    try: return _read_data(cfg, Path(cfg.data_path))
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        raise ValueError(f"`data_path` {cfg.data_path!r}: the data could not be read ({type(e).__name__}: {e})") from e
+
+def _read_data(cfg: ExperimentConfig, p: Path) -> tuple:
     if cfg.data == "cifar10":
         tr = load_cifar10(p, train=True, grayscale=cfg.grayscale)
         te = load_cifar10(p, train=False, grayscale=cfg.grayscale)
@@ -534,6 +670,89 @@ def _version() -> str:
     from spectral_align import __version__
     return __version__
 
+# %% ../nbs/12_experiment.ipynb #846cd973
+LOCK_NAME = ".lock"
+
+def _pid_alive(pid: int) -> bool:
+    "Whether process `pid` runs on this host (signal 0 checks without sending anything; unknown on Windows: assume yes)."
+    if os.name == "nt": return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: return True                      # e.g. PermissionError: it exists, under another user
+    return True
+
+def _read_lock_file(path: Path) -> dict | None:
+    try: text = path.read_text()
+    except FileNotFoundError: return None
+    except (OSError, UnicodeDecodeError): return {}
+    try: d = json.loads(text)
+    except ValueError: return {}
+    return d if isinstance(d, dict) else {}
+
+def read_lock(folder) -> dict | None:
+    "The holder of `folder`'s lock (`pid`, `host`, `since`, `token`): None if unlocked, `{}` if the lock is unreadable."
+    return _read_lock_file(Path(folder) / LOCK_NAME)
+
+class OutputLock:
+    "The lock of an output folder (`folder/.lock`); use as a context manager, or `acquire()` then `release()`."
+    def __init__(self, folder, file=None):
+        self.folder, self.file, self.info = Path(folder), file or sys.stderr, None
+        self.path = self.folder / LOCK_NAME
+
+    def _refuse(self, h: dict):
+        if not h: raise ValueError(f"the output folder {str(self.folder)!r} holds an unreadable lock {str(self.path)!r}; if no "
+                                   "run is writing there, delete that file and try again")
+        if h.get("host") != socket.gethostname():
+            raise ValueError(f"the output folder {str(self.folder)!r} is in use by process {h.get('pid')} on host {h.get('host')!r} "
+                             f"(since {h.get('since')}); if that run is over, delete {str(self.path)!r} and try again")
+        raise ValueError(f"the output folder {str(self.folder)!r} is in use by process {h.get('pid')} (since {h.get('since')}); "
+                         "wait for it to finish or stop it, or use another --out")
+
+    def _stale(self, h: dict) -> bool:
+        pid = h.get("pid")
+        return (h.get("host") == socket.gethostname() and isinstance(pid, int) and not isinstance(pid, bool)
+                and pid != os.getpid() and not _pid_alive(pid))
+
+    def _take_over(self, h: dict) -> None:
+        "Move the stale lock `h` aside (atomically: of two processes taking it over, one moves it) and say so."
+        aside = self.path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}")
+        try: os.replace(self.path, aside)
+        except FileNotFoundError: return                      # another process moved it first
+        moved = _read_lock_file(aside)
+        if moved != h:                                        # a newer lock slipped in between: put it back
+            try: os.link(aside, self.path)
+            except OSError: pass
+        else: print(f"note: took over the lock of {str(self.folder)!r} left by process {h.get('pid')} on {h.get('host')}, "
+                    "which is no longer running", file=self.file, flush=True)
+        aside.unlink(missing_ok=True)
+
+    def acquire(self) -> "OutputLock":
+        "Take the lock, taking over a stale one; refuse (ValueError naming the holder) while a live process holds it."
+        if self.info is not None: return self
+        info = dict(pid=os.getpid(), host=socket.gethostname(), since=datetime.datetime.now().isoformat(timespec="seconds"),
+                    token=os.urandom(8).hex())
+        for _ in range(5):
+            try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                h = read_lock(self.folder)
+                if h is None: continue                        # released in between: try again
+                if not self._stale(h): self._refuse(h)
+                self._take_over(h)
+                continue
+            with os.fdopen(fd, "w") as f: json.dump(info, f)
+            self.info = info
+            return self
+        raise ValueError(f"could not take the lock {str(self.path)!r}: other runs keep taking it")
+
+    def release(self) -> None:
+        "Give the lock back (only if this object holds it, and only the lock it made)."
+        if self.info is None: return
+        if read_lock(self.folder) == self.info: self.path.unlink(missing_ok=True)
+        self.info = None
+
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
+
 # %% ../nbs/12_experiment.ipynb #87b83d2b
 def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path) -> None:
     "Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth`."
@@ -553,15 +772,46 @@ def _measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
     return df
 
+def _check_front_ends(cfg: ExperimentConfig, x: torch.Tensor) -> None:
+    "Build each arm's front end and run it on the images `x`, so that e.g. a blur too wide for the image size fails now."
+    for a in cfg.arms:
+        arm = get_arm(a)
+        if arm.front_end is None: continue
+        p = arm.resolve(cfg.arm_params.get(a))
+        try:
+            with torch.no_grad(): build_front_end(arm.front_end(p))(x)
+        except ValueError as e: raise ValueError(f"arm {a!r} with parameters {p}: {e}") from None
+
+def _make_folder(p: Path) -> list:
+    "Create the folder `p` and its missing parents; return the folders this made, deepest first."
+    made = [q for q in (p, *p.parents) if not q.exists()]
+    p.mkdir(parents=True, exist_ok=True)
+    return made
+
+def _remove_empty(folders: list) -> None:
+    for q in folders:
+        try: q.rmdir()
+        except OSError: break                        # not empty (or gone): keep it and its parents
+
 def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = False, file=None) -> dict:
     """Train every arm × seed of `cfg`, run its measures, and write results, summary, figures and report to `cfg.out`.
 
-    Returns a dict with `results`, `summary` (DataFrames), `figures` (name → path) and `report` (path)."""
-    if not isinstance(cfg, ExperimentConfig): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_describe(cfg)}")
+    The config, the data and each arm's front end are checked before anything is written; the output folder is
+    locked (`OutputLock`) while the run writes to it. A run that fails before writing its config leaves no folder
+    behind. Returns a dict with `results`, `summary` (DataFrames), `figures` (name → path) and `report` (path)."""
+    if not isinstance(cfg, ExperimentConfig): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     cfg.check()
     file = file or sys.stdout
     device = get_device(cfg.device)
-    xt, yt, xv, yv, n_classes = experiment_data(cfg)          # data problems surface before the folder is touched
+    data = experiment_data(cfg)                               # data problems surface before the folder is touched
+    _check_front_ends(cfg, data[0][:2])
+    made = _make_folder(Path(cfg.out))
+    try:
+        with OutputLock(cfg.out, file): return _run(cfg, resume, force, file, device, data)
+    finally: _remove_empty(made)
+
+def _run(cfg: ExperimentConfig, resume: bool, force: bool, file, device, data) -> dict:
+    xt, yt, xv, yv, n_classes = data
     out = prepare_output(cfg, resume, force)
     dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
     ctx = dict(x=xv, y=yv, cfg=cfg, device=device, eval_seed=12345, n_classes=n_classes, out=out)

@@ -1,4 +1,4 @@
-"""Differentiable, batched Fourier-domain filters as `nn.Module`s, and the spatial blur layer of the blur defence.
+"""Differentiable, batched Fourier-domain filters as `nn.Module`s, and the spatial blur layer of the blur defence and the spectral-steering bands.
 
 Docs: https://spectral-align.github.io/spectral_align/filters.html.md"""
 
@@ -10,13 +10,14 @@ import math, warnings
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import check_images, check_number, check_choice
+from .core import check_images, check_number, check_choice, suite_seed
 from .spectra import radial_freq, nyquist
 
 # %% auto #0
-__all__ = ['FILTER_KINDS', 'CUTOFF_UNITS', 'HUMAN_CHANNEL_CENTER', 'HUMAN_CHANNEL_FWHM', 'FILTERS', 'fourier_filter',
-           'FourierFilter', 'Complement', 'LowPass', 'HighPass', 'BandPass', 'fwhm_to_sigma', 'LogGaussianBand',
-           'HumanChannel', 'GaussianBlur', 'make_filter']
+__all__ = ['MAX_CPI', 'MAX_FWHM_OCTAVES', 'MAX_ORDER', 'MAX_BLUR_SIGMA', 'FILTER_KINDS', 'CUTOFF_UNITS', 'HUMAN_CHANNEL_CENTER',
+           'HUMAN_CHANNEL_FWHM', 'BANDS', 'FILTERS', 'fourier_filter', 'FourierFilter', 'Complement', 'LowPass',
+           'HighPass', 'BandPass', 'fwhm_to_sigma', 'LogGaussianBand', 'HumanChannel', 'GaussianBlur', 'SteeringBand',
+           'steering_front_end', 'make_filter']
 
 # %% ../nbs/01_filters.ipynb #a72f5401
 def _fft_dtype(dtype):
@@ -73,6 +74,12 @@ class Complement(FourierFilter):
     def _gain(self, r, nyq): return 1 - self.base._gain(r, nyq)
     def extra_repr(self): return "1 − gain of the wrapped filter"
 
+# %% ../nbs/01_filters.ipynb #3fe64f21
+MAX_CPI = 8192.0          # cycles/image: the largest cutoff, centre or reference size a filter accepts
+MAX_FWHM_OCTAVES = 16.0   # the widest log-Gaussian band
+MAX_ORDER = 64            # the steepest Butterworth filter
+MAX_BLUR_SIGMA = 64.0     # pixels: the widest GaussianBlur (a 321-px kernel)
+
 # %% ../nbs/01_filters.ipynb #d3539075
 FILTER_KINDS = ("ideal", "gaussian", "butterworth")
 CUTOFF_UNITS = ("cpi", "pct_nyquist")
@@ -88,8 +95,8 @@ class LowPass(FourierFilter):
     def __init__(self, cutoff: float, kind: str = "ideal", order: int = 2, unit: str = "cpi"):
         super().__init__()
         self.kind, self.unit = check_choice(kind, "kind", FILTER_KINDS), check_choice(unit, "unit", CUTOFF_UNITS)
-        self.cutoff = check_number(cutoff, "cutoff", low=0, high=100 if unit == "pct_nyquist" else None)
-        self.order = check_number(order, "order", low=1, integer=True)
+        self.cutoff = check_number(cutoff, "cutoff", low=0, high=100 if unit == "pct_nyquist" else MAX_CPI)
+        self.order = check_number(order, "order", low=1, high=MAX_ORDER, integer=True)
 
     def cutoff_cpi(self, nyq: float) -> float:
         "The cutoff in cycles/image for images with Nyquist frequency `nyq`."
@@ -111,8 +118,8 @@ class BandPass(FourierFilter):
     "Band-pass between `low` and `high` (cycles/image or percent of Nyquist): LowPass(high) − LowPass(low)."
     def __init__(self, low: float, high: float, kind: str = "ideal", order: int = 2, unit: str = "cpi"):
         super().__init__()
-        check_number(low, "low", low=0)
-        check_number(high, "high", low=low, low_inclusive=False)
+        check_number(low, "low", low=0, high=MAX_CPI)
+        check_number(high, "high", low=low, low_inclusive=False, high=MAX_CPI)
         self.lo, self.hi = LowPass(low, kind, order, unit), LowPass(high, kind, order, unit)
     def _gain(self, r, nyq): return self.hi._gain(r, nyq) - self.lo._gain(r, nyq)
     def extra_repr(self): return f"low={self.lo.cutoff:g}, high={self.hi.cutoff:g} {self.lo.unit}, kind={self.lo.kind!r}"
@@ -125,8 +132,8 @@ class LogGaussianBand(FourierFilter):
     "Gain `floor + (1 − floor)·exp(−log2(r/center)² / 2σ²)`, σ from `fwhm_octaves`; zero (or `floor`) at DC."
     def __init__(self, center: float, fwhm_octaves: float = 1.0, floor: float = 0.0):
         super().__init__()
-        self.center = check_number(center, "center", low=0, low_inclusive=False)
-        self.fwhm = check_number(fwhm_octaves, "fwhm_octaves", low=0, low_inclusive=False)
+        self.center = check_number(center, "center", low=0, low_inclusive=False, high=MAX_CPI)
+        self.fwhm = check_number(fwhm_octaves, "fwhm_octaves", low=0, low_inclusive=False, high=MAX_FWHM_OCTAVES)
         self.floor = check_number(floor, "floor", low=0, high=1)
 
     def _center(self, nyq): return self.center
@@ -145,7 +152,8 @@ class HumanChannel(LogGaussianBand):
     def __init__(self, center: float = HUMAN_CHANNEL_CENTER, fwhm_octaves: float = HUMAN_CHANNEL_FWHM,
                  floor: float = 0.0, ref_size: int = 224, rescale: bool = True):
         super().__init__(center, fwhm_octaves, floor)
-        self.ref_size = check_number(ref_size, "ref_size", low=2, integer=True)
+        self.ref_size = check_number(ref_size, "ref_size", low=2, high=int(MAX_CPI), integer=True)
+        if not isinstance(rescale, bool): raise ValueError(f"`rescale` must be True or False; got {rescale!r}")
         self.rescale = rescale
 
     def _center(self, nyq):
@@ -161,10 +169,10 @@ class HumanChannel(LogGaussianBand):
 
 # %% ../nbs/01_filters.ipynb #27a91b4b
 class GaussianBlur(nn.Module):
-    "Fixed Gaussian blur with `sigma` in pixels: separable, normalised kernel of half-width ceil(2.5·sigma), circular padding."
+    "Fixed Gaussian blur with `sigma` in pixels (at most `MAX_BLUR_SIGMA`): separable, normalised kernel of half-width ceil(2.5·sigma), circular padding."
     def __init__(self, sigma: float):
         super().__init__()
-        self.sigma = check_number(sigma, "sigma", low=0)
+        self.sigma = check_number(sigma, "sigma", low=0, high=MAX_BLUR_SIGMA)
         self.radius = math.ceil(2.5 * sigma)
         t = torch.arange(-self.radius, self.radius + 1, dtype=torch.float64)
         k = torch.exp(-t ** 2 / (2 * sigma ** 2)) if sigma > 0 else (t == 0).double()
@@ -185,11 +193,60 @@ class GaussianBlur(nn.Module):
 
     def extra_repr(self): return f"sigma={self.sigma:g} px, radius={self.radius}"
 
+# %% ../nbs/01_filters.ipynb #9fec8e42
+BANDS = ("lsf", "channel", "lsf+channel")
+
+class SteeringBand(FourierFilter):
+    """Spectral-steering band as a radial gain: 'lsf' (Gaussian low-pass, `lsf_cutoff` % of Nyquist), 'channel'
+    (`HumanChannel`, `channel_center` c/img at `ref_size` px, `channel_fwhm` octaves) or 'lsf+channel' (the larger
+    gain); `floor` + (1 − `floor`)·gain, DC always 1."""
+    def __init__(self, band: str = "lsf", lsf_cutoff: float = 25.0, channel_center: float = 39.6, channel_fwhm: float = 1.0,
+                 floor: float = 0.0, ref_size: int = 224):
+        super().__init__()
+        self.band = check_choice(band, "band", BANDS)
+        check_number(lsf_cutoff, "lsf_cutoff", low=0, high=100, low_inclusive=False)
+        self.lsf = LowPass(lsf_cutoff, kind="gaussian", unit="pct_nyquist")
+        self.channel = HumanChannel(channel_center, channel_fwhm, floor=0.0, ref_size=ref_size, rescale=True)
+        self.floor = check_number(floor, "floor", low=0, high=1)
+        self.lsf_cutoff, self.channel_center, self.channel_fwhm = float(lsf_cutoff), float(channel_center), float(channel_fwhm)
+        self.ref_size = int(ref_size)
+
+    def _gain(self, r, nyq):
+        parts = []
+        if self.band in ("lsf", "lsf+channel"): parts.append(self.lsf._gain(r, nyq))
+        if self.band in ("channel", "lsf+channel"):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="HumanChannel: centre")
+                parts.append(self.channel._gain(r, nyq))
+        g = parts[0] if len(parts) == 1 else torch.maximum(*parts)
+        g = self.floor + (1 - self.floor) * g
+        return torch.where(r == 0, torch.ones_like(g), g)
+
+    def channel_center_cpi(self, size: int) -> float:
+        "The channel's centre in cycles/image for `size`-px images."
+        check_number(size, "size", low=2, integer=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(self.channel._center(nyquist(size)))
+
+    def spec(self) -> dict:
+        "The JSON spec from which `models.build_front_end` rebuilds this filter."
+        return {"name": "steering_band", "band": self.band, "lsf_cutoff": self.lsf_cutoff, "channel_center": self.channel_center,
+                "channel_fwhm": self.channel_fwhm, "floor": self.floor, "ref_size": self.ref_size}
+
+    def extra_repr(self):
+        return (f"band={self.band!r}, lsf_cutoff={self.lsf_cutoff:g}% of Nyquist, channel_center={self.channel_center:g} c/img "
+                f"at {self.ref_size} px, floor={self.floor:g}")
+
+def steering_front_end(band: str = "lsf", **kwargs) -> dict:
+    "The front-end spec (for `models.build_model(front_end=...)`) of the fixed filter `SteeringBand(band, **kwargs)`."
+    return SteeringBand(band, **kwargs).spec()
+
 # %% ../nbs/01_filters.ipynb #2f943b98
 FILTERS = {"lowpass": LowPass, "highpass": HighPass, "bandpass": BandPass, "loggaussian": LogGaussianBand,
-           "channel": HumanChannel, "blur": GaussianBlur}
+           "channel": HumanChannel, "blur": GaussianBlur, "steering_band": SteeringBand}
 
 def make_filter(name: str, **kwargs) -> nn.Module:
-    "Build a filter by `name`: one of `FILTERS` ('lowpass', 'highpass', 'bandpass', 'loggaussian', 'channel', 'blur')."
+    "Build a filter by `name`: one of `FILTERS` ('lowpass', 'highpass', 'bandpass', 'loggaussian', 'channel', 'blur', 'steering_band')."
     check_choice(name, "name", FILTERS)
     return FILTERS[name](**kwargs)

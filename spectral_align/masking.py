@@ -20,8 +20,7 @@ from scipy.optimize import OptimizeWarning, curve_fit, minimize
 from .core import check_images, check_number, check_choice, make_generator, _describe
 from .spectra import nyquist, radial_freq, octave_bands
 from .core import to_grayscale, LUMA_WEIGHTS
-from .core import check_model, check_labels, model_device, eval_mode
-from .probes import _logits
+from .core import check_model, check_labels, model_device, eval_mode, check_finite_model, model_logits
 
 # %% auto #0
 __all__ = ['NOISE_SDS', 'BAND_C0', 'N_BANDS', 'CBM_CONTRAST', 'CBM_MEAN', 'CBM_EPS', 'PAPER_RMS_RATIO', 'CHANCE16',
@@ -58,10 +57,13 @@ def human_reference() -> dict:
     return json.loads(_human_json())
 
 # %% ../nbs/05_masking.ipynb #a7e64565
+_MAX_SIZE = 2 ** 14     # image side, pixels
+_MAX_BANDS = 16         # octave bands: 1.75·2^15 cycles/image is far beyond any image
+
 def _band_table(size: int, bands=None, c0: float = BAND_C0, n_bands: int = N_BANDS, warn: bool = True) -> pd.DataFrame:
-    check_number(size, "size", low=2, integer=True)
+    check_number(size, "size", low=2, high=_MAX_SIZE, integer=True)
     check_number(c0, "c0", low=0, low_inclusive=False)
-    check_number(n_bands, "n_bands", low=1, integer=True)
+    check_number(n_bands, "n_bands", low=1, high=_MAX_BANDS, integer=True)
     if bands is None:
         if c0 > nyquist(size):
             raise ValueError(f"`size` {size} px has Nyquist {nyquist(size):g} cycles/image, below every band centre "
@@ -102,7 +104,8 @@ def masking_bands(size: int, bands=None, c0: float = BAND_C0, n_bands: int = N_B
 
     `bands=None` keeps every band k < `n_bands` whose centre `c0·2^k` lies at or below Nyquist (size/2
     cycles/image); the others are listed in `df.attrs['dropped']` and, if `warn`, in a warning.
-    Explicit `bands` (indices k) must all fit. Band k covers `[centre/√2, centre·√2)`."""
+    Explicit `bands` (indices k) must all fit. Band k covers `[centre/√2, centre·√2)`. Limits: `size` ≤ 16384 px,
+    `n_bands` ≤ 16."""
     return _band_table(size, bands, c0, n_bands, warn)
 
 # %% ../nbs/05_masking.ipynb #f12bf6f7
@@ -151,14 +154,16 @@ def _check_square(x, name="x"):
         raise ValueError(f"`{name}` images are {h}x{w}; critical-band masking needs square images "
                          "(band frequencies are in cycles per image side); crop or resize them first")
 
+_MAX_N = 2 ** 20        # noise images drawn by one call
+
 def band_noise(n: int, size: int, band, sd, seed: int | torch.Generator = 0, device=None,
                dtype=torch.float32, c0: float = BAND_C0, n_bands: int = N_BANDS,
                rms_ratio: float = PAPER_RMS_RATIO) -> torch.Tensor:
-    """`n` images (n, 1, size, size) of Gaussian noise filtered to octave band `band` (k, or one k per image).
+    """`n` images (n ≤ 2^20; shape (n, 1, size, size)) of Gaussian noise filtered to octave band `band` (k, or one k per image).
 
     Each image's RMS is exactly `rms_ratio·sd` (`sd` a number or one per image); `seed` an int or a
     `torch.Generator` on `device`. The noise has zero mean and no power outside its band."""
-    check_number(n, "n", low=1, integer=True)
+    check_number(n, "n", low=1, high=_MAX_N, integer=True)
     check_number(rms_ratio, "rms_ratio", low=0, low_inclusive=False)
     device = torch.device(device) if device is not None else torch.device("cpu")
     bands = _band_table(size, None, c0, n_bands, warn=False)
@@ -179,11 +184,11 @@ def _contrast(x: torch.Tensor, contrast: float, mean: float) -> torch.Tensor:
     return (g - g.mean((-2, -1), keepdim=True)).mul_(contrast).add_(mean)
 
 def reduce_contrast(x: torch.Tensor, contrast: float = CBM_CONTRAST, mean: float = CBM_MEAN) -> torch.Tensor:
-    "Grayscale (luma) images (B, 1, H, W) with contrast reduced per image: `(g − mean(g))·contrast + mean`."
+    "Grayscale (luma) images (B, 1, H, W) with contrast reduced per image: `(g − mean(g))·contrast + mean`, in `x`'s dtype."
     check_images(x, channels=(1, 3))
     check_number(contrast, "contrast", low=0)
     check_number(mean, "mean", low=0, high=1)
-    return _contrast(x, contrast, mean).unsqueeze(1)
+    return _contrast(x, contrast, mean).unsqueeze(1).to(x.dtype)
 
 def _fix_oob(v: torch.Tensor, oob: str, eps: float) -> tuple[torch.Tensor, torch.Tensor | None]:
     "Bring pixels of `v` (N, H, W) into [0, 1] (see `cbm_stimuli`); return them and the number moved per image (None: none moved)."
@@ -297,12 +302,15 @@ class CategoryReadout(nn.Module):
         return p.clamp_min(torch.finfo(p.dtype).tiny).log()
 
 # %% ../nbs/05_masking.ipynb #5868285f
+_MAX_BS, _MAX_REPEATS, _MAX_LEVELS = 2 ** 20, 1000, 1000   # images per forward pass, noise draws, noise SDs
+
 def _trial_key(sd: float, k: int) -> str: return f"noise{sd:g}freq{int(k)}"
 
 def _check_sds(noise_sds, name: str = "noise_sds") -> tuple:
     try: v = [float(s) for s in noise_sds]
     except (TypeError, ValueError): raise ValueError(f"`{name}` must be a sequence of noise SDs; got {_describe(noise_sds)}") from None
     if not v: raise ValueError(f"`{name}` is empty; give at least one noise SD")
+    if len(v) > _MAX_LEVELS: raise ValueError(f"`{name}` holds {len(v)} noise SDs; at most {_MAX_LEVELS} are allowed")
     if any(not math.isfinite(s) or s < 0 for s in v) or any(b <= a for a, b in zip(v, v[1:])):
         raise ValueError(f"`{name}` must be finite, ≥ 0 and strictly increasing; got {v}")
     return tuple(v)
@@ -315,18 +323,20 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=NOISE_SDS, 
 
     Every image in every condition: noise SD in `noise_sds` × octave band in `bands` (None: all that fit
     the image size; the dropped ones are warned about and listed in `df.attrs['dropped_bands']`),
-    `n_repeats` noise draws each, from one generator seeded by `seed` (same seed and `bs` → same numbers).
+    `n_repeats` (≤ 1000) noise draws each, from one generator seeded by `seed` (same seed and `bs` → same numbers;
+    `bs` ≤ 2^20 images per forward pass; at most 1000 noise SDs). The model must have finite weights and give
+    finite logits; images of any floating dtype are cast to the model's.
     Stimulus options as in `cbm_stimuli`. Returns one row per condition: `noise_sd`, `band`, `center_cpi`,
     `low_cpi`, `high_cpi`, `accuracy` (fraction), `n_correct`, `n`, `oob_fraction` (share of pixels moved
     into [0, 1]); `df.attrs` holds `size`, `dropped_bands` and `chance` (1 / number of model outputs).
     With `return_trials`, returns `(df, trials)`: `noise{sd}freq{k}` → list of 0/1 (see `save_trials`)."""
-    check_model(model)
+    check_finite_model(model)
     check_images(x, channels=(1, 3))
     _check_square(x)
     y = check_labels(y, len(x))
     sds = _check_sds(noise_sds)
-    check_number(bs, "bs", low=1, integer=True)
-    check_number(n_repeats, "n_repeats", low=1, integer=True)
+    check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    check_number(n_repeats, "n_repeats", low=1, high=_MAX_REPEATS, integer=True)
     check_choice(oob, "oob", ("paper", "clip"))
     check_number(eps, "eps", low=0, high=0.5)
     check_number(rms_ratio, "rms_ratio", low=0, low_inclusive=False)
@@ -343,12 +353,11 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=NOISE_SDS, 
     moved = torch.zeros(L, K, dtype=torch.float64)
     yd = y.to(dev)
     with eval_mode(model), torch.no_grad():
-        k_out = _logits(model, x[:1].to(dev)).shape[1]
-        if y.max().item() >= k_out:
-            raise ValueError(f"`y` holds labels up to {y.max().item()} but `model` has {k_out} outputs; labels must be in [0, {k_out - 1}]")
-        def correct(v, ys):    # v: (N, H, W) stimuli → correctness (N,) on the CPU
-            v = v.unsqueeze(1).expand(-1, channels, -1, -1).to(x.dtype)
-            return torch.cat([_logits(model, v[i:i + bs]).argmax(1) for i in range(0, len(v), bs)]).eq(ys).cpu()
+        k_out = model_logits(model, x[:1].to(dev)).shape[1]
+        check_labels(y, n, n_classes=k_out)
+        def correct(v, ys):    # v: (N, H, W) stimuli → correctness (N,) on the CPU; model_logits casts to the model's dtype
+            v = v.unsqueeze(1).expand(-1, channels, -1, -1)
+            return torch.cat([model_logits(model, v[i:i + bs]).argmax(1) for i in range(0, len(v), bs)]).eq(ys).cpu()
         for a in range(0, n, bs):
             sl = slice(a, min(a + bs, n))
             b = sl.stop - sl.start
@@ -474,8 +483,10 @@ def _from_array(a, unit, noise_sds, bands, c0):
         raise ValueError(f"`results` has {a.shape[1]} columns but `bands` names {len(ks)} bands ({list(ks)})")
     hi = 100.0 if unit == "percent" else 1.0
     if not np.isfinite(a).all() or (a < 0).any() or (a > hi).any():
-        raise ValueError(f"`results` must hold accuracies in [0, {hi:g}] (unit={unit!r}); got values in "
-                         f"[{np.nanmin(a):.4g}, {np.nanmax(a):.4g}]{' and NaN/inf' if not np.isfinite(a).all() else ''}")
+        fin = a[np.isfinite(a)]
+        got = f"values in [{fin.min():.4g}, {fin.max():.4g}]" if fin.size else "no finite value"
+        raise ValueError(f"`results` must hold accuracies in [0, {hi:g}] (unit={unit!r}); got {got}"
+                         f"{' and NaN/inf' if fin.size < a.size else ''}")
     if unit == "percent" and a.max() <= 1 and a.max() > 0:
         warnings.warn("`results` given in percent holds no value above 1; did you mean unit='fraction'?")
     return MaskingMatrix(a * (100 / hi), sds, ks, None, c0)
@@ -514,7 +525,7 @@ def _read_json(path):
     path = Path(path)
     if not path.is_file(): raise ValueError(f"`path` {str(path)!r} is not a file")
     try: return json.loads(path.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"`path` {str(path)!r} is not valid JSON: {e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"`path` {str(path)!r} is not valid JSON: {e}") from None
 
 def load_trials(path) -> dict:
     "Read a per-trial results file (JSON object `noise{sd}freq{k}` → list of 0/1, as the paper's network files) and check it."
@@ -529,7 +540,10 @@ def load_results(path, unit: str | None = None) -> MaskingMatrix:
     path = Path(path)
     if path.suffix.lower() == ".csv":
         if not path.is_file(): raise ValueError(f"`path` {str(path)!r} is not a file")
-        return as_matrix(pd.read_csv(path))
+        try: df = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            raise ValueError(f"`path` {str(path)!r} is not a readable CSV table: {e}") from None
+        return as_matrix(df)
     if path.suffix.lower() != ".json":
         raise ValueError(f"`path` {str(path)!r} must be a .json (per-trial or matrix) or .csv (tidy table) file")
     obj = _read_json(path)
@@ -694,6 +708,8 @@ def _gauss_channel(sens, ks, L, c0, threshold, clean_below):
                      f"noise; they get the maximum threshold {L - 1}")
     return True, None, (A, mu, sigma), channel_properties(A, mu, sigma, c0, L - 1), tuple(notes)
 
+_MAX_BOOT = 100_000   # bootstrap samples
+
 def psychometric_thresholds(results, threshold: float = 50.0, unit: str | None = None, chance: float | None = None,
                             n_boot: int = 200, ci: float = 0.95, seed: int = 0, noise_sds=None, bands=None) -> pd.DataFrame:
     """Continuous per-band thresholds from psychometric fits (see above), with bootstrap intervals when trial counts are known.
@@ -701,13 +717,13 @@ def psychometric_thresholds(results, threshold: float = 50.0, unit: str | None =
     `results` as in `as_matrix` (its first noise SD must be 0); `threshold` in percent; `chance` the lower
     asymptote as a fraction (default: the results' own, else 1/16). One row per band: `band`, `center_cpi`,
     `p0`, `theta`, `beta`, `threshold_sd`, `sensitivity`, and `threshold_sd_lo/hi`, `sensitivity_lo/hi`
-    (NaN without counts or with `n_boot=0`)."""
+    (NaN without counts or with `n_boot=0`; `n_boot` ≤ 100000)."""
     m = as_matrix(results, unit, noise_sds, bands)
     return _psychometric(m, threshold, chance, n_boot, ci, seed)[0]
 
 def _psychometric(m, threshold, chance, n_boot, ci, seed):
     check_number(threshold, "threshold", low=0, high=100, low_inclusive=False, high_inclusive=False)
-    check_number(n_boot, "n_boot", low=0, integer=True)
+    check_number(n_boot, "n_boot", low=0, high=_MAX_BOOT, integer=True)
     check_number(ci, "ci", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if m.noise_sds[0] != 0 or len(m.noise_sds) < 3:
         raise ValueError(f"the psychometric method needs a noise-free level (noise SD 0) first and at least two noisy levels; "
@@ -755,7 +771,7 @@ def fit_channel(results, unit: str | None = None, method: str = "index", thresho
     `method='index'`: the published integer thresholds (`index_thresholds`) and Gaussian fit, exactly.
     `method='psychometric'`: continuous thresholds (`psychometric_thresholds`, with `chance`), the same
     Gaussian fit, and percentile bootstrap intervals (`n_boot`, `ci`, `seed`) for the thresholds and the
-    channel's bandwidth, centre and peak when trial counts are known. `threshold` is the criterion in
+    channel's bandwidth, centre and peak when trial counts are known (`n_boot` ≤ 100000). `threshold` is the criterion in
     percent correct. Returns a `ChannelFit`; `fitted=False` with a `reason` when no channel can be fitted."""
     check_choice(method, "method", ("index", "psychometric"))
     check_number(threshold, "threshold", low=0, high=100, low_inclusive=False, high_inclusive=False)
@@ -863,25 +879,36 @@ def plot_channel(fits, ax=None, reference: bool = True):
     return ax
 
 # %% ../nbs/05_masking.ipynb #af022e4a
+class _ArgParser(argparse.ArgumentParser):
+    "An argument parser whose usage errors raise `ValueError` (reported on one line) instead of printing the usage and exiting."
+    def error(self, message): raise ValueError(message)
+
+def _fail(prog: str, e) -> int:
+    "Report a user error as one line on stderr; return the exit status 2."
+    print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
+    return 2
+
 def cli_channel(argv: list[str] | None = None) -> int:
     "`spectral-align channel FILE [--method index|psychometric] [--threshold 50] [--json]`: fit and print a channel."
-    p = argparse.ArgumentParser(prog="spectral-align channel",
+    prog = "spectral-align channel"
+    p = _ArgParser(prog=prog,
                                 description="Fit the spatial-frequency channel (Subramanian et al. 2023) of a critical-band-masking results file.")
     p.add_argument("file", help="per-trial JSON (noise{sd}freq{k} → 0/1 list), JSON matrix object, or masking_accuracy CSV")
     p.add_argument("--method", choices=("index", "psychometric"), default="index", help="threshold method (default: index, as published)")
     p.add_argument("--threshold", type=float, default=50.0, help="criterion, percent correct (default: 50)")
     p.add_argument("--unit", choices=("percent", "fraction"), default=None, help="unit of a JSON matrix without a 'unit' key")
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap samples for the psychometric method (default: 200)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    try: args = p.parse_args(argv)
-    except SystemExit as e: return int(e.code or 0)
+    p.add_argument("--n-boot", type=int, default=200, help=f"bootstrap samples for the psychometric method (default: 200; at most {_MAX_BOOT})")
     try:
+        args = p.parse_args(argv)
+        check_number(args.n_boot, "--n-boot", low=0, high=_MAX_BOOT, integer=True)
+        check_number(args.seed, "--seed", low=0, integer=True)
         m = load_results(args.file, unit=args.unit)
         fit = fit_channel(m, method=args.method, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed)
-    except (ValueError, OSError) as e:
-        print(f"spectral-align channel: error: {e}", file=sys.stderr)
-        return 2
+    except SystemExit as e: return int(e.code or 0)                   # --help
+    except (ValueError, OSError) as e: return _fail(prog, e)
+    except (TypeError, KeyError, IndexError) as e: return _fail(prog, f"cannot read {args.file!r} as masking results: {e!r}")
     hum = human_reference()["channel"]
     if args.json:
         d = fit.to_dict()

@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/models.html.md"""
 
 # %% ../nbs/03_models.ipynb #3b4baf87
 from __future__ import annotations
-import copy, difflib, inspect, json, os, tempfile
+import copy, difflib, inspect, json, numbers, os, tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -14,14 +14,17 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torchvision
-from .core import check_number, check_choice
+from .core import check_number, check_choice, check_finite_model
+from .filters import FILTERS, MAX_BLUR_SIGMA, MAX_CPI, MAX_FWHM_OCTAVES, MAX_ORDER
 
 # %% auto #0
 __all__ = ['CIFAR10_MEAN', 'CIFAR10_STD', 'CIFAR10_GRAY_MEAN', 'CIFAR10_GRAY_STD', 'IMAGENET_MEAN', 'IMAGENET_STD',
-           'IMAGENET_GRAY_MEAN', 'IMAGENET_GRAY_STD', 'NORM_STATS', 'ARCHS', 'Normalize', 'SmallCNN', 'resnet18_cifar',
-           'resnet34_cifar', 'resnet18', 'resnet34', 'resnet50', 'build_front_end', 'Classifier', 'default_stats',
-           'build_model', 'penultimate', 'layer_names', 'FeatureHooks', 'get_features', 'count_params', 'model_summary',
-           'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint']
+           'IMAGENET_GRAY_MEAN', 'IMAGENET_GRAY_STD', 'NORM_STATS', 'MAX_CLASSES', 'MAX_WIDTH', 'IN_CHANNELS',
+           'MAX_FRONT_END_FILTERS', 'SPEC_LIMITS', 'ARCHS', 'CONFIG_KEYS', 'Normalize', 'SmallCNN', 'resnet18_cifar',
+           'resnet34_cifar', 'resnet18', 'resnet34', 'resnet50', 'check_front_end_spec', 'build_front_end',
+           'Classifier', 'default_stats', 'build_model', 'penultimate', 'layer_names', 'FeatureHooks', 'get_features',
+           'count_params', 'model_summary', 'save_checkpoint', 'check_model_config', 'load_checkpoint',
+           'model_from_checkpoint']
 
 # %% ../nbs/03_models.ipynb #f3871ddd
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -72,6 +75,16 @@ class Normalize(nn.Module):
         f = lambda t: "(" + ", ".join(f"{a:.4g}" for a in t.flatten().tolist()) + ")"
         return f"mean={f(self.mean)}, std={f(self.std)}"
 
+# %% ../nbs/03_models.ipynb #3bf5231b
+MAX_CLASSES = 100_000
+MAX_WIDTH = 512
+IN_CHANNELS = (1, 3)
+
+def _check_sizes(n_classes, in_channels):
+    check_number(n_classes, "n_classes", low=1, high=MAX_CLASSES, integer=True)
+    if isinstance(in_channels, bool) or in_channels not in IN_CHANNELS:
+        raise ValueError(f"`in_channels` must be 1 (grayscale) or 3 (RGB); got {in_channels!r}")
+
 # %% ../nbs/03_models.ipynb #98ce68a6
 def _conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
     layers = [("conv", nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)), ("bn", nn.BatchNorm2d(c_out)),
@@ -83,9 +96,8 @@ class SmallCNN(nn.Module):
     "Four conv–BN–ReLU blocks (widths w, 2w, 4w, 4w; 2×2 max-pool after the first three), global average pool, linear."
     def __init__(self, n_classes: int = 10, in_channels: int = 3, width: int = 32):
         super().__init__()
-        check_number(n_classes, "n_classes", low=1, integer=True)
-        check_number(in_channels, "in_channels", low=1, integer=True)
-        check_number(width, "width", low=1, integer=True)
+        _check_sizes(n_classes, in_channels)
+        check_number(width, "width", low=1, high=MAX_WIDTH, integer=True)
         w = width
         self.features = nn.Sequential(OrderedDict(
             block1=_conv_block(in_channels, w, True), block2=_conv_block(w, 2 * w, True),
@@ -114,8 +126,7 @@ def _resolve_weights(arch: str, weights):
 
 def _torchvision_resnet(arch: str, n_classes: int, in_channels: int, cifar: bool, weights=None):
     "A torchvision ResNet split into (body returning penultimate features, linear head)."
-    check_number(n_classes, "n_classes", low=1, integer=True)
-    check_number(in_channels, "in_channels", low=1, integer=True)
+    _check_sizes(n_classes, in_channels)
     if cifar and weights is not None:
         raise ValueError(f"`weights` must be None for {arch + '_cifar'!r}: torchvision has no pretrained CIFAR ResNets; got {weights!r}")
     w = _resolve_weights(arch, weights)
@@ -160,9 +171,15 @@ def _freeze(module: nn.Module) -> nn.Module:
             if p is not None: m.register_buffer(n, p.detach().clone())
     return module.eval()
 
+MAX_FRONT_END_FILTERS = 8
+#: bounds of the numbers a front-end spec may hold, by argument name (each filter checks its exact range when built)
+SPEC_LIMITS = {"sigma": (0, MAX_BLUR_SIGMA), "cutoff": (0, MAX_CPI), "low": (0, MAX_CPI), "high": (0, MAX_CPI),
+               "center": (0, MAX_CPI), "channel_center": (0, MAX_CPI), "lsf_cutoff": (0, 100),
+               "fwhm_octaves": (0, MAX_FWHM_OCTAVES), "channel_fwhm": (0, MAX_FWHM_OCTAVES), "floor": (0, 1),
+               "order": (1, MAX_ORDER), "ref_size": (2, MAX_CPI)}
+
 def _check_spec(spec: Mapping, name: str) -> tuple[str, dict]:
-    "Split one front-end spec dict into (filter name, keyword arguments)."
-    from spectral_align.filters import FILTERS
+    "Split one front-end spec dict into (filter name, keyword arguments), checking both without building anything."
     if not all(isinstance(k, str) for k in spec):
         raise ValueError(f"`{name}` must have string keys; got {spec!r}")
     try: json.dumps(spec)
@@ -174,29 +191,44 @@ def _check_spec(spec: Mapping, name: str) -> tuple[str, dict]:
         raise ValueError(f"`{name}` must name its filter with a 'kind' (or 'name') key, one of {', '.join(map(repr, FILTERS))}; got {spec!r}")
     filt = kw.pop(key)
     check_choice(filt, f"{name}[{key!r}]", FILTERS)
+    cls = FILTERS[filt]
+    try: inspect.signature(cls).bind(**kw)
+    except TypeError as e:
+        raise ValueError(f"`{name}` spec {spec!r}: {e}; {cls.__name__} takes {inspect.signature(cls)}") from e
+    for k, v in kw.items():
+        if v is None or isinstance(v, (str, bool)): continue            # choices: the filter checks them
+        if not isinstance(v, numbers.Real):
+            raise ValueError(f"`{name}[{k!r}]` must be a number, a string, a bool or None; got {v!r}")
+        lo, hi = SPEC_LIMITS.get(k, (-1e6, 1e6))
+        check_number(v, f"{name}[{k!r}]", low=lo, high=hi)
     return filt, kw
+
+def check_front_end_spec(spec, name: str = "front_end"):
+    """Check a front-end spec (None, a spec dict or a list of at most `MAX_FRONT_END_FILTERS` of them) without building
+    anything: known filters, only the arguments they take, numbers inside `SPEC_LIMITS`. Returns `spec`."""
+    if spec is None: return None
+    if isinstance(spec, Mapping): _check_spec(spec, name); return spec
+    if isinstance(spec, (list, tuple)):
+        if len(spec) > MAX_FRONT_END_FILTERS:
+            raise ValueError(f"`{name}` may chain at most {MAX_FRONT_END_FILTERS} filters; got {len(spec)}")
+        for i, s in enumerate(spec):
+            if not isinstance(s, Mapping):
+                raise ValueError(f"`{name}[{i}]` must be a spec dict such as {{'kind': 'blur', 'sigma': 1.5}}; got {s!r}")
+            _check_spec(s, f"{name}[{i}]")
+        return spec
+    raise ValueError(f"`{name}` must be None, a spec dict such as {{'kind': 'blur', 'sigma': 1.5}}, a list of them, "
+                     f"or an nn.Module; got {spec!r}")
 
 def build_front_end(spec) -> nn.Module | None:
     """A frozen front-end module from `spec`: None (no front end), a spec dict (see above), a list of
-    spec dicts (applied in order), or an `nn.Module` (frozen and returned)."""
-    from spectral_align.filters import FILTERS
-    if spec is None: return None
+    spec dicts (applied in order), or an `nn.Module` (frozen and returned). Specs are checked first."""
     if isinstance(spec, nn.Module): return _freeze(copy.deepcopy(spec))
+    check_front_end_spec(spec)
+    if spec is None or (isinstance(spec, (list, tuple)) and len(spec) == 0): return None
     if isinstance(spec, Mapping):
         filt, kw = _check_spec(spec, "front_end")
-        cls = FILTERS[filt]
-        try: inspect.signature(cls).bind(**kw)
-        except TypeError as e:
-            raise ValueError(f"`front_end` spec {spec!r}: {e}; {cls.__name__} takes {inspect.signature(cls)}") from e
-        return _freeze(cls(**kw))
-    if isinstance(spec, (list, tuple)):
-        if len(spec) == 0: return None
-        for i, s in enumerate(spec):
-            if not isinstance(s, Mapping):
-                raise ValueError(f"`front_end[{i}]` must be a spec dict such as {{'kind': 'blur', 'sigma': 1.5}}; got {s!r}")
-        return _freeze(nn.Sequential(*[build_front_end(s) for s in spec]))
-    raise ValueError("`front_end` must be None, a spec dict such as {'kind': 'blur', 'sigma': 1.5}, a list of them, "
-                     f"or an nn.Module; got {spec!r}")
+        return _freeze(FILTERS[filt](**kw))
+    return _freeze(nn.Sequential(*[build_front_end(s) for s in spec]))
 
 # %% ../nbs/03_models.ipynb #1ad89e3c
 class Classifier(nn.Module):
@@ -256,31 +288,46 @@ def default_stats(arch: str, in_channels: int = 3) -> tuple[tuple[float, ...], t
     if in_channels == 1: return NORM_STATS[data + "_gray"]
     raise ValueError(f"no default statistics for `in_channels`={in_channels!r} (only for 1 or 3 channels); pass `mean` and `std`")
 
+def _check_arch_kwargs(arch: str, arch_kwargs) -> dict:
+    "Check `arch_kwargs` against the arguments `arch`'s builder takes (numbers bounded: `width` ≤ `MAX_WIDTH`)."
+    if not isinstance(arch_kwargs, Mapping) or not all(isinstance(k, str) for k in arch_kwargs):
+        raise ValueError(f"`arch_kwargs` must be a dict of argument names to numbers; got {arch_kwargs!r}")
+    builder = ARCHS[arch][0]
+    reserved = sorted({"n_classes", "in_channels", "weights"} & set(arch_kwargs))
+    if reserved: raise ValueError(f"`arch_kwargs` must not hold {reserved}: they are arguments of build_model itself")
+    try: inspect.signature(builder).bind(1, 3, **arch_kwargs)
+    except TypeError as e:
+        raise ValueError(f"`arch_kwargs` {dict(arch_kwargs)!r} do not fit {arch!r}, which takes {inspect.signature(builder)}") from e
+    for k, v in arch_kwargs.items():
+        if k == "width": check_number(v, "width", low=1, high=MAX_WIDTH, integer=True)
+        elif not isinstance(v, (numbers.Real, str)) or isinstance(v, numbers.Real) and not -1e6 <= v <= 1e6:
+            raise ValueError(f"`arch_kwargs[{k!r}]` must be a number in [-1e6, 1e6] or a string; got {v!r}")
+    return dict(arch_kwargs)
+
 def build_model(arch: str, n_classes: int = 10, in_channels: int = 3, mean=None, std=None,
                 front_end=None, *, weights=None, **arch_kwargs) -> Classifier:
     """A `Classifier` for images in [0, 1]: `front_end` → `Normalize(mean, std)` → body of `arch` → linear head.
 
-    `arch` is one of `ARCHS`; `mean`/`std` default to `default_stats(arch, in_channels)`; `front_end` is
-    None, a spec dict, a list of them or a module (see `build_front_end`); `weights` goes to torchvision
-    (224-px ResNets only); `arch_kwargs` go to the architecture (e.g. `width` of 'small_cnn')."""
+    `arch` is one of `ARCHS`; `n_classes` ≤ `MAX_CLASSES`; `in_channels` 1 or 3; `mean`/`std` default to
+    `default_stats(arch, in_channels)`; `front_end` is None, a spec dict, a list of them or a module (see
+    `build_front_end`); `weights` goes to torchvision (224-px ResNets only); `arch_kwargs` go to the
+    architecture (e.g. `width` of 'small_cnn'). Every argument is checked before any module is built."""
     if arch not in ARCHS:
         raise ValueError(f"`arch` must be one of {', '.join(map(repr, ARCHS))}; got {arch!r}")
-    check_number(n_classes, "n_classes", low=1, integer=True)
-    check_number(in_channels, "in_channels", low=1, integer=True)
+    _check_sizes(n_classes, in_channels)
     if (mean is None) != (std is None):
         raise ValueError(f"`mean` and `std` must be given together or both left None; got mean={mean!r}, std={std!r}")
     if mean is None: mean, std = default_stats(arch, in_channels)
-    normalize = Normalize(mean, std)
-    if normalize.n_channels != in_channels:
-        raise ValueError(f"`mean` and `std` must have `in_channels`={in_channels} entries; got {normalize.n_channels}")
+    mean, std = _as_stats(mean, "mean"), _as_stats(std, "std", positive=True)
+    if not len(mean) == len(std) == in_channels:
+        raise ValueError(f"`mean` and `std` must have `in_channels`={in_channels} entries; got {len(mean)} and {len(std)}")
     builder, _, takes_weights = ARCHS[arch]
     if weights is not None and not takes_weights:
         raise ValueError(f"`weights` must be None for {arch!r} (no pretrained weights exist for it); got {weights!r}")
-    try: inspect.signature(builder).bind(n_classes, in_channels, **arch_kwargs)
-    except TypeError as e:
-        raise ValueError(f"`arch_kwargs` {arch_kwargs!r} do not fit {arch!r}, which takes {inspect.signature(builder)}") from e
+    arch_kwargs = _check_arch_kwargs(arch, arch_kwargs)
+    if not isinstance(front_end, nn.Module): build_front_end(front_end)   # spec and filter checks, before the (large) body
     body, head = builder(n_classes, in_channels, **arch_kwargs, **({"weights": weights} if takes_weights else {}))
-    return Classifier(body, head, normalize, front_end, arch=arch, arch_kwargs=arch_kwargs)
+    return Classifier(body, head, Normalize(mean, std), front_end, arch=arch, arch_kwargs=arch_kwargs)
 
 # %% ../nbs/03_models.ipynb #cf7bf753
 def _unwrap(model):
@@ -409,7 +456,35 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None
         if os.path.exists(tmp): os.remove(tmp)
     return path
 
+CONFIG_KEYS = ("arch", "arch_kwargs", "n_classes", "in_channels", "mean", "std", "front_end")
+
+def check_model_config(cfg: Mapping) -> dict:
+    """Check a model config (`Classifier.config`: the keys `CONFIG_KEYS`, as a checkpoint's metadata holds them) without
+    building anything: a known `arch`, `n_classes` in [1, `MAX_CLASSES`], `in_channels` 1 or 3, finite `mean`/`std`
+    (std > 0) with one entry per channel, `arch_kwargs` the architecture takes (`width` ≤ `MAX_WIDTH`), and a front-end
+    spec within `SPEC_LIMITS` (or the marker of a custom module). Returns the config keys as a dict."""
+    if not isinstance(cfg, Mapping): raise ValueError(f"the model config must be a dict; got {type(cfg).__name__}")
+    missing = [k for k in CONFIG_KEYS if k not in cfg]
+    if missing: raise ValueError(f"the model config lacks {missing} (it needs {', '.join(CONFIG_KEYS)})")
+    arch = cfg["arch"]
+    if not isinstance(arch, str) or arch not in ARCHS:
+        raise ValueError(f"`arch` must be one of {', '.join(map(repr, ARCHS))}; got {arch!r}")
+    _check_sizes(cfg["n_classes"], cfg["in_channels"])
+    for k in ("mean", "std"):
+        v = cfg[k]
+        if not isinstance(v, (list, tuple)) or len(v) != cfg["in_channels"]:
+            raise ValueError(f"`{k}` must be a list of {cfg['in_channels']} number(s), one per channel; got {v!r}")
+        _as_stats(v, k, positive=k == "std")
+    _check_arch_kwargs(arch, cfg["arch_kwargs"])
+    fe = cfg["front_end"]
+    if isinstance(fe, Mapping) and fe.get("kind") == "custom":
+        if set(fe) != {"kind", "module"} or not isinstance(fe["module"], str):
+            raise ValueError(f"`front_end` marks a custom module with exactly {{'kind': 'custom', 'module': <class name>}}; got {fe!r}")
+    else: check_front_end_spec(fe)
+    return {k: cfg[k] for k in CONFIG_KEYS}
+
 def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
+    "Read a checkpoint (weights only), refuse non-finite weights and check its model config (if any) against the bounds."
     path = Path(path)
     if not path.is_file(): raise ValueError(f"`path` {str(path)!r} does not exist or is not a file")
     try: obj = torch.load(path, map_location=map_location, weights_only=True)
@@ -420,6 +495,7 @@ def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
         sd, meta = obj.get("state_dict"), obj.get("meta", "{}")
         try: meta = json.loads(meta)
         except (TypeError, ValueError) as e: raise ValueError(f"`path` {str(path)!r}: its metadata is not valid JSON") from e
+        if not isinstance(meta, dict): raise ValueError(f"`path` {str(path)!r}: its metadata must be a JSON object; got {type(meta).__name__}")
     elif isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         sd, meta = obj, {}                                                 # a bare state_dict
     else:
@@ -427,6 +503,13 @@ def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
                          "or a state_dict")
     if not isinstance(sd, Mapping) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()):
         raise ValueError(f"`path` {str(path)!r}: its state_dict is not a mapping of names to tensors")
+    for k, v in sd.items():
+        if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all()):
+            raise ValueError(f"checkpoint {str(path)!r} holds NaN or infinite values in `{k}` (shape {tuple(v.shape)}); "
+                             "a model with such weights computes nothing meaningful, so it is refused (was it trained to divergence?)")
+    if meta.get("arch") is not None:                                       # saved from a Classifier: a model config
+        try: check_model_config(meta)
+        except ValueError as e: raise ValueError(f"checkpoint {str(path)!r} has an invalid model config: {e}") from None
     return sd, meta
 
 def _mismatch(model_sd, sd, strict: bool) -> str | None:
@@ -462,6 +545,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, map
         hint = f" (the checkpoint's model: arch={meta['arch']!r}, n_classes={meta.get('n_classes')!r})" if "arch" in meta else ""
         raise ValueError(f"checkpoint {str(path)!r} does not fit `model` ({type(target).__name__}){hint}: {problem}")
     target.load_state_dict(sd, strict=strict)
+    check_finite_model(target)
     return model, meta
 
 def model_from_checkpoint(path: str | os.PathLike, front_end="meta", map_location="cpu") -> Classifier:
@@ -470,18 +554,18 @@ def model_from_checkpoint(path: str | os.PathLike, front_end="meta", map_locatio
     `front_end='meta'` rebuilds the front end from the saved spec; pass a module (or spec) for a
     front end that was saved as a custom module, or to replace it. The metadata is in `.checkpoint_meta`."""
     sd, meta = _read_checkpoint(path, map_location)
-    need = ("arch", "n_classes", "in_channels", "mean", "std")
-    if any(k not in meta for k in need):
-        raise ValueError(f"checkpoint {str(path)!r} has no model config (needs {', '.join(need)}; it was not saved from "
+    if meta.get("arch") is None:
+        raise ValueError(f"checkpoint {str(path)!r} has no model config (needs {', '.join(CONFIG_KEYS)}; it was not saved from "
                          "a Classifier); build the model and call load_checkpoint(path, model)")
     spec = meta.get("front_end") if isinstance(front_end, str) and front_end == "meta" else front_end
     if isinstance(spec, Mapping) and spec.get("kind") == "custom":
         raise ValueError(f"checkpoint {str(path)!r} was saved with a custom front-end module ({spec.get('module')}), "
                          "which cannot be rebuilt from its metadata; pass it as `front_end`")
     model = build_model(meta["arch"], meta["n_classes"], meta["in_channels"], meta["mean"], meta["std"],
-                        front_end=spec, **meta.get("arch_kwargs", {}))
+                        front_end=spec, **meta["arch_kwargs"])
     problem = _mismatch(model.state_dict(), sd, strict=True)
     if problem: raise ValueError(f"checkpoint {str(path)!r} does not fit the model its metadata describes: {problem}")
     model.load_state_dict(sd)
+    check_finite_model(model)
     model.checkpoint_meta = meta
     return model.eval()

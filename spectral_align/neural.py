@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import check_images, check_number, get_device, make_generator, _describe
+from .core import check_images, check_number, get_device, make_generator, to_grayscale, _describe
 from .spectra import freq_grid, nyquist
 from .similarity import check_rdm, rdm, rsa, noise_ceiling, NoiseCeiling
 
@@ -404,8 +404,6 @@ def load_kriegeskorte92(path: str | Path) -> tuple[torch.Tensor, RDMSet]:
     return images, RDMSet(torch.from_numpy(stack), short, meta, image_info=info, images=images)
 
 # %% ../nbs/09_neural.ipynb #a674ae1f
-_LUMA = (0.299, 0.587, 0.114)
-
 class SimulatedV1(nn.Module):
     """A simulated (model, not data) V1 population of `n_units` Gabor energy units with divisive normalisation;
     responses (B, n_units) in [0, 1) for any (B, C, H, W) images in [0, 1]. Tuning drawn from `seed` (see the table above)."""
@@ -473,7 +471,7 @@ class SimulatedV1(nn.Module):
         if over: warnings.warn(f"{over} of {self.n_units} units prefer spatial frequencies above the Nyquist frequency "
                                f"({nyquist(h, w):g} c/img) of {h}x{w} images and respond little; lower `fov_deg` or use larger images")
         rdt = torch.float64 if x.dtype == torch.float64 else torch.float32
-        gray = x.to(rdt).mean(1) if x.shape[1] == 1 else torch.einsum("bchw,c->bhw", x.to(rdt), torch.tensor(_LUMA, dtype=rdt, device=x.device))
+        gray = to_grayscale(x.to(rdt))[:, 0]                                 # ITU-R BT.601 luminance (core.LUMA_WEIGHTS)
         cdt = torch.complex128 if rdt == torch.float64 else torch.complex64
         z = torch.fft.fft2(gray).reshape(x.shape[0], h * w) @ self._get_bank(h, w, x.device, cdt)
         simple = self.simple.to(x.device)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-from .core import check_images, check_number, check_choice, make_generator, _describe, check_model, check_labels, model_device, eval_mode
+from .core import (check_images, check_number, check_choice, make_generator, _describe, check_model, check_labels,
+                                  model_device, eval_mode, check_finite_model, model_logits)
 from .spectra import nyquist
 from .filters import LowPass, FILTER_KINDS, CUTOFF_UNITS
 
@@ -21,27 +22,30 @@ __all__ = ['HYBRID_CUTOFFS_PCT', 'draw_partners', 'hybrid_images', 'hybrid_sweep
            'plot_fourier_heatmap']
 
 # %% ../nbs/04_probes.ipynb #08fd221a
-def _logits(model, xb):
-    out = model(xb)
-    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(xb):
-        raise ValueError(f"`model` must return logits of shape (B, n_classes); for a batch of {len(xb)} images "
-                         f"it returned {_describe(out)}")
-    return out
+_MAX_BS = 2 ** 20        # images per forward pass
+_MAX_CUTOFFS = 1000      # cutoffs in one sweep
+_MAX_ELEMS = 2 ** 24     # pixels (floats) of filtered images built at once: 64 MB in float32
+
+def _check_run(model, x, y, bs) -> torch.Tensor:
+    "Check what every probe takes: a finite model, images in [0, 1], integer labels, a batch size; return the labels."
+    check_finite_model(model)
+    check_images(x)
+    y = check_labels(y, len(x))
+    check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    return y
 
 def _check_label_range(model, x, y, dev) -> int:
     "Run the model on one image to learn its number of outputs and check the labels against it (inside `eval_mode`)."
-    k = _logits(model, x[:1].to(dev)).shape[1]
-    if y.max().item() >= k:
-        raise ValueError(f"`y` holds labels up to {y.max().item()} but `model` has {k} outputs; labels must be in [0, {k - 1}]")
+    k = model_logits(model, x[:1].to(dev)).shape[1]
+    check_labels(y, len(x), n_classes=k)
     return k
 
-def _predict(model, xb: torch.Tensor, bs: int) -> torch.Tensor:
-    "Predicted labels of `xb`, in slices of `bs` images."
-    return torch.cat([_logits(model, xb[i:i + bs]).argmax(1) for i in range(0, len(xb), bs)])
+def _labels(model, xb: torch.Tensor, bs: int) -> torch.Tensor:
+    "Predicted labels of `xb` (on the model's device; filtered images may leave [0, 1]) through `model_logits`, in slices of `bs`."
+    return torch.cat([model_logits(model, xb[i:i + bs]).argmax(1) for i in range(0, len(xb), bs)])
 
 def _fft_dtype(dtype): return dtype if dtype in (torch.float32, torch.float64) else torch.float32
 
-_MAX_ELEMS = 2 ** 24   # pixels (floats) of filtered images built at once: 64 MB in float32
 
 # %% ../nbs/04_probes.ipynb #ef1fedaf
 class _Inverse:
@@ -145,6 +149,8 @@ def _cutoff_array(cutoffs, unit: str, h: int, w: int, name: str = "cutoffs") -> 
         raise ValueError(f"`{name}` must be a number or a 1-D sequence of numbers; got {_describe(cutoffs)}") from None
     if c.ndim != 1 or c.size == 0:
         raise ValueError(f"`{name}` must be a non-empty 1-D sequence of cutoffs; got shape {c.shape}")
+    if c.size > _MAX_CUTOFFS:
+        raise ValueError(f"`{name}` holds {c.size} cutoffs; at most {_MAX_CUTOFFS} are allowed in one sweep")
     nyq = nyquist(h, w)
     hi = 100.0 if unit == "pct_nyquist" else nyq * math.sqrt(2)
     what = "% of Nyquist" if unit == "pct_nyquist" else f"cycles/image (up to the grid's corner for {h}x{w} images)"
@@ -165,16 +171,13 @@ def hybrid_sweep(model: nn.Module, x: torch.Tensor, y, cutoffs=HYBRID_CUTOFFS_PC
                  bs: int = 256, kind: str = "ideal", order: int = 2) -> pd.DataFrame:
     """Hybrid-image probe (Li et al. 2023): accuracy on hybrids of `x` with partners of other classes at each cutoff.
 
-    `cutoffs` in % of Nyquist (default: the paper's 18); partners drawn once with `draw_partners(y, seed)`;
-    `bs` images per forward pass; `kind`/`order` as in `LowPass`. Returns one row per cutoff:
+    `cutoffs` in % of Nyquist (default: the paper's 18; at most 1000); partners drawn once with
+    `draw_partners(y, seed)`; `bs` images per forward pass (at most 2^20); `kind`/`order` as in `LowPass`. Returns one row per cutoff:
     `cutoff_pct`, `cutoff_cpi`, `acc_low` (fraction classified as the low-frequency source's class),
     `acc_high` (as the high-frequency source's class), `n` (images)."""
-    check_model(model)
-    check_images(x)
-    y = check_labels(y, len(x))
+    y = _check_run(model, x, y, bs)
     check_choice(kind, "kind", FILTER_KINDS)
     check_number(order, "order", low=1, integer=True)
-    check_number(bs, "bs", low=1, integer=True)
     h, w = x.shape[-2:]
     nyq = nyquist(h, w)
     cuts = _cutoff_array(cutoffs, "pct_nyquist", h, w)
@@ -197,7 +200,7 @@ def hybrid_sweep(model: nn.Module, x: torch.Tensor, y, cutoffs=HYBRID_CUTOFFS_PC
                 ks = range(j, min(j + group, len(cuts)))
                 hyb = buf[:len(ks) * len(pb)].view(len(ks), *pb.shape)                 # (k, b, C, h, w)
                 for t, k in enumerate(ks): inv[k](D, add=pb, out=hyb[t])                # partner + LowPass(x − partner)
-                pred = _predict(model, hyb.flatten(0, 1).to(x.dtype), bs).view(len(ks), -1)
+                pred = _labels(model, hyb.flatten(0, 1), bs).view(len(ks), -1)
                 hit_low[j:j + group] += (pred == y_low[sl]).sum(1)
                 hit_high[j:j + group] += (pred == y_high[sl]).sum(1)
     return pd.DataFrame(dict(cutoff_pct=cuts, cutoff_cpi=cuts / 100 * nyq, acc_low=hit_low.cpu().numpy() / n,
@@ -285,16 +288,13 @@ def lowpass_highpass_curves(model: nn.Module, x: torch.Tensor, y, cutoffs=None, 
                             unit: str = "cpi", bs: int = 256, order: int = 2) -> pd.DataFrame:
     """Accuracy of `model` on low-passed and on high-passed images `x` at each cutoff (in `unit`).
 
-    `cutoffs` default to `HYBRID_CUTOFFS_PCT` expressed in `unit`; `kind`/`order` as in `LowPass`; high-pass
+    `cutoffs` (at most 1000) default to `HYBRID_CUTOFFS_PCT` expressed in `unit`; `bs` images per forward pass (at most 2^20); `kind`/`order` as in `LowPass`; high-pass
     is the exact complement. Returns rows `filter` ('low' | 'high') × cutoff with `kind`, `cutoff_cpi`,
     `cutoff_pct`, `accuracy`, `clean_accuracy` (on the unfiltered images) and `n`."""
-    check_model(model)
-    check_images(x)
-    y = check_labels(y, len(x))
+    y = _check_run(model, x, y, bs)
     check_choice(kind, "kind", FILTER_KINDS)
     check_choice(unit, "unit", CUTOFF_UNITS)
     check_number(order, "order", low=1, integer=True)
-    check_number(bs, "bs", low=1, integer=True)
     h, w = x.shape[-2:]
     nyq = nyquist(h, w)
     if cutoffs is None:
@@ -312,14 +312,14 @@ def lowpass_highpass_curves(model: nn.Module, x: torch.Tensor, y, cutoffs=None, 
         for i in range(0, n, bs):
             sl = slice(i, min(i + bs, n))
             xb = x[sl].to(dev)
-            clean += (_predict(model, xb, bs) == yd[sl]).sum()
+            clean += (_labels(model, xb, bs) == yd[sl]).sum()
             X = torch.fft.rfft2(xb.to(fd))
             for j in range(0, len(cuts), group):
                 ks = range(j, min(j + group, len(cuts)))
                 low = buf[:len(ks) * len(xb)].view(len(ks), *xb.shape)                   # (k, b, C, h, w)
                 for t, k in enumerate(ks): inv[k](X, out=low[t])
                 for f, imgs in enumerate((low, xb.to(fd) - low)):
-                    pred = _predict(model, imgs.to(x.dtype).flatten(0, 1), bs).view(len(ks), -1)
+                    pred = _labels(model, imgs.flatten(0, 1), bs).view(len(ks), -1)
                     hit[f, j:j + group] += (pred == yd[sl]).sum(1)
     acc = hit.cpu().numpy() / n
     cpi = cuts if unit == "cpi" else cuts / 100 * nyq
@@ -387,22 +387,25 @@ def fourier_basis(h: int, w: int, freqs, device=None, dtype=torch.float32) -> to
     return (b / b.flatten(1).norm(dim=1)[:, None, None]).to(dtype)
 
 # %% ../nbs/04_probes.ipynb #8060fd73
+_MAX_HEATMAP_SIZE = 128   # |ky|, |kx| ≤ 128: at most 257² grid points
+
 def fourier_heatmap(model: nn.Module, x: torch.Tensor, y, eps: float = 4.0, size: int | None = None,
                     bs: int = 256, seed: int | torch.Generator = 0) -> pd.DataFrame:
     """Fourier heat map (Yin et al. 2019): error rate of `model` on clip(x + r·eps·U_{ky,kx}, 0, 1) for every frequency.
 
     U is `fourier_basis` (unit L2 norm; the same on every channel); r = ±1 at random per image and basis
     (seeded); `eps` is the L2 norm per channel, for images in [0, 1]. The grid holds |ky|, |kx| ≤ `size`
-    (None: the whole grid, |ky| ≤ h//2, |kx| ≤ w//2); half of it is computed and mirrored. Returns one row
+    (None: the whole grid, |ky| ≤ h//2, |kx| ≤ w//2; at most 128 either way); half of it is computed and
+    mirrored. `bs` perturbed images per forward pass (at most 2^20). Returns one row
     per grid point: `fy`, `fx` (cycles/image), `eps`, `error`, `clean_error`, `n`."""
-    check_model(model)
-    check_images(x)
-    y = check_labels(y, len(x))
+    y = _check_run(model, x, y, bs)
     check_number(eps, "eps", low=0)
-    check_number(bs, "bs", low=1, integer=True)
     h, w = x.shape[-2:]
     if size is not None: check_number(size, "size", low=0, high=min(h, w) // 2, integer=True)
     Ky, Kx = (h // 2, w // 2) if size is None else (size, size)
+    if max(Ky, Kx) > _MAX_HEATMAP_SIZE:
+        raise ValueError(f"the heat map of {h}x{w} images over |ky| ≤ {Ky}, |kx| ≤ {Kx} is too large; pass `size` ≤ "
+                         f"{_MAX_HEATMAP_SIZE} (the centre of the map; got size={size!r})")
     KY, KX = torch.meshgrid(torch.arange(-Ky, Ky + 1), torch.arange(-Kx, Kx + 1), indexing="ij")
     key = (KY % h) * w + KX % w                                  # position on the FFT grid
     conj = ((-KY) % h) * w + (-KX) % w                            # position of the Hermitian conjugate
@@ -416,7 +419,7 @@ def fourier_heatmap(model: nn.Module, x: torch.Tensor, y, eps: float = 4.0, size
     yd = y.to(dev)
     with eval_mode(model), torch.no_grad():
         _check_label_range(model, x, y, dev)
-        clean = sum((_predict(model, x[i:i + bs].to(dev), bs) == yd[i:i + bs]).sum().item() for i in range(0, n, bs))
+        clean = sum((_labels(model, x[i:i + bs].to(dev), bs) == yd[i:i + bs]).sum().item() for i in range(0, n, bs))
         nb = min(n, bs)
         kb = max(1, bs // nb)
         for i in range(0, n, nb):
@@ -426,7 +429,7 @@ def fourier_heatmap(model: nn.Module, x: torch.Tensor, y, eps: float = 4.0, size
                 u = fourier_basis(h, w, freqs[j:j + kb], dev, fd)                       # (k, h, w)
                 r = signs[j:j + kb, sl].to(dev, fd) * eps                                # (k, b)
                 xp = (xb[None] + r[:, :, None, None, None] * u[:, None, None]).clamp_(0, 1)
-                pred = _predict(model, xp.flatten(0, 1).to(x.dtype), bs).view(len(u), -1)
+                pred = _labels(model, xp.flatten(0, 1), bs).view(len(u), -1)
                 hits[j:j + kb] += (pred == yd[sl]).sum(1)
     err = (1 - hits.cpu().double() / n)[inv].numpy()
     s = min(h, w)

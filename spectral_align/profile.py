@@ -16,7 +16,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import check_images, check_number, _describe
 from .probes import (hybrid_sweep, hybrid_crossover, plot_hybrid, lowpass_highpass_curves, half_clean_cutoff,
                                    plot_lowpass_highpass, fourier_heatmap, plot_fourier_heatmap)
-from .core import check_model, check_labels
+from .core import check_model, check_labels, check_finite_model
 from .masking import masking_accuracy, fit_channel, plot_masking_heatmap, plot_channel
 
 # %% auto #0
@@ -128,16 +128,16 @@ def frequency_profile(model: nn.Module, data, probes=PROBES, *, n: int | None = 
     'lowpass_highpass' (`lowpass_highpass_curves`), 'masking' (`masking_accuracy` + `fit_channel`; square
     images) and 'heatmap' (`fourier_heatmap`, by default over |ky|, |kx| ≤ 8). The dicts `hybrid`,
     `lowpass_highpass`, `masking`, `heatmap` pass options to each probe (`masking={'fit': {...}}` goes to
-    `fit_channel`, e.g. `{'method': 'psychometric'}`); `seed` seeds every probe, `bs` is the batch size.
+    `fit_channel`, e.g. `{'method': 'psychometric'}`); `seed` seeds every probe, `bs` (≤ 2^20) is the batch size. A model with NaN or infinite weights is refused.
     One progress bar (`progress=False`: none); `plot=False`: no figures. Columns: see the notebook."""
-    check_model(model)
+    check_finite_model(model)
     if isinstance(probes, str): probes = (probes,)
     probes = tuple(probes)
     if not probes: raise ValueError(f"`probes` is empty; choose from {PROBES}")
     bad = [p for p in probes if p not in PROBES]
     if bad: raise ValueError(f"`probes` has unknown probe(s) {bad}; allowed: {PROBES}")
     if len(set(probes)) != len(probes): raise ValueError(f"`probes` repeats a probe: {list(probes)}")
-    check_number(bs, "bs", low=1, integer=True)
+    check_number(bs, "bs", low=1, high=2 ** 20, integer=True)
     check_number(seed, "seed", low=0, integer=True)
     opts = dict(hybrid=hybrid, lowpass_highpass=lowpass_highpass, masking=masking, heatmap=heatmap)
     for k, v in opts.items():

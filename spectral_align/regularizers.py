@@ -15,23 +15,21 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import check_images, check_number, check_choice, make_generator, _describe
-from .spectra import nyquist
-from .filters import FourierFilter, LowPass, HumanChannel, FILTERS
+from .core import (check_images, check_number, check_choice, make_generator, _describe, to_grayscale,
+                                 check_finite_model, check_labels, model_device, model_logits, eval_mode)
+from .filters import FourierFilter, SteeringBand, steering_front_end, BANDS   # re-exported: they live in filters
 from .models import FeatureHooks
 from .similarity import similarity_matrix, check_rdm, check_responses
 from .neural import (NeuralResponses, RDMSet, SimulatedV1, NeuralPredictor, train_neural_predictor,
                                    load_kriegeskorte92)
 
 # %% auto #0
-__all__ = ['TARGET_SOURCES', 'SCHEDULES', 'PREDICTOR_CONTROLS', 'BANDS', 'fit_images', 'default_layers', 'NeuralTarget',
-           'make_target', 'similarity_loss', 'ramp', 'Regularizer', 'SimilarityRegularizer', 'CKAAlignment',
-           'make_predictor', 'NeuralGuidance', 'NoiseAugment', 'SteeringBand', 'steering_front_end', 'ViewConsistency',
-           'filtered_accuracy', 'out_of_band_share', 'input_gradient_share', 'GradientSpectralPenalty']
+__all__ = ['TARGET_SOURCES', 'SCHEDULES', 'PREDICTOR_CONTROLS', 'fit_images', 'default_layers', 'NeuralTarget', 'make_target',
+           'similarity_loss', 'ramp', 'Regularizer', 'SimilarityRegularizer', 'CKAAlignment', 'make_predictor',
+           'NeuralGuidance', 'NoiseAugment', 'ViewConsistency', 'filtered_accuracy', 'out_of_band_share',
+           'input_gradient_share', 'GradientSpectralPenalty']
 
 # %% ../nbs/10_regularizers.ipynb #8587fa31
-_LUMA = (0.299, 0.587, 0.114)
-
 def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int) -> torch.Tensor:
     "`images` (N, C, H, W) in [0, 1] resized to `size` (bilinear, anti-aliased) with `channels` (1 ↔ 3: luminance, or grey repeated)."
     check_images(images, "images", channels=(1, 3))
@@ -41,7 +39,7 @@ def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int)
     check_choice(channels, "channels", (1, 3))
     x = images
     if x.shape[1] == 3 and channels == 1:
-        x = (x * torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        x = to_grayscale(x, 1)
     elif x.shape[1] == 1 and channels == 3: x = x.expand(-1, 3, -1, -1)
     if tuple(x.shape[-2:]) != size:
         x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
@@ -561,56 +559,6 @@ class NoiseAugment(Regularizer):
         if self.p < 1: noise = noise * (torch.rand(x.shape[0], 1, 1, 1, generator=g, device=x.device) < self.p).to(x.dtype)
         self.learn.xb = ((x + noise).clamp(0, 1), *self.xb[1:])
 
-# %% ../nbs/10_regularizers.ipynb #d7390d3e
-BANDS = ("lsf", "channel", "lsf+channel")
-
-class SteeringBand(FourierFilter):
-    """Spectral-steering band as a radial gain: 'lsf' (Gaussian low-pass, `lsf_cutoff` % of Nyquist), 'channel'
-    (`filters.HumanChannel`, `channel_center` c/img at `ref_size` px, `channel_fwhm` octaves) or 'lsf+channel' (the larger
-    gain); `floor` + (1 − `floor`)·gain, DC always 1."""
-    def __init__(self, band: str = "lsf", lsf_cutoff: float = 25.0, channel_center: float = 39.6, channel_fwhm: float = 1.0,
-                 floor: float = 0.0, ref_size: int = 224):
-        super().__init__()
-        self.band = check_choice(band, "band", BANDS)
-        check_number(lsf_cutoff, "lsf_cutoff", low=0, high=100, low_inclusive=False)
-        self.lsf = LowPass(lsf_cutoff, kind="gaussian", unit="pct_nyquist")
-        self.channel = HumanChannel(channel_center, channel_fwhm, floor=0.0, ref_size=ref_size, rescale=True)
-        self.floor = check_number(floor, "floor", low=0, high=1)
-        self.lsf_cutoff, self.channel_center, self.channel_fwhm = float(lsf_cutoff), float(channel_center), float(channel_fwhm)
-        self.ref_size = int(ref_size)
-
-    def _gain(self, r, nyq):
-        parts = []
-        if self.band in ("lsf", "lsf+channel"): parts.append(self.lsf._gain(r, nyq))
-        if self.band in ("channel", "lsf+channel"):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="HumanChannel: centre")
-                parts.append(self.channel._gain(r, nyq))
-        g = parts[0] if len(parts) == 1 else torch.maximum(*parts)
-        g = self.floor + (1 - self.floor) * g
-        return torch.where(r == 0, torch.ones_like(g), g)
-
-    def channel_center_cpi(self, size: int) -> float:
-        "The channel's centre in cycles/image for `size`-px images."
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return float(self.channel._center(nyquist(size)))
-
-    def spec(self) -> dict:
-        "The JSON spec from which `models.build_front_end` rebuilds this filter."
-        return {"name": "steering_band", "band": self.band, "lsf_cutoff": self.lsf_cutoff, "channel_center": self.channel_center,
-                "channel_fwhm": self.channel_fwhm, "floor": self.floor, "ref_size": self.ref_size}
-
-    def extra_repr(self):
-        return (f"band={self.band!r}, lsf_cutoff={self.lsf_cutoff:g}% of Nyquist, channel_center={self.channel_center:g} c/img "
-                f"at {self.ref_size} px, floor={self.floor:g}")
-
-FILTERS.setdefault("steering_band", SteeringBand)      # so models.build_front_end / model_from_checkpoint rebuild it
-
-def steering_front_end(band: str = "lsf", **kwargs) -> dict:
-    "The front-end spec (for `models.build_model(front_end=...)`) of the fixed filter `SteeringBand(band, **kwargs)`."
-    return SteeringBand(band, **kwargs).spec()
-
 # %% ../nbs/10_regularizers.ipynb #3f55cd3a
 class ViewConsistency(Regularizer):
     """Loss = CE(f(x), y) + λ·CE(f(filt(x)), y) (`form='ce'`) or + λ·KL(p(x) ‖ p(filt(x))) (`form='kl'`), λ = `lam` × warm-up;
@@ -643,18 +591,20 @@ class ViewConsistency(Regularizer):
         self._view = None
 
 # %% ../nbs/10_regularizers.ipynb #17a5dcc3
-def filtered_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, filt: nn.Module, bs: int = 256) -> float:
-    "Accuracy of `model` (eval mode, no gradients) on `filt(x)` for images `x` in [0, 1] and labels `y`."
-    check_images(x, "x")
-    if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module; got {_describe(filt)}")
-    y = torch.as_tensor(y)
-    if y.shape != (len(x),): raise ValueError(f"`y` must hold {len(x)} labels; got shape {tuple(y.shape)}")
-    dev = next(model.parameters()).device
-    was = model.training; model.eval()
-    try:
-        with torch.no_grad():
-            hits = sum((model(filt.to(dev)(x[i:i + bs].to(dev))).argmax(1) == y[i:i + bs].to(dev)).sum().item() for i in range(0, len(x), bs))
-    finally: model.train(was)
+def filtered_accuracy(model: nn.Module, x: torch.Tensor, y, filt: nn.Module, bs: int = 256) -> float:
+    """Accuracy of `model` (eval mode, restored; no gradients) on `filt(x)` for images `x` in [0, 1] and integer labels `y`
+    in the range of the model's outputs. A model with NaN or infinite weights, or one that returns such logits, is refused."""
+    check_finite_model(model); check_images(x, "x")
+    if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module mapping images to images; got {_describe(filt)}")
+    check_number(bs, "bs", low=1, integer=True)
+    y = check_labels(y, len(x))
+    dev = model_device(model, x.device)
+    filt, hits = filt.to(dev), 0
+    with eval_mode(model), torch.no_grad():
+        for i in range(0, len(x), bs):
+            out = model_logits(model, filt(x[i:i + bs].to(dev)))
+            if i == 0: check_labels(y, len(x), n_classes=out.shape[1])
+            hits += (out.argmax(1) == y[i:i + bs].to(dev)).sum().item()
     return hits / len(x)
 
 # %% ../nbs/10_regularizers.ipynb #b6a2261c

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-from .core import check_images, check_number, check_choice, _describe
+from .core import check_images, check_number, check_choice, _describe, check_finite_model, model_device, model_dtype, eval_mode
 from .models import get_features
 
 # %% auto #0
@@ -246,25 +246,24 @@ def eigenspectrum_alpha(x, rank_range: tuple[int, int] = (10, 100), *, batched: 
 def collect_features(model: nn.Module, images: torch.Tensor, layers: str | Sequence[str],
                      batch_size: int = 64) -> dict[str, torch.Tensor]:
     """Outputs of the named `layers` of `model` for `images` (B, C, H, W) in [0, 1], as {name: (B, *features)}:
-    `models.get_features` (forward hooks) run in eval mode, without gradients, in batches of `batch_size`."""
-    if not isinstance(model, nn.Module): raise ValueError(f"`model` must be a torch.nn.Module; got {_describe(model)}")
+    `models.get_features` (forward hooks) run in eval mode (each submodule's mode restored), without gradients, in batches
+    of `batch_size` (≤ 2^20), with the images cast to the model's dtype. Refuses a model with NaN or infinite weights and
+    a layer whose outputs are not finite."""
+    check_finite_model(model)
     check_images(images, "images")
-    check_number(batch_size, "batch_size", low=1, integer=True)
+    check_number(batch_size, "batch_size", low=1, high=2 ** 20, integer=True)
     layers = [layers] if isinstance(layers, str) else layers
-    p = next(model.parameters(), None)
-    dev = p.device if p is not None else images.device
+    dev, dt = model_device(model, images.device), model_dtype(model)
     store = {}
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            for i in range(0, images.shape[0], batch_size):
-                for l, out in get_features(model, images[i:i + batch_size].to(dev), layers, detach=True).items():
-                    if isinstance(out, (tuple, list)): out = out[0]
-                    if not isinstance(out, torch.Tensor):
-                        raise ValueError(f"layer {l!r} outputs a {type(out).__name__}, not a tensor; choose another layer")
-                    store.setdefault(l, []).append(out)
-    finally: model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        for i in range(0, images.shape[0], batch_size):
+            for l, out in get_features(model, images[i:i + batch_size].to(dev, dt), layers, detach=True).items():
+                if isinstance(out, (tuple, list)): out = out[0]
+                if not isinstance(out, torch.Tensor):
+                    raise ValueError(f"layer {l!r} outputs a {type(out).__name__}, not a tensor; choose another layer")
+                if out.is_floating_point() and not bool(torch.isfinite(out).all()):
+                    raise ValueError(f"layer {l!r} of `model` outputs NaN or infinite values; its RDM would be meaningless")
+                store.setdefault(l, []).append(out)
     return {l: torch.cat(v) for l, v in store.items()}
 
 def _rdm_collection(rdm_set):

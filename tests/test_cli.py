@@ -1,0 +1,179 @@
+"""The `spectral-align` command as a shell sees it: each user mistake ends in one line on stderr and a non-zero
+exit status (no traceback, nothing left in --out), a closed pipe ends quietly, and the light commands stay light
+(`--help` imports no torch, `channel` neither fastai nor torchvision). Each test runs the command in a subprocess."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
+
+
+def run(*args, cwd=None, **kw) -> subprocess.CompletedProcess:
+    "`python -m spectral_align ARGS`, with text output captured."
+    kw.setdefault("stdout", subprocess.PIPE)
+    return subprocess.run([sys.executable, "-m", "spectral_align", *map(str, args)], cwd=cwd, env=ENV, stderr=subprocess.PIPE,
+                          text=True, timeout=300, **kw)
+
+
+def python(code: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(p: subprocess.CompletedProcess, *words):
+    assert p.returncode != 0, (p.returncode, p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr, p.stderr
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    for w in words: assert w in lines[0], (w, lines[0])
+
+
+@pytest.fixture
+def results_file(tmp_path) -> Path:
+    "A small critical-band-masking results file: the packaged human accuracy matrix as a JSON matrix object."
+    d = json.loads((ROOT / "spectral_align" / "data" / "human_cbm.json").read_text())
+    f = tmp_path / "results.json"
+    f.write_text(json.dumps(dict(accuracy=d["accuracy_percent"], unit="percent", noise_sds=d["noise_sds"], bands=d["bands"])))
+    return f
+
+
+# --- entry points and imports ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", ["spectral_align", "spectral_align.cli"])
+def test_python_m_help(module, tmp_path):
+    p = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "commands:" in p.stdout and "experiment" in p.stdout and p.stderr == ""
+
+
+def test_help_imports_no_torch(tmp_path):
+    p = python("import sys, io, contextlib\n"
+               "from spectral_align.cli import main\n"
+               "with contextlib.redirect_stdout(io.StringIO()): assert main(['--help']) == 0\n"
+               "assert 'torch' not in sys.modules, 'torch imported by --help'\n", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+
+
+def test_channel_imports_no_fastai(results_file, tmp_path):
+    p = python("import sys, io, contextlib, json\n"
+               "from spectral_align.cli import main\n"
+               "out = io.StringIO()\n"
+               f"with contextlib.redirect_stdout(out): rc = main(['channel', {str(results_file)!r}, '--json'])\n"
+               "assert rc == 0, rc\n"
+               "assert json.loads(out.getvalue())['fitted']\n"
+               "heavy = [m for m in ('fastai', 'torchvision') if m in sys.modules]\n"
+               "assert not heavy, f'channel imported {heavy}'\n", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+
+
+# --- user mistakes: one line, non-zero, nothing written ---------------------------------------------------------------
+
+SMALL = ["--n-train", "32", "--n-valid", "16", "--epochs", "1", "--arms", "baseline", "--measures", "clean"]
+
+
+def _corrupt_npz(d: Path) -> Path:
+    d.mkdir()
+    (d / "train.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    (d / "test.npz").write_bytes(b"\x93NUMPY broken")
+    return d
+
+
+def _config(d: Path, name: str, text: str) -> Path:
+    f = d / name
+    f.write_text(text)
+    return f
+
+
+MISTAKES = {   # name -> (function of tmp_path giving the arguments, words the error line must contain)
+    "grayscale flag": (lambda t: [*SMALL, "--grayscale", "maybe"], ["--grayscale", "maybe"]),
+    "unknown arch": (lambda t: [*SMALL, "--arch", "vgg"], ["arch", "vgg"]),
+    "negative blur sigma": (lambda t: [*SMALL, "--arms", "blur", "--arm-params", '{"blur": {"sigma": -1}}'], ["arm_params.blur.sigma"]),
+    "corrupt npz": (lambda t: [*SMALL, "--data", "npz", "--data-path", _corrupt_npz(t / "data")], ["train.npz"]),
+    "out under a file": (lambda t: [*SMALL, "--out", _config(t, "a_file", "") / "out"], ["a_file"]),
+    "yaml value of the wrong type": (lambda t: ["--config", _config(t, "c.yaml", "arms: [baseline]\nepochs: four\n")], ["epochs", "four"]),
+    "toml value of the wrong type": (lambda t: ["--config", _config(t, "c.toml", 'arms = ["baseline"]\nlr = "fast"\n')], ["lr", "fast"]),
+}
+
+
+@pytest.mark.parametrize("name", list(MISTAKES))
+def test_experiment_mistake_is_one_line(name, tmp_path):
+    args, words = MISTAKES[name]
+    out = tmp_path / "out"
+    extra = [str(a) for a in args(tmp_path)]
+    if "--out" not in extra: extra += ["--out", str(out)]
+    p = run("experiment", *extra, cwd=tmp_path)
+    assert_one_line_error(p, "spectral-align experiment: error:", *words)
+    assert not out.exists(), sorted(out.rglob("*"))
+
+
+def test_more_mistakes_in_one_process(tmp_path):
+    "More mistakes, each through `main` in one process (one import of the training stack): one line on stderr each."
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
+    cases = {"unknown flag": (["--epoch", "3"], "--epoch"), "unknown arm": (["--arms", "baseline,nope"], "nope"),
+             "arm params not JSON": (["--arm-params", "{blur"], "--arm-params"),
+             "yaml syntax": (["--config", _config(tmp_path, "s.yaml", "arms: [baseline\nepochs: 2\n")], "not valid YAML"),
+             "yaml unknown key": (["--config", _config(tmp_path, "k.yaml", "epoch: 2\n")], "valid keys"),
+             "yaml not a mapping": (["--config", _config(tmp_path, "l.yaml", "- 1\n- 2\n")], "mapping"),
+             "config not text": (["--config", tmp_path / "bin.yaml"], "UTF-8"),
+             "missing config": (["--config", tmp_path / "none.yaml"], "none.yaml"),
+             "int flag": (["--epochs", "two"], "--epochs")}
+    code = ("import io, json, contextlib, sys\nfrom spectral_align.cli import main\nres = {}\n"
+            f"for name, args in {json.dumps({k: [str(a) for a in v[0]] for k, v in cases.items()})}.items():\n"
+            "    err = io.StringIO()\n"
+            f"    with contextlib.redirect_stderr(err): rc = main(['experiment', *args, '--out', {str(tmp_path / 'out')!r}])\n"
+            "    res[name] = [rc, err.getvalue()]\n"
+            "print(json.dumps(res))\n")
+    p = python(code, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout.splitlines()[-1])
+    for name, (rc, err) in res.items():
+        assert rc == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, (name, rc, err)
+        assert cases[name][1] in err, (name, err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_command(tmp_path):
+    assert_one_line_error(run("nope", cwd=tmp_path), "unknown command 'nope'")
+
+
+def test_channel_unreadable_file(tmp_path):
+    f = tmp_path / "results.json"
+    f.write_text("not json {")
+    assert_one_line_error(run("channel", f, cwd=tmp_path), "results.json")
+
+
+def test_locked_output_folder(tmp_path):
+    "A live process holds --out: the run is refused (naming the PID), even with --force, and writes nothing."
+    out = tmp_path / "out"
+    out.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        (out / ".lock").write_text(json.dumps(dict(pid=sleeper.pid, host=socket.gethostname(), since="earlier")))
+        p = run("experiment", *SMALL, "--out", out, "--force", cwd=tmp_path)
+        assert_one_line_error(p, f"process {sleeper.pid}")
+        assert sorted(q.name for q in out.iterdir()) == [".lock"]
+    finally:
+        sleeper.kill(); sleeper.wait()
+
+
+# --- output that cannot be written ----------------------------------------------------------------------------------
+
+def test_closed_pipe_is_quiet(tmp_path):
+    "`spectral-align experiment --list-arms | head` when head has already gone: no traceback, status 141 (SIGPIPE)."
+    r, w = os.pipe()
+    os.close(r)
+    try: p = run("experiment", "--list-arms", cwd=tmp_path, stdout=w)
+    finally: os.close(w)
+    assert p.returncode == 141, (p.returncode, p.stderr)
+    assert p.stderr == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_write_error_is_one_line(tmp_path):
+    with open("/dev/full", "w") as full: p = run("experiment", "--list-arms", cwd=tmp_path, stdout=full)
+    assert_one_line_error(p, "No space left on device")
