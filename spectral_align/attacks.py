@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from .data import load_test_data
+from .core import CommandParser, command_error, check_out_dir
 from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
                                   model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels)
 from .spectra import radial_power_spectrum
@@ -631,31 +632,10 @@ def parse_eps(text: str) -> list[float]:
             raise ValueError(f"`--eps`: cannot read {part.strip()!r} as a number or a fraction such as 8/255") from None
     return out
 
-class _ArgParser(argparse.ArgumentParser):
-    "An argument parser whose usage errors raise `ValueError` (reported on one line) instead of printing the usage and exiting."
-    def error(self, message): raise ValueError(message)
-
-def _fail(prog: str, e) -> int:
-    "Report a user error as one line on stderr; return the exit status 2."
-    print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
-    return 2
-
-def _check_out(out, files) -> Path:
-    "Check, before any work, that the output folder `out` is (or can be created as) a writable folder in which none of `files` is a folder."
-    p = Path(out).expanduser()
-    if p.exists() and not p.is_dir(): raise ValueError(f"`--out` {str(out)!r} is a file; it must be a folder (created if missing)")
-    a = p
-    while not a.exists(): a = a.parent                                # the nearest folder that exists
-    if not a.is_dir(): raise ValueError(f"`--out` {str(out)!r} cannot be created: {str(a)!r} is a file")
-    if not os.access(a, os.W_OK | os.X_OK): raise ValueError(f"`--out` {str(out)!r} is not writable ({str(a)!r} does not allow writing)")
-    for f in files:
-        if (p / f).is_dir(): raise ValueError(f"`--out` {str(out)!r} holds a folder {f!r} where an output file goes; remove it or pick another --out")
-    return p
-
 _ATTACK_FILES = ("attack.csv", "attack_checks.csv", "attack.png")
 
 def _attack_parser():
-    p = _ArgParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack.")
+    p = CommandParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack.")
     p.add_argument("checkpoint", help="model checkpoint (models.save_checkpoint / train.save_trained)")
     p.add_argument("--data", default="builtin", help="'builtin' (fresh built-in test images) or an .npz file with x and y")
     p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
@@ -685,7 +665,7 @@ def cli_attack(argv: list[str] | None = None) -> int:
         check_number(a.steps, "--steps", low=1, high=_MAX_STEPS // 5, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
         device = get_device(a.device)
-        out = _check_out(a.out, _ATTACK_FILES)
+        out = check_out_dir(a.out, _ATTACK_FILES)
         if not Path(a.checkpoint).is_file(): raise ValueError(f"CHECKPOINT {a.checkpoint!r} does not exist or is not a file")
         from spectral_align.models import model_from_checkpoint
         model = model_from_checkpoint(a.checkpoint)
@@ -699,7 +679,7 @@ def cli_attack(argv: list[str] | None = None) -> int:
             df = robust_accuracy(model, x, y, eps, norm, a.attack, steps=a.steps, seed=a.seed, bs=a.bs, loss=a.loss,
                                  checks=not a.no_checks)
     except SystemExit as e: return int(e.code or 0)                   # --help
-    except (ValueError, OSError, ImportError, RuntimeError) as e: return _fail(prog, e)
+    except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
     try:
         out.mkdir(parents=True, exist_ok=True)
         df.insert(0, "checkpoint", str(a.checkpoint))
@@ -707,7 +687,7 @@ def cli_attack(argv: list[str] | None = None) -> int:
         fig = plot_robust_accuracy(df, title=f"{Path(a.checkpoint).name}: {df.attack.iloc[-1]}, {'L∞' if norm == 'inf' else 'L2'}")
         fig.savefig(out / "attack.png", dpi=120); plt.close(fig)
         if "checks" in df.attrs: pd.DataFrame(df.attrs["checks"]).to_csv(out / "attack_checks.csv", index=False)
-    except OSError as e: return _fail(prog, e)
+    except OSError as e: return command_error(prog, e)
     show = df.drop(columns=["checkpoint"]).assign(**({"eps_255": df.eps * 255} if norm == "inf" else {}))
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
         print(f"{len(x)} images from {a.data}; model {Path(a.checkpoint).name}")

@@ -19,12 +19,6 @@ import sys
 __all__ = ['run_command', 'experiment_parser', 'cli_experiment', 'main']
 
 # %% ../nbs/14_cli.ipynb #0f289861
-def _one_line(msg) -> str: return "; ".join(l.strip() for l in str(msg).splitlines() if l.strip())
-
-def _os_error(e: OSError) -> str:
-    what = e.strerror or str(e)
-    return f"{what}: {e.filename}" if e.filename else what
-
 def _quiet_stdout() -> None:
     "Point stdout at the null device, so that the flush at exit does not fail on the closed pipe again."
     try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -42,15 +36,13 @@ def run_command(prog: str, f, *args) -> int:
     except KeyboardInterrupt: print(f"{prog}: interrupted", file=sys.stderr); return 130
     except SystemExit as e:                                   # argparse's --help, or a command that exits
         if e.code is None or isinstance(e.code, int): return e.code or 0
-        print(f"{prog}: error: {_one_line(e.code)}", file=sys.stderr); return 2
-    except OSError as e: print(f"{prog}: error: {_one_line(_os_error(e))}", file=sys.stderr); return 1
-    except ValueError as e: print(f"{prog}: error: {_one_line(e)}", file=sys.stderr); return 2
+        from spectral_align.core import command_error; return command_error(prog, e.code)
+    except OSError as e:
+        from spectral_align.core import command_error; return command_error(prog, e, status=1)
+    except ValueError as e:
+        from spectral_align.core import command_error; return command_error(prog, e)
 
 # %% ../nbs/14_cli.ipynb #be343858
-class _Parser(argparse.ArgumentParser):
-    "An `ArgumentParser` whose usage errors raise one `ValueError` (one line on stderr from `main`), not a usage dump."
-    def error(self, message): raise ValueError(f"{message} (see {self.prog} --help)")
-
 def _grayscale_flag(s: str):
     v = {"true": True, "false": False, "1": 1, "3": 3}.get(s.strip().lower())
     if v is None: raise argparse.ArgumentTypeError(f"must be true, false, 1 or 3; got {s!r}")
@@ -75,7 +67,8 @@ def _defaults() -> dict:
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
     "The argument parser of `spectral-align experiment`: one flag per `ExperimentConfig` key, plus --config/--resume/--force."
     from spectral_align.experiment import MEASURES
-    p = _Parser(prog=prog, allow_abbrev=False,          # a flag is a config key, spelled out (`--epoch` is a mistake)
+    from spectral_align.core import CommandParser       # no abbreviations: a flag is a config key, spelled out (`--epoch` is a mistake)
+    p = CommandParser(prog=prog,
                 description="Train every arm × seed, measure frequency reliance, robustness and "
                 "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
     p.add_argument("--config", help="YAML or TOML file with any of the keys below (flags override it)")
@@ -84,7 +77,7 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
     p.add_argument("--list-arms", action="store_true", help="list the training arms and exit")
     for name, default in _defaults().items():
         kw = dict(default=None, dest=name, type=_flag_type(name, default), help=f"(default: {default!r})")
-        if name == "seeds": kw["help"] = "number of seeds (0 .. N-1) " + kw["help"]
+        if name == "seeds": kw["help"] = "number of training seeds (first_seed .. first_seed + N - 1) " + kw["help"]
         if name == "arms": kw["help"] = "comma-separated arm names " + kw["help"]
         if name == "measures": kw["help"] = f"comma-separated, from {', '.join(MEASURES)} " + kw["help"]
         if name == "arm_params": kw["help"] = 'JSON, e.g. \'{"blur": {"sigma": 1.0}}\' ' + kw["help"]

@@ -6,7 +6,8 @@ Docs: https://spectral-align.github.io/spectral_align/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #4c2dcd08
 from __future__ import annotations
-import itertools, math, numbers, os, random
+import argparse, itertools, math, numbers, os, random, sys
+from pathlib import Path
 from collections.abc import Iterable
 from contextlib import contextmanager
 import numpy as np
@@ -14,12 +15,13 @@ import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['SEED_ENV', 'LUMA_WEIGHTS', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator',
+__all__ = ['SEED_ENV', 'LUMA_WEIGHTS', 'describe', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator',
            'seed_everything', 'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'to_grayscale',
-           'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels', 'accuracy']
+           'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels', 'accuracy', 'CommandParser',
+           'one_line', 'command_error', 'check_out_dir']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
-def _describe(v):
+def describe(v):
     "A short description of `v` for error messages."
     if isinstance(v, torch.Tensor): return f"tensor of shape {tuple(v.shape)} and dtype {v.dtype}"
     if isinstance(v, np.ndarray): return f"array of shape {v.shape} and dtype {v.dtype}"
@@ -31,7 +33,7 @@ def check_images(x, name: str = "x", *, channels: Iterable[int] | int | None = N
                  unit_range: bool = True, min_size: int = 1) -> torch.Tensor:
     "Check that `x` is a non-empty, finite, floating (B, C, H, W) batch of images (in [0, 1] if `unit_range`)."
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"`{name}` must be a torch.Tensor of shape (B, C, H, W); got {_describe(x)}")
+        raise ValueError(f"`{name}` must be a torch.Tensor of shape (B, C, H, W); got {describe(x)}")
     if x.ndim != 4:
         raise ValueError(f"`{name}` must have 4 dimensions (B, C, H, W); got shape {tuple(x.shape)}")
     if not x.is_floating_point():
@@ -60,7 +62,7 @@ def check_number(v, name: str, *, low: float | None = None, high: float | None =
     kind = "an integer" if integer else "a number"
     ok_type = isinstance(v, numbers.Integral) if integer else isinstance(v, numbers.Real)
     if isinstance(v, bool) or not ok_type or (not integer and not math.isfinite(v)):
-        raise ValueError(f"`{name}` must be {kind}; got {_describe(v)}")
+        raise ValueError(f"`{name}` must be {kind}; got {describe(v)}")
     lo_ok = low is None or (v >= low if low_inclusive else v > low)
     hi_ok = high is None or (v <= high if high_inclusive else v < high)
     if not (lo_ok and hi_ok):
@@ -74,7 +76,7 @@ def check_choice(v, name: str, allowed: Iterable):
     "Check that `v` is one of `allowed`; return it."
     allowed = tuple(allowed)
     if v not in allowed:
-        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, allowed))}; got {_describe(v)}")
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, allowed))}; got {describe(v)}")
     return v
 
 # %% ../nbs/00_core.ipynb #7122f541
@@ -127,7 +129,7 @@ def check_model(model, name: str = "model") -> nn.Module:
     "Check that `model` is a `torch.nn.Module` (an image classifier: images (B, C, H, W) in [0, 1] → logits)."
     if not isinstance(model, nn.Module):
         raise ValueError(f"`{name}` must be a torch.nn.Module mapping images (B, C, H, W) in [0, 1] to logits "
-                         f"(B, n_classes); got {_describe(model)}")
+                         f"(B, n_classes); got {describe(model)}")
     return model
 
 def model_device(model: nn.Module, default: torch.Tensor | str | torch.device | None = None) -> torch.device:
@@ -142,10 +144,10 @@ def check_labels(y, n: int | None = None, name: str = "y", x_name: str = "x", n_
     if isinstance(y, (list, tuple)): y = np.asarray(y)
     if isinstance(y, np.ndarray):
         if not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"`{name}` must hold integer class labels; got {_describe(y)}")
+            raise ValueError(f"`{name}` must hold integer class labels; got {describe(y)}")
         y = torch.from_numpy(y.astype(np.int64))
     if not isinstance(y, torch.Tensor) or y.dtype == torch.bool or y.is_floating_point() or y.is_complex():
-        raise ValueError(f"`{name}` must be a 1-D integer tensor or array of class labels; got {_describe(y)}")
+        raise ValueError(f"`{name}` must be a 1-D integer tensor or array of class labels; got {describe(y)}")
     if y.ndim != 1: raise ValueError(f"`{name}` must be 1-D (N,); got shape {tuple(y.shape)}")
     if n is not None and len(y) != n:
         raise ValueError(f"`{name}` has {len(y)} labels but `{x_name}` has {n} images; they must match")
@@ -175,7 +177,7 @@ def to_grayscale(x: torch.Tensor, channels: int = 1) -> torch.Tensor:
     `channels` = 1 channel or repeated in 3. The dtype is kept (uint8 is rounded)."""
     check_choice(channels, "channels", (1, 3))
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"`x` must be a tensor (N, C, H, W) with 1 or 3 channels; got {_describe(x)}")
+        raise ValueError(f"`x` must be a tensor (N, C, H, W) with 1 or 3 channels; got {describe(x)}")
     if x.shape[1] == 3:
         w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
         xf = x.float() if x.dtype != torch.float64 else x
@@ -207,7 +209,7 @@ def model_logits(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
     out = model(xb.to(model_dtype(model)))
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(xb):
         raise ValueError(f"`model` must return logits of shape (B, n_classes); for a batch of {len(xb)} images "
-                         f"it returned {_describe(out)}")
+                         f"it returned {describe(out)}")
     if not bool(torch.isfinite(out).all()):
         raise ValueError("`model` returned NaN or infinite logits; its predictions would be meaningless "
                          "(check its weights with `check_finite_model` and the input images)")
@@ -229,3 +231,34 @@ def accuracy(model: nn.Module, x: torch.Tensor, y, bs: int = 256) -> float:
     with eval_mode(model), torch.no_grad(): k = model_logits(model, x[:1].to(dev)).shape[1]
     check_labels(y, len(x), n_classes=k)
     return (predict_labels(model, x, bs).cpu() == y.cpu()).float().mean().item()
+
+# %% ../nbs/00_core.ipynb #4ba16c9e
+class CommandParser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors raise one `ValueError` (reported on one line), not a usage dump and exit."
+    def __init__(self, *args, allow_abbrev: bool = False, **kwargs): super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
+    def error(self, message): raise ValueError(f"{message} (see {self.prog} --help)")
+
+def one_line(msg) -> str:
+    "`msg` (an exception or text) as one line: its lines joined with '; '."
+    if isinstance(msg, OSError) and msg.strerror: msg = f"{msg.strerror}: {msg.filename}" if msg.filename else msg.strerror
+    return "; ".join(l.strip() for l in str(msg).splitlines() if l.strip())
+
+def command_error(prog: str, e, status: int = 2) -> int:
+    "Print the user error `e` as one line `prog: error: ...` on stderr; return the exit `status`."
+    print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
+    return status
+
+# %% ../nbs/00_core.ipynb #1c271766
+def check_out_dir(out, files=(), flag: str = "--out") -> Path:
+    "Check, before any work, that `out` is (or can be created as) a writable folder in which none of `files` is a folder; return it as a `Path` (nothing is created)."
+    if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
+        raise ValueError(f"`{flag}` must be a folder path; got {describe(out)}")
+    p = Path(out).expanduser()
+    if p.exists() and not p.is_dir(): raise ValueError(f"`{flag}` {str(out)!r} is a file; it must be a folder (created if missing)")
+    a = p.absolute()
+    while not a.exists(): a = a.parent                                # the nearest folder that exists
+    if not a.is_dir(): raise ValueError(f"`{flag}` {str(out)!r} cannot be created: {str(a)!r} is a file")
+    if not os.access(a, os.W_OK | os.X_OK): raise ValueError(f"`{flag}` {str(out)!r} is not writable ({str(a)!r} does not allow writing)")
+    for f in files:
+        if (p / f).is_dir(): raise ValueError(f"`{flag}` {str(out)!r} holds a folder {f!r} where an output file goes; remove it or pick another {flag}")
+    return p

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
 from .data import load_test_data
+from .core import CommandParser, command_error, check_out_dir
 from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
                                   model_device, eval_mode, check_finite_model, model_logits)
 
@@ -380,29 +381,8 @@ def _parse_list(s, name, conv):
     try: return [conv(v) for v in s.split(",") if v.strip()]
     except ValueError: raise ValueError(f"`--{name}` must be a comma-separated list; got {s!r}") from None
 
-class _ArgParser(argparse.ArgumentParser):
-    "An argument parser whose usage errors raise `ValueError` (reported on one line) instead of printing the usage and exiting."
-    def error(self, message): raise ValueError(message)
-
-def _fail(prog: str, e) -> int:
-    "Report a user error as one line on stderr; return the exit status 2."
-    print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
-    return 2
-
-def _check_out(out, files) -> Path:
-    "Check, before any work, that the output folder `out` is (or can be created as) a writable folder in which none of `files` is a folder."
-    p = Path(out).expanduser()
-    if p.exists() and not p.is_dir(): raise ValueError(f"`--out` {str(out)!r} is a file; it must be a folder (created if missing)")
-    a = p
-    while not a.exists(): a = a.parent                                # the nearest folder that exists
-    if not a.is_dir(): raise ValueError(f"`--out` {str(out)!r} cannot be created: {str(a)!r} is a file")
-    if not os.access(a, os.W_OK | os.X_OK): raise ValueError(f"`--out` {str(out)!r} is not writable ({str(a)!r} does not allow writing)")
-    for f in files:
-        if (p / f).is_dir(): raise ValueError(f"`--out` {str(out)!r} holds a folder {f!r} where an output file goes; remove it or pick another --out")
-    return p
-
 def _corrupt_parser():
-    p = _ArgParser(prog="spectral-align corrupt",
+    p = CommandParser(prog="spectral-align corrupt",
                    description="Accuracy of a model under the common corruptions (CIFAR-10-C / ImageNet-C set).")
     p.add_argument("checkpoint", help="model checkpoint (spectral_align.models.save_checkpoint)")
     p.add_argument("--data", default="builtin",
@@ -436,7 +416,7 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         if a.size is not None: check_number(a.size, "--size", low=1, integer=True)
         if a.data != "builtin" and not Path(a.data).expanduser().exists():
             raise ValueError(f"`--data` must be 'builtin', an .npz file or an image folder; {a.data!r} does not exist")
-        out = _check_out(a.out, ("corruptions.csv", "corruptions.png"))
+        out = check_out_dir(a.out, ("corruptions.csv", "corruptions.png"))
         if not Path(a.checkpoint).is_file(): raise ValueError(f"CHECKPOINT {a.checkpoint!r} does not exist or is not a file")
         from spectral_align.models import model_from_checkpoint
         model = model_from_checkpoint(a.checkpoint)
@@ -447,14 +427,14 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         x, y = load_test_data(a.data, a.n, a.seed, grayscale=in_ch == 1, size=a.size)
         df = corruption_accuracy(model, x, y, names, sevs, seed=a.seed, bs=a.bs, backend=a.backend)
     except SystemExit as e: return int(e.code or 0)                   # --help
-    except (ValueError, OSError, ImportError, RuntimeError) as e: return _fail(prog, e)
+    except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
     try:
         out.mkdir(parents=True, exist_ok=True)
         df.insert(0, "checkpoint", str(a.checkpoint))
         df.to_csv(out / "corruptions.csv", index=False)
         fig = plot_corruption_accuracy(df, title=f"{Path(a.checkpoint).name}: mean corruption accuracy {mean_corruption_accuracy(df):.3f}")
         fig.savefig(out / "corruptions.png", dpi=120); plt.close(fig)
-    except OSError as e: return _fail(prog, e)
+    except OSError as e: return command_error(prog, e)
     table = df[df.corruption != "clean"].pivot(index="corruption", columns="severity", values="accuracy").loc[list(names)]
     table["mean"] = table.mean(1)
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .core import LUMA_WEIGHTS, to_grayscale   # re-exported: they moved to core
-from .core import check_images, check_number, check_choice, get_device, make_generator, _describe, check_labels
+from .core import check_images, check_number, check_choice, get_device, make_generator, describe, check_labels
 
 # %% auto #0
 __all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
@@ -33,11 +33,11 @@ def _gray_mode(grayscale) -> int | None:
     if grayscale is True: return 1
     if isinstance(grayscale, numbers.Integral) and grayscale in (1, 3): return int(grayscale)
     raise ValueError(f"`grayscale` must be False (keep colour), True or 1 (one luminance channel) or 3 "
-                     f"(luminance repeated in 3 channels); got {_describe(grayscale)}")
+                     f"(luminance repeated in 3 channels); got {describe(grayscale)}")
 
 def _check_dtype(dtype):
     if dtype not in _DTYPES:
-        raise ValueError(f"`dtype` must be one of {', '.join(map(str, _DTYPES))}; got {_describe(dtype)}")
+        raise ValueError(f"`dtype` must be one of {', '.join(map(str, _DTYPES))}; got {describe(dtype)}")
     return dtype
 
 def _convert(x: torch.Tensor, grayscale=False, dtype=torch.float32) -> torch.Tensor:
@@ -178,12 +178,12 @@ def _as_nchw(x, name: str = "x", layout: str | None = None) -> torch.Tensor:
     if layout is not None: check_choice(layout, "layout", ("NHWC", "NCHW"))
     if isinstance(x, np.ndarray):
         if not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
-            raise ValueError(f"`{name}` must be uint8 (0-255) or float (in [0, 1]); got {_describe(x)}")
+            raise ValueError(f"`{name}` must be uint8 (0-255) or float (in [0, 1]); got {describe(x)}")
         x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"`{name}` must be a NumPy array or torch tensor of images; got {_describe(x)}")
+        raise ValueError(f"`{name}` must be a NumPy array or torch tensor of images; got {describe(x)}")
     if not (x.dtype == torch.uint8 or x.is_floating_point()):
-        raise ValueError(f"`{name}` must be uint8 (0-255) or float (in [0, 1]); got {_describe(x)}")
+        raise ValueError(f"`{name}` must be uint8 (0-255) or float (in [0, 1]); got {describe(x)}")
     if x.ndim not in (3, 4):
         raise ValueError(f"`{name}` must have 4 dimensions (or 3 for one channel); got shape {tuple(x.shape)}")
     if len(x) == 0: raise ValueError(f"`{name}` holds no images (shape {tuple(x.shape)})")
@@ -213,7 +213,7 @@ def load_arrays(x, y, *, layout: str | None = None, grayscale=False, dtype=torch
 
 # %% ../nbs/02_data.ipynb #059b53b0
 def _existing(path, name: str = "path", kind: str = "file") -> Path:
-    if not isinstance(path, (str, Path)): raise ValueError(f"`{name}` must be a path (str or Path); got {_describe(path)}")
+    if not isinstance(path, (str, Path)): raise ValueError(f"`{name}` must be a path (str or Path); got {describe(path)}")
     p = Path(path).expanduser()
     ok = p.is_file() if kind == "file" else p.is_dir()
     if not ok: raise ValueError(f"`{name}` {str(p)!r} is not an existing {kind}")
@@ -273,7 +273,7 @@ def _decode_jpeg_npz(path, limit=None) -> tuple[np.ndarray, np.ndarray]:
                          f"len(y) + 1 = {len(y) + 1} entries; got {len(off)} entries from {off[:1]} to {off[-1:]}")
     n = len(y) if limit is None else min(check_number(limit, "limit", low=1, integer=True), len(y))
     if buf.dtype != np.uint8 or buf.ndim != 1:
-        raise ValueError(f"`path` {str(path)!r}: `jpeg_bytes` must be a 1-D uint8 array; got {_describe(buf)}")
+        raise ValueError(f"`path` {str(path)!r}: `jpeg_bytes` must be a 1-D uint8 array; got {describe(buf)}")
     imgs = [_decode_image(buf[off[i]:off[i + 1]].tobytes(), f"`path` {str(path)!r}: image {i} (bytes {off[i]}…{off[i + 1]})")
             for i in range(n)]
     if len({im.shape for im in imgs}) > 1:
@@ -289,7 +289,7 @@ def load_jpeg_npz(path, *, grayscale=False, dtype=torch.float32, limit: int | No
 
 def convert_jpeg_npz(src, dst, *, overwrite: bool = False) -> Path:
     "Decode the JPEG-packed .npz `src` once and save it as a plain .npz `dst` (`x` uint8 (N, H, W, 3), `y`); return its path."
-    if not isinstance(dst, (str, Path)): raise ValueError(f"`dst` must be a path (str or Path); got {_describe(dst)}")
+    if not isinstance(dst, (str, Path)): raise ValueError(f"`dst` must be a path (str or Path); got {describe(dst)}")
     dst = Path(dst).expanduser()
     if dst.suffix != ".npz": dst = dst.with_name(dst.name + ".npz")
     if dst.exists() and not overwrite: raise ValueError(f"`dst` {str(dst)!r} exists; pass overwrite=True to replace it")
@@ -348,7 +348,7 @@ def _read_cifar_batch(f: Path) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(d, dict) or "data" not in d or "labels" not in d:
         raise ValueError(f"{str(f)!r} is not a CIFAR-10 batch: expected a dict with 'data' and 'labels'")
     if not isinstance(d["data"], np.ndarray) or d["data"].dtype != np.uint8:
-        raise ValueError(f"{str(f)!r}: 'data' must be a uint8 array (N, 3072); got {_describe(d['data'])}")
+        raise ValueError(f"{str(f)!r}: 'data' must be a uint8 array (N, 3072); got {describe(d['data'])}")
     try: labels = np.asarray(d["labels"], dtype=np.int64)
     except (TypeError, ValueError, OverflowError) as e: raise ValueError(f"{str(f)!r}: 'labels' must be a list of integers ({e})") from None
     data = d["data"]
@@ -361,9 +361,9 @@ def load_cifar10(path, train: bool = True, download: bool = False, grayscale=Fal
     """CIFAR-10 from torchvision's on-disk format: `(x, y)` with x (N, 3, 32, 32) in [0, 1] (N = 50,000
     for `train`, 10,000 for the test set) in the files' order. `path` is the `cifar-10-batches-py` folder
     or its parent; with `download=True` a missing folder is fetched into `path` by torchvision."""
-    if not isinstance(path, (str, Path)): raise ValueError(f"`path` must be a folder (str or Path); got {_describe(path)}")
-    if not isinstance(train, bool): raise ValueError(f"`train` must be True or False; got {_describe(train)}")
-    if not isinstance(download, bool): raise ValueError(f"`download` must be True or False; got {_describe(download)}")
+    if not isinstance(path, (str, Path)): raise ValueError(f"`path` must be a folder (str or Path); got {describe(path)}")
+    if not isinstance(train, bool): raise ValueError(f"`train` must be True or False; got {describe(train)}")
+    if not isinstance(download, bool): raise ValueError(f"`download` must be True or False; got {describe(download)}")
     _gray_mode(grayscale); _check_dtype(dtype)
     root = Path(path).expanduser()
     d = _find_cifar_dir(root) if root.is_dir() else None
@@ -405,7 +405,7 @@ def load_image_folder(path, size: int | tuple | None = None, grayscale=False,
     _gray_mode(grayscale); _check_dtype(dtype)
     if size is not None:
         hw = (size, size) if isinstance(size, numbers.Integral) and not isinstance(size, bool) else size
-        if not (isinstance(hw, (tuple, list)) and len(hw) == 2): raise ValueError(f"`size` must be an int or (h, w); got {_describe(size)}")
+        if not (isinstance(hw, (tuple, list)) and len(hw) == 2): raise ValueError(f"`size` must be an int or (h, w); got {describe(size)}")
         for v in hw: check_number(v, "size", low=1, integer=True)
     classes = folder_classes(path)
     root = Path(path).expanduser()
@@ -465,11 +465,11 @@ def pad_crop_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: tor
     dy, dx = (torch.as_tensor(t, device=x.device).long() for t in (dy, dx))
     for t, nm in ((dy, "dy"), (dx, "dx")):
         if t.shape != (b,) or t.min() < 0 or t.max() > 2 * padding:
-            raise ValueError(f"`{nm}` must hold {b} offsets in [0, {2 * padding}]; got {_describe(t)} with values "
+            raise ValueError(f"`{nm}` must hold {b} offsets in [0, {2 * padding}]; got {describe(t)} with values "
                              f"in [{t.min().item()}, {t.max().item()}]")
     if flip is not None:
         flip = torch.as_tensor(flip, device=x.device).bool()
-        if flip.shape != (b,): raise ValueError(f"`flip` must hold {b} booleans; got {_describe(flip)}")
+        if flip.shape != (b,): raise ValueError(f"`flip` must hold {b} booleans; got {describe(flip)}")
     return _pad_crop_flip(x, dy, dx, flip, padding, pad_mode)
 
 def _pad_crop_flip(x, dy, dx, flip, padding, pad_mode):
@@ -533,7 +533,7 @@ class BatchAugment:
     def __call__(self, b):
         x, *rest = b
         if not (isinstance(x, torch.Tensor) and x.ndim == 4 and x.is_floating_point()):
-            raise ValueError(f"`BatchAugment` needs a float image batch (B, C, H, W) first in the batch; got {_describe(x)}")
+            raise ValueError(f"`BatchAugment` needs a float image batch (B, C, H, W) first in the batch; got {describe(x)}")
         if self.padding >= min(x.shape[-2:]):
             raise ValueError(f"`padding` {self.padding} must be below the image size {tuple(x.shape[-2:])}")
         if self._gen is None or self._gen.device != x.device: self._gen = make_generator(self.seed, device=x.device)
@@ -552,7 +552,7 @@ def _check_split(x, y, xn, yn, n_classes):
     if isinstance(x, np.ndarray): x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or not (x.dtype == torch.uint8 or x.is_floating_point()):
         raise ValueError(f"`{xn}` must be a tensor (N, C, H, W), uint8 or float in [0, 1] "
-                         f"(use `load_arrays` for channels-last data); got {_describe(x)}")
+                         f"(use `load_arrays` for channels-last data); got {describe(x)}")
     if len(x) == 0: raise ValueError(f"`{xn}` holds no images (shape {tuple(x.shape)})")
     if x.is_floating_point(): check_images(x, xn)
     return x, check_labels(y, len(x), yn, x_name=xn, n_classes=n_classes)
@@ -574,7 +574,7 @@ def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool = T
     check_number(bs, "bs", low=1, integer=True)
     if valid_bs is not None: check_number(valid_bs, "valid_bs", low=1, integer=True)
     check_number(num_workers, "num_workers", low=0, integer=True)
-    if not isinstance(augment, bool): raise ValueError(f"`augment` must be True or False; got {_describe(augment)}")
+    if not isinstance(augment, bool): raise ValueError(f"`augment` must be True or False; got {describe(augment)}")
     _check_pad(padding, pad_mode, *x_train.shape[-2:])
     device = get_device(device)
     seed = _int_seed(seed)

@@ -189,7 +189,8 @@ class ExperimentConfig:
     n_valid: int = 1000                # held-out images (builtin: generated; others: first n, 0 = all)
     arms: list = field(default_factory=lambda: ["baseline", "blur"])
     arm_params: dict = field(default_factory=dict)  # arm name -> {parameter: value}
-    seeds: int = 1                     # seeds 0 .. seeds-1
+    seeds: int = 1                     # training seeds first_seed .. first_seed + seeds - 1
+    first_seed: int = 0                # the first training seed (data and evaluation seeds do not change)
     epochs: int = 4
     arch: str = "small_cnn"
     bs: int = 128
@@ -211,6 +212,11 @@ class ExperimentConfig:
 
     @classmethod
     def keys(cls) -> list: return [f.name for f in dataclasses.fields(cls)]
+
+    @property
+    def seed_list(self) -> list:
+        "The training seeds: `first_seed` … `first_seed + seeds - 1`."
+        return list(range(self.first_seed, self.first_seed + self.seeds))
 
     @classmethod
     def from_dict(cls, d: dict) -> "ExperimentConfig":
@@ -251,7 +257,7 @@ class ExperimentConfig:
         for a, p in self.arm_params.items():
             check_choice(a, "arm_params", ARMS)
             check_arm_params(a, p)
-        _integer(self.seeds, "seeds", low=1)
+        _integer(self.seeds, "seeds", low=1); _integer(self.first_seed, "first_seed", low=0)
         _integer(self.epochs, "epochs", low=1)
         check_choice(self.arch, "arch", ARCHS)
         _integer(self.bs, "bs", low=1)
@@ -815,7 +821,7 @@ def _run(cfg: ExperimentConfig, resume: bool, force: bool, file, device, data) -
     out = prepare_output(cfg, resume, force)
     dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
     ctx = dict(x=xv, y=yv, cfg=cfg, device=device, eval_seed=12345, n_classes=n_classes, out=out)
-    runs = [(a, s, out / "runs" / run_name(a, s)) for a in cfg.arms for s in range(cfg.seeds)]
+    runs = [(a, s, out / "runs" / run_name(a, s)) for a in cfg.arms for s in cfg.seed_list]
     tasks, todo = [], {}
     for a, s, rd in runs:
         todo[rd] = [m for m in cfg.measures if not (rd / "measures" / f"{m}.csv").exists()]
@@ -853,7 +859,7 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order."
     out, dfs = Path(out), []
     for a in cfg.arms:
-        for s in range(cfg.seeds):
+        for s in cfg.seed_list:
             for m in cfg.measures:
                 f = out / "runs" / run_name(a, s) / "measures" / f"{m}.csv"
                 if f.exists(): dfs.append(pd.read_csv(f, keep_default_na=False, na_values=["", "nan", "NaN"]))

@@ -17,7 +17,8 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
-from .core import check_images, check_number, check_choice, make_generator, _describe
+from .core import CommandParser, command_error, check_out_dir
+from .core import check_images, check_number, check_choice, make_generator, describe
 from .spectra import nyquist, radial_freq, octave_bands
 from .core import to_grayscale, LUMA_WEIGHTS
 from .core import check_model, check_labels, model_device, eval_mode, check_finite_model, model_logits
@@ -78,7 +79,7 @@ def _band_table(size: int, bands=None, c0: float = BAND_C0, n_bands: int = N_BAN
     else:
         ks = np.atleast_1d(np.asarray(bands))
         if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer):
-            raise ValueError(f"`bands` must be a non-empty sequence of band indices k (integers); got {_describe(bands)}")
+            raise ValueError(f"`bands` must be a non-empty sequence of band indices k (integers); got {describe(bands)}")
         if len(set(ks.tolist())) != len(ks): raise ValueError(f"`bands` must not repeat a band; got {ks.tolist()}")
         bad = [int(k) for k in ks if not 0 <= k < n_bands]
         if bad: raise ValueError(f"`bands` must lie in [0, {n_bands - 1}] (band k is centred at {c0:g}·2^k cycles/image); got {bad}")
@@ -139,13 +140,13 @@ def _as_vector(v, n: int, name: str, integer: bool, device) -> torch.Tensor:
         v = [v] * n
     t = v.detach().cpu() if isinstance(v, torch.Tensor) else torch.as_tensor(np.array(v))
     if t.ndim != 1 or len(t) != n:
-        raise ValueError(f"`{name}` must be a number or a 1-D sequence with one value per image ({n}); got {_describe(v)}")
+        raise ValueError(f"`{name}` must be a number or a 1-D sequence with one value per image ({n}); got {describe(v)}")
     if integer and (t.is_floating_point() or t.dtype == torch.bool):
-        raise ValueError(f"`{name}` must hold integer band indices k; got {_describe(v)}")
+        raise ValueError(f"`{name}` must hold integer band indices k; got {describe(v)}")
     if not integer:
         t = t.double()
         if not torch.isfinite(t).all() or (t < 0).any():
-            raise ValueError(f"`{name}` must hold finite noise SDs ≥ 0; got {t.tolist() if n <= 8 else _describe(v)}")
+            raise ValueError(f"`{name}` must hold finite noise SDs ≥ 0; got {t.tolist() if n <= 8 else describe(v)}")
     return t.to(device)
 
 def _check_square(x, name="x"):
@@ -254,7 +255,7 @@ def _parse_map(class_to_category, categories=None) -> tuple[list, list]:
         pairs = [(i, c) for i, c in enumerate(class_to_category) if c is not None]
     else:
         raise ValueError("`class_to_category` must be a mapping class index → category or a sequence with one "
-                         f"category (or None) per class; got {_describe(class_to_category)}")
+                         f"category (or None) per class; got {describe(class_to_category)}")
     if not pairs: raise ValueError("`class_to_category` maps no class to a category")
     for i, _ in pairs:
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0:
@@ -286,7 +287,7 @@ def category_probs(logits: torch.Tensor, class_to_category, categories=None) -> 
     `class_to_category`: a mapping class index → category, or a sequence with one category (or None,
     for classes outside every category) per class. `categories` fixes the column order (default: sorted)."""
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or not logits.is_floating_point():
-        raise ValueError(f"`logits` must be a float tensor (B, n_classes); got {_describe(logits)}")
+        raise ValueError(f"`logits` must be a float tensor (B, n_classes); got {describe(logits)}")
     M, cats = _category_matrix(class_to_category, logits.shape[1], categories)
     p = logits.softmax(1)
     return p @ M.to(p.device, p.dtype), cats
@@ -308,7 +309,7 @@ def _trial_key(sd: float, k: int) -> str: return f"noise{sd:g}freq{int(k)}"
 
 def _check_sds(noise_sds, name: str = "noise_sds") -> tuple:
     try: v = [float(s) for s in noise_sds]
-    except (TypeError, ValueError): raise ValueError(f"`{name}` must be a sequence of noise SDs; got {_describe(noise_sds)}") from None
+    except (TypeError, ValueError): raise ValueError(f"`{name}` must be a sequence of noise SDs; got {describe(noise_sds)}") from None
     if not v: raise ValueError(f"`{name}` is empty; give at least one noise SD")
     if len(v) > _MAX_LEVELS: raise ValueError(f"`{name}` holds {len(v)} noise SDs; at most {_MAX_LEVELS} are allowed")
     if any(not math.isfinite(s) or s < 0 for s in v) or any(b <= a for a, b in zip(v, v[1:])):
@@ -419,7 +420,7 @@ _KEY = re.compile(r"^noise([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)freq([0-9]+)$")
 def _check_trials(trials, name: str = "trials") -> dict:
     "Validate a per-trial dict `noise{sd}freq{k}` → 0/1 list; return {(sd, k): int array}."
     if not isinstance(trials, Mapping) or not trials:
-        raise ValueError(f"`{name}` must be a non-empty mapping 'noise{{sd}}freq{{k}}' → list of 0/1; got {_describe(trials)}")
+        raise ValueError(f"`{name}` must be a non-empty mapping 'noise{{sd}}freq{{k}}' → list of 0/1; got {describe(trials)}")
     out = {}
     for key, v in trials.items():
         m = _KEY.match(str(key))
@@ -428,7 +429,7 @@ def _check_trials(trials, name: str = "trials") -> dict:
                              "as in the published network files")
         a = np.asarray(v)
         if a.ndim != 1 or a.size == 0 or a.dtype == object or not np.isin(a, (0, 1)).all():
-            raise ValueError(f"`{name}[{key!r}]` must be a non-empty list of 0/1 (or True/False) trial outcomes; got {_describe(v)}")
+            raise ValueError(f"`{name}[{key!r}]` must be a non-empty list of 0/1 (or True/False) trial outcomes; got {describe(v)}")
         sk = (float(m.group(1)), int(m.group(2)))
         if sk in out: raise ValueError(f"`{name}` lists condition noise SD {sk[0]:g}, band {sk[1]} twice")
         out[sk] = a.astype(np.int64)
@@ -473,7 +474,7 @@ def _from_array(a, unit, noise_sds, bands, c0):
     check_choice(unit, "unit", ("percent", "fraction"))
     if isinstance(a, torch.Tensor): a = a.detach().cpu().numpy()
     try: a = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError): raise ValueError(f"`results` must be a numeric matrix; got {_describe(a)}") from None
+    except (TypeError, ValueError): raise ValueError(f"`results` must be a numeric matrix; got {describe(a)}") from None
     sds = _check_sds(NOISE_SDS if noise_sds is None else noise_sds)
     if a.ndim != 2 or a.shape[0] != len(sds):
         raise ValueError(f"`results` must be a matrix with one row per noise SD ({len(sds)}: {list(sds)}) and one column per "
@@ -852,7 +853,7 @@ def plot_channel(fits, ax=None, reference: bool = True):
     import matplotlib.pyplot as plt
     if isinstance(fits, ChannelFit): fits = {"model": fits}
     if not isinstance(fits, Mapping) or not fits or not all(isinstance(f, ChannelFit) for f in fits.values()):
-        raise ValueError(f"`fits` must be a ChannelFit or a non-empty dict name → ChannelFit; got {_describe(fits)}")
+        raise ValueError(f"`fits` must be a ChannelFit or a non-empty dict name → ChannelFit; got {describe(fits)}")
     if ax is None: _, ax = plt.subplots(figsize=(7, 3), constrained_layout=True)
     items = list(fits.items()) + ([("human", _human_fit())] if reference else [])
     for i, (name, f) in enumerate(items):
@@ -879,19 +880,10 @@ def plot_channel(fits, ax=None, reference: bool = True):
     return ax
 
 # %% ../nbs/05_masking.ipynb #af022e4a
-class _ArgParser(argparse.ArgumentParser):
-    "An argument parser whose usage errors raise `ValueError` (reported on one line) instead of printing the usage and exiting."
-    def error(self, message): raise ValueError(message)
-
-def _fail(prog: str, e) -> int:
-    "Report a user error as one line on stderr; return the exit status 2."
-    print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
-    return 2
-
 def cli_channel(argv: list[str] | None = None) -> int:
     "`spectral-align channel FILE [--method index|psychometric] [--threshold 50] [--json]`: fit and print a channel."
     prog = "spectral-align channel"
-    p = _ArgParser(prog=prog,
+    p = CommandParser(prog=prog,
                                 description="Fit the spatial-frequency channel (Subramanian et al. 2023) of a critical-band-masking results file.")
     p.add_argument("file", help="per-trial JSON (noise{sd}freq{k} → 0/1 list), JSON matrix object, or masking_accuracy CSV")
     p.add_argument("--method", choices=("index", "psychometric"), default="index", help="threshold method (default: index, as published)")
@@ -907,8 +899,8 @@ def cli_channel(argv: list[str] | None = None) -> int:
         m = load_results(args.file, unit=args.unit)
         fit = fit_channel(m, method=args.method, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed)
     except SystemExit as e: return int(e.code or 0)                   # --help
-    except (ValueError, OSError) as e: return _fail(prog, e)
-    except (TypeError, KeyError, IndexError) as e: return _fail(prog, f"cannot read {args.file!r} as masking results: {e!r}")
+    except (ValueError, OSError) as e: return command_error(prog, e)
+    except (TypeError, KeyError, IndexError) as e: return command_error(prog, f"cannot read {args.file!r} as masking results: {e!r}")
     hum = human_reference()["channel"]
     if args.json:
         d = fit.to_dict()

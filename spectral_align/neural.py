@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import check_images, check_number, get_device, make_generator, to_grayscale, _describe
+from .core import check_images, check_number, get_device, make_generator, to_grayscale, describe
 from .spectra import freq_grid, nyquist
 from .similarity import check_rdm, rdm, rsa, noise_ceiling, NoiseCeiling
 
@@ -29,7 +29,7 @@ def _float_tensor(x, name):
         if x.dtype.kind not in "fiub": raise ValueError(f"`{name}` must hold numbers; got an array of dtype {x.dtype}")
         x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"`{name}` must be a torch.Tensor or numpy array; got {_describe(x)}")
+        raise ValueError(f"`{name}` must be a torch.Tensor or numpy array; got {describe(x)}")
     if x.is_complex(): raise ValueError(f"`{name}` must be real; got dtype {x.dtype}")
     return x if x.dtype in (torch.float32, torch.float64) else x.float()
 
@@ -55,7 +55,7 @@ def _index(idx, n, name="idx"):
         if t.shape != (n,): raise ValueError(f"`{name}` as a boolean mask must have shape ({n},); got {tuple(t.shape)}")
         t = t.nonzero().flatten()
     if t.ndim != 1 or (t.numel() and t.is_floating_point()):
-        raise ValueError(f"`{name}` must be a 1-D sequence of integer indices or a boolean mask; got {_describe(idx)}")
+        raise ValueError(f"`{name}` must be a 1-D sequence of integer indices or a boolean mask; got {describe(idx)}")
     t = t.long()
     if t.numel() and (t.min() < -n or t.max() >= n):
         raise ValueError(f"`{name}` holds indices outside [0, {n}): min {int(t.min())}, max {int(t.max())}")
@@ -211,7 +211,7 @@ class RDMSet:
 def stratified_split(categories, holdout: float = 0.5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     "(fit, held-out) image indices, sorted: within every category of `categories` a seeded random share `holdout` (rounded) is held out."
     cats = np.asarray(categories)
-    if cats.ndim != 1 or len(cats) == 0: raise ValueError(f"`categories` must be a non-empty 1-D sequence, one per image; got {_describe(categories)}")
+    if cats.ndim != 1 or len(cats) == 0: raise ValueError(f"`categories` must be a non-empty 1-D sequence, one per image; got {describe(categories)}")
     check_number(holdout, "holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_number(seed, "seed", low=0, integer=True)
     cats = cats.astype(str)
@@ -501,7 +501,7 @@ def per_image_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-
     "Pearson r between `pred` and `target` (n_images, n_dims) for each image, over its dims: (n_images,). A constant row gives 0."
     for t, nm in ((pred, "pred"), (target, "target")):
         if not isinstance(t, torch.Tensor) or t.ndim != 2:
-            raise ValueError(f"`{nm}` must be a 2-D tensor (n_images, n_dims); got {_describe(t)}")
+            raise ValueError(f"`{nm}` must be a 2-D tensor (n_images, n_dims); got {describe(t)}")
     if pred.shape != target.shape:
         raise ValueError(f"`pred` {tuple(pred.shape)} and `target` {tuple(target.shape)} must have the same shape")
     if pred.shape[1] < 2: raise ValueError(f"a per-image correlation needs at least 2 dims; got {pred.shape[1]}")
@@ -583,8 +583,8 @@ def train_neural_predictor(images: torch.Tensor, responses, *, arch: str | Calla
         torch.manual_seed(seed)
         if arch == "tiny": net = TinyConvNet(images.shape[1], pre.n_out_)
         elif callable(arch): net = arch(images.shape[1], pre.n_out_)
-        else: raise ValueError(f"`arch` must be 'tiny' or a callable (in_channels, n_out) -> nn.Module; got {_describe(arch)}")
-    if not isinstance(net, nn.Module): raise ValueError(f"`arch` returned {_describe(net)}, not an nn.Module")
+        else: raise ValueError(f"`arch` must be 'tiny' or a callable (in_channels, n_out) -> nn.Module; got {describe(arch)}")
+    if not isinstance(net, nn.Module): raise ValueError(f"`arch` returned {describe(net)}, not an nn.Module")
     net = net.to(dev)
     x_train, x_valid = images[train_idx].to(dev), images[valid_idx].to(dev)
     y_train, y_valid = y_train.to(dev), y[valid_idx].to(dev)

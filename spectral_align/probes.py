@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-from .core import (check_images, check_number, check_choice, make_generator, _describe, check_model, check_labels,
+from .core import (check_images, check_number, check_choice, make_generator, describe, check_model, check_labels,
                                   model_device, eval_mode, check_finite_model, model_logits)
 from .spectra import nyquist
 from .filters import LowPass, FILTER_KINDS, CUTOFF_UNITS
@@ -146,7 +146,7 @@ def _cutoff_array(cutoffs, unit: str, h: int, w: int, name: str = "cutoffs") -> 
     if isinstance(cutoffs, torch.Tensor): cutoffs = cutoffs.detach().cpu().numpy()
     try: c = np.atleast_1d(np.asarray(cutoffs, dtype=np.float64))
     except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a number or a 1-D sequence of numbers; got {_describe(cutoffs)}") from None
+        raise ValueError(f"`{name}` must be a number or a 1-D sequence of numbers; got {describe(cutoffs)}") from None
     if c.ndim != 1 or c.size == 0:
         raise ValueError(f"`{name}` must be a non-empty 1-D sequence of cutoffs; got shape {c.shape}")
     if c.size > _MAX_CUTOFFS:
@@ -227,7 +227,7 @@ _UNIT_COLS = {"pct_nyquist": "cutoff_pct", "cpi": "cutoff_cpi"}
 
 def _check_df(df, name: str, cols) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"`{name}` must be a pandas DataFrame; got {_describe(df)}")
+        raise ValueError(f"`{name}` must be a pandas DataFrame; got {describe(df)}")
     missing = [c for c in cols if c not in df.columns]
     if missing: raise ValueError(f"`{name}` lacks the column(s) {missing}; it needs {list(cols)}")
     if len(df) < 2: raise ValueError(f"`{name}` must have at least two rows (cutoffs) to interpolate; got {len(df)}")
@@ -248,7 +248,7 @@ def hybrid_crossover(df: pd.DataFrame, unit: str = "pct_nyquist") -> float:
 def _as_dict(dfs, name: str) -> dict:
     if isinstance(dfs, pd.DataFrame): return {"model": dfs}
     if not isinstance(dfs, dict) or not dfs or not all(isinstance(d, pd.DataFrame) for d in dfs.values()):
-        raise ValueError(f"`{name}` must be a DataFrame or a non-empty dict name → DataFrame; got {_describe(dfs)}")
+        raise ValueError(f"`{name}` must be a DataFrame or a non-empty dict name → DataFrame; got {describe(dfs)}")
     return dfs
 
 def _symlog_cutoff_axis(ax, unit: str, xmax: float):
@@ -379,7 +379,7 @@ def fourier_basis(h: int, w: int, freqs, device=None, dtype=torch.float32) -> to
     check_number(h, "h", low=1, integer=True); check_number(w, "w", low=1, integer=True)
     f = torch.as_tensor(np.asarray(freqs))
     if f.ndim != 2 or f.shape[1] != 2 or f.is_floating_point() or f.dtype == torch.bool:
-        raise ValueError(f"`freqs` must be integer frequencies of shape (K, 2) = (ky, kx); got {_describe(f)}")
+        raise ValueError(f"`freqs` must be integer frequencies of shape (K, 2) = (ky, kx); got {describe(f)}")
     yy = torch.arange(h, dtype=torch.float64, device=device) / h
     xx = torch.arange(w, dtype=torch.float64, device=device) / w
     ky, kx = (f[:, i].to(device, torch.float64)[:, None, None] for i in (0, 1))

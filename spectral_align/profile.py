@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastprogress.fastprogress import progress_bar
-from .core import check_images, check_number, _describe
+from .core import check_images, check_number, describe
 from .probes import (hybrid_sweep, hybrid_crossover, plot_hybrid, lowpass_highpass_curves, half_clean_cutoff,
                                    plot_lowpass_highpass, fourier_heatmap, plot_fourier_heatmap)
 from .core import check_model, check_labels, check_finite_model
@@ -33,14 +33,14 @@ def _gather(data, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys, got = [], [], 0
         for b in dl:
             if not isinstance(b, (tuple, list)) or len(b) < 2:
-                raise ValueError(f"`data` batches must be (x, y, ...) tuples; got {_describe(b)}")
+                raise ValueError(f"`data` batches must be (x, y, ...) tuples; got {describe(b)}")
             xs.append(b[0].detach()); ys.append(b[1].detach()); got += len(b[0])
             if n is not None and got >= n: break
         if not xs: raise ValueError("`data` yielded no batches (an empty validation set?)")
         x, y = torch.cat(xs).as_subclass(torch.Tensor), torch.cat(ys).as_subclass(torch.Tensor)   # plain tensors, not fastai's
     else:
         raise ValueError("`data` must be fastai DataLoaders (its validation set is used), a DataLoader of (x, y) batches, "
-                         f"or an (x, y) pair of tensors; got {_describe(data)}")
+                         f"or an (x, y) pair of tensors; got {describe(data)}")
     check_images(x, "x")
     y = check_labels(y, len(x))
     return (x[:n], y[:n]) if n is not None else (x, y)
@@ -142,7 +142,7 @@ def frequency_profile(model: nn.Module, data, probes=PROBES, *, n: int | None = 
     opts = dict(hybrid=hybrid, lowpass_highpass=lowpass_highpass, masking=masking, heatmap=heatmap)
     for k, v in opts.items():
         if v is not None and not isinstance(v, Mapping):
-            raise ValueError(f"`{k}` must be a dict of options for that probe (or None); got {_describe(v)}")
+            raise ValueError(f"`{k}` must be a dict of options for that probe (or None); got {describe(v)}")
     x, y = _gather(data, n)
     if "masking" in probes and x.shape[-2] != x.shape[-1]:
         raise ValueError(f"the 'masking' probe needs square images; `data` holds {x.shape[-2]}x{x.shape[-1]} images")

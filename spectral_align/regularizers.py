@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import (check_images, check_number, check_choice, make_generator, _describe, to_grayscale,
+from .core import (check_images, check_number, check_choice, make_generator, describe, to_grayscale,
                                  check_finite_model, check_labels, model_device, model_logits, eval_mode)
 from .filters import FourierFilter, SteeringBand, steering_front_end, BANDS   # re-exported: they live in filters
 from .models import FeatureHooks
@@ -120,7 +120,7 @@ class NeuralTarget:
     @classmethod
     def from_model(cls, images, model: nn.Module, name: str | None = None, batch_size: int = 256) -> "NeuralTarget":
         "Target from the responses of `model` (any module mapping images to (N, units), e.g. `SimulatedV1`) to `images`."
-        if not isinstance(model, nn.Module): raise ValueError(f"`model` must be an nn.Module; got {_describe(model)}")
+        if not isinstance(model, nn.Module): raise ValueError(f"`model` must be an nn.Module; got {describe(model)}")
         check_images(images, "images")
         with torch.no_grad():
             r = torch.cat([model(images[i:i + batch_size]).flatten(1) for i in range(0, len(images), batch_size)])
@@ -167,7 +167,7 @@ def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human
         if images is None: raise ValueError(f"`images` are needed to build the {source!r} target")
         return NeuralTarget.simulated_v1(images, n_units, seed) if source == "simulated_v1" else NeuralTarget.pixel(images)
     if not isinstance(source, (str, Path)):
-        raise ValueError(f"`source` must be a NeuralTarget, one of {TARGET_SOURCES} or a path; got {_describe(source)}")
+        raise ValueError(f"`source` must be a NeuralTarget, one of {TARGET_SOURCES} or a path; got {describe(source)}")
     p = Path(source).expanduser()
     if not p.exists():
         raise ValueError(f"`source` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path; got {str(source)!r}")
@@ -208,7 +208,7 @@ def similarity_loss(features, target: torch.Tensor, weights: torch.Tensor | None
         if f.shape[0] != m: raise ValueError(f"`features[{i}]` holds {f.shape[0]} images but `features[0]` {m}; they must be the same images")
     if m < 2: raise ValueError(f"`features` must hold at least 2 images; got {m}")
     if not isinstance(target, torch.Tensor) or target.shape != (m, m):
-        raise ValueError(f"`target` must be a ({m}, {m}) tensor; got {_describe(target)}")
+        raise ValueError(f"`target` must be a ({m}, {m}) tensor; got {describe(target)}")
     if weights is None: weights = torch.full((len(features),), 1 / len(features), device=features[0].device)
     if weights.shape != (len(features),): raise ValueError(f"`weights` must hold one weight per layer ({len(features)}); got shape {tuple(weights.shape)}")
     s = sum(w * _sim(f) for w, f in zip(weights, features))
@@ -304,7 +304,7 @@ class Regularizer(Callback):
 class _AlongsideTarget(Regularizer):
     "Appends `n_images` target images (a fresh random draw each batch) to each training batch and hooks `layers`."
     def _init_target(self, target, layers, n_images, normalize, ratio):
-        if not isinstance(target, NeuralTarget): raise ValueError(f"`target` must be a NeuralTarget; got {_describe(target)}")
+        if not isinstance(target, NeuralTarget): raise ValueError(f"`target` must be a NeuralTarget; got {describe(target)}")
         self.target, self._layers = target, layers
         self.n_images = check_number(n_images, "n_images", low=3, high=len(target), integer=True)
         self.normalize, self.ratio = bool(normalize), check_number(ratio, "ratio", low=0, low_inclusive=False)
@@ -422,7 +422,7 @@ class CKAAlignment(_AlongsideTarget):
         if isinstance(target, NeuralTarget) and target.responses is None:
             raise ValueError(f"`target` {target.name!r} has no responses (it was made from an RDM); CKA needs responses "
                              "(NeuralTarget.from_responses, from_model, simulated_v1 or pixel)")
-        if layer is not None and not isinstance(layer, str): raise ValueError(f"`layer` must be one layer name or None; got {_describe(layer)}")
+        if layer is not None and not isinstance(layer, str): raise ValueError(f"`layer` must be one layer name or None; got {describe(layer)}")
         self._init_common(alpha, warmup, schedule, seed)
         self._init_target(target, None if layer is None else [layer], n_images, normalize, ratio)
 
@@ -481,7 +481,7 @@ class NeuralGuidance(Regularizer):
     aux_name = "guidance"
     def __init__(self, predictor: nn.Module, alpha: float = 0.9, calibration: torch.Tensor | None = None,
                  warmup: float = 0.0, schedule: str = "linear"):
-        if not isinstance(predictor, nn.Module): raise ValueError(f"`predictor` must be an nn.Module mapping images to responses; got {_describe(predictor)}")
+        if not isinstance(predictor, nn.Module): raise ValueError(f"`predictor` must be an nn.Module mapping images to responses; got {describe(predictor)}")
         self._init_common(alpha, warmup, schedule, 0, alpha_high=1)
         for p in predictor.parameters(): p.requires_grad_(False)
         self.predictor = predictor.eval()
@@ -564,7 +564,7 @@ class ViewConsistency(Regularizer):
     """Loss = CE(f(x), y) + λ·CE(f(filt(x)), y) (`form='ce'`) or + λ·KL(p(x) ‖ p(filt(x))) (`form='kl'`), λ = `lam` × warm-up;
     the filtered view is appended to each training batch."""
     def __init__(self, filt: nn.Module, lam: float = 1.0, form: str = "ce", warmup: float = 0.0, schedule: str = "linear"):
-        if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module mapping images to images (e.g. SteeringBand); got {_describe(filt)}")
+        if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module mapping images to images (e.g. SteeringBand); got {describe(filt)}")
         self._init_common(lam, warmup, schedule, 0, alpha_name="lam")
         self.lam, self.filt, self.form = self.alpha, filt, check_choice(form, "form", ("ce", "kl"))
 
@@ -595,7 +595,7 @@ def filtered_accuracy(model: nn.Module, x: torch.Tensor, y, filt: nn.Module, bs:
     """Accuracy of `model` (eval mode, restored; no gradients) on `filt(x)` for images `x` in [0, 1] and integer labels `y`
     in the range of the model's outputs. A model with NaN or infinite weights, or one that returns such logits, is refused."""
     check_finite_model(model); check_images(x, "x")
-    if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module mapping images to images; got {_describe(filt)}")
+    if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module mapping images to images; got {describe(filt)}")
     check_number(bs, "bs", low=1, integer=True)
     y = check_labels(y, len(x))
     dev = model_device(model, x.device)
@@ -611,10 +611,10 @@ def filtered_accuracy(model: nn.Module, x: torch.Tensor, y, filt: nn.Module, bs:
 def out_of_band_share(g: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
     """Per image of `g` (B, C, H, W), the share of its power (summed over channels) outside the band with `gain` (H, W//2+1) on
     the rfft2 grid, values in [0, 1]: Σ (1 − gain)·|G|² / Σ |G|² (every frequency counted once)."""
-    if not isinstance(g, torch.Tensor) or g.ndim != 4: raise ValueError(f"`g` must be a (B, C, H, W) tensor; got {_describe(g)}")
+    if not isinstance(g, torch.Tensor) or g.ndim != 4: raise ValueError(f"`g` must be a (B, C, H, W) tensor; got {describe(g)}")
     h, w = g.shape[-2:]
     if not isinstance(gain, torch.Tensor) or gain.shape != (h, w // 2 + 1):
-        raise ValueError(f"`gain` must be a ({h}, {w // 2 + 1}) tensor (the rfft2 grid of {h}x{w} images); got {_describe(gain)}")
+        raise ValueError(f"`gain` must be a ({h}, {w // 2 + 1}) tensor (the rfft2 grid of {h}x{w} images); got {describe(gain)}")
     p = torch.fft.rfft2(g.float()).abs().pow(2).sum(1)
     cw = torch.full((w // 2 + 1,), 2.0, device=g.device)
     cw[0] = 1
@@ -625,7 +625,7 @@ def out_of_band_share(g: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
 def input_gradient_share(model: nn.Module, x: torch.Tensor, y: torch.Tensor, filt: FourierFilter, bs: int = 256) -> torch.Tensor:
     "Per image, `out_of_band_share` of the gradient of `model`'s cross-entropy loss with respect to the input (eval mode)."
     check_images(x, "x")
-    if not isinstance(filt, FourierFilter): raise ValueError(f"`filt` must be a FourierFilter (e.g. SteeringBand); got {_describe(filt)}")
+    if not isinstance(filt, FourierFilter): raise ValueError(f"`filt` must be a FourierFilter (e.g. SteeringBand); got {describe(filt)}")
     dev = next(model.parameters()).device
     was = model.training; model.eval()
     out = []
@@ -641,7 +641,7 @@ class GradientSpectralPenalty(Regularizer):
     """Loss = CE + w·(batch mean of the input gradient's `out_of_band_share` for the band of `filt`, e.g. a `SteeringBand`),
     w = `mu` × warm-up. Uses double backpropagation."""
     def __init__(self, filt: FourierFilter, mu: float = 3.0, warmup: float = 0.5, schedule: str = "linear"):
-        if not isinstance(filt, FourierFilter): raise ValueError(f"`filt` must be a FourierFilter (e.g. SteeringBand) whose gain defines the band; got {_describe(filt)}")
+        if not isinstance(filt, FourierFilter): raise ValueError(f"`filt` must be a FourierFilter (e.g. SteeringBand) whose gain defines the band; got {describe(filt)}")
         self._init_common(mu, warmup, schedule, 0, alpha_name="mu")
         self.mu, self.filt = self.alpha, filt
 

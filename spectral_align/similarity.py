@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-from .core import check_images, check_number, check_choice, _describe, check_finite_model, model_device, model_dtype, eval_mode
+from .core import check_images, check_number, check_choice, describe, check_finite_model, model_device, model_dtype, eval_mode
 from .models import get_features
 
 # %% auto #0
@@ -24,7 +24,7 @@ __all__ = ['RDM_METRICS', 'RSA_METHODS', 'check_responses', 'rdm', 'similarity_m
 def _to_tensor(x, name):
     if isinstance(x, np.ndarray): x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"`{name}` must be a torch.Tensor or numpy array; got {_describe(x)}")
+        raise ValueError(f"`{name}` must be a torch.Tensor or numpy array; got {describe(x)}")
     if x.is_complex(): raise ValueError(f"`{name}` must be real; got dtype {x.dtype}")
     if not x.is_floating_point(): x = x.float()
     if x.dtype in (torch.float16, torch.bfloat16): x = x.float()
@@ -223,7 +223,7 @@ def eigenspectrum_alpha(x, rank_range: tuple[int, int] = (10, 100), *, batched: 
     to the number of non-zero eigenvalues). Scalar, or (B,) when `batched`; with `return_intercept`
     also the fitted log10 λ at rank 1 (for plotting the line)."""
     if not (isinstance(rank_range, Sequence) and len(rank_range) == 2):
-        raise ValueError(f"`rank_range` must be a pair (first, last) of 1-based ranks; got {_describe(rank_range)}")
+        raise ValueError(f"`rank_range` must be a pair (first, last) of 1-based ranks; got {describe(rank_range)}")
     lo, hi = rank_range
     check_number(lo, "rank_range[0]", low=1, integer=True)
     check_number(hi, "rank_range[1]", low=lo + 2, integer=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math, os
 import numpy as np
 import torch
-from .core import check_images, check_number, check_choice, _describe
+from .core import check_images, check_number, check_choice, describe
 from .spectra import nyquist, power_spectrum, radial_power_spectrum
 from .filters import LowPass, FILTER_KINDS, CUTOFF_UNITS
 from .probes import hybrid_images
@@ -34,7 +34,7 @@ def _want_static(static) -> bool:
     "Resolve the `static` argument: None → auto-detect; True/False as given (False needs ipywidgets)."
     if static is None: return not widgets_available()
     if not isinstance(static, bool):
-        raise ValueError(f"`static` must be True (a static figure), False (widgets) or None (decide automatically); got {_describe(static)}")
+        raise ValueError(f"`static` must be True (a static figure), False (widgets) or None (decide automatically); got {describe(static)}")
     if not static:
         try: import ipywidgets  # noqa: F401
         except ImportError:
@@ -47,9 +47,9 @@ class Explorer:
     "ipywidgets `controls` (name → widget) that redraw `draw(**values, **fixed)` → matplotlib Figure in an Output widget."
     def __init__(self, draw, controls: dict, fixed: dict | None = None):
         import ipywidgets as W
-        if not callable(draw): raise ValueError(f"`draw` must be callable (parameters → Figure); got {_describe(draw)}")
+        if not callable(draw): raise ValueError(f"`draw` must be callable (parameters → Figure); got {describe(draw)}")
         if not isinstance(controls, dict) or not all(isinstance(c, W.ValueWidget) for c in controls.values()):
-            raise ValueError(f"`controls` must be a dict name → ipywidgets value widget; got {_describe(controls)}")
+            raise ValueError(f"`controls` must be a dict name → ipywidgets value widget; got {describe(controls)}")
         self.draw, self.controls, self.fixed = draw, dict(controls), dict(fixed or {})
         self.figure, self.error, self.n_draws = None, None, 0
         self.output = W.Output()
@@ -193,7 +193,7 @@ def cutoff_explorer(x: torch.Tensor, y=None, i: int = 0, j: int | None = None, c
     n = len(x)
     if y is not None:
         y = torch.as_tensor(y)
-        if y.shape != (n,): raise ValueError(f"`y` must hold one label per image, shape ({n},); got {_describe(y)}")
+        if y.shape != (n,): raise ValueError(f"`y` must hold one label per image, shape ({n},); got {describe(y)}")
     check_number(i, "i", low=0, high=n - 1, integer=True)
     if j is None: j = _partner_index(y, i, n)
     else: check_number(j, "j", low=0, high=n - 1, integer=True)
@@ -241,7 +241,7 @@ def band_figure(x: torch.Tensor, band: int = 3, noise_sd: float = 0.08, seed: in
     ks = bands.k.tolist()
     if not isinstance(band, (int, np.integer)) or isinstance(band, bool) or band not in ks:
         raise ValueError(f"`band` must be the index k of an octave band that fits {h}-px images: {ks} "
-                         f"(centres {[round(float(c), 3) for c in bands.center_cpi]} cycles/image); got {_describe(band)}")
+                         f"(centres {[round(float(c), 3) for c in bands.center_cpi]} cycles/image); got {describe(band)}")
     stim = cbm_stimuli(x, noise_sd, band, seed, channels=1, **stimulus_kw)
     gray = reduce_contrast(x, **{k: v for k, v in stimulus_kw.items() if k in ("contrast", "mean")})
     noise = stim - gray
