@@ -13,7 +13,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn as nn
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
@@ -331,6 +330,7 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=NOISE_SDS, 
     `low_cpi`, `high_cpi`, `accuracy` (fraction), `n_correct`, `n`, `oob_fraction` (share of pixels moved
     into [0, 1]); `df.attrs` holds `size`, `dropped_bands` and `chance` (1 / number of model outputs).
     With `return_trials`, returns `(df, trials)`: `noise{sd}freq{k}` → list of 0/1 (see `save_trials`)."""
+    import pandas as pd
     check_finite_model(model)
     check_images(x, channels=(1, 3))
     _check_square(x)
@@ -406,11 +406,13 @@ class MaskingMatrix:
 
     def to_frame(self) -> pd.DataFrame:
         "The tidy table: one row per cell with `noise_sd`, `band`, `center_cpi`, `accuracy` (fraction) and `n`."
+        import pandas as pd
         return pd.DataFrame([dict(noise_sd=s, band=k, center_cpi=c, accuracy=self.accuracy[i, j] / 100,
                                   n=np.nan if self.n is None else int(self.n[i, j]))
                              for i, s in enumerate(self.noise_sds) for j, (k, c) in enumerate(zip(self.bands, self.centers))])
 
     def __repr__(self):
+        import pandas as pd
         t = pd.DataFrame(self.accuracy, index=pd.Index(self.noise_sds, name="noise_sd"),
                          columns=pd.Index(np.round(self.centers, 3), name="band centre (c/img)")).round(1)
         return f"MaskingMatrix (accuracy %, {'with' if self.n is not None else 'no'} trial counts)\n{t}"
@@ -449,6 +451,7 @@ def _from_trials(trials, noise_sds, bands, c0):
     return MaskingMatrix(acc, sds, ks, n, c0)
 
 def _from_frame(df, noise_sds, bands, c0):
+    import pandas as pd
     need = ["noise_sd", "band", "accuracy"]
     miss = [c for c in need if c not in df.columns]
     if miss: raise ValueError(f"`results` (a DataFrame) lacks the column(s) {miss}; it needs {need} (accuracy as a fraction), "
@@ -503,7 +506,8 @@ def as_matrix(results, unit: str | None = None, noise_sds=None, bands=None, c0: 
     check_number(c0, "c0", low=0, low_inclusive=False)
     if isinstance(results, MaskingMatrix): return results
     if isinstance(results, Mapping): return _from_trials(results, noise_sds, bands, c0)
-    if isinstance(results, pd.DataFrame): return _from_frame(results, noise_sds, bands, c0)
+    pd = sys.modules.get("pandas")                   # pandas is imported only where it is used: no pandas, no DataFrame
+    if pd is not None and isinstance(results, pd.DataFrame): return _from_frame(results, noise_sds, bands, c0)
     return _from_array(results, unit, noise_sds, bands, c0)
 
 def human_matrix(bound: str = "mid") -> MaskingMatrix:
@@ -540,6 +544,7 @@ def load_results(path, unit: str | None = None) -> MaskingMatrix:
     with columns `noise_sd`, `band`, `accuracy` (fraction) as written by `masking_accuracy(...).to_csv`."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
+        import pandas as pd
         if not path.is_file(): raise ValueError(f"`path` {str(path)!r} is not a file")
         try: df = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
@@ -723,6 +728,7 @@ def psychometric_thresholds(results, threshold: float = 50.0, unit: str | None =
     return _psychometric(m, threshold, chance, n_boot, ci, seed)[0]
 
 def _psychometric(m, threshold, chance, n_boot, ci, seed):
+    import pandas as pd
     check_number(threshold, "threshold", low=0, high=100, low_inclusive=False, high_inclusive=False)
     check_number(n_boot, "n_boot", low=0, high=_MAX_BOOT, integer=True)
     check_number(ci, "ci", low=0, high=1, low_inclusive=False, high_inclusive=False)

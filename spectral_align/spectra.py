@@ -8,7 +8,6 @@ Docs: https://spectral-align.github.io/spectral_align/spectra.html.md"""
 from __future__ import annotations
 import math, warnings
 import numpy as np
-import pandas as pd
 import torch
 from .core import check_images, check_number
 
@@ -97,6 +96,7 @@ def octave_bands(c0: float = 1.75, n_bands: int = 7, *, size: int | None = None,
     Each band spans `width_octaves` around its centre (`centre·2^(±width/2)`). With `size` (image
     side in pixels), bands whose centre lies above that size's Nyquist frequency are dropped, with a
     warning that names them. Returns a DataFrame with columns `k`, `center`, `low`, `high`."""
+    import pandas as pd
     check_number(c0, "c0", low=0, low_inclusive=False)
     check_number(n_bands, "n_bands", low=1, integer=True)
     check_number(width_octaves, "width_octaves", low=0, low_inclusive=False)

@@ -1,6 +1,6 @@
 """The `spectral-align` command as a shell sees it: each user mistake ends in one line on stderr and a non-zero
 exit status (no traceback, nothing left in --out), a closed pipe ends quietly, and the light commands stay light
-(`--help` imports no torch, `channel` neither fastai nor torchvision). Each test runs the command in a subprocess."""
+(`--help` imports no torch, `channel` neither fastai, torchvision nor pandas). Each test runs the command in a subprocess."""
 import json
 import os
 import socket
@@ -59,14 +59,14 @@ def test_help_imports_no_torch(tmp_path):
     assert p.returncode == 0, p.stderr
 
 
-def test_channel_imports_no_fastai(results_file, tmp_path):
+def test_channel_imports_no_fastai_nor_pandas(results_file, tmp_path):
     p = python("import sys, io, contextlib, json\n"
                "from spectral_align.cli import main\n"
                "out = io.StringIO()\n"
                f"with contextlib.redirect_stdout(out): rc = main(['channel', {str(results_file)!r}, '--json'])\n"
                "assert rc == 0, rc\n"
                "assert json.loads(out.getvalue())['fitted']\n"
-               "heavy = [m for m in ('fastai', 'torchvision') if m in sys.modules]\n"
+               "heavy = [m for m in ('fastai', 'torchvision', 'pandas') if m in sys.modules]\n"
                "assert not heavy, f'channel imported {heavy}'\n", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
 
