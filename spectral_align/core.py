@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #4c2dcd08
 from __future__ import annotations
-import argparse, itertools, math, numbers, os, random, sys
+import argparse, importlib, itertools, math, numbers, os, random, sys
 from pathlib import Path
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -16,9 +16,9 @@ import torch.nn as nn
 
 # %% auto #0
 __all__ = ['SEED_ENV', 'LUMA_WEIGHTS', 'describe', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator',
-           'seed_everything', 'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'to_grayscale',
-           'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels', 'accuracy', 'CommandParser',
-           'one_line', 'command_error', 'check_out_dir']
+           'seed_everything', 'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'lazy_module',
+           'to_grayscale', 'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels', 'accuracy',
+           'CommandParser', 'one_line', 'command_error', 'check_out_dir']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
 def describe(v):
@@ -168,6 +168,13 @@ def eval_mode(model: nn.Module):
     try: yield model
     finally:
         for m, t in modes: m.training = t
+
+# %% ../nbs/00_core.ipynb #a7afe77d
+class lazy_module:
+    "A stand-in for the module `name` that imports it at the first attribute access."
+    def __init__(self, name: str): self._name = name
+    def __getattr__(self, attr: str): return getattr(importlib.import_module(self._name), attr)
+    def __repr__(self): return f"lazy_module({self._name!r})"
 
 # %% ../nbs/00_core.ipynb #9cd21601
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)   # ITU-R BT.601
