@@ -13,13 +13,17 @@ TORCHATTACKS := torchattacks==3.5.1
 STAMP := $(VENV)/.spectral_align-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)-$(shell echo $(CURDIR) | sha1sum | cut -c1-8)
 DEMO_OUT ?= demo_out
 
-.PHONY: setup demo test export clean-nbs check bench help
+.PHONY: setup demo test export outputs clean-nbs check bench gpu-check help
 
 help:
 	@echo "make demo   - set up the environment and run the demo experiment (writes $(DEMO_OUT)/)"
 	@echo "make test   - set up the environment and run the whole test suite"
 	@echo "make export - export notebooks to the library (nbdev-export) and clean them (nbdev-clean)"
-	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make outputs [NB=nbs/x.ipynb] - run the notebooks and save their outputs for the docs pages (see CONTRIBUTING.md)"
+	@echo "make bench  - run the benchmarks in benchmarks/ (all but gpu.py)"
+	@echo "make gpu-check [DATA=dir] [DRY=1] - on one NVIDIA GPU, train every arm, run every measure and check the"
+	@echo "              speed goals in under 5 minutes (DATA: folder of train_jpeg.npz/test_jpeg.npz, default synthetic"
+	@echo "              images; DRY=1: the same steps on the CPU with tiny sizes, speed goals not judged)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +48,12 @@ export: setup
 	$(BIN)/nbdev-export
 	$(BIN)/nbdev-clean
 
+outputs: setup
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python tests/render_notebooks.py $(NB)
+	$(BIN)/nbdev-clean
+
 bench: setup
-	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+	for f in $(filter-out benchmarks/gpu.py benchmarks/_%,$(wildcard benchmarks/*.py)); do $(BIN)/python $$f || exit 1; done
+
+gpu-check: setup
+	$(BIN)/python benchmarks/gpu.py $(if $(filter 1,$(DRY)),--dry) $(if $(DATA),--data-path $(DATA))

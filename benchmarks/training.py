@@ -24,7 +24,6 @@ import argparse, math, os, platform, sys, time, warnings
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from fastai.callback.core import Callback
 
 from spectral_align.core import get_device
 from spectral_align.data import builtin_dls, BatchAugment
@@ -32,24 +31,7 @@ from spectral_align.models import build_model
 from spectral_align.train import ARMS, make_learner, fit
 from spectral_align.regularizers import BANDS
 from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
-
-
-def sync(device):
-    if device.type == "cuda": torch.cuda.synchronize(device)
-
-
-def clock(device) -> float:
-    "Wall time on CUDA (after synchronising); on CPU this process's CPU time, which other processes' load barely changes."
-    sync(device)
-    return time.perf_counter() if device.type == "cuda" else time.process_time()
-
-
-class TrainTimer(Callback):
-    "Wall time of the training phase of every epoch (device synchronised), skipping validation."
-    order = 100
-    def __init__(self, device): self.device, self.times = device, []
-    def before_train(self): self._t = clock(self.device)
-    def after_train(self): self.times.append(clock(self.device) - self._t)
+from _timing import TrainTimer, clock, sync
 
 
 def time_arm(dls, arm, arch, epochs, lr, device, arch_kwargs, params=None):

@@ -259,6 +259,8 @@ class PGD(Attack):
         return dict(eps=self.eps, norm=self.norm, steps=self.steps, step_size=self.step_size, random_start=self.random_start,
                     seed=self.seed, loss=self.loss, early_stop=self.early_stop, mixed_precision=self.mixed_precision)
 
+
+# %% ../nbs/06_attacks.ipynb #fe16dc24
 class FGSM(PGD):
     "The fast gradient (sign) method (Goodfellow et al. 2015): one step of size `eps` from `x` (L∞: sign of the gradient; L2: normalised gradient)."
     name = "fgsm"
@@ -375,6 +377,8 @@ def _warn_checks(checks: pd.DataFrame):
                                                             for r in bad.itertuples())
             + ". The robust accuracy may be an overestimate; try loss='margin', more steps, or AutoAttack."), stacklevel=3)
 
+
+# %% ../nbs/06_attacks.ipynb #3ba804da
 def _default_ref_eps(norm): return 8 / 255 if norm == "inf" else 0.5
 
 def masking_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf", eps: float | None = None, *,
@@ -542,6 +546,8 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
     x_adv[ok.nonzero().squeeze(1)[found]] = best[keep].to(x.device, x.dtype)
     return df, x_adv
 
+
+# %% ../nbs/06_attacks.ipynb #14f039a5
 def median_minimal_perturbation(df: pd.DataFrame) -> float:
     "The median minimal perturbation over the correctly classified images (images never fooled count as ∞)."
     if not isinstance(df, pd.DataFrame) or not {"eps", "clean_correct"} <= set(df.columns):
@@ -564,6 +570,8 @@ def success_curve(df: pd.DataFrame, eps=None, n_points: int = 50) -> pd.DataFram
     rate = (e[None, :] <= eps[:, None]).mean(1) if len(e) else np.full(len(eps), np.nan)
     return pd.DataFrame(dict(eps=eps, success_rate=rate, n=len(e), norm=df.norm.iloc[0] if "norm" in df.columns and len(df) else None))
 
+
+# %% ../nbs/06_attacks.ipynb #2fe0fd4c
 def plot_success_curves(curves: dict, ax=None, medians: dict | None = None, title: str | None = None):
     "Plot `{label: success_curve(...)}` (success rate against ε) and mark each label's median (`medians`); returns the figure."
     if not isinstance(curves, dict) or not curves: raise ValueError("`curves` must be a non-empty dict {label: success_curve DataFrame}")
@@ -632,6 +640,8 @@ def parse_eps(text: str) -> list[float]:
             raise ValueError(f"`--eps`: cannot read {part.strip()!r} as a number or a fraction such as 8/255") from None
     return out
 
+
+# %% ../nbs/06_attacks.ipynb #ef4306ee
 _ATTACK_FILES = ("attack.csv", "attack_checks.csv", "attack.png")
 
 def _attack_parser():
@@ -652,6 +662,8 @@ def _attack_parser():
     p.add_argument("--out", default="attack_results", help="output folder for attack.csv, attack_checks.csv and attack.png")
     return p
 
+
+# %% ../nbs/06_attacks.ipynb #85754efa
 def cli_attack(argv: list[str] | None = None) -> int:
     """The `spectral-align attack` command: robust accuracy against ε; prints the table, writes CSV and PNG. Returns the exit status:
     0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""

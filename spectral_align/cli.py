@@ -1,4 +1,4 @@
-"""`spectral-align experiment | demo | channel | attack | corrupt`: the package from a shell.
+"""`spectral-align experiment | demo | report | channel | attack | corrupt`: the package from a shell.
 
 Docs: https://spectral-align.github.io/spectral_align/cli.html.md"""
 
@@ -16,7 +16,7 @@ import signal
 import sys
 
 # %% auto #0
-__all__ = ['run_command', 'experiment_parser', 'cli_experiment', 'main']
+__all__ = ['run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main']
 
 # %% ../nbs/14_cli.ipynb #0f289861
 def _quiet_stdout() -> None:
@@ -75,6 +75,17 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
     p.add_argument("--resume", action="store_true", help="continue the results already in --out (same config)")
     p.add_argument("--force", action="store_true", help="delete the results already in --out and start over")
     p.add_argument("--list-arms", action="store_true", help="list the training arms and exit")
+    g = p.add_argument_group("launching the runs (submitit; pip install 'spectral_align[cluster]')")
+    g.add_argument("--launcher", choices=("sequential", "local", "slurm"), default="sequential",
+                   help="sequential: one run after another in this process; local: one process per run on this machine; "
+                        "slurm: one SLURM job per run (default: sequential)")
+    g.add_argument("--slurm-partition", help="SLURM partition of the jobs")
+    g.add_argument("--slurm-account", help="SLURM account to charge")
+    g.add_argument("--slurm-time", type=int, help="time limit of each job, in minutes (default: 1440)")
+    g.add_argument("--slurm-mem", type=int, help="memory of each job, in GB")
+    g.add_argument("--cpus-per-run", type=int, help="CPU cores of each job")
+    g.add_argument("--gpus-per-run", type=int, help="GPUs of each job (more than 1: data-parallel training of the run)")
+    g.add_argument("--max-parallel", type=int, help="at most this many jobs at once (SLURM)")
     for name, default in _defaults().items():
         kw = dict(default=None, dest=name, type=_flag_type(name, default), help=f"(default: {default!r})")
         if name == "seeds": kw["help"] = "number of training seeds (first_seed .. first_seed + N - 1) " + kw["help"]
@@ -107,13 +118,37 @@ def _experiment(argv: list[str], preset: dict | None, prog: str) -> int:
     if a.config is not None: d.update(read_config_file(a.config))
     d.update({k: getattr(a, k) for k in ExperimentConfig.keys() if getattr(a, k) is not None})
     cfg = ExperimentConfig.from_dict(d)
+    opts = dict(partition=a.slurm_partition, account=a.slurm_account, time_min=a.slurm_time, mem_gb=a.slurm_mem,
+                cpus_per_run=a.cpus_per_run, gpus_per_run=a.gpus_per_run, max_parallel=a.max_parallel)
+    opts = {k: v for k, v in opts.items() if v is not None}
+    if opts and a.launcher == "sequential":
+        raise ValueError(f"--{next(iter(opts)).replace('_', '-')} sets a job of --launcher local or slurm; got --launcher sequential")
     try:
-        with _sigterm_interrupts(): run_experiment(cfg, resume=a.resume, force=a.force)
+        with _sigterm_interrupts():
+            if a.launcher == "sequential": run_experiment(cfg, resume=a.resume, force=a.force)
+            else:
+                from spectral_align.experiment import launch_experiment
+                try: launch_experiment(cfg, a.launcher, resume=a.resume, force=a.force, **opts)
+                except RuntimeError as e:                     # failed jobs: one line, and the way to redo them
+                    from spectral_align.core import command_error; return command_error(prog, e, status=1)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; the finished work is saved in {cfg.out}: run the same command with --resume to continue",
               file=sys.stderr)
         return 130
     return 0
+
+def _report(argv: list[str]) -> int:
+    from spectral_align.core import CommandParser
+    p = CommandParser(prog="spectral-align report", description="Rebuild results.csv, summary.csv, the figures and "
+                      "report.html of an experiment folder from the runs it holds (e.g. after cluster jobs).")
+    p.add_argument("out", help="the experiment's output folder (--out)")
+    from spectral_align.experiment import report_from_folder
+    report_from_folder(p.parse_args(argv).out)
+    return 0
+
+def cli_report(argv: list[str]) -> int:
+    "`spectral-align report OUT`; returns the exit status."
+    return run_command("spectral-align report", _report, argv)
 
 def cli_experiment(argv: list[str], preset: dict | None = None) -> int:
     "`spectral-align experiment ...` (with `preset`: the keys a preset sets, below the file and the flags); returns the exit status."
@@ -124,6 +159,7 @@ def cli_experiment(argv: list[str], preset: dict | None = None) -> int:
 _COMMANDS = dict(
     experiment="train every arm × seed, measure, and write the report",
     demo="the experiment with the built-in preset (under 5 minutes on 2 CPU cores)",
+    report="rebuild the results, summary, figures and report of an experiment folder",
     channel="fit the critical-band-masking channel of a results file",
     attack="robust accuracy of a checkpoint against adversarial attacks",
     corrupt="accuracy of a checkpoint under common corruptions")
@@ -138,10 +174,11 @@ def _dispatch(cmd: str, rest: list[str]) -> int:
     if cmd == "--version":
         from spectral_align import __version__; print(__version__); return 0
     if cmd == "experiment": return cli_experiment(rest)
+    if cmd == "report": return cli_report(rest)
     if cmd == "demo":
         from spectral_align.experiment import DEMO_PRESET; return cli_experiment(rest, preset=DEMO_PRESET)
     if cmd == "channel":
-        from spectral_align.masking import cli_channel; return cli_channel(rest)
+        from spectral_align.channel import cli_channel; return cli_channel(rest)
     if cmd == "attack":
         from spectral_align.attacks import cli_attack; return cli_attack(rest)
     if cmd == "corrupt":

@@ -39,7 +39,7 @@ ALL_CORRUPTIONS = COMMON_CORRUPTIONS + EXTRA_CORRUPTIONS
 SEVERITIES = (1, 2, 3, 4, 5)
 CORRUPTION_GROUP = {n: g for g, names in CORRUPTION_GROUPS.items() for n in names}
 
-# %% ../nbs/07_corruptions.ipynb #32673fe0
+# %% ../nbs/07_corruptions.ipynb #97bc82de
 SEVERITY_PARAMS = {
     "gaussian_noise": (0.08, 0.12, 0.18, 0.26, 0.38),
     "shot_noise": (60, 25, 12, 5, 3),
@@ -62,6 +62,8 @@ def _impulse_noise(x, c, g):
     flipped, salted = _rand(x, g) <= c, _rand(x, g) <= 0.5
     return torch.where(flipped, salted.to(x.dtype), x)
 
+
+# %% ../nbs/07_corruptions.ipynb #142a83bb
 def _blur_matrix(n, sigma, truncate, device, dtype):
     "(n, n) matrix of a 1-d Gaussian of `sigma` px (kernel truncated at `truncate`·σ) with replicated edges: y = M @ x."
     r = int(truncate * sigma + 0.5)
@@ -376,7 +378,7 @@ def plot_corruption_accuracy(df: pd.DataFrame, title: str | None = None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_corruptions.ipynb #26b0fadb
+# %% ../nbs/07_corruptions.ipynb #9b3f5bba
 def _parse_list(s, name, conv):
     try: return [conv(v) for v in s.split(",") if v.strip()]
     except ValueError: raise ValueError(f"`--{name}` must be a comma-separated list; got {s!r}") from None
@@ -399,6 +401,7 @@ def _corrupt_parser():
     return p
 
 
+# %% ../nbs/07_corruptions.ipynb #e2c52518
 def cli_corrupt(argv: list[str] | None = None) -> int:
     """The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status:
     0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""

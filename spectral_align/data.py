@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from .core import LUMA_WEIGHTS, to_grayscale   # re-exported: they moved to core
+from .core import LUMA_WEIGHTS, to_grayscale   # re-exported from core, for convenience
 from .core import check_images, check_number, check_choice, get_device, make_generator, describe, check_labels
 
 # %% auto #0
@@ -122,6 +122,8 @@ def _builtin_params(n, g, cues):
     p.update(fvec=fvec, phase=U(n, hi=2 * math.pi), amp=U(n, lo=0.05, hi=0.12))
     return p
 
+
+# %% ../nbs/02_data.ipynb #b0ce497d
 def _render_builtin(p, sl, size, noise, softness, g):
     "Render the images `sl` (a slice) of the parameters `p` at `size` pixels."
     s = size / 32
@@ -147,6 +149,8 @@ def _render_builtin(p, sl, size, noise, softness, g):
     if noise > 0: img += torch.randn(n, 3, size, size, generator=g).mul_(noise)
     return img.clamp_(0, 1)
 
+
+# %% ../nbs/02_data.ipynb #cfc1c499
 def make_builtin(n: int = 10000, size: int = 32, seed: int | torch.Generator = 0, *, cues: str = "both",
                  grayscale=False, noise: float = 0.03, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """The built-in dataset: `n` RGB images (n, 3, size, size) in [0, 1] and their labels (n,) in 0…9.
@@ -255,6 +259,8 @@ def load_npz(path, *, grayscale=False, dtype=torch.float32) -> tuple[torch.Tenso
     a = _npz_arrays(path, ("x", "y"))
     return load_arrays(a["x"], a["y"], grayscale=grayscale, dtype=dtype)
 
+
+# %% ../nbs/02_data.ipynb #28298153
 def _decode_image(data, what: str) -> np.ndarray:
     "Decode encoded image bytes (or open an image file) with PIL as uint8 (H, W, 3); a file PIL cannot read is a ValueError naming `what`."
     from PIL import Image
@@ -287,6 +293,8 @@ def load_jpeg_npz(path, *, grayscale=False, dtype=torch.float32, limit: int | No
     x, y = _decode_jpeg_npz(path, limit)
     return load_arrays(x, y, grayscale=grayscale, dtype=dtype)
 
+
+# %% ../nbs/02_data.ipynb #148e9daa
 def convert_jpeg_npz(src, dst, *, overwrite: bool = False) -> Path:
     "Decode the JPEG-packed .npz `src` once and save it as a plain .npz `dst` (`x` uint8 (N, H, W, 3), `y`); return its path."
     if not isinstance(dst, (str, Path)): raise ValueError(f"`dst` must be a path (str or Path); got {describe(dst)}")
@@ -337,6 +345,8 @@ class CifarUnpickler(pickle.Unpickler):
                                  "contain; the file may be malicious")
         return ok
 
+
+# %% ../nbs/02_data.ipynb #a023085e
 def _read_cifar_batch(f: Path) -> tuple[np.ndarray, np.ndarray]:
     "Read one CIFAR-10 batch file with `CifarUnpickler`; check its layout."
     with open(f, "rb") as fh:
@@ -356,6 +366,8 @@ def _read_cifar_batch(f: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{str(f)!r}: 'data' must be (N, 3072) with N labels; got {data.shape} and {len(labels)} labels")
     return data.reshape(-1, 3, 32, 32), labels
 
+
+# %% ../nbs/02_data.ipynb #e4f99c1c
 def load_cifar10(path, train: bool = True, download: bool = False, grayscale=False,
                  dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """CIFAR-10 from torchvision's on-disk format: `(x, y)` with x (N, 3, 32, 32) in [0, 1] (N = 50,000
@@ -483,6 +495,8 @@ def _pad_crop_flip(x, dy, dx, flip, padding, pad_mode):
     ci = torch.arange(c, device=x.device)[None, :, None, None]
     return xp[bi, ci, rows[:, None, :, None], cols[:, None, None, :]]
 
+
+# %% ../nbs/02_data.ipynb #c5a7ef6b
 def random_pad_crop_flip(x: torch.Tensor, padding: int = 4, flip: bool = True, pad_mode: str = "zeros",
                          seed: int | torch.Generator | None = None) -> torch.Tensor:
     "`pad_crop_flip` with per-image offsets uniform in 0…2·`padding` and, if `flip`, a flip with probability ½."
@@ -513,6 +527,8 @@ class ImageTensors:
         return (xb.float() / 255 if xb.dtype == torch.uint8 else xb), self.y[i]
     def __repr__(self): return f"ImageTensors({len(self)} images of shape {tuple(self.x.shape[1:])}, {self.x.dtype})"
 
+
+# %% ../nbs/02_data.ipynb #2fa5d66e
 class TensorDL(DataLoader):
     "A fastai `DataLoader` over an `ImageTensors`: each batch is gathered by one indexing operation."
     n_inp = 1
@@ -523,6 +539,8 @@ class TensorDL(DataLoader):
     def create_batch(self, b): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
     def do_batch(self, b): return self.create_batch(self.before_batch(b))
 
+
+# %% ../nbs/02_data.ipynb #2d0ef470
 class BatchAugment:
     "Batch transform: random pad-crop (`padding` px) and horizontal flip of the images of a batch `(x, y, ...)`, on their device."
     def __init__(self, padding: int = 4, flip: bool = True, pad_mode: str = "zeros", seed: int | torch.Generator | None = 0):
@@ -587,6 +605,8 @@ def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool = T
     dls.c = n_classes if n_classes is not None else int(max(y_train.max(), y_valid.max())) + 1
     return dls
 
+
+# %% ../nbs/02_data.ipynb #cf4c9d54
 def builtin_dls(n_train: int = 10000, n_valid: int = 2000, bs: int = 128, augment: bool = True, device=None,
                 seed: int | torch.Generator = 0, *, size: int = 32, cues: str = "both", grayscale=False,
                 noise: float = 0.03, **kwargs) -> DataLoaders:

@@ -39,17 +39,19 @@ from torch import nn
 from .core import accuracy, check_choice, check_number, get_device
 from .data import (builtin_dls, get_dls, load_cifar10, load_image_folder, load_jpeg_npz, load_npz)
 from .models import ARCHS, build_front_end, model_from_checkpoint
-from .regularizers import TARGET_SOURCES
-from .train import ARMS, fit, get_arm, make_learner, save_trained
+from .neural import TARGET_SOURCES
+from .train import (ARMS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
+                                  local_rank, on_main, world_size)
 
 # %% auto #0
-__all__ = ['DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_MEASURES', 'LOCK_NAME', 'parse_eps', 'parse_list',
-           'check_arm_params', 'ExperimentConfig', 'read_config_file', 'load_config', 'register_measure', 'accuracy_on',
-           'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal',
-           'measure_masking', 'measure_corruptions', 'aligned_to_brain_set', 'brain_split', 'measure_neural',
-           'experiment_data', 'run_name', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'run_experiment',
-           'collect_results', 'summarize', 'summary_table', 'format_summary', 'shift_vs_gain', 'paired_change',
-           'make_figures', 'report_notes', 'write_report']
+__all__ = ['DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_MEASURES', 'LOCK_NAME', 'LAUNCHERS', 'parse_eps',
+           'parse_list', 'check_arm_params', 'ExperimentConfig', 'read_config_file', 'load_config', 'register_measure',
+           'accuracy_on', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd',
+           'measure_minimal', 'measure_masking', 'measure_corruptions', 'aligned_to_brain_set', 'brain_split',
+           'measure_neural', 'experiment_data', 'run_name', 'prepare_output', 'read_lock', 'OutputLock', 'train_run',
+           'missing_runs', 'run_one', 'run_experiment', 'write_outputs', 'collect_results', 'summarize',
+           'summary_table', 'format_summary', 'shift_vs_gain', 'paired_change', 'make_figures', 'report_notes',
+           'write_report', 'launch_experiment', 'report_from_folder']
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -423,7 +425,8 @@ def measure_minimal(model, ctx) -> list:
 @register_measure("masking")
 def measure_masking(model, ctx) -> list:
     "Masking accuracy per noise SD × band and the fitted channel (index method)."
-    from spectral_align.masking import masking_accuracy, fit_channel
+    from spectral_align.masking import masking_accuracy
+    from spectral_align.channel import fit_channel
     cfg = ctx["cfg"]
     x, y = _subset(ctx, cfg.n_eval)
     with warnings.catch_warnings():
@@ -459,7 +462,7 @@ def _band_centres(dropped) -> list:
 def _channel_figure(results: pd.DataFrame):
     "Each arm's masking channel (refitted on the seed-averaged accuracies) beside the human channel."
     import matplotlib.pyplot as plt
-    from spectral_align.masking import fit_channel, plot_channel
+    from spectral_align.channel import fit_channel, plot_channel
     d = results[results.measure == "masking_acc"]
     fits = {}
     for a, g in d.groupby("arm", sort=False):
@@ -537,7 +540,7 @@ def _features(model, x, bs=256):
 @register_measure("neural")
 def measure_neural(model, ctx) -> list:
     "CKA and RSA of the penultimate features to the reference neural target; RSA to a brain RDM set if given."
-    from spectral_align.regularizers import NeuralTarget
+    from spectral_align.neural import NeuralTarget
     from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
     x, _ = _subset(ctx, min(ctx["cfg"].n_eval or 256, 256))
     target = NeuralTarget.simulated_v1(x.cpu()).responses.to(x.device)   # the alignment arms' default target population (on CPU, as in training)
@@ -641,7 +644,7 @@ def _hms(s: float) -> str:
     s = int(round(s)); return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 # %% ../nbs/12_experiment.ipynb #16129491
-_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json")
+_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "jobs")
 
 def _config_diff(old: dict, new: dict) -> list:
     return sorted(k for k in set(old) | set(new) if old.get(k, "<missing>") != new.get(k, "<missing>"))
@@ -761,16 +764,16 @@ class OutputLock:
 
 # %% ../nbs/12_experiment.ipynb #87b83d2b
 def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path) -> None:
-    "Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth`."
+    "Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth` (process 0 writes)."
     mp = {"auto": "auto", "on": True, "off": False}[cfg.mixed_precision]
     context = None
     if aligned_to_brain_set(cfg, arm):                # aligned to the brain set: only its fit images (see `brain_split`)
-        from spectral_align.regularizers import make_target
+        from spectral_align.neural import make_target
         p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
         context = dict(target=make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0]))
     learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context)
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
-    _write_csv(hist, rd / "history.csv")
+    if is_main_process(): _write_csv(hist, rd / "history.csv")
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
 
 def _measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
@@ -799,52 +802,134 @@ def _remove_empty(folders: list) -> None:
         try: q.rmdir()
         except OSError: break                        # not empty (or gone): keep it and its parents
 
+def _device(cfg: ExperimentConfig) -> torch.device:
+    "The device of this process: `cfg.device`, and with several processes on GPUs, GPU `local_rank()`."
+    d = get_device(cfg.device)
+    return torch.device("cuda", local_rank()) if d.type == "cuda" and d.index is None and world_size() > 1 else d
+
+def _todo(cfg: ExperimentConfig, rd: Path) -> tuple[bool, list]:
+    "Whether the run in folder `rd` still needs training, and the measures it still lacks."
+    return not (rd / "model.pth").exists(), [m for m in cfg.measures if not (rd / "measures" / f"{m}.csv").exists()]
+
+def missing_runs(cfg: ExperimentConfig) -> list:
+    "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
+    return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
+
+def _setup(cfg: ExperimentConfig, data, device) -> tuple:
+    "The training data loaders and the evaluation context of `cfg`."
+    xt, yt, xv, yv, n_classes = data
+    dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
+    return dls, dict(x=xv, y=yv, cfg=cfg, device=device, eval_seed=12345, n_classes=n_classes, out=Path(cfg.out))
+
+def _tasks(cfg: ExperimentConfig, runs) -> list:
+    "The progress tasks of `runs` (training weighs its epochs, a measure 1)."
+    tasks = []
+    for a, s in runs:
+        train, todo = _todo(cfg, Path(cfg.out) / "runs" / run_name(a, s))
+        tasks += ([("train", cfg.epochs)] if train else []) + [(m, 1) for m in todo]
+    return tasks
+
+def _run_one(cfg: ExperimentConfig, arm: str, seed: int, dls, ctx: dict, prog, file) -> Path:
+    rd = Path(cfg.out) / "runs" / run_name(arm, seed)
+    lock = OutputLock(rd, file)
+    def start():
+        (rd / "measures").mkdir(parents=True, exist_ok=True)
+        lock.acquire()                                        # one writer per run folder
+        return _todo(cfg, rd)
+    try:
+        train, todo = on_main(start)
+        if train:
+            prog.start(f"train {arm} seed {seed} ({cfg.epochs} epochs)")
+            train_run(cfg, dls, arm, seed, rd)                 # every process trains; process 0 writes
+            prog.done()
+        def measure():
+            if not todo: return
+            model = model_from_checkpoint(rd / "model.pth").to(ctx["device"]).eval()
+            for m in todo:
+                prog.start(f"{m}: {arm} seed {seed}")
+                rows = MEASURES[m](model, dict(ctx, arm=arm, seed=seed, run_dir=rd))
+                _write_csv(_measure_frame(rows, arm, seed, m), rd / "measures" / f"{m}.csv")
+                prog.done()
+        on_main(measure)                                      # process 0 measures, the others wait
+    finally: lock.release()
+    return rd
+
+def _check_cfg(cfg) -> ExperimentConfig:
+    if not isinstance(cfg, ExperimentConfig): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    return cfg.check()
+
+def _check_prepared(cfg: ExperimentConfig) -> Path:
+    "`cfg.out`, refused unless `prepare_output` made it for this very config."
+    out, f = Path(cfg.out), Path(cfg.out) / "config.json"
+    if not f.exists(): raise ValueError(f"`out` {str(out)!r} holds no config.json: prepare it first (`prepare_output`, which "
+                                        "`run_experiment` and `launch_experiment` call)")
+    diff = _config_diff(json.loads(f.read_text()).get("settings", {}), json.loads(json.dumps(cfg.run_keys())))
+    if diff: raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)})")
+    return out
+
+def run_one(cfg: ExperimentConfig, arm: str, seed: int, file=None) -> Path:
+    """Train (or finish training) the run `arm` × `seed` of `cfg` and run its missing measures, in `cfg.out/runs/<run_name>`;
+    return that folder. A finished run does nothing.
+
+    `cfg.out` must already be prepared for `cfg` (`prepare_output`). The run folder is locked while it is written
+    (`OutputLock` on the run folder), so that two jobs of the same run never write it at once; the output folder's own
+    lock belongs to the process that started the runs and is not taken here. This is the job a cluster launcher runs
+    (`launch_experiment`); under `torchrun` / `accelerate launch` every process trains and process 0 measures and writes."""
+    cfg = _check_cfg(cfg)
+    check_choice(arm, "arm", cfg.arms); check_choice(seed, "seed", cfg.seed_list)
+    _check_prepared(cfg)
+    device = _device(cfg)
+    init_distributed(cpu=device.type != "cuda")
+    file = (file or sys.stdout) if is_main_process() else io.StringIO()
+    dls, ctx = _setup(cfg, experiment_data(cfg), device)
+    prog = _Progress(_tasks(cfg, [(arm, seed)]), file)
+    rd = _run_one(cfg, arm, seed, dls, ctx, prog, file)
+    prog.close()
+    return rd
+
 def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = False, file=None) -> dict:
     """Train every arm × seed of `cfg`, run its measures, and write results, summary, figures and report to `cfg.out`.
 
     The config, the data and each arm's front end are checked before anything is written; the output folder is
     locked (`OutputLock`) while the run writes to it. A run that fails before writing its config leaves no folder
-    behind. Returns a dict with `results`, `summary` (DataFrames), `figures` (name → path) and `report` (path)."""
-    if not isinstance(cfg, ExperimentConfig): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
-    cfg.check()
-    file = file or sys.stdout
-    device = get_device(cfg.device)
+    behind. Returns a dict with `results`, `summary` (DataFrames), `figures` (name → path) and `report` (path).
+    Under `torchrun` / `accelerate launch` every process calls it: process 0 prepares the folder, holds the lock,
+    measures and writes, while all of them train each run together."""
+    cfg = _check_cfg(cfg)
+    device = _device(cfg)
     data = experiment_data(cfg)                               # data problems surface before the folder is touched
     _check_front_ends(cfg, data[0][:2])
-    made = _make_folder(Path(cfg.out))
+    init_distributed(cpu=device.type != "cuda")
+    file = (file or sys.stdout) if is_main_process() else io.StringIO()
+    made, lock = [], OutputLock(cfg.out, file)
+    def start():
+        made.extend(_make_folder(Path(cfg.out)))
+        lock.acquire()
+        prepare_output(cfg, resume, force)
     try:
-        with OutputLock(cfg.out, file): return _run(cfg, resume, force, file, device, data)
-    finally: _remove_empty(made)
+        on_main(start)
+        return _run(cfg, file, device, data)
+    finally:
+        lock.release(); _remove_empty(made)
 
-def _run(cfg: ExperimentConfig, resume: bool, force: bool, file, device, data) -> dict:
-    xt, yt, xv, yv, n_classes = data
-    out = prepare_output(cfg, resume, force)
-    dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
-    ctx = dict(x=xv, y=yv, cfg=cfg, device=device, eval_seed=12345, n_classes=n_classes, out=out)
-    runs = [(a, s, out / "runs" / run_name(a, s)) for a in cfg.arms for s in cfg.seed_list]
-    tasks, todo = [], {}
-    for a, s, rd in runs:
-        todo[rd] = [m for m in cfg.measures if not (rd / "measures" / f"{m}.csv").exists()]
-        if not (rd / "model.pth").exists(): tasks.append(("train", cfg.epochs))
-        tasks += [(m, 1) for m in todo[rd]]
+def _run(cfg: ExperimentConfig, file, device, data) -> dict:
+    xt, xv = data[0], data[2]
+    dls, ctx = _setup(cfg, data, device)
+    runs = [(a, s) for a in cfg.arms for s in cfg.seed_list]
+    tasks = _tasks(cfg, runs)
     print(f"spectral_align experiment: {len(cfg.arms)} arm(s) × {cfg.seeds} seed(s) on {cfg.data} data "
-          f"({len(xt)} train / {len(xv)} held-out images, {tuple(xt.shape[1:])}), device {device}; "
-          f"{len(tasks)} task(s) to run, results in {out}", file=file, flush=True)
+          f"({len(xt)} train / {len(xv)} held-out images, {tuple(xt.shape[1:])}), device {device}"
+          + (f" × {world_size()} processes" if world_size() > 1 else "") +
+          f"; {len(tasks)} task(s) to run, results in {cfg.out}", file=file, flush=True)
     prog = _Progress(tasks, file)
-    for a, s, rd in runs:
-        (rd / "measures").mkdir(parents=True, exist_ok=True)
-        if not (rd / "model.pth").exists():
-            prog.start(f"train {a} seed {s} ({cfg.epochs} epochs)")
-            train_run(cfg, dls, a, s, rd)
-            prog.done()
-        if not todo[rd]: continue
-        model = model_from_checkpoint(rd / "model.pth").to(device).eval()
-        for m in todo[rd]:
-            prog.start(f"{m}: {a} seed {s}")
-            rows = MEASURES[m](model, dict(ctx, arm=a, seed=s, run_dir=rd))
-            _write_csv(_measure_frame(rows, a, s, m), rd / "measures" / f"{m}.csv")
-            prog.done()
+    for a, s in runs: _run_one(cfg, a, s, dls, ctx, prog, file)
     prog.close()
+    return on_main(write_outputs, cfg, file)
+
+def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
+    """Collect the finished runs of `cfg` under `cfg.out/runs` into `results.csv`, `summary.csv`, the figures and
+    `report.html`; return them as `run_experiment` does. Runs that are not complete are left out (and named)."""
+    out, file = Path(cfg.out), file or sys.stdout
     results = collect_results(out, cfg)
     _write_csv(results, out / "results.csv")
     summary = summarize(results)
@@ -852,6 +937,8 @@ def _run(cfg: ExperimentConfig, resume: bool, force: bool, file, device, data) -
     figures = make_figures(results, out / "figures")
     report = write_report(out, cfg, results, summary, figures)
     print(format_summary(summary), file=file)
+    missing = missing_runs(cfg)
+    if missing: print(f"note: {len(missing)} run(s) not finished yet: {', '.join(run_name(a, s) for a, s in missing)}", file=file)
     print(f"report: {report.resolve()}", file=file, flush=True)
     return dict(results=results, summary=summary, figures=figures, report=report)
 
@@ -1080,3 +1167,87 @@ The per-seed, per-condition numbers are in <code>results.csv</code>; this table 
     p = out / "report.html"
     tmp = p.with_suffix(".tmp"); tmp.write_text(page, encoding="utf-8"); os.replace(tmp, p)
     return p
+
+# %% ../nbs/12_experiment.ipynb #d99a7818
+LAUNCHERS = ("sequential", "local", "slurm")
+
+def _job(cfg: ExperimentConfig, arm: str, seed: int, threads: int | None = None) -> str:
+    "One submitit job: the run `arm` × `seed` (with several tasks, one process of a data-parallel run)."
+    if threads: torch.set_num_threads(threads)
+    import submitit
+    try: env = submitit.JobEnvironment()
+    except RuntimeError: env = None                              # not inside a submitit job
+    if env is not None and env.num_tasks > 1: submitit.helpers.TorchDistributedEnvironment().export()
+    return str(run_one(cfg, arm, seed))
+
+def _executor(folder: Path, launcher: str, partition, time_min, mem_gb, cpus_per_run, gpus_per_run, account, max_parallel):
+    import submitit
+    ex = submitit.AutoExecutor(folder=folder, cluster=launcher)
+    p = dict(name="spectral_align", timeout_min=time_min, nodes=1, tasks_per_node=max(1, gpus_per_run), gpus_per_node=gpus_per_run)
+    if mem_gb is not None: p["mem_gb"] = mem_gb
+    if cpus_per_run is not None: p["cpus_per_task"] = max(1, cpus_per_run // max(1, gpus_per_run))
+    if partition is not None: p["slurm_partition"] = partition
+    if account is not None: p["slurm_account"] = account
+    if max_parallel is not None: p["slurm_array_parallelism"] = max_parallel
+    ex.update_parameters(**p)
+    return ex
+
+def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bool = False, force: bool = False, *,
+                      partition: str | None = None, time_min: int = 24 * 60, mem_gb: int | None = None,
+                      cpus_per_run: int | None = None, gpus_per_run: int = 0, account: str | None = None,
+                      max_parallel: int | None = None, threads: int | None = None, file=None) -> dict:
+    """`run_experiment` with every run that is not complete submitted as its own job through submitit: SLURM jobs
+    (`launcher='slurm'`, on `partition`, each with `time_min` minutes, `mem_gb`, `cpus_per_run` CPUs and
+    `gpus_per_run` GPUs, at most `max_parallel` at once) or processes of this machine (`'local'`; `'sequential'` is
+    `run_experiment`). This process holds the output folder's lock while it submits and waits, then writes the
+    results, summary, figures and report; `threads` sets each job's torch threads. Returns what `run_experiment` returns."""
+    check_choice(launcher, "launcher", LAUNCHERS)
+    if launcher == "sequential": return run_experiment(cfg, resume, force, file)
+    for k, v, low in (("time_min", time_min, 1), ("gpus_per_run", gpus_per_run, 0)): check_number(v, k, low=low, integer=True)
+    for k, v in (("mem_gb", mem_gb), ("cpus_per_run", cpus_per_run), ("max_parallel", max_parallel), ("threads", threads)):
+        if v is not None: check_number(v, k, low=1, integer=True)
+    for k, v in (("partition", partition), ("account", account)):
+        if v is not None and (not isinstance(v, str) or not v): raise ValueError(f"`{k}` must be a non-empty string; got {v!r}")
+        if v is not None and launcher != "slurm": raise ValueError(f"`{k}` is a SLURM setting; got {k}={v!r} with launcher={launcher!r}")
+    try: import submitit  # noqa: F401
+    except ImportError: raise ValueError(f"launcher={launcher!r} needs submitit: pip install 'spectral_align[cluster]'") from None
+    cfg = _check_cfg(cfg)
+    file = file or sys.stdout
+    data = experiment_data(cfg)
+    _check_front_ends(cfg, data[0][:2])
+    made = _make_folder(Path(cfg.out))
+    try:
+        with OutputLock(cfg.out, file):
+            out = prepare_output(cfg, resume, force)
+            todo = missing_runs(cfg)
+            failed = []
+            if todo:
+                ex = _executor(out / "jobs", launcher, partition, time_min, mem_gb, cpus_per_run, gpus_per_run, account, max_parallel)
+                with ex.batch(): jobs = [ex.submit(_job, cfg, a, s, threads) for a, s in todo]
+                print(f"spectral_align experiment: submitted {len(jobs)} run(s) as {launcher} job(s) "
+                      f"{', '.join(str(j.job_id) for j in jobs)}; logs in {out / 'jobs'}", file=file, flush=True)
+                try:
+                    for j, (a, s) in zip(jobs, todo):
+                        try: j.result(); print(f"done: {run_name(a, s)}", file=file, flush=True)
+                        except Exception as e: failed.append((run_name(a, s), j, e))
+                except KeyboardInterrupt:
+                    for j in jobs: j.cancel(check=False)
+                    raise
+            else: print(f"spectral_align experiment: every run in {out} is complete; nothing to submit", file=file, flush=True)
+            res = write_outputs(cfg, file)
+    finally: _remove_empty(made)
+    if failed:
+        raise RuntimeError(f"{len(failed)} run(s) failed: " + "; ".join(f"{n} (job {j.job_id}, log {j.paths.stderr}): "
+                           f"{str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__}" for n, j, e in failed)
+                           + "; the others are in the report; fix the cause and run again with resume=True to redo only these")
+    return res
+
+def report_from_folder(out, file=None) -> dict:
+    "Rebuild `results.csv`, `summary.csv`, the figures and `report.html` of the experiment folder `out` from its finished runs."
+    p = Path(_out_folder(out))
+    f = p / "config.json"
+    if not f.is_file(): raise ValueError(f"`out` {str(out)!r} is not an experiment folder: it holds no config.json")
+    try: settings = json.loads(f.read_text())["settings"]
+    except (ValueError, KeyError, TypeError): raise ValueError(f"`out` {str(out)!r}: {str(f)!r} is not a config written by spectral_align") from None
+    cfg = ExperimentConfig.from_dict({**settings, "out": str(p)})
+    with OutputLock(p, file): return write_outputs(cfg, file)

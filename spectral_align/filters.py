@@ -109,6 +109,8 @@ class LowPass(FourierFilter):
     def _gain(self, r, nyq): return _lowpass_gain(r, self.cutoff_cpi(nyq), self.kind, self.order)
     def extra_repr(self): return f"cutoff={self.cutoff:g} {self.unit}, kind={self.kind!r}" + (f", order={self.order}" if self.kind == "butterworth" else "")
 
+
+# %% ../nbs/01_filters.ipynb #84b5bd63
 class HighPass(LowPass):
     "High-pass filter: exactly 1 − the gain of `LowPass` with the same arguments."
     def _gain(self, r, nyq): return 1 - super()._gain(r, nyq)
@@ -124,10 +126,14 @@ class BandPass(FourierFilter):
     def _gain(self, r, nyq): return self.hi._gain(r, nyq) - self.lo._gain(r, nyq)
     def extra_repr(self): return f"low={self.lo.cutoff:g}, high={self.hi.cutoff:g} {self.lo.unit}, kind={self.lo.kind!r}"
 
+
+# %% ../nbs/01_filters.ipynb #5070ec41
 def fwhm_to_sigma(fwhm_octaves: float) -> float:
     "The standard deviation (octaves) of a Gaussian with full width at half maximum `fwhm_octaves`."
     return fwhm_octaves / (2 * math.sqrt(2 * math.log(2)))
 
+
+# %% ../nbs/01_filters.ipynb #7c197ce8
 class LogGaussianBand(FourierFilter):
     "Gain `floor + (1 − floor)·exp(−log2(r/center)² / 2σ²)`, σ from `fwhm_octaves`; zero (or `floor`) at DC."
     def __init__(self, center: float, fwhm_octaves: float = 1.0, floor: float = 0.0):
@@ -238,6 +244,8 @@ class SteeringBand(FourierFilter):
         return (f"band={self.band!r}, lsf_cutoff={self.lsf_cutoff:g}% of Nyquist, channel_center={self.channel_center:g} c/img "
                 f"at {self.ref_size} px, floor={self.floor:g}")
 
+
+# %% ../nbs/01_filters.ipynb #60e8522c
 def steering_front_end(band: str = "lsf", **kwargs) -> dict:
     "The front-end spec (for `models.build_model(front_end=...)`) of the fixed filter `SteeringBand(band, **kwargs)`."
     return SteeringBand(band, **kwargs).spec()

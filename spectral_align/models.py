@@ -142,6 +142,8 @@ def _torchvision_resnet(arch: str, n_classes: int, in_channels: int, cifar: bool
     net.fc = nn.Identity()
     return net, head
 
+
+# %% ../nbs/03_models.ipynb #0761e88a
 def resnet18_cifar(n_classes: int = 10, in_channels: int = 3):
     "ResNet-18 for 32-px input (3×3 stride-1 stem, no max-pool), as (body, head)."
     return _torchvision_resnet("resnet18", n_classes, in_channels, cifar=True)
@@ -171,6 +173,8 @@ def _freeze(module: nn.Module) -> nn.Module:
             if p is not None: m.register_buffer(n, p.detach().clone())
     return module.eval()
 
+
+# %% ../nbs/03_models.ipynb #79e2225f
 MAX_FRONT_END_FILTERS = 8
 #: bounds of the numbers a front-end spec may hold, by argument name (each filter checks its exact range when built)
 SPEC_LIMITS = {"sigma": (0, MAX_BLUR_SIGMA), "cutoff": (0, MAX_CPI), "low": (0, MAX_CPI), "high": (0, MAX_CPI),
@@ -219,6 +223,8 @@ def check_front_end_spec(spec, name: str = "front_end"):
     raise ValueError(f"`{name}` must be None, a spec dict such as {{'kind': 'blur', 'sigma': 1.5}}, a list of them, "
                      f"or an nn.Module; got {spec!r}")
 
+
+# %% ../nbs/03_models.ipynb #b9661ec6
 def build_front_end(spec) -> nn.Module | None:
     """A frozen front-end module from `spec`: None (no front end), a spec dict (see above), a list of
     spec dicts (applied in order), or an `nn.Module` (frozen and returned). Specs are checked first."""
@@ -288,6 +294,8 @@ def default_stats(arch: str, in_channels: int = 3) -> tuple[tuple[float, ...], t
     if in_channels == 1: return NORM_STATS[data + "_gray"]
     raise ValueError(f"no default statistics for `in_channels`={in_channels!r} (only for 1 or 3 channels); pass `mean` and `std`")
 
+
+# %% ../nbs/03_models.ipynb #0bab574b
 def _check_arch_kwargs(arch: str, arch_kwargs) -> dict:
     "Check `arch_kwargs` against the arguments `arch`'s builder takes (numbers bounded: `width` ≤ `MAX_WIDTH`)."
     if not isinstance(arch_kwargs, Mapping) or not all(isinstance(k, str) for k in arch_kwargs):
@@ -304,6 +312,8 @@ def _check_arch_kwargs(arch: str, arch_kwargs) -> dict:
             raise ValueError(f"`arch_kwargs[{k!r}]` must be a number in [-1e6, 1e6] or a string; got {v!r}")
     return dict(arch_kwargs)
 
+
+# %% ../nbs/03_models.ipynb #a14ce144
 def build_model(arch: str, n_classes: int = 10, in_channels: int = 3, mean=None, std=None,
                 front_end=None, *, weights=None, **arch_kwargs) -> Classifier:
     """A `Classifier` for images in [0, 1]: `front_end` → `Normalize(mean, std)` → body of `arch` → linear head.
@@ -364,6 +374,8 @@ def _check_layers(model: nn.Module, layers) -> list[str]:
                              f"({len(valid)} in all: see layer_names(model))")
     return layers
 
+
+# %% ../nbs/03_models.ipynb #cfc8d525
 class FeatureHooks:
     "Forward hooks on `layers` of `model` that keep each layer's latest output in `.features[name]`."
     def __init__(self, model: nn.Module, layers: str | Sequence[str], detach: bool = False):
@@ -394,6 +406,8 @@ class FeatureHooks:
     def __del__(self):
         for h in getattr(self, "_handles", []): h.remove()
 
+
+# %% ../nbs/03_models.ipynb #c50e2bef
 def get_features(model: nn.Module, x: torch.Tensor, layers: str | Sequence[str], detach: bool = True) -> dict[str, torch.Tensor]:
     """Run `model` on `x` and return {layer name: output} for `layers`, in their order.
 
@@ -456,6 +470,8 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None
         if os.path.exists(tmp): os.remove(tmp)
     return path
 
+
+# %% ../nbs/03_models.ipynb #b5c55292
 CONFIG_KEYS = ("arch", "arch_kwargs", "n_classes", "in_channels", "mean", "std", "front_end")
 
 def check_model_config(cfg: Mapping) -> dict:
@@ -483,6 +499,8 @@ def check_model_config(cfg: Mapping) -> dict:
     else: check_front_end_spec(fe)
     return {k: cfg[k] for k in CONFIG_KEYS}
 
+
+# %% ../nbs/03_models.ipynb #d465a0cb
 def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
     "Read a checkpoint (weights only), refuse non-finite weights and check its model config (if any) against the bounds."
     path = Path(path)
@@ -512,6 +530,8 @@ def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
         except ValueError as e: raise ValueError(f"checkpoint {str(path)!r} has an invalid model config: {e}") from None
     return sd, meta
 
+
+# %% ../nbs/03_models.ipynb #d69d1786
 def _mismatch(model_sd, sd, strict: bool) -> str | None:
     "A description of how state dict `sd` fails to fit `model_sd`, or None."
     missing = [k for k in model_sd if k not in sd]
@@ -548,6 +568,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, map
     check_finite_model(target)
     return model, meta
 
+
+# %% ../nbs/03_models.ipynb #611fc4da
 def model_from_checkpoint(path: str | os.PathLike, front_end="meta", map_location="cpu") -> Classifier:
     """Rebuild the `Classifier` saved in `path` from its metadata and load its weights; returned in eval mode.
 

@@ -159,6 +159,8 @@ def _cutoff_array(cutoffs, unit: str, h: int, w: int, name: str = "cutoffs") -> 
             raise ValueError(f"`{name}` must lie in [0, {hi:.4g}] {what}; got {v:g}")
     return np.unique(c)
 
+
+# %% ../nbs/04_probes.ipynb #e74cb024
 def _inverses(cuts, kind, order, unit, h, w, device, dtype) -> list:
     "One `_Inverse` (low-pass gain of `LowPass` and its fast inverse transform) per cutoff."
     return [_Inverse(LowPass(float(c), kind, order, unit).gain(h, w, device, dtype), h, w) for c in cuts]

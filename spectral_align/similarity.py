@@ -242,7 +242,7 @@ def eigenspectrum_alpha(x, rank_range: tuple[int, int] = (10, 100), *, batched: 
     if return_intercept: return alpha, ly.mean(-1) - slope * lx.mean()
     return alpha
 
-# %% ../nbs/08_similarity.ipynb #8d4dea3a
+# %% ../nbs/08_similarity.ipynb #a156ec0a
 def collect_features(model: nn.Module, images: torch.Tensor, layers: str | Sequence[str],
                      batch_size: int = 64) -> dict[str, torch.Tensor]:
     """Outputs of the named `layers` of `model` for `images` (B, C, H, W) in [0, 1], as {name: (B, *features)}:
@@ -266,6 +266,8 @@ def collect_features(model: nn.Module, images: torch.Tensor, layers: str | Seque
                 store.setdefault(l, []).append(out)
     return {l: torch.cat(v) for l, v in store.items()}
 
+
+# %% ../nbs/08_similarity.ipynb #1e9b1518
 def _rdm_collection(rdm_set):
     "(stack (S, n, n), names, meta DataFrame or None) from an RDMSet-like object, a dict or a tensor."
     meta = None

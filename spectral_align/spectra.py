@@ -9,7 +9,8 @@ from __future__ import annotations
 import math, warnings
 import numpy as np
 import torch
-from .core import check_images, check_number
+from .core import lazy_module, check_images, check_number
+_pd = lazy_module("pandas")   # imported at first use: `spectral-align channel` needs no pandas
 
 # %% auto #0
 __all__ = ['nyquist', 'freq_grid', 'radial_freq', 'radial_profile', 'power_spectrum', 'radial_power_spectrum', 'octave_bands']
@@ -30,6 +31,8 @@ def freq_grid(h: int, w: int, *, rfft: bool = False, device=None, dtype=torch.fl
     fx = (torch.fft.rfftfreq(w, device=device, dtype=dtype) if rfft else torch.fft.fftfreq(w, device=device, dtype=dtype)) * s
     return fy[:, None].expand(h, fx.numel()), fx[None, :].expand(h, fx.numel())
 
+
+# %% ../nbs/00_spectra.ipynb #b5b5f0dc
 def radial_freq(h: int, w: int, *, rfft: bool = False, device=None, dtype=torch.float32) -> torch.Tensor:
     "Radial frequency |f|, in cycles/image, at every point of the (r)FFT grid of an `h`×`w` image (DC at [0, 0])."
     fy, fx = freq_grid(h, w, rfft=rfft, device=device, dtype=dtype)
@@ -74,6 +77,8 @@ def power_spectrum(x: torch.Tensor) -> torch.Tensor:
     xf = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
     return torch.fft.fft2(xf).abs().pow(2) / (x.shape[-2] * x.shape[-1])
 
+
+# %% ../nbs/00_spectra.ipynb #eda6a59c
 def radial_power_spectrum(x: torch.Tensor, *, subtract_mean: bool = True, normalize: bool = False
                          ) -> tuple[torch.Tensor, torch.Tensor]:
     """Radially averaged power spectrum of each image of a (B, C, H, W) batch, averaged over channels.
@@ -90,19 +95,18 @@ def radial_power_spectrum(x: torch.Tensor, *, subtract_mean: bool = True, normal
 
 # %% ../nbs/00_spectra.ipynb #ed277913
 def octave_bands(c0: float = 1.75, n_bands: int = 7, *, size: int | None = None,
-                 width_octaves: float = 1.0, warn: bool = True) -> pd.DataFrame:
+                 width_octaves: float = 1.0, warn: bool = True) -> _pd.DataFrame:
     """Octave-spaced bands with centres `c0·2^k` cycles/image, k = 0 … n_bands-1, and their edges.
 
     Each band spans `width_octaves` around its centre (`centre·2^(±width/2)`). With `size` (image
     side in pixels), bands whose centre lies above that size's Nyquist frequency are dropped, with a
     warning that names them. Returns a DataFrame with columns `k`, `center`, `low`, `high`."""
-    import pandas as pd
     check_number(c0, "c0", low=0, low_inclusive=False)
     check_number(n_bands, "n_bands", low=1, integer=True)
     check_number(width_octaves, "width_octaves", low=0, low_inclusive=False)
     k = np.arange(n_bands)
     centre = c0 * 2.0 ** k
-    df = pd.DataFrame(dict(k=k, center=centre, low=centre * 2 ** (-width_octaves / 2), high=centre * 2 ** (width_octaves / 2)))
+    df = _pd.DataFrame(dict(k=k, center=centre, low=centre * 2 ** (-width_octaves / 2), high=centre * 2 ** (width_octaves / 2)))
     if size is not None:
         ny = nyquist(size)
         drop = df.center > ny + 1e-9

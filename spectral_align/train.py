@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/train.html.md"""
 
 # %% ../nbs/11_train.ipynb #f1dab7d8
 from __future__ import annotations
-import copy, json, os, random, tempfile, warnings
+import contextlib, copy, json, os, random, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,16 +21,18 @@ from fastai.callback.fp16 import *         # noqa: F401,F403  (adds Learner.to_b
 from fastai.callback.progress import *     # noqa: F401,F403  (adds Learner.no_bar)
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
-from fastai.optimizer import Adam
+from fastai.optimizer import OptimWrapper
 from .core import check_number, check_choice, get_device, seed_everything
 from .models import build_model, Classifier, save_checkpoint
-from .regularizers import (BANDS, TARGET_SOURCES, SteeringBand, NoiseAugment, ViewConsistency,
-                                         GradientSpectralPenalty, SimilarityRegularizer, CKAAlignment, NeuralGuidance,
-                                         make_target, make_predictor, fit_images, _dataset_images, _unwrap)
+from .filters import BANDS, SteeringBand
+from .neural import TARGET_SOURCES, make_target
+from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalty, SimilarityRegularizer,
+                                         CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
-__all__ = ['ARMS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'make_learner', 'EpochCheckpoint', 'read_training_state',
-           'fit', 'save_trained']
+__all__ = ['ARMS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw', 'make_learner', 'world_size', 'rank', 'local_rank',
+           'is_main_process', 'unwrap_model', 'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint',
+           'read_training_state', 'data_parallel', 'fit', 'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
@@ -96,7 +98,7 @@ register_arm("noise", "Gaussian-noise training (NoiseAugment); sigma in [0, 1] p
 def _arm_target(p: dict, ctx: dict):
     "The NeuralTarget of an alignment arm: `context['target']`, or `make_target(p['target'], ...)` on the first training images."
     if ctx.get("target") is not None: return make_target(ctx["target"])
-    imgs = _dataset_images(ctx["dls"].train.dataset, p["n_target"]) if p["target"] in TARGET_SOURCES else None
+    imgs = dataset_images(ctx["dls"].train.dataset, p["n_target"]) if p["target"] in TARGET_SOURCES else None
     return make_target(p["target"], imgs, rdm=p.get("rdm", "human"), n_units=p["v1_units"])
 
 _TARGET = dict(target="simulated_v1", n_target=128, v1_units=256)
@@ -118,7 +120,7 @@ def _arm_predictor(p: dict, ctx: dict) -> nn.Module:
     check_choice(p["predictor"], "predictor", ("trained", "random", "shuffled"))
     control = None if p["predictor"] == "trained" else p["predictor"]
     if p["target"] == "simulated_v1":
-        imgs, resp = _dataset_images(ctx["dls"].train.dataset, p["n_target"]), None
+        imgs, resp = dataset_images(ctx["dls"].train.dataset, p["n_target"]), None
     else:
         t = make_target(ctx.get("target") or p["target"])
         if t.responses is None:
@@ -134,6 +136,11 @@ register_arm("guidance", "neural guidance (Shao et al. 2024): a second head regr
 def arms_table() -> pd.DataFrame:
     "One row per registered arm: its name, description and default parameters."
     return pd.DataFrame([dict(arm=a.name, doc=a.doc, defaults=json.dumps(a.defaults)) for a in ARMS.values()])
+
+# %% ../nbs/11_train.ipynb #e651c235
+def adamw(params, **kwargs) -> OptimWrapper:
+    "PyTorch's `AdamW` as a fastai optimiser, with fastai `Adam`'s defaults (betas 0.9/0.99, eps 1e-5, decoupled weight decay)."
+    return OptimWrapper(params, torch.optim.AdamW, betas=(0.9, 0.99), eps=1e-5, **kwargs)
 
 # %% ../nbs/11_train.ipynb #76004ff7
 def _use_amp(mixed_precision, device: torch.device) -> bool:
@@ -186,12 +193,68 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
     ctx = dict(dls=dls, image_size=tuple(xb.shape[-2:]), n_classes=n_classes, in_channels=in_channels, seed=seed,
                **(context or {}))
     arm_cbs = list(a.callbacks(p, ctx)) if a.callbacks else []
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, opt_func=Adam, wd=wd,
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, opt_func=adamw, wd=wd,
                     path=Path(path), cbs=arm_cbs + list(cbs or []))
     learn.arm, learn.arm_params, learn.seed, learn.arch = arm, p, seed, arch
     if _use_amp(mixed_precision, dls.device if dls.device is not None else torch.device("cpu")):
         learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
     return learn
+
+# %% ../nbs/11_train.ipynb #08f02d79
+def world_size() -> int:
+    "How many processes train together: the started process group's size, else `WORLD_SIZE` (set by `torchrun` / `accelerate launch`), else 1."
+    if torch.distributed.is_available() and torch.distributed.is_initialized(): return torch.distributed.get_world_size()
+    return int(os.environ.get("WORLD_SIZE") or 1)
+
+def rank() -> int:
+    "This process's number among `world_size()` processes (0 in a single process)."
+    if torch.distributed.is_available() and torch.distributed.is_initialized(): return torch.distributed.get_rank()
+    return int(os.environ.get("RANK") or 0)
+
+def local_rank() -> int:
+    "This process's number on its own machine (`LOCAL_RANK`; 0 in a single process): the GPU it trains on."
+    return int(os.environ.get("LOCAL_RANK") or 0)
+
+def is_main_process() -> bool:
+    "Whether this is process 0, the one that writes files (always true in a single process)."
+    return rank() == 0
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    "`model` without its `DataParallel` / `DistributedDataParallel` / `torch.compile` wrappers (whose state-dict keys start with `module.`)."
+    if not isinstance(model, nn.Module): raise ValueError(f"`model` must be an nn.Module; got {type(model).__name__}")
+    while True:
+        if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)): model = model.module
+        elif hasattr(model, "_orig_mod") and isinstance(model._orig_mod, nn.Module): model = model._orig_mod
+        else: return model
+
+# %% ../nbs/11_train.ipynb #0dd5d3b0
+def init_distributed(cpu: bool = False) -> bool:
+    """Join the process group of a `torchrun` / `accelerate launch` start (gloo when `cpu`, else NCCL on GPUs) and,
+    on GPUs, use GPU `local_rank()`; True when several processes run, False (doing nothing) in a single process."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized(): return world_size() > 1
+    if world_size() <= 1: return False
+    try: from accelerate import PartialState
+    except ImportError: raise ValueError("several processes (WORLD_SIZE > 1) need `accelerate`: pip install 'spectral_align[cluster]'") from None
+    PartialState(cpu=cpu)
+    return True
+
+def barrier() -> None:
+    "Wait until every process gets here (nothing to wait for in a single process)."
+    if torch.distributed.is_available() and torch.distributed.is_initialized() and world_size() > 1: torch.distributed.barrier()
+
+def on_main(f: Callable, *args, **kwargs):
+    """`f(*args, **kwargs)` run by the main process alone while the others wait; every process returns its result
+    (which must pickle), and every process fails if it failed (the others with a `RuntimeError` quoting it)."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized() and world_size() > 1): return f(*args, **kwargs)
+    box, err = [None], None
+    if is_main_process():
+        try: box = [("ok", f(*args, **kwargs))]
+        except BaseException as e: err, box = e, [("error", f"{type(e).__name__}: {e}")]
+    torch.distributed.broadcast_object_list(box, src=0)
+    if err is not None: raise err
+    kind, v = box[0]
+    if kind == "error": raise RuntimeError(f"process 0 failed: {v}")
+    return v
 
 # %% ../nbs/11_train.ipynb #1cd3245d
 def _cb_generators(learn):
@@ -229,11 +292,11 @@ def _plain(o):
     return o
 
 def _opt_state(opt) -> dict:
-    sd = opt.state_dict()
-    return {"state": _plain(sd["state"]), "hypers": _plain(sd["hypers"])}
+    "The optimiser's state dict (PyTorch's: `state` and `param_groups`), in plain types."
+    return _plain(opt.state_dict())
 
 class EpochCheckpoint(Callback):
-    "Save model, optimiser, history and RNG states to `fname` after every epoch (atomically)."
+    "Save model (unwrapped), optimiser, history and RNG states to `fname` after every epoch (atomically; in process 0 only)."
     order = 65        # after the Recorder has logged the epoch
     def __init__(self, fname: str | os.PathLike): self.fname = Path(fname)
     def before_fit(self):
@@ -244,9 +307,10 @@ class EpochCheckpoint(Callback):
     def after_epoch(self):
         if self.epoch < len(self.history): return      # an epoch fastai skipped while resuming
         self.history.append([self.epoch] + [float(v) if v is not None else float("nan") for v in self.recorder.log[1:-1]])
+        if not is_main_process(): return               # several processes: process 0 alone writes
 
         state = {"format": "spectral_align.train", "epoch": self.epoch + 1, "n_epoch": self.n_epoch,
-                 "model": {k: v.detach().cpu() for k, v in self.learn.model.state_dict().items()},
+                 "model": {k: v.detach().cpu() for k, v in unwrap_model(self.learn.model).state_dict().items()},
                  "opt": _opt_state(self.learn.opt), "rng": _rng_state(self.learn),
                  "smooth_loss": {"count": int(self.recorder.smooth_loss.count),
                                  "val": float(self.recorder.smooth_loss.val)},
@@ -273,12 +337,43 @@ def read_training_state(fname) -> dict:
         raise ValueError(f"`fname` {str(fname)!r} is not a spectral_align training checkpoint")
     return st
 
+def _strip_module(sd: dict) -> dict:
+    "A state dict saved from a wrapped model (keys `module.…`) as the plain model's."
+    return {k[7:]: v for k, v in sd.items()} if sd and all(k.startswith("module.") for k in sd) else sd
+
+def _cpu_trainer():
+    "fastai's `DistributedTrainer` for CPU processes (gloo): it shares the batch order on CPU tensors and leaves batch norm alone."
+    from fastai.distributed import DistributedDL, DistributedTrainer
+    class CPUDistributedDL(DistributedDL):
+        def _broadcast(self, t, rank):          # fastai's moves `t` to CUDA, which only NCCL needs
+            t = torch.LongTensor(t); torch.distributed.broadcast(t, rank); return t.tolist()
+    class CPUDistributedTrainer(DistributedTrainer):
+        def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else CPUDistributedDL(dl, device=self.learn.model.device)
+    return CPUDistributedTrainer(sync_bn=False, cpu=True)   # SyncBatchNorm runs on GPUs only
+
+@contextlib.contextmanager
+def data_parallel(learn: Learner):
+    """Train `learn` in distributed data parallel inside the block, one process per GPU: fastai's `distrib_ctx`
+    (accelerate; batch norm synchronised). On CPU processes (gloo) the same trainer, without synchronised batch norm."""
+    init_distributed(cpu=getattr(learn.dls, "device", None) is None or learn.dls.device.type != "cuda")
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        yield learn; return                            # a single process: nothing to distribute
+    if torch.distributed.get_backend() == "nccl":
+        from fastai.distributed import distrib_ctx  # noqa: F401  (adds Learner.distrib_ctx)
+        with learn.distrib_ctx(): yield learn
+        return
+    learn.add_cb(_cpu_trainer())
+    if rank(): learn.remove_cb(ProgressCallback)
+    try: yield learn
+    finally: learn.detach_distributed()
+
 # %% ../nbs/11_train.ipynb #3590ad64
 def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.PathLike | None = None,
         resume: bool = True, distributed: bool | None = None) -> pd.DataFrame:
     """Train `learn` with one-cycle for `epochs` epochs at peak learning rate `lr`, checkpointing every
-    epoch to `checkpoint` and resuming from it when it exists. Under `accelerate launch` (or with
-    `distributed=True`) training runs inside fastai's `distrib_ctx` on all GPUs."""
+    epoch to `checkpoint` and resuming from it when it exists. Under `torchrun` / `accelerate launch` (or with
+    `distributed=True`) every process trains its share of each batch (fastai's `distrib_ctx`); process 0 alone
+    writes the checkpoint, which holds the unwrapped model, so it resumes and loads in a single process too."""
     check_number(epochs, "epochs", low=1, integer=True)
     check_number(lr, "lr", low=0, low_inclusive=False)
     start, learn._resumed_history, learn._resumed_smooth, cbs = 0, [], None, []
@@ -291,21 +386,20 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
             if mine != theirs or st["n_epoch"] != epochs:
                 raise ValueError(f"`checkpoint` {str(checkpoint)!r} holds arm/params/seed {theirs} trained for {st['n_epoch']} "
                                  f"epochs, not {mine} for {epochs}; delete it or pass resume=False")
-            learn.model.load_state_dict(st["model"])
+            unwrap_model(learn.model).load_state_dict(_strip_module(st["model"]))
             learn.create_opt()
-            learn.opt.load_state_dict({"state": st["opt"]["state"], "hypers": st["opt"]["hypers"]})
+            learn.opt.load_state_dict(st["opt"])
             _set_rng_state(learn, st["rng"])
             start, learn._resumed_history, learn._resumed_smooth = st["epoch"], st["history"], st.get("smooth_loss")
         cbs.append(EpochCheckpoint(checkpoint))
     if start < epochs:
-        if distributed is None: distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        if distributed is None: distributed = world_size() > 1
         if distributed:
-            from fastai.distributed import distrib_ctx  # noqa: F401  (adds Learner.distrib_ctx)
-            with learn.distrib_ctx():
-                learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start)
+            with data_parallel(learn): learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start)
         else:
             learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start)
     if checkpoint is not None:
+        barrier()                                      # process 0 has written the last epoch
         st = read_training_state(checkpoint)
         return pd.DataFrame(st["history"], columns=st["names"])
     names = ["epoch"] + list(learn.recorder.metric_names[1:-1])
@@ -314,11 +408,15 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
 # %% ../nbs/11_train.ipynb #053c4c6d
 def save_trained(learn: Learner, path: str | os.PathLike, **meta) -> Path:
     """Save `learn.model` with its arm, parameters and seed (see `models.save_checkpoint`), without the regularisers'
-    auxiliary modules (`model.aux`: layer weights, guidance head), which are training machinery, not part of the classifier."""
+    auxiliary modules (`model.aux`: layer weights, guidance head), which are training machinery, not part of the classifier.
+    With several processes, process 0 writes and every process returns once the file is there."""
     info = dict(arm=getattr(learn, "arm", None), arm_params=getattr(learn, "arm_params", None),
                 seed=getattr(learn, "seed", None), **meta)
-    model = _unwrap(learn.model)
-    aux = model._modules.pop("aux", None)
-    try: return save_checkpoint(model, path, info)
-    finally:
-        if aux is not None: model._modules["aux"] = aux
+    model = unwrap_model(learn.model)
+    if is_main_process():
+        aux = model._modules.pop("aux", None)
+        try: save_checkpoint(model, path, info)
+        finally:
+            if aux is not None: model._modules["aux"] = aux
+    barrier()
+    return Path(path)

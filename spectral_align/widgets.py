@@ -218,7 +218,21 @@ def cutoff_explorer(x: torch.Tensor, y=None, i: int = 0, j: int | None = None, c
         controls["j"] = W.IntSlider(value=j, min=0, max=n - 1, description="partner", continuous_update=False)
     return Explorer(draw, controls)
 
-# %% ../nbs/13_widgets.ipynb #d5d2f32f
+# %% ../nbs/13_widgets.ipynb #80165989
+def _band_spectra(ax, gray: torch.Tensor, noise: torch.Tensor, band):
+    "Radial power spectra of the contrast-reduced image and of the noise (1, 1, H, W) on `ax`, with `band` (a row of `masking_bands`) shaded."
+    f, p_img = radial_power_spectrum(gray)
+    ax.loglog(f[1:].numpy(), p_img[0, 1:].numpy(), color="0.3", label="image")
+    if noise.abs().max() > 0:
+        _, p_noise = radial_power_spectrum(noise)
+        pn = p_noise[0, 1:].numpy()
+        ax.loglog(f[1:].numpy()[pn > 0], pn[pn > 0], color="C3", label="noise")
+    ax.axvspan(band.low_cpi, band.high_cpi, color="C1", alpha=0.25, label=f"band {band.center_cpi:g} c/img")
+    ax.set_xlabel("cycles/image", fontsize=7); ax.set_ylabel("power", fontsize=7); ax.tick_params(labelsize=6)
+    ax.legend(fontsize=6, loc="lower left")
+    ax.set_ylim(max(float(p_img[0, 1:].min()) / 10, 1e-12), None)
+
+# %% ../nbs/13_widgets.ipynb #501fe230
 def band_figure(x: torch.Tensor, band: int = 3, noise_sd: float = 0.08, seed: int = 0, *, all_bands: bool = True,
                 size: float = 1.9, **stimulus_kw):
     """Figure of a critical-band-masking stimulus of one square image `x` with noise of SD `noise_sd` in octave band `band`.
@@ -255,17 +269,7 @@ def band_figure(x: torch.Tensor, band: int = 3, noise_sd: float = 0.08, seed: in
     _imshow(fig.add_subplot(top[0]), gray[0].float(), "contrast-reduced image")
     _imshow(fig.add_subplot(top[1]), noise[0].float(), f"noise added (+0.5)\nSD {noise_sd:g}", 0.5)
     _imshow(fig.add_subplot(top[2]), stim[0].float(), f"stimulus, band k={band}")
-    ax = fig.add_subplot(top[3])
-    f, p_img = radial_power_spectrum(gray)
-    ax.loglog(f[1:].numpy(), p_img[0, 1:].numpy(), color="0.3", label="image")
-    if noise.abs().max() > 0:
-        _, p_noise = radial_power_spectrum(noise)
-        pn = p_noise[0, 1:].numpy()
-        ax.loglog(f[1:].numpy()[pn > 0], pn[pn > 0], color="C3", label="noise")
-    ax.axvspan(b.low_cpi, b.high_cpi, color="C1", alpha=0.25, label=f"band {b.center_cpi:g} c/img")
-    ax.set_xlabel("cycles/image", fontsize=7); ax.set_ylabel("power", fontsize=7); ax.tick_params(labelsize=6)
-    ax.legend(fontsize=6, loc="lower left")
-    ax.set_ylim(max(float(p_img[0, 1:].min()) / 10, 1e-12), None)
+    _band_spectra(fig.add_subplot(top[3]), gray, noise, b)
     if n_bot:
         bot = gs[1].subgridspec(1, cols)
         every = cbm_stimuli(x.expand(len(ks), -1, -1, -1), noise_sd, ks, seed, channels=1, **stimulus_kw)
