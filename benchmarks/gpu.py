@@ -34,11 +34,10 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from spectral_align.core import one_line
 from spectral_align.corruptions import ALL_CORRUPTIONS
-from spectral_align.data import BatchAugment, get_dls, load_jpeg_npz, load_npz, make_builtin
+from spectral_align.data import get_dls, load_jpeg_npz, load_npz, make_builtin
 from spectral_align.experiment import MEASURES, ExperimentConfig, run_experiment
 from spectral_align.masking import NOISE_SDS, N_BANDS, band_noise
 from spectral_align.models import build_model
@@ -46,7 +45,7 @@ from spectral_align.probes import HYBRID_CUTOFFS_PCT, hybrid_sweep
 from spectral_align.attacks import PGD
 from spectral_align.train import ARMS, fit, make_learner
 from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
-from _timing import TrainTimer, clock, sync
+from _timing import TrainTimer, clock, minimal_loop, sync
 
 GOALS = dict(learner=0.9, hybrid=1.2, pgd=1.0, noise=100.0)
 BUDGET_S = 300
@@ -109,31 +108,6 @@ def load_data(path, n_train: int, n_test: int):
 
 # --- 2. Learner against a minimal loop ------------------------------------------------------------------------------
 
-def minimal_loop(x, y, arch, bs, epochs, lr, device, arch_kwargs):
-    "The same training in plain PyTorch: shuffled batches, augmentation, AdamW, one-cycle, bf16 autocast on CUDA."
-    torch.manual_seed(0)
-    model = build_model(arch, 10, x.shape[1], **arch_kwargs).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4, betas=(0.9, 0.99), eps=1e-5)
-    n_batches = len(x) // bs
-    # (at least 8 steps: OneCycleLR needs a warm-up phase of one step or more; only a dry run has fewer batches)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(epochs * n_batches, 8), pct_start=0.25)
-    aug, amp, times = BatchAugment(seed=0), device.type == "cuda", []
-    for _ in range(epochs):
-        model.train()
-        t = clock(device)
-        perm = torch.randperm(len(x), device=device)
-        for i in range(n_batches):
-            idx = perm[i * bs:(i + 1) * bs]
-            xb, yb = aug((x[idx], y[idx]))
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step(); sched.step()
-        times.append(clock(device) - t)
-    return n_batches * bs / min(times[1:] or times)
-
-
 def precision(learn) -> str:
     "The mixed precision a Learner trains with ('bf16', 'fp16' or 'fp32')."
     mp = [cb for cb in learn.cbs if type(cb).__name__ == "MixedPrecision"]
@@ -143,7 +117,8 @@ def precision(learn) -> str:
 
 def throughput(rep, a, xt, yt, xv, yv, device):
     bs, n_batches = a.bs, len(xt) // a.bs
-    ips_loop = minimal_loop(xt.to(device), yt.to(device), a.arch, bs, a.epochs, a.lr, device, a.arch_kwargs)
+    t_loop, _ = minimal_loop(xt.to(device), yt.to(device), a.arch, bs, a.epochs, a.lr, device, a.arch_kwargs)
+    ips_loop = n_batches * bs / t_loop
     dls = get_dls(xt, yt, xv, yv, bs=bs, device=device, seed=0, n_classes=10)
     timer = TrainTimer(device)
     learn = make_learner(dls, "baseline", a.arch, seed=0, cbs=[timer], **a.arch_kwargs)

@@ -19,19 +19,17 @@ CNN on the built-in data.
     python benchmarks/training.py [--arch auto|small_cnn|resnet18_cifar] [--n N] [--bs BS] [--epochs 2]
                                   [--width 32] [--arms baseline,similarity,...] [--device auto|cpu|cuda] [--csv out.csv]
 """
-import argparse, math, os, platform, sys, time, warnings
+import argparse, os, sys, time, warnings
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from spectral_align.core import get_device
-from spectral_align.data import builtin_dls, BatchAugment
-from spectral_align.models import build_model
+from spectral_align.data import builtin_dls
 from spectral_align.train import ARMS, make_learner, fit
 from spectral_align.regularizers import BANDS
 from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
-from _timing import TrainTimer, clock, sync
+from _timing import TrainTimer, minimal_loop
 
 
 def time_arm(dls, arm, arch, epochs, lr, device, arch_kwargs, params=None):
@@ -44,34 +42,6 @@ def time_arm(dls, arm, arch, epochs, lr, device, arch_kwargs, params=None):
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else float("nan")
     return dict(arm=arm, epoch_s=min(timer.times[1:] or timer.times), setup_s=setup, peak_mem_mib=peak,
                 train_loss=float(hist.train_loss.iloc[-1]), accuracy=float(hist.accuracy.iloc[-1]))
-
-
-def minimal_loop(x, y, arch, bs, epochs, lr, wd, device, arch_kwargs, augment):
-    "The same training in plain PyTorch: shuffled batches, augmentation, AdamW, one-cycle, bf16 autocast on CUDA."
-    torch.manual_seed(0)
-    model = build_model(arch, 10, x.shape[1], **arch_kwargs).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd, betas=(0.9, 0.99), eps=1e-5)
-    n_batches = len(x) // bs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches, pct_start=0.25)
-    aug = BatchAugment(seed=0) if augment else None
-    amp = device.type == "cuda"
-    times = []
-    for ep in range(epochs):
-        model.train()
-        t = clock(device)
-        perm = torch.randperm(len(x), device=device)
-        for i in range(n_batches):
-            idx = perm[i * bs:(i + 1) * bs]
-            xb, yb = x[idx], y[idx]
-            if aug is not None: xb, yb = aug((xb, yb))
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step(); sched.step()
-        times.append(clock(device) - t)
-    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else float("nan")
-    return min(times[1:] or times), peak
 
 
 def main(argv=None):
@@ -102,7 +72,7 @@ def main(argv=None):
 
     dls = builtin_dls(n_train=n, n_valid=min(512, n), bs=bs, augment=not a.no_augment, device=device, seed=0)
     x, y = dls.train.dataset.x.to(device), dls.train.dataset.y.to(device)
-    t_min, peak_min = minimal_loop(x, y, arch, bs, a.epochs, a.lr, 5e-4, device, arch_kwargs, not a.no_augment)
+    t_min, peak_min = minimal_loop(x, y, arch, bs, a.epochs, a.lr, device, arch_kwargs, wd=5e-4, augment=not a.no_augment)
     rows = []
     for arm in arms:
         with warnings.catch_warnings():
