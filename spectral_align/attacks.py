@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/attacks.html.md"""
 
 # %% ../nbs/06_attacks.ipynb #0d430e47
 from __future__ import annotations
-import argparse, math, os, sys, warnings
+import math, os, sys, warnings
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
@@ -15,18 +15,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from .data import load_test_data
-from .core import CommandParser, command_error, check_out_dir
 from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
                                   model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels)
 from .spectra import radial_power_spectrum
 
 # %% auto #0
-__all__ = ['NORMS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'check_norm', 'max_eps', 'check_eps',
-           'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict', 'make_attack',
-           'GradientMaskingWarning', 'masking_checks', 'robust_accuracy', 'plot_robust_accuracy',
+__all__ = ['NORMS', 'MAX_STEPS', 'MAX_BS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'check_norm', 'max_eps',
+           'check_eps', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict',
+           'make_attack', 'GradientMaskingWarning', 'masking_checks', 'robust_accuracy', 'plot_robust_accuracy',
            'minimal_perturbation', 'median_minimal_perturbation', 'success_curve', 'plot_success_curves',
-           'perturbation_spectrum', 'adversarial_spectrum', 'plot_perturbation_spectra', 'parse_eps', 'cli_attack']
+           'perturbation_spectrum', 'adversarial_spectrum', 'plot_perturbation_spectra', 'parse_eps']
 
 # %% ../nbs/06_attacks.ipynb #9e921011
 NORMS = ("inf", "2")
@@ -62,7 +60,7 @@ def check_eps(eps, norm, shape=None, name: str = "eps") -> float:
     return float(eps)
 
 # %% ../nbs/06_attacks.ipynb #d43f9d8e
-_MAX_STEPS, _MAX_BS = 10_000, 2 ** 20      # PGD steps, images per forward pass
+MAX_STEPS, MAX_BS = 10_000, 2 ** 20      # PGD steps, images per forward pass
 
 def _n_classes(model: nn.Module, x: torch.Tensor) -> int:
     "The number of outputs of `model`: one forward pass on one image, through `model_logits` (checked shape, finite logits)."
@@ -220,7 +218,7 @@ class PGD(Attack):
                  step_size: float | None = None, random_start: bool = True, seed: int | None = 0,
                  loss: str = "ce", early_stop: bool = True, mixed_precision: bool = False):
         super().__init__(model, eps, norm, seed)
-        self.steps = check_number(steps, "steps", low=1, high=_MAX_STEPS, integer=True)
+        self.steps = check_number(steps, "steps", low=1, high=MAX_STEPS, integer=True)
         if step_size is None: self.rel_step = 2.5 / steps
         else:
             check_number(step_size, "step_size", low=0, low_inclusive=False)
@@ -391,8 +389,8 @@ def masking_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf
     norm = check_norm(norm)
     eps = check_eps(_default_ref_eps(norm) if eps is None else eps, norm, x.shape)
     if large_eps is not None: check_eps(large_eps, norm, x.shape, "large_eps")
-    check_number(steps, "steps", low=1, high=_MAX_STEPS, integer=True); check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
-    check_number(tol, "tol", low=0, high=1); check_number(steps_factor, "steps_factor", low=2, high=_MAX_STEPS // steps, integer=True)
+    check_number(steps, "steps", low=1, high=MAX_STEPS, integer=True); check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
+    check_number(tol, "tol", low=0, high=1); check_number(steps_factor, "steps_factor", low=2, high=MAX_STEPS // steps, integer=True)
     with eval_mode(model):
         xd = _to_model(model, x); yd = y.to(xd.device)
         ok = predict_labels(model, xd, bs) == yd
@@ -428,7 +426,7 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, nor
     norm = check_norm(norm)
     eps = _as_eps_list(eps, norm, x.shape)
     check_choice(attack, "attack", ATTACKS)
-    check_number(steps, "steps", low=1, high=_MAX_STEPS // 5, integer=True); check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    check_number(steps, "steps", low=1, high=MAX_STEPS // 5, integer=True); check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
     check_number(tol, "tol", low=0, high=1)
     kw = dict(seed=seed, **attack_kwargs)
     if attack == "pgd": kw.update(steps=steps, loss=loss)
@@ -497,12 +495,11 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
     `eps` (upper bound found; 0 if misclassified clean, ∞ if not fooled at `eps_max`), `eps_lo`, `found`, `norm`.
     `step_size` is a fraction of each image's radius (default 2.5/steps); `iters` ≤ 100, `steps` ≤ 10000, `bs` ≤ 2^20. With `return_adv`, returns
     `(df, x_adv)`: for each found image the adversarial image at distance `eps`, else the image itself."""
-    x, y = check_inputs(model, x, y)
-    norm = check_norm(norm)
+    x, y = check_inputs(model, x, y); norm = check_norm(norm)
     eps_max = check_eps(EPS_MAX["inf"] if norm == "inf" and eps_max is None else
                         EPS_MAX["2"] * max_eps("2", x.shape) if eps_max is None else eps_max, norm, x.shape, "eps_max")
     if eps_max == 0: raise ValueError("`eps_max` must be > 0")
-    check_number(iters, "iters", low=0, high=_MAX_ITERS, integer=True); check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    check_number(iters, "iters", low=0, high=_MAX_ITERS, integer=True); check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
     if step_size is not None: check_number(step_size, "step_size", low=0, low_inclusive=False)
     pgd = PGD(model, eps_max, norm, steps=steps, random_start=random_start, seed=seed, loss=loss)
     if step_size is not None: pgd.rel_step = step_size
@@ -611,7 +608,7 @@ def adversarial_spectrum(model: nn.Module, x: torch.Tensor, y: torch.Tensor, att
         attack = PGD(model, eps if eps is not None else (0.5 if norm == "2" else 4 / 255), norm, steps=steps, seed=seed)
     elif not isinstance(attack, Attack): raise ValueError(f"`attack` must be an Attack (e.g. PGD(model, ...)) or None; got {attack!r}")
     elif attack.model is not model: raise ValueError("`attack` must attack `model` (attack.model is another module)")
-    check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
     ok = predict_labels(model, x, bs) == y
     if not ok.any(): raise ValueError("`model` classifies none of `x` correctly; there is nothing to attack")
     xs, ys = x[ok], y[ok]
@@ -641,74 +638,13 @@ def parse_eps(text: str) -> list[float]:
     return out
 
 
-# %% ../nbs/06_attacks.ipynb #ef4306ee
-_ATTACK_FILES = ("attack.csv", "attack_checks.csv", "attack.png")
-
-def _attack_parser():
-    p = CommandParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack.")
-    p.add_argument("checkpoint", help="model checkpoint (models.save_checkpoint / train.save_trained)")
-    p.add_argument("--data", default="builtin", help="'builtin' (fresh built-in test images) or an .npz file with x and y")
-    p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
-    p.add_argument("--size", type=int, default=32, help="size of the built-in images")
-    p.add_argument("--norm", default="inf", help="inf or 2")
-    p.add_argument("--eps", default="1/255,2/255,4/255,8/255", help="comma-separated radii; fractions allowed")
-    p.add_argument("--attack", default="pgd", choices=tuple(ATTACKS), help="attack")
-    p.add_argument("--steps", type=int, default=10, help=f"PGD steps (also used by the gradient-masking checks; at most {_MAX_STEPS // 5})")
-    p.add_argument("--loss", default="ce", choices=("ce", "margin"), help="loss that PGD and FGSM maximise")
-    p.add_argument("--no-checks", action="store_true", help="skip the gradient-masking checks")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--bs", type=int, default=256, help="batch size")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--out", default="attack_results", help="output folder for attack.csv, attack_checks.csv and attack.png")
-    return p
-
-
-# %% ../nbs/06_attacks.ipynb #85754efa
-def cli_attack(argv: list[str] | None = None) -> int:
-    """The `spectral-align attack` command: robust accuracy against ε; prints the table, writes CSV and PNG. Returns the exit status:
-    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
-    prog = "spectral-align attack"
-    try:
-        a = _attack_parser().parse_args(argv)
-        norm = check_norm(a.norm)
-        eps = parse_eps(a.eps)
-        check_number(a.n, "--n", low=1, integer=True)
-        check_number(a.bs, "--bs", low=1, high=_MAX_BS, integer=True)
-        check_number(a.steps, "--steps", low=1, high=_MAX_STEPS // 5, integer=True)
-        check_number(a.seed, "--seed", low=0, integer=True)
-        device = get_device(a.device)
-        out = check_out_dir(a.out, _ATTACK_FILES)
-        if not Path(a.checkpoint).is_file(): raise ValueError(f"CHECKPOINT {a.checkpoint!r} does not exist or is not a file")
-        from spectral_align.models import model_from_checkpoint
-        model = model_from_checkpoint(a.checkpoint)
-        try: check_finite_model(model)
-        except ValueError as e: raise ValueError(f"refused: checkpoint {a.checkpoint!r}: {e}") from None
-        model = model.to(device)
-        x, y = load_test_data(a.data, a.n, a.seed, grayscale=model.normalize.n_channels == 1,
-                              size=a.size if a.data == "builtin" else None)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", GradientMaskingWarning)
-            df = robust_accuracy(model, x, y, eps, norm, a.attack, steps=a.steps, seed=a.seed, bs=a.bs, loss=a.loss,
-                                 checks=not a.no_checks)
-    except SystemExit as e: return int(e.code or 0)                   # --help
-    except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        df.insert(0, "checkpoint", str(a.checkpoint))
-        df.to_csv(out / "attack.csv", index=False)
-        fig = plot_robust_accuracy(df, title=f"{Path(a.checkpoint).name}: {df.attack.iloc[-1]}, {'L∞' if norm == 'inf' else 'L2'}")
-        fig.savefig(out / "attack.png", dpi=120); plt.close(fig)
-        if "checks" in df.attrs: pd.DataFrame(df.attrs["checks"]).to_csv(out / "attack_checks.csv", index=False)
-    except OSError as e: return command_error(prog, e)
-    show = df.drop(columns=["checkpoint"]).assign(**({"eps_255": df.eps * 255} if norm == "inf" else {}))
-    with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
-        print(f"{len(x)} images from {a.data}; model {Path(a.checkpoint).name}")
-        print(show.to_string(index=False))
-        if "checks" in df.attrs:
-            chk = pd.DataFrame(df.attrs["checks"])
-            print("\ngradient-masking checks:")
-            print(chk[["check", "eps", "steps", "accuracy", "limit", "passed"]].to_string(index=False))
-    for w in caught: print(f"WARNING: {w.message}", file=sys.stderr)
-    print(f"wrote {out / 'attack.csv'}" + (f", {out / 'attack_checks.csv'}" if "checks" in df.attrs else "") + f" and {out / 'attack.png'}")
-    return 0
+# %% ../nbs/06_attacks.ipynb #e5cc477f
+def __getattr__(name: str):
+    "Deprecated alias: `cli_attack` moved to `spectral_align.cli`; the old name resolves there, with a DeprecationWarning."
+    if name == "cli_attack":
+        warnings.warn("`spectral_align.attacks.cli_attack` moved to `spectral_align.cli.cli_attack`; import it from there",
+                      DeprecationWarning, stacklevel=2)
+        from spectral_align import cli
+        return cli.cli_attack
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

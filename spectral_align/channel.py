@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
-from .core import CommandParser, command_error, check_number, check_choice, describe
+from .core import check_number, check_choice, describe
 from .masking import NOISE_SDS, BAND_C0, N_BANDS, CHANCE16, trial_key, check_noise_sds
 
 # %% auto #0
-__all__ = ['human_reference', 'MaskingMatrix', 'human_matrix', 'as_matrix', 'save_trials', 'load_trials', 'load_results',
-           'index_thresholds', 'fit_gaussian', 'channel_properties', 'ChannelFit', 'psychometric_thresholds',
-           'fit_channel', 'plot_masking_heatmap', 'plot_channel', 'cli_channel']
+__all__ = ['MAX_BOOT', 'human_reference', 'MaskingMatrix', 'human_matrix', 'as_matrix', 'save_trials', 'load_trials',
+           'load_results', 'index_thresholds', 'fit_gaussian', 'channel_properties', 'ChannelFit',
+           'psychometric_thresholds', 'fit_channel', 'plot_masking_heatmap', 'plot_channel']
 
 # %% ../nbs/05a_channel.ipynb #19060a10
 @lru_cache(maxsize=1)
@@ -369,7 +369,7 @@ def _sensitivity(th_sd, sd_max, L):
         return np.clip(np.log2(2 * sd_max / np.asarray(th_sd, dtype=np.float64)), 0, L - 1)
 
 # %% ../nbs/05a_channel.ipynb #4dc14e71
-_MAX_BOOT = 100_000   # bootstrap samples
+MAX_BOOT = 100_000   # bootstrap samples
 
 def psychometric_thresholds(results, threshold: float = 50.0, unit: str | None = None, chance: float | None = None,
                             n_boot: int = 200, ci: float = 0.95, seed: int = 0, noise_sds=None, bands=None) -> pd.DataFrame:
@@ -385,7 +385,7 @@ def psychometric_thresholds(results, threshold: float = 50.0, unit: str | None =
 def _psychometric(m, threshold, chance, n_boot, ci, seed):
     import pandas as pd
     check_number(threshold, "threshold", low=0, high=100, low_inclusive=False, high_inclusive=False)
-    check_number(n_boot, "n_boot", low=0, high=_MAX_BOOT, integer=True)
+    check_number(n_boot, "n_boot", low=0, high=MAX_BOOT, integer=True)
     check_number(ci, "ci", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if m.noise_sds[0] != 0 or len(m.noise_sds) < 3:
         raise ValueError(f"the psychometric method needs a noise-free level (noise SD 0) first and at least two noisy levels; "
@@ -541,44 +541,13 @@ def plot_channel(fits, ax=None, reference: bool = True):
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
-# %% ../nbs/05a_channel.ipynb #af022e4a
-def cli_channel(argv: list[str] | None = None) -> int:
-    "`spectral-align channel FILE [--method index|psychometric] [--threshold 50] [--json]`: fit and print a channel."
-    prog = "spectral-align channel"
-    p = CommandParser(prog=prog,
-                                description="Fit the spatial-frequency channel (Subramanian et al. 2023) of a critical-band-masking results file.")
-    p.add_argument("file", help="per-trial JSON (noise{sd}freq{k} → 0/1 list), JSON matrix object, or masking_accuracy CSV")
-    p.add_argument("--method", choices=("index", "psychometric"), default="index", help="threshold method (default: index, as published)")
-    p.add_argument("--threshold", type=float, default=50.0, help="criterion, percent correct (default: 50)")
-    p.add_argument("--unit", choices=("percent", "fraction"), default=None, help="unit of a JSON matrix without a 'unit' key")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--n-boot", type=int, default=200, help=f"bootstrap samples for the psychometric method (default: 200; at most {_MAX_BOOT})")
-    try:
-        args = p.parse_args(argv)
-        check_number(args.n_boot, "--n-boot", low=0, high=_MAX_BOOT, integer=True)
-        check_number(args.seed, "--seed", low=0, integer=True)
-        m = load_results(args.file, unit=args.unit)
-        fit = fit_channel(m, method=args.method, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed)
-    except SystemExit as e: return int(e.code or 0)                   # --help
-    except (ValueError, OSError) as e: return command_error(prog, e)
-    except (TypeError, KeyError, IndexError) as e: return command_error(prog, f"cannot read {args.file!r} as masking results: {e!r}")
-    hum = human_reference()["channel"]
-    if args.json:
-        d = fit.to_dict()
-        d.update(file=str(args.file), n_trials=None if m.n is None else int(m.n.sum()), human=hum,
-                 bandwidth_ratio_to_human=(None if d["bandwidth_octaves"] is None else d["bandwidth_octaves"] / hum["bandwidth_octaves"]))
-        print(json.dumps(d))
-    else:
-        print(f"file: {args.file}" + ("" if m.n is None else f" ({int(m.n.sum())} trials)"))
-        print(f"method: {fit.method}, criterion {fit.threshold:g}% correct")
-        print("band centre (c/img): " + "  ".join(f"{c:7.3g}" for c in fit.centers))
-        print("sensitivity:         " + "  ".join(f"{s:7.3g}" for s in fit.sensitivity))
-        if fit.fitted:
-            ci = lambda k: f"  [{fit.ci[k][0]:.3g}, {fit.ci[k][1]:.3g}]" if k in fit.ci else ""
-            print(f"bandwidth:              {fit.bandwidth_octaves:.2f} octaves{ci('bandwidth_octaves')}   (human {hum['bandwidth_octaves']:.2f})")
-            print(f"centre frequency:       {fit.center_cycles_per_image:.2f} cycles/image{ci('center_cycles_per_image')}   (human {hum['center_cycles_per_image']:.1f})")
-            print(f"peak noise sensitivity: {fit.peak_noise_sensitivity:.2f}{ci('peak_noise_sensitivity')}   (human {hum['peak_noise_sensitivity']:.2f})")
-        else: print(f"not fitted: {fit.reason}")
-        for n_ in fit.notes: print(f"note: {n_}")
-    return 0 if fit.fitted else 1
+# %% ../nbs/05a_channel.ipynb #9b94e644
+def __getattr__(name: str):
+    "Deprecated alias: `cli_channel` moved to `spectral_align.cli`; the old name resolves there, with a DeprecationWarning."
+    if name == "cli_channel":
+        warnings.warn("`spectral_align.channel.cli_channel` moved to `spectral_align.cli.cli_channel`; import it from there",
+                      DeprecationWarning, stacklevel=2)
+        from spectral_align import cli
+        return cli.cli_channel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

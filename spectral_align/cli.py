@@ -14,9 +14,12 @@ import json
 import os
 import signal
 import sys
+import warnings
+from pathlib import Path
+
 
 # %% auto #0
-__all__ = ['run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main']
+__all__ = ['run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main', 'cli_attack', 'cli_corrupt', 'cli_channel']
 
 # %% ../nbs/14_cli.ipynb #0f289861
 def _quiet_stdout() -> None:
@@ -95,6 +98,8 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
         p.add_argument("--" + name.replace("_", "-"), **kw)
     return p
 
+
+# %% ../nbs/14_cli.ipynb #fd304b09
 def _arms_text() -> str:
     from spectral_align.train import ARMS
     return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults})" if a.defaults else "") for n, a in ARMS.items())
@@ -177,12 +182,9 @@ def _dispatch(cmd: str, rest: list[str]) -> int:
     if cmd == "report": return cli_report(rest)
     if cmd == "demo":
         from spectral_align.experiment import DEMO_PRESET; return cli_experiment(rest, preset=DEMO_PRESET)
-    if cmd == "channel":
-        from spectral_align.channel import cli_channel; return cli_channel(rest)
-    if cmd == "attack":
-        from spectral_align.attacks import cli_attack; return cli_attack(rest)
-    if cmd == "corrupt":
-        from spectral_align.corruptions import cli_corrupt; return cli_corrupt(rest)
+    if cmd == "channel": return cli_channel(rest)
+    if cmd == "attack": return cli_attack(rest)
+    if cmd == "corrupt": return cli_corrupt(rest)
     raise ValueError(f"unknown command {cmd!r}; commands: {', '.join(_COMMANDS)}")
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +193,228 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"): return run_command("spectral-align", _usage, bool(argv))
     prog = "spectral-align" if argv[0].startswith("-") or argv[0] not in _COMMANDS else f"spectral-align {argv[0]}"
     return run_command(prog, _dispatch, argv[0], argv[1:])
+
+# %% ../nbs/14_cli.ipynb #e59bd397
+def _load_checkpoint(path, device):
+    "The model saved in `path`, on `device`; a missing file or non-finite weights are a `ValueError`."
+    from spectral_align.core import check_finite_model
+    from spectral_align.models import model_from_checkpoint
+    if not Path(path).is_file(): raise ValueError(f"CHECKPOINT {str(path)!r} does not exist or is not a file")
+    model = model_from_checkpoint(path)
+    try: check_finite_model(model)
+    except ValueError as e: raise ValueError(f"refused: checkpoint {str(path)!r}: {e}") from None
+    return model.to(device)
+
+def _save_results(out: Path, df, checkpoint, name: str, plot, extra: dict | None = None) -> list[Path]:
+    """Write `df`, with `checkpoint` as its first column, to `out/NAME.csv`, each table of `extra` (name → rows) to
+    `out/KEY.csv`, and the figure `plot(df)` to `out/NAME.png`; returns the paths written."""
+    import pandas as pd
+    import matplotlib.pyplot as plt
+    out.mkdir(parents=True, exist_ok=True)
+    df.insert(0, "checkpoint", str(checkpoint))
+    paths = [out / f"{name}.csv"]
+    df.to_csv(paths[0], index=False)
+    for k, rows in (extra or {}).items():
+        paths.append(out / f"{k}.csv"); pd.DataFrame(rows).to_csv(paths[-1], index=False)
+    fig = plot(df)
+    paths.append(out / f"{name}.png"); fig.savefig(paths[-1], dpi=120); plt.close(fig)
+    return paths
+
+def _wrote(paths) -> str:
+    "'wrote A, B and C'"
+    ps = [str(p) for p in paths]
+    return "wrote " + (", ".join(ps[:-1]) + " and " + ps[-1] if len(ps) > 1 else ps[0])
+
+
+# %% ../nbs/14_cli.ipynb #4b90693a
+_ATTACK_FILES = ("attack.csv", "attack_checks.csv", "attack.png")
+
+def _attack_parser():
+    from spectral_align.core import CommandParser
+    from spectral_align.attacks import ATTACKS, MAX_STEPS
+    p = CommandParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack.")
+    p.add_argument("checkpoint", help="model checkpoint (models.save_checkpoint / train.save_trained)")
+    p.add_argument("--data", default="builtin", help="'builtin' (fresh built-in test images) or an .npz file with x and y")
+    p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
+    p.add_argument("--size", type=int, default=32, help="size of the built-in images")
+    p.add_argument("--norm", default="inf", help="inf or 2")
+    p.add_argument("--eps", default="1/255,2/255,4/255,8/255", help="comma-separated radii; fractions allowed")
+    p.add_argument("--attack", default="pgd", choices=tuple(ATTACKS), help="attack")
+    p.add_argument("--steps", type=int, default=10, help=f"PGD steps (also used by the gradient-masking checks; at most {MAX_STEPS // 5})")
+    p.add_argument("--loss", default="ce", choices=("ce", "margin"), help="loss that PGD and FGSM maximise")
+    p.add_argument("--no-checks", action="store_true", help="skip the gradient-masking checks")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bs", type=int, default=256, help="batch size")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--out", default="attack_results", help="output folder for attack.csv, attack_checks.csv and attack.png")
+    return p
+
+
+# %% ../nbs/14_cli.ipynb #d11853cc
+def cli_attack(argv: list[str] | None = None) -> int:
+    """The `spectral-align attack` command: robust accuracy against ε; prints the table, writes CSV and PNG. Returns the exit status:
+    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
+    from spectral_align.core import check_number, check_out_dir, command_error, get_device
+    prog = "spectral-align attack"
+    try:
+        a = _attack_parser().parse_args(argv)
+        import pandas as pd
+        from spectral_align.attacks import (GradientMaskingWarning, MAX_BS, MAX_STEPS, check_norm, parse_eps,
+                                            plot_robust_accuracy, robust_accuracy)
+        from spectral_align.data import load_test_data
+        norm, eps = check_norm(a.norm), parse_eps(a.eps)
+        check_number(a.n, "--n", low=1, integer=True)
+        check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
+        check_number(a.steps, "--steps", low=1, high=MAX_STEPS // 5, integer=True)
+        check_number(a.seed, "--seed", low=0, integer=True)
+        device = get_device(a.device)
+        out = check_out_dir(a.out, _ATTACK_FILES)
+        model = _load_checkpoint(a.checkpoint, device)
+        x, y = load_test_data(a.data, a.n, a.seed, grayscale=model.normalize.n_channels == 1,
+                              size=a.size if a.data == "builtin" else None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GradientMaskingWarning)
+            df = robust_accuracy(model, x, y, eps, norm, a.attack, steps=a.steps, seed=a.seed, bs=a.bs, loss=a.loss,
+                                 checks=not a.no_checks)
+    except SystemExit as e: return int(e.code or 0)                   # --help
+    except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
+    checks = df.attrs.get("checks")
+    title = f"{Path(a.checkpoint).name}: {df.attack.iloc[-1]}, {'L∞' if norm == 'inf' else 'L2'}"
+    try: paths = _save_results(out, df, a.checkpoint, "attack", lambda t: plot_robust_accuracy(t, title=title),
+                               extra=None if checks is None else {"attack_checks": checks})
+    except OSError as e: return command_error(prog, e)
+    show = df.drop(columns=["checkpoint"]).assign(**({"eps_255": df.eps * 255} if norm == "inf" else {}))
+    with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
+        print(f"{len(x)} images from {a.data}; model {Path(a.checkpoint).name}")
+        print(show.to_string(index=False))
+        if checks is not None:
+            print("\ngradient-masking checks:")
+            print(pd.DataFrame(checks)[["check", "eps", "steps", "accuracy", "limit", "passed"]].to_string(index=False))
+    for w in caught: print(f"WARNING: {w.message}", file=sys.stderr)
+    print(_wrote(paths))
+    return 0
+
+
+# %% ../nbs/14_cli.ipynb #6752b041
+def _parse_list(s, name, conv):
+    try: return [conv(v) for v in s.split(",") if v.strip()]
+    except ValueError: raise ValueError(f"`--{name}` must be a comma-separated list; got {s!r}") from None
+
+def _corrupt_parser():
+    from spectral_align.core import CommandParser
+    from spectral_align.corruptions import BACKENDS
+    p = CommandParser(prog="spectral-align corrupt",
+                   description="Accuracy of a model under the common corruptions (CIFAR-10-C / ImageNet-C set).")
+    p.add_argument("checkpoint", help="model checkpoint (spectral_align.models.save_checkpoint)")
+    p.add_argument("--data", default="builtin",
+                   help="test images: 'builtin', an .npz file (x and y, or jpeg_bytes/offsets/y) or an image folder (one sub-folder per class)")
+    p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
+    p.add_argument("--size", type=int, default=None, help="image size: of the built-in images (default 32), or to resize folder images to")
+    p.add_argument("--corruptions", default="all", help="'all', 'common', 'extra', a group, or name,name,...")
+    p.add_argument("--severities", default="1,2,3,4,5", help="comma-separated severities in 1..5")
+    p.add_argument("--out", default="corruption_results", help="output folder for corruptions.csv and corruptions.png")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bs", type=int, default=256, help="batch size")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help="torch versions where available (auto) or the reference for all")
+    return p
+
+
+# %% ../nbs/14_cli.ipynb #322f772d
+def cli_corrupt(argv: list[str] | None = None) -> int:
+    """The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status:
+    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
+    from spectral_align.core import check_number, check_out_dir, command_error, get_device
+    prog = "spectral-align corrupt"
+    try:
+        a = _corrupt_parser().parse_args(argv)
+        import pandas as pd
+        from spectral_align.corruptions import (CORRUPTION_GROUPS, MAX_BS, check_severity, corruption_accuracy,
+                                                mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions)
+        from spectral_align.data import load_test_data
+        check_number(a.n, "--n", low=1, integer=True)
+        check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
+        check_number(a.seed, "--seed", low=0, integer=True)
+        sevs = tuple(check_severity(s, "--severities") for s in _parse_list(a.severities, "severities", int))
+        if not sevs: raise ValueError(f"`--severities` must list at least one severity in 1..5; got {a.severities!r}")
+        names = resolve_corruptions(a.corruptions if a.corruptions in ("all", "common", "extra", *CORRUPTION_GROUPS)
+                                    else _parse_list(a.corruptions, "corruptions", str))
+        device = get_device(a.device)
+        if a.size is not None: check_number(a.size, "--size", low=1, integer=True)
+        if a.data != "builtin" and not Path(a.data).expanduser().exists():
+            raise ValueError(f"`--data` must be 'builtin', an .npz file or an image folder; {a.data!r} does not exist")
+        out = check_out_dir(a.out, ("corruptions.csv", "corruptions.png"))
+        model = _load_checkpoint(a.checkpoint, device)
+        in_ch = getattr(model, "checkpoint_meta", {}).get("in_channels", 3)
+        x, y = load_test_data(a.data, a.n, a.seed, grayscale=in_ch == 1, size=a.size)
+        df = corruption_accuracy(model, x, y, names, sevs, seed=a.seed, bs=a.bs, backend=a.backend)
+    except SystemExit as e: return int(e.code or 0)                   # --help
+    except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
+    mca = mean_corruption_accuracy(df)
+    title = f"{Path(a.checkpoint).name}: mean corruption accuracy {mca:.3f}"
+    try: paths = _save_results(out, df, a.checkpoint, "corruptions", lambda t: plot_corruption_accuracy(t, title=title))
+    except OSError as e: return command_error(prog, e)
+    table = df[df.corruption != "clean"].pivot(index="corruption", columns="severity", values="accuracy").loc[list(names)]
+    table["mean"] = table.mean(1)
+    with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
+        print(f"{len(x)} images, clean accuracy {df.accuracy.iloc[0]:.3f}, mean corruption accuracy {mca:.3f}")
+        print(table.to_string())
+    print(_wrote(paths))
+    return 0
+
+
+# %% ../nbs/14_cli.ipynb #6217fe51
+def _channel_parser():
+    from spectral_align.core import CommandParser
+    from spectral_align.channel import MAX_BOOT
+    p = CommandParser(prog="spectral-align channel",
+                      description="Fit the spatial-frequency channel (Subramanian et al. 2023) of a critical-band-masking results file.")
+    p.add_argument("file", help="per-trial JSON (noise{sd}freq{k} → 0/1 list), JSON matrix object, or masking_accuracy CSV")
+    p.add_argument("--method", choices=("index", "psychometric"), default="index", help="threshold method (default: index, as published)")
+    p.add_argument("--threshold", type=float, default=50.0, help="criterion, percent correct (default: 50)")
+    p.add_argument("--unit", choices=("percent", "fraction"), default=None, help="unit of a JSON matrix without a 'unit' key")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--n-boot", type=int, default=200, help=f"bootstrap samples for the psychometric method (default: 200; at most {MAX_BOOT})")
+    return p
+
+def _print_channel(fit, m, file, hum):
+    "The channel `fit` of the results `m` read from `file`, beside the human channel `hum`, as text."
+    print(f"file: {file}" + ("" if m.n is None else f" ({int(m.n.sum())} trials)"))
+    print(f"method: {fit.method}, criterion {fit.threshold:g}% correct")
+    print("band centre (c/img): " + "  ".join(f"{c:7.3g}" for c in fit.centers))
+    print("sensitivity:         " + "  ".join(f"{s:7.3g}" for s in fit.sensitivity))
+    if fit.fitted:
+        ci = lambda k: f"  [{fit.ci[k][0]:.3g}, {fit.ci[k][1]:.3g}]" if k in fit.ci else ""
+        print(f"bandwidth:              {fit.bandwidth_octaves:.2f} octaves{ci('bandwidth_octaves')}   (human {hum['bandwidth_octaves']:.2f})")
+        print(f"centre frequency:       {fit.center_cycles_per_image:.2f} cycles/image{ci('center_cycles_per_image')}   (human {hum['center_cycles_per_image']:.1f})")
+        print(f"peak noise sensitivity: {fit.peak_noise_sensitivity:.2f}{ci('peak_noise_sensitivity')}   (human {hum['peak_noise_sensitivity']:.2f})")
+    else: print(f"not fitted: {fit.reason}")
+    for n_ in fit.notes: print(f"note: {n_}")
+
+def cli_channel(argv: list[str] | None = None) -> int:
+    "`spectral-align channel FILE [--method index|psychometric] [--threshold 50] [--json]`: fit and print a channel."
+    from spectral_align.core import check_number, command_error
+    from spectral_align.channel import MAX_BOOT, fit_channel, human_reference, load_results
+    prog = "spectral-align channel"
+    try:
+        args = _channel_parser().parse_args(argv)
+        check_number(args.n_boot, "--n-boot", low=0, high=MAX_BOOT, integer=True)
+        check_number(args.seed, "--seed", low=0, integer=True)
+        m = load_results(args.file, unit=args.unit)
+        fit = fit_channel(m, method=args.method, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed)
+    except SystemExit as e: return int(e.code or 0)                   # --help
+    except (ValueError, OSError) as e: return command_error(prog, e)
+    except (TypeError, KeyError, IndexError) as e: return command_error(prog, f"cannot read {args.file!r} as masking results: {e!r}")
+    hum = human_reference()["channel"]
+    if args.json:
+        d = fit.to_dict()
+        d.update(file=str(args.file), n_trials=None if m.n is None else int(m.n.sum()), human=hum,
+                 bandwidth_ratio_to_human=(None if d["bandwidth_octaves"] is None else d["bandwidth_octaves"] / hum["bandwidth_octaves"]))
+        print(json.dumps(d))
+    else: _print_channel(fit, m, args.file, hum)
+    return 0 if fit.fitted else 1
+
 
 # %% ../nbs/14_cli.ipynb #bc38c682
 if __name__ == "__main__": sys.exit(main())

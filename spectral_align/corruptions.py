@@ -6,24 +6,22 @@ Docs: https://spectral-align.github.io/spectral_align/corruptions.html.md"""
 
 # %% ../nbs/07_corruptions.ipynb #133850e4
 from __future__ import annotations
-import argparse, math, os, sys, warnings
+import math, os, sys, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
-from .data import load_test_data
-from .core import CommandParser, command_error, check_out_dir
 from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
                                   model_device, eval_mode, check_finite_model, model_logits)
 
 # %% auto #0
 __all__ = ['CORRUPTION_GROUPS', 'COMMON_CORRUPTIONS', 'EXTRA_CORRUPTIONS', 'ALL_CORRUPTIONS', 'SEVERITIES', 'CORRUPTION_GROUP',
            'SEVERITY_PARAMS', 'TORCH_CORRUPTIONS', 'DETERMINISTIC_CORRUPTIONS', 'RANDOM_CORRUPTIONS',
-           'IMAGECORRUPTIONS_VERSION', 'BACKENDS', 'NOISE_KINDS', 'NOISE_LEVELS', 'corrupt', 'corruption_names',
-           'add_noise', 'noise_sweep', 'plot_noise_sweep', 'corruption_accuracy', 'mean_corruption_accuracy',
-           'plot_corruption_accuracy', 'cli_corrupt']
+           'IMAGECORRUPTIONS_VERSION', 'BACKENDS', 'MAX_BS', 'NOISE_KINDS', 'NOISE_LEVELS', 'check_severity', 'corrupt',
+           'corruption_names', 'add_noise', 'noise_sweep', 'plot_noise_sweep', 'resolve_corruptions',
+           'corruption_accuracy', 'mean_corruption_accuracy', 'plot_corruption_accuracy']
 
 # %% ../nbs/07_corruptions.ipynb #91b4d68d
 CORRUPTION_GROUPS = {
@@ -166,7 +164,7 @@ def _reference(x, name, severity, seed):
 # %% ../nbs/07_corruptions.ipynb #39509168
 BACKENDS = ("auto", "torch", "reference")
 
-def _check_severity(severity, name="severity", low=1):
+def check_severity(severity, name="severity", low=1):
     if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not low <= severity <= 5:
         raise ValueError(f"`{name}` must be an integer in {low}..5; got {severity!r}")
     return int(severity)
@@ -193,7 +191,7 @@ def corrupt(x: torch.Tensor, name: str, severity: int, seed: int | torch.Generat
     `x`'s device) and the reference (`imagecorruptions-imaug`, per image on the CPU, images ≥ 32 px)
     otherwise. The same `seed` gives the same images; the result has `x`'s shape, dtype and device."""
     _check_corruption(name)
-    severity = _check_severity(severity, low=0)
+    severity = check_severity(severity, low=0)
     check_images(x, channels=(1, 3))
     backend = _resolve_backend(name, backend)
     if severity == 0: return x.detach().clone()
@@ -209,7 +207,7 @@ def corruption_names(subset: str = "all") -> tuple:
     return subsets[subset]
 
 # %% ../nbs/07_corruptions.ipynb #4d3d386e
-_MAX_BS = 2 ** 20   # images per forward pass
+MAX_BS = 2 ** 20   # images per forward pass
 
 def _accuracy(model, x, y, transform=None, bs=256):
     "Accuracy of `model` on `transform(xb)` for batches of `x` (the forward passes through `model_logits`); returns (accuracy, n)."
@@ -227,7 +225,7 @@ def _accuracy(model, x, y, transform=None, bs=256):
 def _check_eval_args(model, x, y, bs):
     "Check a finite model, images in [0, 1] (any floating dtype), a batch size ≤ 2^20 and integer labels; return the labels."
     check_finite_model(model); check_images(x)
-    check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
+    check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
     return check_labels(y, len(x))
 
 # %% ../nbs/07_corruptions.ipynb #cb693ebc
@@ -296,7 +294,7 @@ def plot_noise_sweep(df: pd.DataFrame, ax=None):
     return ax
 
 # %% ../nbs/07_corruptions.ipynb #e8b067ad
-def _resolve_corruptions(corruptions) -> tuple:
+def resolve_corruptions(corruptions) -> tuple:
     if isinstance(corruptions, str):
         if corruptions in ("all", "common", "extra", "torch", *CORRUPTION_GROUPS): return corruption_names(corruptions)
         corruptions = (corruptions,)
@@ -317,9 +315,9 @@ def corruption_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, corr
     is the clean accuracy (corruption 'clean', severity 0). `bs` ≤ 2^20 images per forward pass; the model must have
     finite weights and give finite logits; images of any floating dtype are cast to the model's. The model runs in eval mode; its mode is restored."""
     y = _check_eval_args(model, x, y, bs)
-    names = _resolve_corruptions(corruptions)
+    names = resolve_corruptions(corruptions)
     if isinstance(severities, int): severities = (severities,)
-    severities = tuple(_check_severity(s, "severities") for s in severities)
+    severities = tuple(check_severity(s, "severities") for s in severities)
     if not severities: raise ValueError("`severities` is empty; give integers in 1..5")
     check_choice(backend, "backend", BACKENDS)
     if backend == "torch":
@@ -348,7 +346,7 @@ def mean_corruption_accuracy(df: pd.DataFrame, corruptions=None, by: str | None 
             raise ValueError(f"`df` must have a column {col!r} (a corruption_accuracy table); got columns {list(df.columns)}")
     d = df[df.corruption != "clean"]
     if corruptions is not None:
-        d = d[d.corruption.isin(_resolve_corruptions(corruptions))]
+        d = d[d.corruption.isin(resolve_corruptions(corruptions))]
     if d.empty: raise ValueError(f"`df` holds no rows for the corruptions asked for ({corruptions!r}); it has: {sorted(set(df.corruption) - {'clean'})}")
     if by is None: return float(d.accuracy.mean())
     check_choice(by, "by", ("corruption", "group", "severity"))
@@ -378,71 +376,13 @@ def plot_corruption_accuracy(df: pd.DataFrame, title: str | None = None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_corruptions.ipynb #9b3f5bba
-def _parse_list(s, name, conv):
-    try: return [conv(v) for v in s.split(",") if v.strip()]
-    except ValueError: raise ValueError(f"`--{name}` must be a comma-separated list; got {s!r}") from None
-
-def _corrupt_parser():
-    p = CommandParser(prog="spectral-align corrupt",
-                   description="Accuracy of a model under the common corruptions (CIFAR-10-C / ImageNet-C set).")
-    p.add_argument("checkpoint", help="model checkpoint (spectral_align.models.save_checkpoint)")
-    p.add_argument("--data", default="builtin",
-                   help="test images: 'builtin', an .npz file (x and y, or jpeg_bytes/offsets/y) or an image folder (one sub-folder per class)")
-    p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
-    p.add_argument("--size", type=int, default=None, help="image size: of the built-in images (default 32), or to resize folder images to")
-    p.add_argument("--corruptions", default="all", help="'all', 'common', 'extra', a group, or name,name,...")
-    p.add_argument("--severities", default="1,2,3,4,5", help="comma-separated severities in 1..5")
-    p.add_argument("--out", default="corruption_results", help="output folder for corruptions.csv and corruptions.png")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--bs", type=int, default=256, help="batch size")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help="torch versions where available (auto) or the reference for all")
-    return p
-
-
-# %% ../nbs/07_corruptions.ipynb #e2c52518
-def cli_corrupt(argv: list[str] | None = None) -> int:
-    """The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status:
-    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
-    prog = "spectral-align corrupt"
-    try:
-        a = _corrupt_parser().parse_args(argv)
-        check_number(a.n, "--n", low=1, integer=True)
-        check_number(a.bs, "--bs", low=1, high=_MAX_BS, integer=True)
-        check_number(a.seed, "--seed", low=0, integer=True)
-        sevs = tuple(_check_severity(s, "--severities") for s in _parse_list(a.severities, "severities", int))
-        if not sevs: raise ValueError(f"`--severities` must list at least one severity in 1..5; got {a.severities!r}")
-        names = _resolve_corruptions(a.corruptions if a.corruptions in ("all", "common", "extra", *CORRUPTION_GROUPS)
-                                     else _parse_list(a.corruptions, "corruptions", str))
-        device = get_device(a.device)
-        if a.size is not None: check_number(a.size, "--size", low=1, integer=True)
-        if a.data != "builtin" and not Path(a.data).expanduser().exists():
-            raise ValueError(f"`--data` must be 'builtin', an .npz file or an image folder; {a.data!r} does not exist")
-        out = check_out_dir(a.out, ("corruptions.csv", "corruptions.png"))
-        if not Path(a.checkpoint).is_file(): raise ValueError(f"CHECKPOINT {a.checkpoint!r} does not exist or is not a file")
-        from spectral_align.models import model_from_checkpoint
-        model = model_from_checkpoint(a.checkpoint)
-        try: check_finite_model(model)
-        except ValueError as e: raise ValueError(f"refused: checkpoint {a.checkpoint!r}: {e}") from None
-        model = model.to(device)
-        in_ch = getattr(model, "checkpoint_meta", {}).get("in_channels", 3)
-        x, y = load_test_data(a.data, a.n, a.seed, grayscale=in_ch == 1, size=a.size)
-        df = corruption_accuracy(model, x, y, names, sevs, seed=a.seed, bs=a.bs, backend=a.backend)
-    except SystemExit as e: return int(e.code or 0)                   # --help
-    except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        df.insert(0, "checkpoint", str(a.checkpoint))
-        df.to_csv(out / "corruptions.csv", index=False)
-        fig = plot_corruption_accuracy(df, title=f"{Path(a.checkpoint).name}: mean corruption accuracy {mean_corruption_accuracy(df):.3f}")
-        fig.savefig(out / "corruptions.png", dpi=120); plt.close(fig)
-    except OSError as e: return command_error(prog, e)
-    table = df[df.corruption != "clean"].pivot(index="corruption", columns="severity", values="accuracy").loc[list(names)]
-    table["mean"] = table.mean(1)
-    with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
-        print(f"{len(x)} images, clean accuracy {df.accuracy.iloc[0]:.3f}, mean corruption accuracy {mean_corruption_accuracy(df):.3f}")
-        print(table.to_string())
-    print(f"wrote {out / 'corruptions.csv'} and {out / 'corruptions.png'}")
-    return 0
+# %% ../nbs/07_corruptions.ipynb #698cad77
+def __getattr__(name: str):
+    "Deprecated alias: `cli_corrupt` moved to `spectral_align.cli`; the old name resolves there, with a DeprecationWarning."
+    if name == "cli_corrupt":
+        warnings.warn("`spectral_align.corruptions.cli_corrupt` moved to `spectral_align.cli.cli_corrupt`; import it from there",
+                      DeprecationWarning, stacklevel=2)
+        from spectral_align import cli
+        return cli.cli_corrupt
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

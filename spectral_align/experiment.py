@@ -50,8 +50,8 @@ __all__ = ['DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_
            'measure_minimal', 'measure_masking', 'measure_corruptions', 'aligned_to_brain_set', 'brain_split',
            'measure_neural', 'experiment_data', 'run_name', 'prepare_output', 'read_lock', 'OutputLock', 'train_run',
            'missing_runs', 'run_one', 'run_experiment', 'write_outputs', 'collect_results', 'summarize',
-           'summary_table', 'format_summary', 'shift_vs_gain', 'paired_change', 'make_figures', 'report_notes',
-           'write_report', 'launch_experiment', 'report_from_folder']
+           'summary_table', 'format_summary', 'shift_vs_gain', 'plot_shift_vs_gain', 'paired_change', 'make_figures',
+           'report_notes', 'write_report', 'launch_experiment', 'report_from_folder']
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -953,7 +953,7 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     cols = ["arm", "seed", "group", "measure", "condition", "param", "value"]
     if not dfs: return pd.DataFrame(columns=cols)
     df = pd.concat(dfs, ignore_index=True)[cols]
-    df["condition"] = df["condition"].fillna("").astype(str)
+    df["condition"] = ["" if pd.isna(c) else str(c) for c in df["condition"]]      # read back as NaN where empty
     return df
 
 # %% ../nbs/12_experiment.ipynb #fa42725f
@@ -1015,6 +1015,24 @@ def shift_vs_gain(results: pd.DataFrame, x: str = "lsf_reliance", y: str = "robu
         sem = lambda v: float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
         rows.append(dict(arm=a, dx=float(dx.mean()), dx_sem=sem(dx), dy=float(dy.mean()), dy_sem=sem(dy), n_seeds=len(dx)))
     return pd.DataFrame(rows)
+
+def plot_shift_vs_gain(results: pd.DataFrame, ax=None):
+    """The study's figure: one point per arm at its `shift_vs_gain` (x: LSF-reliance shift, y: PGD L∞ robustness gain,
+    both from the baseline arm), with s.e.m. bars over seeds; returns the axes, or None when no arm can be compared."""
+    import matplotlib.pyplot as plt
+    sg = shift_vs_gain(results)
+    if not len(sg): return None
+    if ax is None: ax = plt.subplots(figsize=(5.2, 4.2))[1]
+    arms = list(dict.fromkeys(results.arm))                                     # the same colour per arm as in the curves
+    for r in sg.itertuples():
+        ax.errorbar(r.dx, r.dy, xerr=None if math.isnan(r.dx_sem) else r.dx_sem,
+                    yerr=None if math.isnan(r.dy_sem) else r.dy_sem, fmt="o", color=f"C{arms.index(r.arm) % 10}", capsize=3)
+        ax.annotate(r.arm, (r.dx, r.dy), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.axhline(0, color="grey", lw=0.7); ax.axvline(0, color="grey", lw=0.7)
+    ax.set_xlabel("LSF-reliance shift from baseline\n(share of hybrids following the low frequencies)")
+    ax.set_ylabel("robustness gain from baseline\n(PGD L∞ accuracy, mean over ε)")
+    ax.set_title("Does frequency reliance explain robustness?")
+    return ax
 
 def paired_change(results: pd.DataFrame, measure: str, baseline: str = "baseline") -> pd.DataFrame:
     """Per arm: the mean paired (same-seed) difference of scalar `measure` from the `baseline` arm, with its 95% t interval.
@@ -1081,18 +1099,9 @@ def make_figures(results: pd.DataFrame, folder) -> dict:
         d.plot.bar(ax=ax, width=0.8); ax.set_ylabel("accuracy (mean over severities)"); ax.set_xlabel("")
         ax.legend(fontsize=7); ax.set_title("Common corruptions")
         figs["corruptions"] = _save(fig, folder / "corruptions.png")
-    sg = shift_vs_gain(results)
-    if len(sg):
+    if len(shift_vs_gain(results)):
         fig, ax = plt.subplots(figsize=(5.2, 4.2))
-        arms = list(dict.fromkeys(results.arm))                                 # the same colour per arm as in the curves
-        for r in sg.itertuples():
-            ax.errorbar(r.dx, r.dy, xerr=None if math.isnan(r.dx_sem) else r.dx_sem,
-                        yerr=None if math.isnan(r.dy_sem) else r.dy_sem, fmt="o", color=f"C{arms.index(r.arm) % 10}", capsize=3)
-            ax.annotate(r.arm, (r.dx, r.dy), textcoords="offset points", xytext=(5, 4), fontsize=8)
-        ax.axhline(0, color="grey", lw=0.7); ax.axvline(0, color="grey", lw=0.7)
-        ax.set_xlabel("LSF-reliance shift from baseline\n(share of hybrids following the low frequencies)")
-        ax.set_ylabel("robustness gain from baseline\n(PGD L∞ accuracy, mean over ε)")
-        ax.set_title("Does frequency reliance explain robustness?")
+        plot_shift_vs_gain(results, ax=ax)
         figs["shift_vs_gain"] = _save(fig, folder / "shift_vs_gain.png")
     return figs
 

@@ -177,3 +177,27 @@ def test_closed_pipe_is_quiet(tmp_path):
 def test_write_error_is_one_line(tmp_path):
     with open("/dev/full", "w") as full: p = run("experiment", "--list-arms", cwd=tmp_path, stdout=full)
     assert_one_line_error(p, "No space left on device")
+
+
+# --- attack and corrupt: mistakes before any work; the old names still work ---------------------------------------
+
+@pytest.mark.parametrize("cmd", ["attack", "corrupt"])
+def test_checkpoint_command_mistake_is_one_line(cmd, tmp_path):
+    "A checkpoint that is not one: one line, status 2, --out not created."
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    out = tmp_path / "out"
+    p = run(cmd, tmp_path / "junk.pt", "--n", "4", "--out", out, cwd=tmp_path)
+    assert_one_line_error(p, f"spectral-align {cmd}: error:", "junk.pt")
+    assert p.returncode == 2 and not out.exists()
+
+
+def test_deprecated_command_aliases(tmp_path):
+    "`attacks.cli_attack`, `corruptions.cli_corrupt` and `channel.cli_channel` resolve to `cli`'s, with a DeprecationWarning."
+    p = python("import warnings\nimport spectral_align.cli as cli\n"
+               "from spectral_align import attacks, corruptions, channel\n"
+               "for mod, name in ((attacks, 'cli_attack'), (corruptions, 'cli_corrupt'), (channel, 'cli_channel')):\n"
+               "    with warnings.catch_warnings(record=True) as w:\n"
+               "        warnings.simplefilter('always')\n"
+               "        assert getattr(mod, name) is getattr(cli, name), name\n"
+               "    assert any(issubclass(x.category, DeprecationWarning) for x in w), name\n", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
