@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from .core import moved_names
 from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
                                   model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels)
 from .spectra import radial_power_spectrum
@@ -639,12 +640,5 @@ def parse_eps(text: str) -> list[float]:
 
 
 # %% ../nbs/06_attacks.ipynb #e5cc477f
-def __getattr__(name: str):
-    "Deprecated alias: `cli_attack` moved to `spectral_align.cli`; the old name resolves there, with a DeprecationWarning."
-    if name == "cli_attack":
-        warnings.warn("`spectral_align.attacks.cli_attack` moved to `spectral_align.cli.cli_attack`; import it from there",
-                      DeprecationWarning, stacklevel=2)
-        from spectral_align import cli
-        return cli.cli_attack
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, {"cli_attack": "spectral_align.cli"})   # deprecated alias
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
+from .core import moved_names
 from .core import check_number, check_choice, describe
 from .masking import NOISE_SDS, BAND_C0, N_BANDS, CHANCE16, trial_key, check_noise_sds
 
@@ -542,12 +543,5 @@ def plot_channel(fits, ax=None, reference: bool = True):
     return ax
 
 # %% ../nbs/05a_channel.ipynb #9b94e644
-def __getattr__(name: str):
-    "Deprecated alias: `cli_channel` moved to `spectral_align.cli`; the old name resolves there, with a DeprecationWarning."
-    if name == "cli_channel":
-        warnings.warn("`spectral_align.channel.cli_channel` moved to `spectral_align.cli.cli_channel`; import it from there",
-                      DeprecationWarning, stacklevel=2)
-        from spectral_align import cli
-        return cli.cli_channel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, {"cli_channel": "spectral_align.cli"})   # deprecated alias
 

@@ -16,9 +16,9 @@ import torch.nn as nn
 
 # %% auto #0
 __all__ = ['SEED_ENV', 'LUMA_WEIGHTS', 'describe', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator',
-           'seed_everything', 'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'lazy_module',
-           'to_grayscale', 'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels', 'accuracy',
-           'CommandParser', 'one_line', 'command_error', 'check_out_dir']
+           'seed_everything', 'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'moved_names',
+           'lazy_module', 'to_grayscale', 'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels',
+           'accuracy', 'CommandParser', 'one_line', 'command_error', 'check_out_dir']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
 def describe(v):
@@ -168,6 +168,17 @@ def eval_mode(model: nn.Module):
     try: yield model
     finally:
         for m, t in modes: m.training = t
+
+# %% ../nbs/00_core.ipynb #afe7b595
+def moved_names(module: str, moved: dict):
+    "A module `__getattr__` under which each name in `moved` (name → its new module) resolves there, with a `DeprecationWarning`."
+    def __getattr__(name: str):
+        if name in moved:
+            import warnings
+            warnings.warn(f"`{module}.{name}` moved to `{moved[name]}.{name}`; import it from there", DeprecationWarning, stacklevel=2)
+            return getattr(importlib.import_module(moved[name]), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return __getattr__
 
 # %% ../nbs/00_core.ipynb #a7afe77d
 class lazy_module:

@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
+from .core import moved_names
 from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
                                   model_device, eval_mode, check_finite_model, model_logits)
 
@@ -377,12 +378,5 @@ def plot_corruption_accuracy(df: pd.DataFrame, title: str | None = None):
     return fig
 
 # %% ../nbs/07_corruptions.ipynb #698cad77
-def __getattr__(name: str):
-    "Deprecated alias: `cli_corrupt` moved to `spectral_align.cli`; the old name resolves there, with a DeprecationWarning."
-    if name == "cli_corrupt":
-        warnings.warn("`spectral_align.corruptions.cli_corrupt` moved to `spectral_align.cli.cli_corrupt`; import it from there",
-                      DeprecationWarning, stacklevel=2)
-        from spectral_align import cli
-        return cli.cli_corrupt
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, {"cli_corrupt": "spectral_align.cli"})   # deprecated alias
 

@@ -12,6 +12,7 @@ from importlib import import_module
 import numpy as np
 import torch
 import torch.nn as nn
+from .core import moved_names
 from .core import check_images, check_number, check_choice, make_generator, describe
 from .spectra import nyquist, radial_freq, octave_bands
 from .core import to_grayscale, LUMA_WEIGHTS
@@ -386,10 +387,5 @@ _MOVED = ("MaskingMatrix", "as_matrix", "human_matrix", "human_reference", "save
           "index_thresholds", "fit_gaussian", "channel_properties", "ChannelFit", "psychometric_thresholds", "fit_channel",
           "plot_masking_heatmap", "plot_channel", "cli_channel")
 
-def __getattr__(name: str):
-    "Deprecated aliases: the names in `_MOVED` resolve to `spectral_align.channel`'s, with a DeprecationWarning."
-    if name in _MOVED:
-        warnings.warn(f"`spectral_align.masking.{name}` moved to `spectral_align.channel.{name}`; import it from there",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(import_module("spectral_align.channel"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, {n: "spectral_align.cli" if n == "cli_channel" else "spectral_align.channel" for n in _MOVED})
+
