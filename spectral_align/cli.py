@@ -192,7 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"): return run_command("spectral-align", _usage, bool(argv))
     prog = "spectral-align" if argv[0].startswith("-") or argv[0] not in _COMMANDS else f"spectral-align {argv[0]}"
-    return run_command(prog, _dispatch, argv[0], argv[1:])
+    try: return run_command(prog, _dispatch, argv[0], argv[1:])
+    finally: _close_process_group()
+
+def _close_process_group() -> None:
+    "Leave the process group of a multi-process run (`torchrun`) before exit: without this, its communication threads can abort the process."
+    dist = sys.modules.get("torch.distributed")           # never imports torch itself
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        try: dist.barrier(); dist.destroy_process_group()
+        except Exception: pass                             # another process failed first: nothing left to close cleanly
 
 # %% ../nbs/14_cli.ipynb #e59bd397
 def _load_checkpoint(path, device):
