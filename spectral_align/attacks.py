@@ -6,9 +6,8 @@ Docs: https://spectral-align.github.io/spectral_align/attacks.html.md"""
 
 # %% ../nbs/06_attacks.ipynb #0d430e47
 from __future__ import annotations
-import math, os, sys, warnings
+import math, warnings
 from fractions import Fraction
-from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
@@ -16,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from .core import moved_names
-from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
+from .core import (check_images, check_number, check_choice, make_generator, check_labels,
                                   model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels)
 from .spectra import radial_power_spectrum
 

@@ -6,15 +6,14 @@ Docs: https://spectral-align.github.io/spectral_align/corruptions.html.md"""
 
 # %% ../nbs/07_corruptions.ipynb #133850e4
 from __future__ import annotations
-import math, os, sys, warnings
-from pathlib import Path
+import math, sys, warnings
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
 from .core import moved_names
-from .core import (check_images, check_number, check_choice, make_generator, get_device, check_model, check_labels,
+from .core import (check_images, check_number, check_choice, make_generator, check_labels,
                                   model_device, eval_mode, check_finite_model, model_logits)
 
 # %% auto #0

@@ -8,7 +8,6 @@ Docs: https://spectral-align.github.io/spectral_align/masking.html.md"""
 from __future__ import annotations
 import math, warnings
 from collections.abc import Mapping, Sequence
-from importlib import import_module
 import numpy as np
 import torch
 import torch.nn as nn
