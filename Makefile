@@ -11,12 +11,12 @@ TORCHATTACKS := torchattacks==3.5.1
 # The stamp changes whenever the dependencies or this clone's location change, so `make` reinstalls
 # exactly when it must and is a no-op otherwise.
 STAMP := $(VENV)/.spectral_align-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)-$(shell echo $(CURDIR) | sha1sum | cut -c1-8)
-DEMO_OUT ?= demo_out
 
 .PHONY: setup demo test export outputs clean-nbs check bench gpu-check help
 
 help:
-	@echo "make demo   - set up the environment and run the demo experiment (writes $(DEMO_OUT)/)"
+	@echo "make demo [DATA=dir] [DEMO_OUT=dir] - set up the environment and run the demo experiment on CIFAR-10 (DATA, else"
+	@echo "              \$$SPECTRAL_ALIGN_DATA, else the cache or a download; offline: the built-in synthetic data)"
 	@echo "make test   - set up the environment and run the whole test suite"
 	@echo "make export - export notebooks to the library (nbdev-export) and clean them (nbdev-clean)"
 	@echo "make outputs [NB=nbs/x.ipynb] - run the notebooks and save their outputs for the docs pages (see CONTRIBUTING.md)"
@@ -39,7 +39,7 @@ $(STAMP): $(BIN)/python
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/spectral-align demo --out $(DEMO_OUT) --resume
+	$(BIN)/spectral-align demo --resume $(if $(DATA),--data-path $(DATA)) $(if $(DEMO_OUT),--out $(DEMO_OUT))
 
 test: setup
 	OMP_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(shell nproc) --dist load -p no:cacheprovider tests

@@ -16,6 +16,11 @@ different sign in many pixels, so the attack, and the robust accuracy it measure
 a speed switch. On CUDA, `--amp` also times the project's PGD under bf16 autocast, for information.
 
     python benchmarks/attacks.py [--n 256] [--arch auto|small_cnn|resnet18_cifar] [--width 32] [--repeat 5] [--threads N] [--train-epochs 2] [--amp]
+
+With `--minimal`, it times `minimal_perturbation` instead: protocol 'li2023' (the default: 100-radius PGD grid
+plus `--mn-starts` Brendel-Bethge runs; needs foolbox==3.3.4) against 'bisect', once each, for `--norm`:
+
+    python benchmarks/attacks.py --minimal [--n 64] [--norm inf|2] [--mn-starts 9]
 """
 import argparse, os, platform, time
 
@@ -56,6 +61,9 @@ def main():
     ap.add_argument("--train-epochs", type=int, default=2,
                     help="train the model this many epochs on 2000 built-in images first (0: attack the random init)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--minimal", action="store_true", help="time minimal_perturbation's protocols li2023 and bisect instead")
+    ap.add_argument("--norm", default="inf", choices=["inf", "2"], help="threat model of --minimal")
+    ap.add_argument("--mn-starts", type=int, default=9, help="Brendel-Bethge runs of li2023 in --minimal (default 9, as published)")
     a = ap.parse_args()
     try:
         import torchattacks
@@ -82,6 +90,7 @@ def main():
     x, y = make_builtin(n, seed=12345 + a.seed)             # test images: not the training draw
     x, y = x.to(device), y.to(device)
 
+    if a.minimal: return time_minimal(model, x, y, a)
     ours = PGD(model, eps, "inf", steps=steps, step_size=alpha, seed=a.seed, early_stop=False)
     ours_es = PGD(model, eps, "inf", steps=steps, step_size=alpha, seed=a.seed)
     ta = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=True)
@@ -133,6 +142,21 @@ def main():
     print(f"time of torchattacks PGD / minimal loop:        {r:.3f} (per round {lo:.3f}-{hi:.3f})")
     r, lo, hi = ratio("spectral_align PGD, early_stop=True (default)", "spectral_align PGD")
     print(f"time with early_stop=True / without:            {r:.3f} (depends on how fast the images are fooled)")
+
+
+def time_minimal(model, x, y, a):
+    "Time minimal_perturbation under both protocols on the same images (one run each) and print medians and success at 4/255 or 0.5."
+    from spectral_align.attacks import minimal_perturbation, median_minimal_perturbation, success_curve
+    print(f"machine: {platform.platform()}; CPU: {cpu_name()} ({os.cpu_count()} logical cores, torch threads {torch.get_num_threads()})")
+    print(f"minimal perturbation, norm {a.norm}, {len(x)} images {tuple(x.shape[1:])}, clean accuracy {(predict(model, x) == y).float().mean().item():.3f}")
+    ref = 4 / 255 if a.norm == "inf" else 0.5
+    for prot, kw in (("bisect", {}), ("li2023", dict(mn_starts=a.mn_starts))):
+        t = time.perf_counter()
+        df = minimal_perturbation(model, x, y, a.norm, protocol=prot, seed=a.seed, **kw)
+        dt = time.perf_counter() - t
+        sc = success_curve(df, eps=[ref])
+        print(f"{prot:8s} {dt:8.1f} s  median eps {median_minimal_perturbation(df):.5f} (over {sc.over[0]})  "
+              f"success at {ref:.4g}: {sc.success_rate[0]:.3f}  found {df.found.mean():.3f}" + (f"  {dict(df.method.value_counts())}" if prot == "li2023" else ""))
 
 
 if __name__ == "__main__":

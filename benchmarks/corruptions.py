@@ -5,7 +5,9 @@ arm 'baseline'), then runs `corruptions.corruption_accuracy` once per corruption
 and reports, per corruption, the seconds it took (corrupting + the model's forward passes), the
 images per second and the accuracy per severity. For the 8 corruptions that have a batched torch
 version it also times the reference (`imagecorruptions-imaug`, one image at a time) on the same
-images, so the speed-up of the torch versions shows. The GPU is used when there is one (the
+images, so the speed-up of the torch versions shows. On 32-px images the torch versions use CIFAR-10-C's
+severity constants (`constants='auto'`) and the reference ImageNet-C's (the only ones it has), so the
+accuracies of the two rows of a corruption differ; the `constants` column says which set each row used. The GPU is used when there is one (the
 reference corruptions always run on the CPU).
 
     python benchmarks/corruptions.py [--n 100] [--epochs 2] [--n-train 2000] [--bs 256] [--no-reference]
@@ -17,8 +19,8 @@ import torch
 
 from spectral_align.core import get_device
 from spectral_align.corruptions import (ALL_CORRUPTIONS, CORRUPTION_GROUP, TORCH_CORRUPTIONS, corrupt,
-                                        corruption_accuracy, load_test_data, mean_corruption_accuracy)
-from spectral_align.data import builtin_dls
+                                        corruption_accuracy, mean_corruption_accuracy)
+from spectral_align.data import builtin_dls, load_test_data
 from spectral_align.train import fit, make_learner
 from _machine import cpu_name  # benchmarks/_machine.py (the script's folder is on sys.path)
 
@@ -62,7 +64,7 @@ def main(argv=None):
             used = df.backend.iloc[1]
             if be == "auto": tables.append(df if not tables else df.iloc[1:])
             acc = df.set_index("severity").accuracy
-            rows.append(dict(corruption=name, group=CORRUPTION_GROUP[name], asked=be, backend=used, seconds=dt,
+            rows.append(dict(corruption=name, group=CORRUPTION_GROUP[name], asked=be, backend=used, constants=df.constants.iloc[1], seconds=dt,
                              images_per_s=5 * a.n / dt, **{f"sev{s}": acc[s] for s in range(1, 6)}))
     res = pd.DataFrame(rows)
     full = pd.concat(tables, ignore_index=True)

@@ -18,10 +18,12 @@ from .core import moved_names
 from .core import (check_images, check_number, check_choice, make_generator, check_labels,
                                   model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels)
 from .spectra import radial_power_spectrum
+from .models import Normalize
 
 # %% auto #0
-__all__ = ['NORMS', 'MAX_STEPS', 'MAX_BS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'check_norm', 'max_eps',
-           'check_eps', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict',
+__all__ = ['NORMS', 'EPS_SPACES', 'MAX_STEPS', 'MAX_BS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'PROTOCOLS',
+           'LI2023', 'MN_ATTACKS', 'FOOLBOX_VERSION', 'check_norm', 'max_eps', 'check_eps', 'input_std', 'space_std',
+           'eps_to_pixel', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict',
            'make_attack', 'GradientMaskingWarning', 'masking_checks', 'robust_accuracy', 'plot_robust_accuracy',
            'minimal_perturbation', 'median_minimal_perturbation', 'success_curve', 'plot_success_curves',
            'perturbation_spectrum', 'adversarial_spectrum', 'plot_perturbation_spectra', 'parse_eps']
@@ -41,15 +43,23 @@ def check_norm(norm) -> str:
     return _NORM_ALIASES[key]
 
 # %% ../nbs/06_attacks.ipynb #be362994
-def max_eps(norm, shape) -> float:
-    "The radius from which every image is reachable: 1 for L∞, √(C·H·W) (the unit cube's diagonal) for L2; `shape` is (…, C, H, W)."
+def max_eps(norm, shape, std=None) -> float:
+    """The radius from which every image is reachable: 1 for L∞, √(C·H·W) (the unit cube's diagonal) for L2; `shape` is
+    (…, C, H, W). With `std` (one per channel; radii in a normalised input space): 1/min(std) for L∞, √(H·W·Σ 1/std²) for L2."""
     norm = check_norm(norm)
-    return 1.0 if norm == "inf" else math.sqrt(math.prod(tuple(shape)[-3:]))
+    if std is None: return 1.0 if norm == "inf" else math.sqrt(math.prod(tuple(shape)[-3:]))
+    s = torch.as_tensor(std, dtype=torch.float64).flatten()
+    return float(1 / s.min()) if norm == "inf" else math.sqrt(math.prod(tuple(shape)[-2:]) * float((1 / s ** 2).sum()))
 
-def check_eps(eps, norm, shape=None, name: str = "eps") -> float:
-    "Check that `eps` is a radius in [0, max_eps(norm, shape)] (L∞: [0, 1]); return it as a float."
+def check_eps(eps, norm, shape=None, name: str = "eps", std=None) -> float:
+    "Check that `eps` is a radius in [0, max_eps(norm, shape, std)] (L∞ in pixels: [0, 1]); return it as a float."
     norm = check_norm(norm)
     check_number(eps, name, low=0)
+    if std is not None:
+        hi = max_eps(norm, shape, std) if norm == "inf" or shape is not None else math.inf
+        if eps > hi: raise ValueError(f"`{name}` = {eps!r} is larger than any {'L∞' if norm == 'inf' else 'L2'} distance between "
+                                      f"images in [0, 1] seen in the model's normalised input space; allowed: [0, {hi:.4g}]")
+        return float(eps)
     hi = 1.0 if norm == "inf" else (max_eps(norm, shape) if shape is not None else math.inf)
     if eps > hi:
         hint = (f" (an ε in grey levels? use {eps:g}/255 = {eps / 255:.4g})" if norm == "inf" and eps <= 255
@@ -58,6 +68,31 @@ def check_eps(eps, norm, shape=None, name: str = "eps") -> float:
         raise ValueError(f"`{name}` = {eps!r} is larger than any {'L∞' if norm == 'inf' else 'L2'} distance between "
                          f"{what}; allowed: [0, {hi:.4g}]{hint}")
     return float(eps)
+
+# %% ../nbs/06_attacks.ipynb #4779367c
+EPS_SPACES = ("pixel", "normalized")
+
+def input_std(model: nn.Module) -> torch.Tensor:
+    "The per-channel std (C,) of `model`'s input-normalisation layer (`models.Normalize`), as float64 on the CPU."
+    layers = [m for m in model.modules() if isinstance(m, Normalize)]
+    if len(layers) != 1:
+        raise ValueError(f"eps_space='normalized' needs a model with exactly one input-normalisation layer "
+                         f"(spectral_align.models.Normalize) to convert radii to pixel units; `model` has {len(layers)}. "
+                         "Give radii in pixel units (eps_space='pixel') or build the model with models.build_model")
+    return layers[0].std.detach().flatten().double().cpu()
+
+def space_std(model: nn.Module, eps_space: str = "pixel") -> torch.Tensor | None:
+    "The per-channel std that turns radii in `eps_space` into pixel units: None for 'pixel', `input_std(model)` for 'normalized'."
+    return None if check_choice(eps_space, "eps_space", EPS_SPACES) == "pixel" else input_std(model)
+
+def _px(eps, std) -> float: return float(eps) if std is None else float(eps) * float(std.max())
+
+def eps_to_pixel(model: nn.Module, eps: float, eps_space: str = "normalized") -> float:
+    """The pixel-unit radius reported for `eps` given in `eps_space`: `eps` itself for 'pixel'; for 'normalized',
+    `eps·max(std)`, the radius of the smallest pixel-space ball holding the normalised-space ball (its widest channel)."""
+    check_number(eps, "eps", low=0)
+    return _px(eps, space_std(model, eps_space))
+
 
 # %% ../nbs/06_attacks.ipynb #d43f9d8e
 MAX_STEPS, MAX_BS = 10_000, 2 ** 20      # PGD steps, images per forward pass
@@ -115,6 +150,32 @@ def _loss(logits, y, kind):
     other = logits.scatter(1, y[:, None], float("-inf")).amax(1)
     return (other - true).sum()
 
+# %% ../nbs/06_attacks.ipynb #75d4a751
+class _Scaled(nn.Module):
+    "`model` on rescaled inputs u = x / s (s: (1, C, 1, 1)): forward(u) = model(u·s)."
+    def __init__(self, model, s): super().__init__(); self.model, self.s = model, s
+    def forward(self, u): return self.model(u * self.s.to(u.dtype))
+
+def _to_space(model, x, std):
+    """(model, inputs, upper bound) of an attack in the space of `std`: pixel space when `std` is None, else the
+    coordinates u = x/std (box [0, 1/std_c]), whose distances are those of the normalised input space."""
+    if std is None: return model, x, None
+    s = std.to(x.device, x.dtype).view(1, -1, 1, 1)
+    return _Scaled(model, s), x / s, 1 / s
+
+def _from_space(u, std):
+    "Images in pixel space, in [0, 1], from coordinates `u` of the space of `std`."
+    return u if std is None else (u * std.to(u.device, u.dtype).view(1, -1, 1, 1)).clamp_(0, 1)
+
+def _space_norm(delta, norm, std):
+    "Norms of pixel perturbations `delta` (B, C, H, W), measured in the space of `std`."
+    return perturbation_norm(delta if std is None else delta / std.to(delta.device, delta.dtype).view(1, -1, 1, 1), norm)
+
+def _clip_(t, hi=None):
+    "Clamp `t` in place to [0, 1], or to [0, hi] (a per-channel (1, C, 1, 1) bound)."
+    return t.clamp_(0, 1) if hi is None else torch.minimum(t.clamp_(min=0), hi, out=t)
+
+
 # %% ../nbs/06_attacks.ipynb #51926654
 def _use_amp(mixed_precision: bool, device: torch.device) -> bool:
     if not isinstance(mixed_precision, bool):
@@ -124,15 +185,15 @@ def _use_amp(mixed_precision: bool, device: torch.device) -> bool:
         return False
     return mixed_precision
 
-def _pgd(model, x, y, eps, norm, steps, rel_step, random_start, gen, loss, early_stop, amp, return_fooled=False):
+def _pgd(model, x, y, eps, norm, steps, rel_step, random_start, gen, loss, early_stop, amp, return_fooled=False, hi=None):
     """The PGD loop on one batch (no input checks; the model is already in eval mode).
 
     `eps` is (B, 1, 1, 1); the step is `rel_step·eps`. With `early_stop`, an image keeps the first
     iterate that fools the model and leaves the batch (the batch shrinks; it stops when empty).
     Returns the adversarial images, and with `return_fooled` also a (B,) bool tensor: misclassified
-    at the returned images. Non-finite logits are collected without a sync per step and refused at the end."""
+    at the returned images. Images stay in [0, 1], or in [0, `hi`] (per channel). Non-finite logits are collected without a sync per step and refused at the end."""
     alpha = eps * rel_step
-    if random_start: x_adv = _random_in_ball(x, eps, norm, gen).add_(x).clamp_(0, 1)
+    if random_start: x_adv = _clip_(_random_in_ball(x, eps, norm, gen).add_(x), hi)
     else: x_adv = x
     out, fooled_at = (torch.empty_like(x), torch.zeros(len(x), dtype=torch.bool, device=x.device)) if early_stop else (None, None)
     idx, xo, yo = torch.arange(len(x), device=x.device), x, y
@@ -161,7 +222,7 @@ def _pgd(model, x, y, eps, norm, steps, rel_step, random_start, gen, loss, early
         if norm == "inf": step = g.sign_()
         else: step = g.div_(g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1))
         delta = step.mul_(alpha).add_(x_adv).sub_(xo)                     # (x_adv + α·step) − x, in g's storage
-        x_adv = _project_(delta, eps, norm).add_(xo).clamp_(0, 1)
+        x_adv = _clip_(_project_(delta, eps, norm).add_(xo), hi)
     if not early_stop: out, fooled_at = x_adv, None
     elif len(idx): out[idx] = x_adv if done is None else torch.where(done.view(-1, 1, 1, 1), best, x_adv)
     if bool(bad | ~torch.isfinite(out).all()):
@@ -178,12 +239,14 @@ def _pgd(model, x, y, eps, norm, steps, rel_step, random_start, gen, loss, early
 # %% ../nbs/06_attacks.ipynb #18b334e8
 class Attack:
     """Base class: an attack holds `model` (finite weights) and its settings; `attack(x, y)` returns adversarial images
-    in [0, 1], in `x`'s dtype and on its device (the attack itself runs in the model's dtype, on its device)."""
+    in [0, 1], in `x`'s dtype and on its device (the attack itself runs in the model's dtype, on its device).
+    `eps_space` 'normalized': `eps` is a radius in the model's normalised input space (`input_std`)."""
     name = "attack"
-    def __init__(self, model: nn.Module, eps: float, norm="inf", seed: int | None = 0):
+    def __init__(self, model: nn.Module, eps: float, norm="inf", seed: int | None = 0, eps_space: str = "pixel"):
         self.model = check_finite_model(model)
         self.norm = check_norm(norm)
-        self.eps = check_eps(eps, self.norm)
+        self.std = space_std(model, eps_space); self.eps_space = eps_space
+        self.eps = check_eps(eps, self.norm, std=self.std)
         if seed is not None: check_number(seed, "seed", low=0, integer=True)
         self.seed = seed
 
@@ -193,7 +256,7 @@ class Attack:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         x, y = check_inputs(self.model, x, y)
-        check_eps(self.eps, self.norm, x.shape)
+        check_eps(self.eps, self.norm, x.shape, std=self.std)
         xd = _to_model(self.model, x)
         with eval_mode(self.model):
             out = self._run(xd, y.to(xd.device), _as_eps_tensor(self.eps, xd), self._generator(xd.device))
@@ -212,12 +275,13 @@ class PGD(Attack):
     """Projected gradient descent (Madry et al. 2018) in an L∞ or L2 ball of radius `eps`, images kept in [0, 1].
 
     `steps` ≤ 10000; `step_size` defaults to 2.5·eps/steps; `loss` is 'ce' or 'margin'; with `early_stop`, an image
-    keeps the first iterate that fools the model. Deterministic for a `seed` (random start)."""
+    keeps the first iterate that fools the model. Deterministic for a `seed` (random start). `eps_space` 'normalized':
+    `eps` and `step_size` in the model's normalised input space (L∞: a per-channel pixel bound ε·std_c; L2: an ellipsoid)."""
     name = "pgd"
     def __init__(self, model: nn.Module, eps: float = 8 / 255, norm="inf", steps: int = 10,
                  step_size: float | None = None, random_start: bool = True, seed: int | None = 0,
-                 loss: str = "ce", early_stop: bool = True, mixed_precision: bool = False):
-        super().__init__(model, eps, norm, seed)
+                 loss: str = "ce", early_stop: bool = True, mixed_precision: bool = False, eps_space: str = "pixel"):
+        super().__init__(model, eps, norm, seed, eps_space)
         self.steps = check_number(steps, "steps", low=1, high=MAX_STEPS, integer=True)
         if step_size is None: self.rel_step = 2.5 / steps
         else:
@@ -236,8 +300,11 @@ class PGD(Attack):
 
     def _run(self, x, y, eps, gen, return_fooled=False):
         amp = _use_amp(self.mixed_precision, x.device)
-        return _pgd(self.model, x, y, eps, self.norm, self.steps, self.rel_step, self.random_start, gen,
-                    self.loss, self.early_stop, amp, return_fooled)
+        m, u, hi = _to_space(self.model, x, self.std)            # pixel space, or u = x/std (normalised distances)
+        out = _pgd(m, u, y, eps, self.norm, self.steps, self.rel_step, self.random_start, gen,
+                   self.loss, self.early_stop, amp, return_fooled, hi)
+        if self.std is None: return out
+        return (_from_space(out[0], self.std), out[1]) if return_fooled else _from_space(out, self.std)
 
     def perturb(self, x: torch.Tensor, y: torch.Tensor, eps) -> torch.Tensor:
         "Attack with radius `eps`: a number or a (B,) tensor (one radius per image; the step size scales with it)."
@@ -245,8 +312,8 @@ class PGD(Attack):
         e = torch.as_tensor(eps, dtype=torch.float64)
         if e.ndim > 1 or (e.ndim == 1 and len(e) != len(x)):
             raise ValueError(f"`eps` must be a number or a (B,) tensor with one radius per image (B = {len(x)}); got shape {tuple(e.shape)}")
-        if not torch.isfinite(e).all() or (e < 0).any() or (e > max_eps(self.norm, x.shape)).any():
-            raise ValueError(f"`eps` must lie in [0, {max_eps(self.norm, x.shape):.4g}] for norm {self.norm!r}; "
+        if not torch.isfinite(e).all() or (e < 0).any() or (e > max_eps(self.norm, x.shape, self.std)).any():
+            raise ValueError(f"`eps` must lie in [0, {max_eps(self.norm, x.shape, self.std):.4g}] for norm {self.norm!r}; "
                              f"got values in [{e.min().item():.4g}, {e.max().item():.4g}]")
         xd = _to_model(self.model, x)
         with eval_mode(self.model):
@@ -255,7 +322,8 @@ class PGD(Attack):
 
     def _settings(self):
         return dict(eps=self.eps, norm=self.norm, steps=self.steps, step_size=self.step_size, random_start=self.random_start,
-                    seed=self.seed, loss=self.loss, early_stop=self.early_stop, mixed_precision=self.mixed_precision)
+                    seed=self.seed, loss=self.loss, early_stop=self.early_stop, mixed_precision=self.mixed_precision,
+                    eps_space=self.eps_space)
 
 
 # %% ../nbs/06_attacks.ipynb #fe16dc24
@@ -263,12 +331,13 @@ class FGSM(PGD):
     "The fast gradient (sign) method (Goodfellow et al. 2015): one step of size `eps` from `x` (L∞: sign of the gradient; L2: normalised gradient)."
     name = "fgsm"
     def __init__(self, model: nn.Module, eps: float = 8 / 255, norm="inf", seed: int | None = 0, loss: str = "ce",
-                 mixed_precision: bool = False):
+                 mixed_precision: bool = False, eps_space: str = "pixel"):
         super().__init__(model, eps, norm, steps=1, step_size=None, random_start=False, seed=seed, loss=loss,
-                         early_stop=False, mixed_precision=mixed_precision)
+                         early_stop=False, mixed_precision=mixed_precision, eps_space=eps_space)
         self.rel_step = 1.0
 
-    def _settings(self): return dict(eps=self.eps, norm=self.norm, loss=self.loss, mixed_precision=self.mixed_precision)
+    def _settings(self): return dict(eps=self.eps, norm=self.norm, loss=self.loss, mixed_precision=self.mixed_precision,
+                                     eps_space=self.eps_space)
 
 # %% ../nbs/06_attacks.ipynb #c283145a
 TORCHATTACKS_VERSION = "3.5.1"
@@ -352,12 +421,13 @@ def _tolerance(tol: float, n: int) -> float:
     "The tolerance of a check on `n` images: `tol`, but at least 1.5/n, so that one surviving image among few is not a failure."
     return max(tol, 1.5 / max(n, 1))
 
-def _masking_checks(model, xc, yc, n, norm, eps_ref, acc_ref, steps, seed, bs, loss, tol, steps_factor, large_eps):
-    "The checks on the correctly classified images `xc` (model in eval mode, on its device); `n` = all images."
+def _masking_checks(model, xc, yc, n, norm, eps_ref, acc_ref, steps, seed, bs, loss, tol, steps_factor, large_eps, std=None):
+    "The checks on the correctly classified images `xc` (model in eval mode, on its device); `n` = all images; radii in the space of `std`."
     tol = _tolerance(tol, n)
-    pgd = lambda e, k: PGD(model, e, norm, steps=k, seed=seed, loss=loss)
+    pgd = lambda e, k: PGD(model, e, norm, steps=k, seed=seed, loss=loss, eps_space="pixel" if std is None else "normalized")
     acc = lambda e, k: (_still_correct(pgd(e, k), xc, yc, e, bs).sum().item() / n) if len(xc) else 0.0
-    top, big = max_eps(norm, xc.shape), large_eps if large_eps is not None else _large_eps(norm, xc.shape)
+    top = max_eps(norm, xc.shape, std)
+    big = large_eps if large_eps is not None else min(top, _large_eps(norm, xc.shape) / (1 if std is None else float(std.min())))
     if acc_ref is None: acc_ref = acc(eps_ref, steps)
     k = steps * steps_factor
     return [
@@ -381,28 +451,29 @@ def _default_ref_eps(norm): return 8 / 255 if norm == "inf" else 0.5
 
 def masking_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf", eps: float | None = None, *,
                    steps: int = 10, seed: int = 0, bs: int = 256, loss: str = "ce", tol: float = 0.02,
-                   steps_factor: int = 5, large_eps: float | None = None, warn: bool = True) -> pd.DataFrame:
+                   steps_factor: int = 5, large_eps: float | None = None, warn: bool = True, eps_space: str = "pixel") -> pd.DataFrame:
     """Gradient-masking sanity checks of `model` under PGD-`steps`: one row per check (`large_eps`, `more_steps`
     at radius `eps` (default 8/255 for L∞, 0.5 for L2), `unbounded`) with its accuracy, limit and `passed`.
-    `steps` ≤ 10000 and `steps·steps_factor` ≤ 10000; `bs` ≤ 2^20."""
+    `steps` ≤ 10000 and `steps·steps_factor` ≤ 10000; `bs` ≤ 2^20. Radii in `eps_space` ('pixel' or 'normalized')."""
     x, y = check_inputs(model, x, y)
     norm = check_norm(norm)
-    eps = check_eps(_default_ref_eps(norm) if eps is None else eps, norm, x.shape)
-    if large_eps is not None: check_eps(large_eps, norm, x.shape, "large_eps")
+    std = space_std(model, eps_space)
+    eps = check_eps(_default_ref_eps(norm) if eps is None else eps, norm, x.shape, std=std)
+    if large_eps is not None: check_eps(large_eps, norm, x.shape, "large_eps", std=std)
     check_number(steps, "steps", low=1, high=MAX_STEPS, integer=True); check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
     check_number(tol, "tol", low=0, high=1); check_number(steps_factor, "steps_factor", low=2, high=MAX_STEPS // steps, integer=True)
     with eval_mode(model):
         xd = _to_model(model, x); yd = y.to(xd.device)
         ok = predict_labels(model, xd, bs) == yd
-        rows = _masking_checks(model, xd[ok], yd[ok], len(x), norm, eps, None, steps, seed, bs, loss, tol, steps_factor, large_eps)
-    df = pd.DataFrame(rows).assign(norm=norm)
+        rows = _masking_checks(model, xd[ok], yd[ok], len(x), norm, eps, None, steps, seed, bs, loss, tol, steps_factor, large_eps, std)
+    df = pd.DataFrame(rows).assign(norm=norm, eps_space=eps_space)
     if warn: _warn_checks(df)
     return df
 
 # %% ../nbs/06_attacks.ipynb #1cf13724
 _MAX_RADII = 1000
 
-def _as_eps_list(eps, norm, shape) -> list[float]:
+def _as_eps_list(eps, norm, shape, std=None) -> list[float]:
     if isinstance(eps, (int, float, np.number)) and not isinstance(eps, bool): eps = [eps]
     if isinstance(eps, torch.Tensor): eps = eps.flatten().tolist()
     if isinstance(eps, str) or not hasattr(eps, "__iter__"):
@@ -410,27 +481,32 @@ def _as_eps_list(eps, norm, shape) -> list[float]:
     eps = list(eps)
     if not eps: raise ValueError("`eps` is an empty list; give at least one radius")
     if len(eps) > _MAX_RADII: raise ValueError(f"`eps` holds {len(eps)} radii; at most {_MAX_RADII} are allowed")
-    return [check_eps(e, norm, shape, f"eps[{i}]") for i, e in enumerate(eps)]
+    return [check_eps(e, norm, shape, f"eps[{i}]", std=std) for i, e in enumerate(eps)]
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, norm="inf", attack: str = "pgd", *,
                     steps: int = 10, seed: int = 0, bs: int = 256, loss: str = "ce", checks: bool = True,
-                    tol: float = 0.02, return_checks: bool = False, **attack_kwargs):
+                    tol: float = 0.02, return_checks: bool = False, eps_space: str = "pixel", **attack_kwargs):
     """Clean and robust accuracy of `model` on `(x, y)` under `attack` ('pgd', 'fgsm', 'autoattack') at each radius in `eps`.
 
-    One row per condition: `attack` ('clean' or e.g. 'pgd-10'), `norm`, `eps`, `accuracy`, `n_correct`, `n`,
-    `masking_ok`. With `checks`, the gradient-masking checks run too (PGD-`steps`, `loss`); a failure warns
+    One row per condition: `attack` ('clean' or e.g. 'pgd-10'), `norm`, `eps` (as given, in `eps_space` units:
+    'pixel' or 'normalized', the model's normalised input space), `eps_space`, `eps_pixel`, `accuracy`, `n_correct`,
+    `n`, `masking_ok`. With `checks`, the gradient-masking checks run too (PGD-`steps`, `loss`); a failure warns
     (`GradientMaskingWarning`); their rows are in `df.attrs['checks']` (records), and with `return_checks`
     the result is `(df, checks_df)`. `attack_kwargs` go to the attack class. Limits: at most 1000 radii,
     `steps` ≤ 2000 (the checks run 5× as many), `bs` ≤ 2^20."""
     x, y = check_inputs(model, x, y)
     norm = check_norm(norm)
-    eps = _as_eps_list(eps, norm, x.shape)
     check_choice(attack, "attack", ATTACKS)
+    std = space_std(model, eps_space)
+    if std is not None and attack == "autoattack":
+        raise ValueError("`eps_space`='normalized' works with attack 'pgd' or 'fgsm' (AutoAttack runs in pixel space); got attack='autoattack'")
+    eps = _as_eps_list(eps, norm, x.shape, std)
     check_number(steps, "steps", low=1, high=MAX_STEPS // 5, integer=True); check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
     check_number(tol, "tol", low=0, high=1)
     kw = dict(seed=seed, **attack_kwargs)
     if attack == "pgd": kw.update(steps=steps, loss=loss)
     if attack == "fgsm": kw.update(loss=loss)
+    if attack != "autoattack": kw.update(eps_space=eps_space)
     atks = [make_attack(attack, model, e, norm, **kw) for e in eps]
     n, rows = len(x), []
     with eval_mode(model):
@@ -438,16 +514,17 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, nor
         ok = predict_labels(model, xd, bs) == yd
         xc, yc = xd[ok], yd[ok]
         n0 = int(ok.sum())
-        rows.append(dict(attack="clean", norm=norm, eps=0.0, accuracy=n0 / n, n_correct=n0, n=n))
+        rows.append(dict(attack="clean", norm=norm, eps=0.0, eps_space=eps_space, eps_pixel=0.0, accuracy=n0 / n, n_correct=n0, n=n))
         for e, atk in zip(eps, atks):
             k = int(_still_correct(atk, xc, yc, e, bs).sum()) if n0 and e > 0 else n0
-            rows.append(dict(attack=_attack_label(atk), norm=norm, eps=e, accuracy=k / n, n_correct=k, n=n))
+            rows.append(dict(attack=_attack_label(atk), norm=norm, eps=e, eps_space=eps_space, eps_pixel=_px(e, std), accuracy=k / n,
+                             n_correct=k, n=n))
         df = pd.DataFrame(rows)
         if not checks: return (df, None) if return_checks else df
         adv = df.iloc[1:]
         i_ref = (adv.accuracy - df.accuracy[0] / 2).abs().idxmin()          # the most informative radius
         acc_ref = df.accuracy[i_ref] if attack == "pgd" else None
-        rows_c = _masking_checks(model, xc, yc, n, norm, df.eps[i_ref], acc_ref, steps, seed, bs, loss, tol, 5, None)
+        rows_c = _masking_checks(model, xc, yc, n, norm, df.eps[i_ref], acc_ref, steps, seed, bs, loss, tol, 5, None, std)
     srt = df.sort_values("eps", kind="stable").accuracy.to_numpy()
     rise = float(np.max(np.diff(srt), initial=0.0))
     rows_c.append(_check_row("eps_monotone", df.eps.max(), steps, rise, _tolerance(tol, n), "accuracy does not rise with ε (largest rise shown)"))
@@ -483,26 +560,33 @@ def plot_robust_accuracy(df: pd.DataFrame, ax=None, by: str | None = None, title
     return fig
 
 # %% ../nbs/06_attacks.ipynb #7d6d725e
-EPS_MAX = {"inf": 0.25, "2": 0.1}      # L2: times √(C·H·W)
+EPS_MAX = {"inf": 0.25, "2": 0.1}      # bisect's default eps_max (L2: times √(C·H·W))
 _MAX_ITERS, _MAX_POINTS = 100, 100_000   # bisection rounds (100 halvings of log ε are far below float precision), curve points
+PROTOCOLS = ("li2023", "bisect")
+# Li et al. 2023 (robust-arena, foolbox 3 defaults): ε grid of `n_eps` radii up to `eps_max` (L2: times √(C·H·W)),
+# PGD steps and relative step size, the probability an adversarial class needs, Brendel–Bethge starts
+LI2023 = dict(eps_max={"inf": 0.5, "2": 0.1}, n_eps=100, steps={"inf": 40, "2": 50}, rel_step={"inf": 0.01 / 0.3, "2": 0.025},
+              min_prob=0.5, mn_attack="bb", mn_starts=9)
+MN_ATTACKS = ("bb", "fmn", "none")
+FOOLBOX_VERSION = "3.3.4"
+_MAX_EPS_GRID = 10_000
 
-def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf", *, eps_max: float | None = None,
-                         iters: int = 10, steps: int = 20, step_size: float | None = None, random_start: bool = True,
-                         seed: int = 0, bs: int = 256, loss: str = "ce", return_adv: bool = False):
-    """The smallest radius at which PGD-`steps` fools `model`, per image, by batched bisection in [0, `eps_max`].
+def _foolbox():
+    "Import foolbox (the tested version), with a clear error if it is missing."
+    try: import foolbox
+    except ImportError:
+        raise ValueError(f"the minimum-norm attack of protocol='li2023' needs foolbox=={FOOLBOX_VERSION}; install it with "
+                         f"`pip install foolbox=={FOOLBOX_VERSION}` (or pass mn_attack='none' for the PGD grid alone)") from None
+    if foolbox.__version__ != FOOLBOX_VERSION:
+        warnings.warn(f"foolbox {foolbox.__version__} is installed; spectral_align is tested with {FOOLBOX_VERSION}")
+    return foolbox
 
-    Default `eps_max`: 0.25 (L∞) or 0.1·√(C·H·W) (L2). One row per image: `image`, `label`, `clean_correct`,
-    `eps` (upper bound found; 0 if misclassified clean, ∞ if not fooled at `eps_max`), `eps_lo`, `found`, `norm`.
-    `step_size` is a fraction of each image's radius (default 2.5/steps); `iters` ≤ 100, `steps` ≤ 10000, `bs` ≤ 2^20. With `return_adv`, returns
-    `(df, x_adv)`: for each found image the adversarial image at distance `eps`, else the image itself."""
-    x, y = check_inputs(model, x, y); norm = check_norm(norm)
-    eps_max = check_eps(EPS_MAX["inf"] if norm == "inf" and eps_max is None else
-                        EPS_MAX["2"] * max_eps("2", x.shape) if eps_max is None else eps_max, norm, x.shape, "eps_max")
-    if eps_max == 0: raise ValueError("`eps_max` must be > 0")
-    check_number(iters, "iters", low=0, high=_MAX_ITERS, integer=True); check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
-    if step_size is not None: check_number(step_size, "step_size", low=0, low_inclusive=False)
-    pgd = PGD(model, eps_max, norm, steps=steps, random_start=random_start, seed=seed, loss=loss)
-    if step_size is not None: pgd.rel_step = step_size
+
+# %% ../nbs/06_attacks.ipynb #cfd914df
+def _minimal_bisect(model, x, y, norm, std, eps_max, iters, steps, rel_step, random_start, seed, bs, loss, eps_space):
+    "Batched bisection of the PGD radius per image (see `minimal_perturbation`); returns (columns, adversarial images)."
+    pgd = PGD(model, eps_max, norm, steps=steps, random_start=random_start, seed=seed, loss=loss, eps_space=eps_space)
+    if rel_step is not None: pgd.rel_step = rel_step
     n = len(x)
     eps_hi = torch.zeros(n, dtype=torch.float64); eps_lo = torch.zeros(n, dtype=torch.float64)
     with eval_mode(model):
@@ -516,7 +600,7 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
             a, f, ln = [], [], []
             for s in _slices(len(xs), bs):
                 xa, fo = pgd._run(xs[s], ys[s], _as_eps_tensor(e[s].to(xs.dtype).to(dev), xs[s]), gen, return_fooled=True)
-                a.append(xa); f.append(fo.cpu()); ln.append(perturbation_norm(xa - xs[s], norm).double().cpu())
+                a.append(xa); f.append(fo.cpu()); ln.append(_space_norm(xa - xs[s], norm, std).double().cpu())
             return torch.cat(a), torch.cat(f), torch.cat(ln)
 
         m = len(xc)
@@ -535,37 +619,180 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
             lo[act] = torch.where(f, torch.minimum(lo[act], ln), mid)     # PGD is not exactly monotone in ε
     eps_hi[ok] = torch.where(found, hi, torch.full_like(hi, math.inf))
     eps_lo[ok] = torch.where(found, lo, torch.full_like(lo, eps_max))
-    df = pd.DataFrame(dict(image=np.arange(n), label=y.cpu().numpy(), clean_correct=ok.numpy(), eps=eps_hi.numpy(),
-                           eps_lo=eps_lo.numpy(), found=(ok & (eps_hi < math.inf)).numpy(), norm=norm))
-    if not return_adv: return df
+    cols = dict(clean_correct=ok.numpy(), eps=eps_hi.numpy(), eps_lo=eps_lo.numpy(), found=(ok & (eps_hi < math.inf)).numpy())
     x_adv = x.clone()
-    keep = found.to(dev)
-    x_adv[ok.nonzero().squeeze(1)[found]] = best[keep].to(x.device, x.dtype)
-    return df, x_adv
+    x_adv[ok.nonzero().squeeze(1)[found]] = best[found.to(dev)].to(x.device, x.dtype)
+    return cols, x_adv
+
+
+# %% ../nbs/06_attacks.ipynb #205bc812
+def _start_points(pred, y, idx, gen):
+    "For each image `idx[i]`, a random image of the batch that the model labels other than `y[idx[i]]` (index, or −1 if none)."
+    ok = pred[None, :] != y[idx][:, None]
+    r = torch.rand(ok.shape, generator=gen, dtype=torch.float64).masked_fill_(~ok, -1.0)
+    return torch.where(ok.any(1), r.argmax(1), torch.full((len(idx),), -1, dtype=torch.long))
+
+def _min_norm(fb, m, u, y, norm, hi, kind, steps, start):
+    "foolbox's minimum-norm attack `kind` ('bb' or 'fmn') on model `m` at inputs `u`; `start`: starting points (for 'bb')."
+    cls = {("bb", "inf"): fb.attacks.LinfinityBrendelBethgeAttack, ("bb", "2"): fb.attacks.L2BrendelBethgeAttack,
+           ("fmn", "inf"): fb.attacks.LInfFMNAttack, ("fmn", "2"): fb.attacks.L2FMNAttack}[kind, norm]
+    atk = cls() if steps is None else cls(steps=steps)
+    fm = fb.PyTorchModel(m, bounds=(0.0, 1.0 if hi is None else float(hi.max())))
+    kw = dict(starting_points=start) if kind == "bb" else {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="foolbox")
+        raw, _, _ = atk(fm, u, fb.criteria.Misclassification(y), epsilons=None, **kw)
+    return _clip_(raw.detach().clone(), hi)
+
+def _minimal_li2023(model, x, y, norm, std, eps_max, n_eps, steps, rel_step, random_start, seed, bs, loss,
+                    min_prob, mn_attack, mn_starts, mn_steps):
+    "The protocol of Li et al. 2023 (see `minimal_perturbation`); returns (columns, adversarial images)."
+    fb = _foolbox() if mn_attack != "none" and mn_starts > 0 else None
+    n = len(x)
+    d_best = torch.full((n,), math.inf, dtype=torch.float64)
+    lab_best, p_best = torch.full((n,), -1, dtype=torch.long), torch.full((n,), math.nan, dtype=torch.float64)
+    method = np.full(n, None, dtype=object)
+    with eval_mode(model):
+        xd = _to_model(model, x); yd = y.to(xd.device); dev = xd.device
+        m, u, hi = _to_space(model, xd, std)
+        u_best = u.clone()
+
+        def offer(idx, ua, how):
+            "Keep the candidates `ua` of images `idx` that succeed (other class, probability ≥ min_prob) and are closer."
+            with torch.no_grad():
+                p = torch.cat([torch.softmax(model_logits(m, ua[s]).double(), 1) for s in _slices(len(ua), bs)]).cpu()
+            pr, lab = p.max(1); ic = idx.cpu()
+            d = perturbation_norm(ua - u[idx], norm).double().cpu()
+            better = (lab != y.cpu()[ic]) & (pr >= min_prob) & (d < d_best[ic])
+            b = better.nonzero().squeeze(1)
+            for r in b[d[b].argsort(descending=True)].tolist():   # an image's closest candidate is written last
+                i = int(ic[r])
+                d_best[i], lab_best[i], p_best[i], method[i] = d[r], lab[r], pr[r], how
+                u_best[i] = ua[r]
+
+        all_idx = torch.arange(n, device=dev)
+        pred = predict_labels(model, xd, bs).cpu()
+        clean_ok = pred == y.cpu()
+        offer(all_idx, u, "clean")                                   # a misclassified image is its own adversarial, at 0
+        todo = all_idx[(d_best > 0).to(dev)]
+        gen = make_generator(seed, dev)
+        radii = torch.arange(1, n_eps + 1, dtype=torch.float64) / n_eps * eps_max
+        img, rad = todo.repeat_interleave(n_eps), radii.repeat(len(todo))
+        for s in _slices(len(img), bs):                              # every (image, radius) pair, batched
+            ii = img[s]
+            ua = _pgd(m, u[ii], yd[ii], _as_eps_tensor(rad[s].to(u.dtype).to(dev), u[ii]), norm, steps, rel_step,
+                      random_start, gen, loss, False, False, hi=hi)
+            offer(ii, ua, "pgd")
+        if fb is not None and len(todo):
+            g = make_generator(seed, "cpu")
+            for _ in range(mn_starts):
+                j = _start_points(pred, y.cpu(), todo.cpu(), g) if mn_attack == "bb" else torch.zeros(len(todo), dtype=torch.long)
+                keep = j >= 0
+                if not keep.any(): break
+                ii = todo[keep.to(dev)]
+                ua = _min_norm(fb, m, u[ii], yd[ii], norm, hi, mn_attack, mn_steps, u[j[keep].to(dev)])
+                offer(ii, ua, mn_attack)
+                if mn_attack == "fmn": break                         # FMN needs no starting point: one run
+    found = torch.isfinite(d_best)
+    cols = dict(clean_correct=clean_ok.numpy(), eps=d_best.numpy(), found=found.numpy(), method=method,
+                adv_label=lab_best.numpy(), adv_prob=p_best.numpy())
+    return cols, _from_space(u_best, std).to(x.device, x.dtype)
+
+
+# %% ../nbs/06_attacks.ipynb #012c1025
+def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf", *, protocol: str = "li2023",
+                         eps_space: str = "pixel", eps_max: float | None = None, steps: int | None = None,
+                         step_size: float | None = None, random_start: bool = True, seed: int = 0, bs: int = 256,
+                         loss: str = "ce", return_adv: bool = False, n_eps: int | None = None, min_prob: float | None = None,
+                         mn_attack: str | None = None, mn_starts: int | None = None, mn_steps: int | None = None,
+                         iters: int | None = None):
+    """The smallest perturbation that fools `model`, per image, by `protocol`:
+
+    - 'li2023' (default; Li et al. 2023): the closest success among PGD-`steps` at `n_eps` radii `eps_max·k/n_eps`
+      (final iterates) and `mn_starts` runs of a minimum-norm attack (`mn_attack` 'bb' Brendel–Bethge, 'fmn' or
+      'none'; foolbox 3.3.4), a success being another class with probability ≥ `min_prob`. Defaults: `LI2023`.
+    - 'bisect': batched bisection in [0, `eps_max`] of the radius at which PGD-`steps` (default 20) flips the label,
+      `iters` (default 10, ≤ 100) rounds, on the correctly classified images.
+
+    `eps_space` 'pixel' or 'normalized' (radii in the model's normalised input space). `step_size` is a fraction
+    of each radius. One row per image: `image`, `label`, `clean_correct`, `eps` (in `eps_space` units; ∞ if not
+    fooled), `eps_pixel`, `eps_space`, `found`, `norm`, `protocol`, then 'li2023': `method`, `adv_label`,
+    `adv_prob`; 'bisect': `eps_lo`. With `return_adv`, `(df, x_adv)` (the image itself where none was found)."""
+    x, y = check_inputs(model, x, y); norm = check_norm(norm)
+    protocol = check_choice(protocol, "protocol", PROTOCOLS)
+    std = space_std(model, eps_space)
+    check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
+    if step_size is not None: check_number(step_size, "step_size", low=0, low_inclusive=False)
+    li = dict(n_eps=n_eps, min_prob=min_prob, mn_attack=mn_attack, mn_starts=mn_starts, mn_steps=mn_steps)
+    if protocol == "bisect":
+        bad = [k for k, v in li.items() if v is not None]
+        if bad: raise ValueError(f"`{bad[0]}` belongs to protocol='li2023'; got {bad[0]}={li[bad[0]]!r} with protocol='bisect'")
+        iters = check_number(10 if iters is None else iters, "iters", low=0, high=_MAX_ITERS, integer=True)
+        steps = check_number(20 if steps is None else steps, "steps", low=1, high=MAX_STEPS, integer=True)
+        default_max = EPS_MAX[norm] * (1 if norm == "inf" else max_eps("2", x.shape))
+    else:
+        if iters is not None: raise ValueError(f"`iters` (bisection rounds) belongs to protocol='bisect'; got iters={iters!r} with protocol='li2023'")
+        steps = check_number(LI2023["steps"][norm] if steps is None else steps, "steps", low=1, high=MAX_STEPS, integer=True)
+        n_eps = check_number(LI2023["n_eps"] if n_eps is None else n_eps, "n_eps", low=1, high=_MAX_EPS_GRID, integer=True)
+        min_prob = check_number(LI2023["min_prob"] if min_prob is None else min_prob, "min_prob", low=0, high=1)
+        mn_attack = check_choice(LI2023["mn_attack"] if mn_attack is None else mn_attack, "mn_attack", MN_ATTACKS)
+        mn_starts = check_number(LI2023["mn_starts"] if mn_starts is None else mn_starts, "mn_starts", low=0, high=1000, integer=True)
+        if mn_steps is not None: check_number(mn_steps, "mn_steps", low=1, high=MAX_STEPS, integer=True)
+        default_max = LI2023["eps_max"][norm] * (1 if norm == "inf" else max_eps("2", x.shape))
+    if eps_max is None:      # in normalised units: the smallest ball holding the pixel one, within reach of the images
+        eps_max = default_max if std is None else min(default_max / float(std.min()), max_eps(norm, x.shape, std))
+    eps_max = check_eps(eps_max, norm, x.shape, "eps_max", std=std)
+    if eps_max == 0: raise ValueError("`eps_max` must be > 0")
+    if protocol == "bisect":
+        cols, x_adv = _minimal_bisect(model, x, y, norm, std, eps_max, iters, steps, step_size, random_start, seed, bs,
+                                      loss, eps_space)
+    else:
+        rel = LI2023["rel_step"][norm] if step_size is None else step_size
+        cols, x_adv = _minimal_li2023(model, x, y, norm, std, eps_max, n_eps, steps, rel, random_start, seed, bs, loss,
+                                      min_prob, mn_attack, mn_starts, mn_steps)
+    eps = cols.pop("eps")
+    df = pd.DataFrame(dict(image=np.arange(len(x)), label=y.cpu().numpy(), clean_correct=cols.pop("clean_correct"), eps=eps,
+                           eps_pixel=eps * (1.0 if std is None else float(std.max())), eps_space=eps_space,
+                           found=cols.pop("found"), norm=norm, protocol=protocol, **cols))
+    return (df, x_adv) if return_adv else df
 
 
 # %% ../nbs/06_attacks.ipynb #14f039a5
-def median_minimal_perturbation(df: pd.DataFrame) -> float:
-    "The median minimal perturbation over the correctly classified images (images never fooled count as ∞)."
+def _minimal_eps(df: pd.DataFrame, over) -> tuple[np.ndarray, str]:
+    "The minimal perturbations a summary counts: all images, or the correctly classified ones (`over`; default by protocol)."
     if not isinstance(df, pd.DataFrame) or not {"eps", "clean_correct"} <= set(df.columns):
         raise ValueError("`df` must be a DataFrame from minimal_perturbation (columns `eps`, `clean_correct`)")
-    e = df.eps[df.clean_correct].to_numpy()
+    if over is None:
+        prot = set(df.protocol) if "protocol" in df.columns else {"bisect"}
+        if len(prot) > 1: raise ValueError(f"`df` mixes protocols {sorted(prot)}; pass `over` ('all' or 'correct')")
+        over = "all" if prot == {"li2023"} else "correct"
+    check_choice(over, "over", ("all", "correct"))
+    return (df.eps if over == "all" else df.eps[df.clean_correct]).to_numpy(dtype=float), over
+
+def median_minimal_perturbation(df: pd.DataFrame, over: str | None = None) -> float:
+    """The median minimal perturbation (images never fooled count as ∞) over `over`: 'all' images (misclassified ones
+    count with their own ε, 0 when already wrong with probability ≥ `min_prob`) or the 'correct'ly classified ones.
+    Default: 'all' for protocol 'li2023' (as Li et al. 2023), 'correct' for 'bisect'."""
+    e, _ = _minimal_eps(df, over)
     return float(np.median(e)) if len(e) else math.nan
 
-def success_curve(df: pd.DataFrame, eps=None, n_points: int = 50) -> pd.DataFrame:
-    """Attack success rate against ε from a `minimal_perturbation` table: the fraction of correctly classified
-    images fooled at a radius ≤ ε. `eps`: the radii (default `n_points` ≤ 100000 from 0 to the largest finite `eps`)."""
-    if not isinstance(df, pd.DataFrame) or not {"eps", "clean_correct"} <= set(df.columns):
-        raise ValueError("`df` must be a DataFrame from minimal_perturbation (columns `eps`, `clean_correct`)")
-    e = df.eps[df.clean_correct].to_numpy()
+def success_curve(df: pd.DataFrame, eps=None, n_points: int = 50, over: str | None = None) -> pd.DataFrame:
+    """Attack success rate against ε from a `minimal_perturbation` table: the fraction of images (`over`, as in
+    `median_minimal_perturbation`) fooled at a radius ≤ ε. `eps`: the radii (default `n_points` ≤ 100000 from 0 to the
+    largest finite `eps`). Columns `eps`, `success_rate`, `n`, `norm`, `over` (and `eps_space` when `df` has it)."""
+    e, over = _minimal_eps(df, over)
     if eps is None:
         fin = e[np.isfinite(e)]
-        eps = np.linspace(0, fin.max() if len(fin) else 1.0, check_number(n_points, "n_points", low=2, high=_MAX_POINTS, integer=True))
+        eps = np.linspace(0, fin.max() if len(fin) and fin.max() > 0 else 1.0,
+                          check_number(n_points, "n_points", low=2, high=_MAX_POINTS, integer=True))
     eps = np.asarray(eps, dtype=float)
     if eps.ndim != 1 or eps.size > _MAX_POINTS:
         raise ValueError(f"`eps` must be a 1-D list of at most {_MAX_POINTS} radii; got shape {eps.shape}")
     rate = (e[None, :] <= eps[:, None]).mean(1) if len(e) else np.full(len(eps), np.nan)
-    return pd.DataFrame(dict(eps=eps, success_rate=rate, n=len(e), norm=df.norm.iloc[0] if "norm" in df.columns and len(df) else None))
+    out = pd.DataFrame(dict(eps=eps, success_rate=rate, n=len(e), norm=df.norm.iloc[0] if "norm" in df.columns and len(df) else None,
+                            over=over))
+    if "eps_space" in df.columns and len(df): out["eps_space"] = df.eps_space.iloc[0]
+    return out
 
 
 # %% ../nbs/06_attacks.ipynb #2fe0fd4c
@@ -580,7 +807,8 @@ def plot_success_curves(curves: dict, ax=None, medians: dict | None = None, titl
         if medians and lab in medians and np.isfinite(medians[lab]):
             ax.axvline(medians[lab] * s, color=ln.get_color(), ls=":", lw=1)
     ax.axhline(0.5, color="grey", lw=0.5)
-    ax.set_xlabel("ε (grey levels, /255)" if inf else "ε (L2)"); ax.set_ylabel("fraction fooled")
+    normed = any("eps_space" in c.columns and (c.eps_space == "normalized").any() for c in curves.values())
+    ax.set_xlabel(("ε (L∞, /255" if inf else "ε (L2") + (", normalised input space)" if normed else ", pixels)")); ax.set_ylabel("fraction fooled")
     ax.set_title(title or "minimal perturbation (dotted: median)", fontsize=10); ax.legend(fontsize=8); fig.tight_layout()
     return fig
 

@@ -17,11 +17,12 @@ import torch
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
 from .core import moved_names
 from .core import check_number, check_choice, describe
-from .masking import NOISE_SDS, BAND_C0, N_BANDS, CHANCE16, trial_key, check_noise_sds
+from .masking import NOISE_SDS, BAND_C0, N_BANDS, CHANCE16, NOISE_KINDS, PROTOCOL_SIZE, trial_key, check_noise_sds
+from .masking import true_cpi, pyramid_label
 
 # %% auto #0
 __all__ = ['MAX_BOOT', 'human_reference', 'MaskingMatrix', 'human_matrix', 'as_matrix', 'save_trials', 'load_trials',
-           'load_results', 'index_thresholds', 'fit_gaussian', 'channel_properties', 'ChannelFit',
+           'load_results', 'index_thresholds', 'fit_gaussian', 'channel_properties', 'human_center_cpi', 'ChannelFit',
            'psychometric_thresholds', 'fit_channel', 'plot_masking_heatmap', 'plot_channel']
 
 # %% ../nbs/05a_channel.ipynb #19060a10
@@ -49,6 +50,8 @@ class MaskingMatrix:
     n: np.ndarray | None = None          # (L, K) trials per cell, if known
     c0: float = BAND_C0
     chance: float | None = None          # chance accuracy (fraction), if known
+    kind: str | None = None              # noise kind, 'pyramid' or 'octave', if known
+    size: int | None = None              # image side (px), if known
 
     @property
     def centers(self) -> np.ndarray: return self.c0 * 2.0 ** np.asarray(self.bands, dtype=np.float64)
@@ -73,7 +76,7 @@ def human_matrix(bound: str = "mid") -> MaskingMatrix:
     h = human_reference()
     key = {"mid": "accuracy_percent", "lower": "accuracy_percent_lower_bound", "upper": "accuracy_percent_upper_bound"}[bound]
     return MaskingMatrix(np.array(h[key], dtype=np.float64), tuple(map(float, h["noise_sds"])), tuple(h["bands"]),
-                         None, BAND_C0, h["chance_percent"] / 100)
+                         None, BAND_C0, h["chance_percent"] / 100, "pyramid", PROTOCOL_SIZE)
 
 # %% ../nbs/05a_channel.ipynb #17dbba63
 _KEY = re.compile(r"^noise([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)freq([0-9]+)$")
@@ -153,21 +156,24 @@ def _from_frame(df, noise_sds, bands, c0):
     n = df.pivot(index="noise_sd", columns="band", values="n").reindex(index=list(sds), columns=list(ks)).to_numpy() \
         if "n" in df.columns and df["n"].notna().all() else None
     m = _from_array(acc.to_numpy(), "fraction", sds, ks, c0)
-    m.n, m.chance = n, df.attrs.get("chance")
+    m.n, m.chance, m.kind, m.size = n, df.attrs.get("chance"), df.attrs.get("kind"), df.attrs.get("size")
     return m
 
-def as_matrix(results, unit: str | None = None, noise_sds=None, bands=None, c0: float = BAND_C0) -> MaskingMatrix:
+def as_matrix(results, unit: str | None = None, noise_sds=None, bands=None, c0: float | None = None) -> MaskingMatrix:
     """Any masking result as a `MaskingMatrix` (accuracy in percent, noise SD × band).
 
     `results`: a `MaskingMatrix`; a matrix (rows: `noise_sds`, default the paper's five; columns: `bands`,
     default 0…K−1) with `unit` 'percent' or 'fraction' (required); a per-trial dict `noise{sd}freq{k}` →
     0/1 list; or a tidy DataFrame with `noise_sd`, `band`, `accuracy` (fraction) and optionally `n`.
     For dicts and DataFrames, `noise_sds`/`bands` select conditions (default: all found); every
-    (noise SD, band) pair must be present."""
+    (noise SD, band) pair must be present. `c0` (cycles/image of band 0): default the table's `attrs['c0']`, else 1.75.
+    A table of `masking_accuracy` also brings its noise kind and image size (`kind`, `size`)."""
+    pd = sys.modules.get("pandas")                   # pandas is imported only where it is used: no pandas, no DataFrame
+    if c0 is None:
+        c0 = float(results.attrs.get("c0", BAND_C0)) if pd is not None and isinstance(results, pd.DataFrame) else BAND_C0
     check_number(c0, "c0", low=0, low_inclusive=False)
     if isinstance(results, MaskingMatrix): return results
     if isinstance(results, Mapping): return _from_trials(results, noise_sds, bands, c0)
-    pd = sys.modules.get("pandas")                   # pandas is imported only where it is used: no pandas, no DataFrame
     if pd is not None and isinstance(results, pd.DataFrame): return _from_frame(results, noise_sds, bands, c0)
     return _from_array(results, unit, noise_sds, bands, c0)
 
@@ -243,6 +249,21 @@ def channel_properties(A: float, mu: float, sigma: float, c0: float = BAND_C0, a
     return dict(bandwidth_octaves=2 * math.sqrt(math.log(4)) * abs(sigma), center_cycles_per_image=c0 * 2 ** mu,
                 peak_noise_sensitivity=2 ** (A - a_max))
 
+# %% ../nbs/05a_channel.ipynb #71f0346b
+def _centre_units(center: float, kind: str | None, size: int | None) -> tuple[float, float]:
+    "A channel centre in the band labels of `kind` noise → (true cycles/image, published pyramid label) for `size`-px images."
+    if kind is None or size is None or not math.isfinite(center) or size < 5: return math.nan, math.nan
+    if kind == "pyramid": return true_cpi(center, size, "pyramid"), float(center)
+    return float(center), pyramid_label(center, size)
+
+def human_center_cpi(size: int = PROTOCOL_SIZE) -> dict:
+    """The human channel centre (Subramanian et al. 2023: 39.6 cycles/image in the published pyramid labels at 224 px)
+    for `size`-px images, at the same fraction of Nyquist (the `scaled` protocol's rule): `nominal` (published pyramid
+    labels) and `true` (where that pyramid noise's power is centred, `masking.true_cpi`)."""
+    check_number(size, "size", low=5, integer=True)
+    c = human_reference()["channel"]["center_cycles_per_image"] * size / PROTOCOL_SIZE
+    return dict(nominal=c, true=true_cpi(c, size, "pyramid"))
+
 # %% ../nbs/05a_channel.ipynb #fa76d3ee
 @dataclass
 class ChannelFit:
@@ -266,6 +287,10 @@ class ChannelFit:
     ci: dict = field(default_factory=dict)            # psychometric: name → (lo, hi)
     notes: tuple = ()
     c0: float = BAND_C0
+    noise_kind: str | None = None                     # 'pyramid' (published) or 'octave'; None: unknown
+    size: int | None = None                           # image side, px
+    center_cpi_true: float = math.nan                 # the centre in true cycles/image (where the noise power is centred)
+    center_cpi_nominal: float = math.nan              # the centre in the published pyramid labels (the human channel's units)
 
     def curve(self, k) -> np.ndarray:
         "The fitted Gaussian at band indices `k` (NaN when not fitted)."
@@ -282,18 +307,23 @@ class ChannelFit:
             return v
         keys = ("bandwidth_octaves", "center_cycles_per_image", "peak_noise_sensitivity", "fitted", "reason", "method",
                 "threshold", "amplitude", "mu", "sigma", "bands", "centers", "sensitivity", "noise_sds", "threshold_sd",
-                "sensitivity_ci", "ci", "notes")
+                "sensitivity_ci", "ci", "notes", "noise_kind", "size", "center_cpi_true", "center_cpi_nominal")
         d = {k: clean(getattr(self, k)) for k in keys}
         d["threshold_percent"] = d.pop("threshold")
         d["band_centers_cycles_per_image"] = d.pop("centers")
         return d
+
+    def _units(self) -> str:
+        if self.noise_kind is None: return " (noise kind unknown)"
+        return (f" ({self.noise_kind} band labels at {self.size} px; true {self.center_cpi_true:.1f}, published-label "
+                f"{self.center_cpi_nominal:.1f} c/img)")
 
     def __repr__(self):
         head = f"ChannelFit({self.method}, criterion {self.threshold:g}%): "
         if not self.fitted: return head + f"not fitted — {self.reason}"
         ci = lambda k: (f" [{self.ci[k][0]:.3g}, {self.ci[k][1]:.3g}]" if k in self.ci else "")
         s = (head + f"bandwidth {self.bandwidth_octaves:.2f} oct{ci('bandwidth_octaves')}, centre "
-             f"{self.center_cycles_per_image:.1f} c/img{ci('center_cycles_per_image')}, peak sensitivity "
+             f"{self.center_cycles_per_image:.1f} c/img{ci('center_cycles_per_image')}{self._units()}, peak sensitivity "
              f"{self.peak_noise_sensitivity:.2f}{ci('peak_noise_sensitivity')}")
         return s + "".join(f"\n  note: {n}" for n in self.notes)
 
@@ -437,17 +467,31 @@ def _channel_ci(boot, ks, L, c0, threshold, clean_below, ci):
     return {k: (float(l), float(h)) for k, l, h in zip(names, lo, hi)}, len(boot) - len(vals)
 
 def fit_channel(results, unit: str | None = None, method: str = "index", threshold: float = 50.0, *, noise_sds=None,
-                bands=None, chance: float | None = None, n_boot: int = 200, ci: float = 0.95, seed: int = 0) -> ChannelFit:
+                bands=None, chance: float | None = None, n_boot: int = 200, ci: float = 0.95, seed: int = 0,
+                kind: str | None = None, size: int | None = None) -> ChannelFit:
     """Fit the spatial-frequency channel of masking `results` (anything `as_matrix` takes; `unit` for plain matrices).
 
     `method='index'`: the published integer thresholds (`index_thresholds`) and Gaussian fit, exactly.
     `method='psychometric'`: continuous thresholds (`psychometric_thresholds`, with `chance`), the same
     Gaussian fit, and percentile bootstrap intervals (`n_boot`, `ci`, `seed`) for the thresholds and the
     channel's bandwidth, centre and peak when trial counts are known (`n_boot` ≤ 100000). `threshold` is the criterion in
-    percent correct. Returns a `ChannelFit`; `fitted=False` with a `reason` when no channel can be fitted."""
+    percent correct. Returns a `ChannelFit`; `fitted=False` with a `reason` when no channel can be fitted.
+
+    Units: `center_cycles_per_image` is `c0·2^μ`, in the band labels of the noise used. The fit also reports the noise
+    `kind` and image `size` (from a `masking_accuracy` table, or given here) and the centre in both units:
+    `center_cpi_true` (where the noise power is centred) and `center_cpi_nominal` (the published pyramid labels, the units
+    of the human 39.6 cycles/image; compare with `human_center_cpi(size)`)."""
     check_choice(method, "method", ("index", "psychometric"))
     check_number(threshold, "threshold", low=0, high=100, low_inclusive=False, high_inclusive=False)
     m = as_matrix(results, unit, noise_sds, bands)
+    kind = m.kind if kind is None else check_choice(kind, "kind", NOISE_KINDS)
+    size = m.size if size is None else check_number(size, "size", low=5, integer=True)
+    def units(ok, props, notes):
+        t, nom = _centre_units(props["center_cycles_per_image"], kind, size) if ok else (math.nan, math.nan)
+        if ok and kind is None:
+            notes = tuple(notes) + ("noise kind unknown: the centre is in the results' own band labels (pyramid labels lie "
+                                    "about 1 octave above where their power is); pass kind= and size=",)
+        return dict(noise_kind=kind, size=size, center_cpi_true=t, center_cpi_nominal=nom), notes
     L, K = m.accuracy.shape
     ks = np.asarray(m.bands, dtype=np.float64)
     clean_below = m.accuracy[0] <= threshold
@@ -456,13 +500,15 @@ def fit_channel(results, unit: str | None = None, method: str = "index", thresho
     if method == "index":
         sens = index_thresholds(m.accuracy, threshold).astype(np.float64)
         ok, reason, (A, mu, sigma), props, notes = _gauss_channel(sens, ks, L, m.c0, threshold, clean_below)
+        u = units(ok, props, notes)
         return ChannelFit(ok, reason, bandwidth_octaves=props["bandwidth_octaves"],
                           center_cycles_per_image=props["center_cycles_per_image"],
                           peak_noise_sensitivity=props["peak_noise_sensitivity"], amplitude=A, mu=mu, sigma=sigma,
-                          sensitivity=tuple(sens.tolist()), notes=notes, **common)
+                          sensitivity=tuple(sens.tolist()), notes=u[1], **common, **u[0])
     df, boot = _psychometric(m, threshold, chance, n_boot, ci, seed)
     sens = df.sensitivity.to_numpy()
     ok, reason, (A, mu, sigma), props, notes = _gauss_channel(sens, ks, L, m.c0, threshold, clean_below)
+    u, notes = units(ok, props, notes)
     notes, cis = list(notes), {}
     if m.n is None: notes.append("no trial counts: no bootstrap confidence intervals (pass per-trial data or a table with `n`)")
     elif boot is not None and ok:
@@ -473,7 +519,7 @@ def fit_channel(results, unit: str | None = None, method: str = "index", thresho
                       peak_noise_sensitivity=props["peak_noise_sensitivity"], amplitude=A, mu=mu, sigma=sigma,
                       sensitivity=tuple(sens.tolist()), threshold_sd=tuple(df.threshold_sd.tolist()),
                       sensitivity_ci=tuple(zip(df.sensitivity_lo.tolist(), df.sensitivity_hi.tolist())), ci=cis,
-                      notes=tuple(notes), **common)
+                      notes=tuple(notes), **common, **u)
 
 # %% ../nbs/05a_channel.ipynb #077dca7b
 def _heat(ax, m: MaskingMatrix, title: str, annotate: bool):
@@ -512,7 +558,9 @@ def _human_fit() -> ChannelFit: return fit_channel(human_matrix(), method="index
 
 def plot_channel(fits, ax=None, reference: bool = True):
     """Per-band noise sensitivity (points) and the fitted Gaussian channel (line) against band centre, for a
-    `ChannelFit` or a dict name → `ChannelFit`; `reference` adds the human channel (black, dashed)."""
+    `ChannelFit` or a dict name → `ChannelFit`; `reference` adds the human channel (black, dashed).
+    The axis is in the published pyramid labels (the human channel's units): fits made with octave noise (of known
+    size) are placed there with `masking.pyramid_label`."""
     import matplotlib.pyplot as plt
     if isinstance(fits, ChannelFit): fits = {"model": fits}
     if not isinstance(fits, Mapping) or not fits or not all(isinstance(f, ChannelFit) for f in fits.values()):
@@ -523,7 +571,8 @@ def plot_channel(fits, ax=None, reference: bool = True):
         col = "k" if (reference and i == len(items) - 1) else f"C{i}"
         ks = np.asarray(f.bands, dtype=np.float64)
         kk = np.linspace(ks.min() - 0.5, ks.max() + 0.5, 200)
-        x = f.c0 * 2 ** ks
+        lab_x = (lambda c: pyramid_label(c, f.size)) if f.noise_kind == "octave" and f.size else (lambda c: c)
+        x = lab_x(f.c0 * 2 ** ks)
         if f.sensitivity_ci is not None and np.isfinite(np.asarray(f.sensitivity_ci, dtype=np.float64)).all():
             lo, hi = np.asarray(f.sensitivity_ci).T
             ax.errorbar(x, f.sensitivity, yerr=[np.asarray(f.sensitivity) - lo, hi - np.asarray(f.sensitivity)],
@@ -531,14 +580,14 @@ def plot_channel(fits, ax=None, reference: bool = True):
         else: ax.plot(x, f.sensitivity, "o", color=col, ms=4)
         lab = (f"{name}: {f.bandwidth_octaves:.2f} oct, {f.center_cycles_per_image:.1f} c/img" if f.fitted
                else f"{name}: not fitted")
-        if f.fitted: ax.plot(f.c0 * 2 ** kk, f.curve(kk), "--" if col == "k" else "-", color=col, label=lab)
+        if f.fitted: ax.plot(lab_x(f.c0 * 2 ** kk), f.curve(kk), "--" if col == "k" else "-", color=col, label=lab)
         else: ax.plot([], [], "o", color=col, label=lab)
     ax.set_xscale("log", base=2)
     ks_all = sorted({k for _, f in items for k in f.bands})
     c0 = items[0][1].c0
     ax.set_xticks([c0 * 2 ** k for k in ks_all], [f"{c0 * 2 ** k:g}" for k in ks_all])
     ax.minorticks_off()
-    ax.set_xlabel("band centre (cycles/image)"); ax.set_ylabel("noise sensitivity (threshold index)")
+    ax.set_xlabel("band centre (published pyramid label, cycles/image)"); ax.set_ylabel("noise sensitivity (threshold index)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 

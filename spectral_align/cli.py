@@ -69,7 +69,7 @@ def _defaults() -> dict:
 
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
     "The argument parser of `spectral-align experiment`: one flag per `ExperimentConfig` key, plus --config/--resume/--force."
-    from spectral_align.experiment import MEASURES
+    from spectral_align.experiment import measure_names
     from spectral_align.core import CommandParser       # no abbreviations: a flag is a config key, spelled out (`--epoch` is a mistake)
     p = CommandParser(prog=prog,
                 description="Train every arm × seed, measure frequency reliance, robustness and "
@@ -78,6 +78,11 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
     p.add_argument("--resume", action="store_true", help="continue the results already in --out (same config)")
     p.add_argument("--force", action="store_true", help="delete the results already in --out and start over")
     p.add_argument("--list-arms", action="store_true", help="list the training arms and exit")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines, only one line per task (training an arm, a measure)")
+    if prog.endswith("demo"):
+        p.add_argument("--download", action=argparse.BooleanOptionalAction, default=None,
+                       help="download CIFAR-10 into the cache when no local copy is found (default: try, and use the "
+                            "built-in synthetic data when offline)")
     g = p.add_argument_group("launching the runs (submitit; pip install 'spectral_align[cluster]')")
     g.add_argument("--launcher", choices=("sequential", "local", "slurm"), default="sequential",
                    help="sequential: one run after another in this process; local: one process per run on this machine; "
@@ -93,16 +98,21 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
         kw = dict(default=None, dest=name, type=_flag_type(name, default), help=f"(default: {default!r})")
         if name == "seeds": kw["help"] = "number of training seeds (first_seed .. first_seed + N - 1) " + kw["help"]
         if name == "arms": kw["help"] = "comma-separated arm names " + kw["help"]
-        if name == "measures": kw["help"] = f"comma-separated, from {', '.join(MEASURES)} " + kw["help"]
+        if name == "measures": kw["help"] = f"comma-separated, from {', '.join(measure_names())} " + kw["help"]
         if name == "arm_params": kw["help"] = 'JSON, e.g. \'{"blur": {"sigma": 1.0}}\' ' + kw["help"]
         p.add_argument("--" + name.replace("_", "-"), **kw)
     return p
 
 
 # %% ../nbs/14_cli.ipynb #fd304b09
-def _arms_text() -> str:
+def _arms_text(size: int = 32) -> str:
+    "Each arm with its doc and default parameters, and those defined at another image size as used on `size`-px images."
     from spectral_align.train import ARMS
-    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults})" if a.defaults else "") for n, a in ARMS.items())
+    from spectral_align.experiment import arm_settings
+    def extra(n):
+        d = {k: v for k, v in arm_settings(n, size=size).items() if k.endswith(f"@{size}px")}
+        return f"; at {size} px: " + ", ".join(f"{k.split('@')[0]}={v:g}" for k, v in d.items()) if d else ""
+    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults}{extra(n)})" if a.defaults else "") for n, a in ARMS.items())
 
 def _on_sigterm(signum, frame): raise KeyboardInterrupt
 
@@ -117,8 +127,13 @@ def _sigterm_interrupts():
 
 def _experiment(argv: list[str], preset: dict | None, prog: str) -> int:
     a = experiment_parser(prog).parse_args(argv)
-    if a.list_arms: print(_arms_text()); return 0
+    if a.list_arms: print(_arms_text(a.image_size or 32)); return 0
     from spectral_align.experiment import ExperimentConfig, read_config_file, run_experiment
+    import spectral_align.measures  # noqa: F401  (registers the built-in measures)
+    from spectral_align.report import write_outputs
+    if callable(preset):                                     # the demo: where the data are decides the preset
+        preset = preset(a.data_path, a.download)
+        if preset["data"] == "builtin": a.data_path = None
     d = dict(preset or {})
     if a.config is not None: d.update(read_config_file(a.config))
     d.update({k: getattr(a, k) for k in ExperimentConfig.keys() if getattr(a, k) is not None})
@@ -130,10 +145,10 @@ def _experiment(argv: list[str], preset: dict | None, prog: str) -> int:
         raise ValueError(f"--{next(iter(opts)).replace('_', '-')} sets a job of --launcher local or slurm; got --launcher sequential")
     try:
         with _sigterm_interrupts():
-            if a.launcher == "sequential": run_experiment(cfg, resume=a.resume, force=a.force)
+            if a.launcher == "sequential": run_experiment(cfg, resume=a.resume, force=a.force, write=write_outputs, quiet=a.quiet)
             else:
                 from spectral_align.experiment import launch_experiment
-                try: launch_experiment(cfg, a.launcher, resume=a.resume, force=a.force, **opts)
+                try: launch_experiment(cfg, a.launcher, resume=a.resume, force=a.force, write=write_outputs, quiet=a.quiet, **opts)
                 except RuntimeError as e:                     # failed jobs: one line, and the way to redo them
                     from spectral_align.core import command_error; return command_error(prog, e, status=1)
     except KeyboardInterrupt:
@@ -147,7 +162,7 @@ def _report(argv: list[str]) -> int:
     p = CommandParser(prog="spectral-align report", description="Rebuild results.csv, summary.csv, the figures and "
                       "report.html of an experiment folder from the runs it holds (e.g. after cluster jobs).")
     p.add_argument("out", help="the experiment's output folder (--out)")
-    from spectral_align.experiment import report_from_folder
+    from spectral_align.report import report_from_folder
     report_from_folder(p.parse_args(argv).out)
     return 0
 
@@ -155,15 +170,16 @@ def cli_report(argv: list[str]) -> int:
     "`spectral-align report OUT`; returns the exit status."
     return run_command("spectral-align report", _report, argv)
 
-def cli_experiment(argv: list[str], preset: dict | None = None) -> int:
-    "`spectral-align experiment ...` (with `preset`: the keys a preset sets, below the file and the flags); returns the exit status."
+def cli_experiment(argv: list[str], preset=None) -> int:
+    """`spectral-align experiment ...`; with `preset` (the keys a preset sets, below the file and the flags, or a function
+    `preset(data_path, download)` returning them: the demo's) `spectral-align demo ...`. Returns the exit status."""
     prog = "spectral-align demo" if preset else "spectral-align experiment"
     return run_command(prog, _experiment, argv, preset, prog)
 
 # %% ../nbs/14_cli.ipynb #3f96d7a9
 _COMMANDS = dict(
     experiment="train every arm × seed, measure, and write the report",
-    demo="the experiment with the built-in preset (under 5 minutes on 2 CPU cores)",
+    demo="a small experiment on CIFAR-10 (about 5 minutes on 2 CPU cores; synthetic data when offline)",
     report="rebuild the results, summary, figures and report of an experiment folder",
     channel="fit the critical-band-masking channel of a results file",
     attack="robust accuracy of a checkpoint against adversarial attacks",
@@ -181,7 +197,7 @@ def _dispatch(cmd: str, rest: list[str]) -> int:
     if cmd == "experiment": return cli_experiment(rest)
     if cmd == "report": return cli_report(rest)
     if cmd == "demo":
-        from spectral_align.experiment import DEMO_PRESET; return cli_experiment(rest, preset=DEMO_PRESET)
+        from spectral_align.experiment import demo_config_keys; return cli_experiment(rest, preset=demo_config_keys)
     if cmd == "channel": return cli_channel(rest)
     if cmd == "attack": return cli_attack(rest)
     if cmd == "corrupt": return cli_corrupt(rest)
@@ -384,18 +400,34 @@ def _channel_parser():
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--n-boot", type=int, default=200, help=f"bootstrap samples for the psychometric method (default: 200; at most {MAX_BOOT})")
+    p.add_argument("--kind", choices=("pyramid", "octave"), default=None,
+                   help="noise kind of a file that does not record it (the published files: pyramid)")
+    p.add_argument("--size", type=int, default=None, help="image size (px) of a file that does not record it (the published files: 224)")
     return p
 
 def _print_channel(fit, m, file, hum):
     "The channel `fit` of the results `m` read from `file`, beside the human channel `hum`, as text."
     print(f"file: {file}" + ("" if m.n is None else f" ({int(m.n.sum())} trials)"))
     print(f"method: {fit.method}, criterion {fit.threshold:g}% correct")
+    if fit.noise_kind is None:
+        print("noise: kind unknown (this file does not record it; the published files are pyramid noise at 224 px: pass "
+              "--kind pyramid --size 224); band labels c0·2^k cycles/image")
+    else:
+        print(f"noise: {fit.noise_kind} at {fit.size or '?'} px; band labels are "
+              + ("the published Laplacian-pyramid labels (power lies about an octave lower)" if fit.noise_kind == "pyramid"
+                 else "true cycles/image (exact octave bands)"))
     print("band centre (c/img): " + "  ".join(f"{c:7.3g}" for c in fit.centers))
     print("sensitivity:         " + "  ".join(f"{s:7.3g}" for s in fit.sensitivity))
     if fit.fitted:
         ci = lambda k: f"  [{fit.ci[k][0]:.3g}, {fit.ci[k][1]:.3g}]" if k in fit.ci else ""
         print(f"bandwidth:              {fit.bandwidth_octaves:.2f} octaves{ci('bandwidth_octaves')}   (human {hum['bandwidth_octaves']:.2f})")
-        print(f"centre frequency:       {fit.center_cycles_per_image:.2f} cycles/image{ci('center_cycles_per_image')}   (human {hum['center_cycles_per_image']:.1f})")
+        print(f"centre frequency:       {fit.center_cycles_per_image:.2f} cycles/image in the band labels{ci('center_cycles_per_image')}")
+        if fit.noise_kind is not None and fit.size:
+            from spectral_align.channel import human_center_cpi
+            h = human_center_cpi(fit.size)
+            print(f"  published-label units: {fit.center_cpi_nominal:.2f}   (human {h['nominal']:.2f} at {fit.size} px)")
+            print(f"  true cycles/image:     {fit.center_cpi_true:.2f}   (human {h['true']:.2f} at {fit.size} px)")
+        else: print(f"  (human {hum['center_cycles_per_image']:.1f} cycles/image in the published pyramid labels at 224 px)")
         print(f"peak noise sensitivity: {fit.peak_noise_sensitivity:.2f}{ci('peak_noise_sensitivity')}   (human {hum['peak_noise_sensitivity']:.2f})")
     else: print(f"not fitted: {fit.reason}")
     for n_ in fit.notes: print(f"note: {n_}")
@@ -410,7 +442,9 @@ def cli_channel(argv: list[str] | None = None) -> int:
         check_number(args.n_boot, "--n-boot", low=0, high=MAX_BOOT, integer=True)
         check_number(args.seed, "--seed", low=0, integer=True)
         m = load_results(args.file, unit=args.unit)
-        fit = fit_channel(m, method=args.method, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed)
+        if args.size is not None: check_number(args.size, "--size", low=5, integer=True)
+        fit = fit_channel(m, method=args.method, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed,
+                          kind=args.kind if m.kind is None else m.kind, size=args.size if m.size is None else m.size)
     except SystemExit as e: return int(e.code or 0)                   # --help
     except (ValueError, OSError) as e: return command_error(prog, e)
     except (TypeError, KeyError, IndexError) as e: return command_error(prog, f"cannot read {args.file!r} as masking results: {e!r}")

@@ -18,8 +18,9 @@ from .core import (check_images, check_number, check_choice, make_generator, che
 
 # %% auto #0
 __all__ = ['CORRUPTION_GROUPS', 'COMMON_CORRUPTIONS', 'EXTRA_CORRUPTIONS', 'ALL_CORRUPTIONS', 'SEVERITIES', 'CORRUPTION_GROUP',
-           'SEVERITY_PARAMS', 'TORCH_CORRUPTIONS', 'DETERMINISTIC_CORRUPTIONS', 'RANDOM_CORRUPTIONS',
-           'IMAGECORRUPTIONS_VERSION', 'BACKENDS', 'MAX_BS', 'NOISE_KINDS', 'NOISE_LEVELS', 'check_severity', 'corrupt',
+           'SEVERITY_PARAMS', 'SEVERITY_PARAMS_CIFAR', 'CORRUPTION_CONSTANTS', 'TORCH_CORRUPTIONS',
+           'DETERMINISTIC_CORRUPTIONS', 'RANDOM_CORRUPTIONS', 'CONSTANTS', 'IMAGECORRUPTIONS_VERSION', 'BACKENDS',
+           'MAX_BS', 'NOISE_KINDS', 'NOISE_LEVELS', 'constants_for_size', 'check_severity', 'corrupt',
            'corruption_names', 'add_noise', 'noise_sweep', 'plot_noise_sweep', 'resolve_corruptions',
            'corruption_accuracy', 'mean_corruption_accuracy', 'plot_corruption_accuracy']
 
@@ -47,7 +48,18 @@ SEVERITY_PARAMS = {
     "contrast": (0.4, 0.3, 0.2, 0.1, 0.05),
     "brightness": (0.1, 0.2, 0.3, 0.4, 0.5),
     "saturate": ((0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)),
-}
+}   # ImageNet-C (hendrycks/robustness, make_imagenet_c.py), as in the reference
+SEVERITY_PARAMS_CIFAR = {
+    "gaussian_noise": (0.04, 0.06, 0.08, 0.09, 0.10),
+    "shot_noise": (500, 250, 100, 75, 50),
+    "impulse_noise": (0.01, 0.02, 0.03, 0.05, 0.07),
+    "speckle_noise": (0.06, 0.1, 0.12, 0.16, 0.2),
+    "gaussian_blur": (0.4, 0.6, 0.7, 0.8, 1),
+    "contrast": (0.75, 0.5, 0.4, 0.3, 0.15),
+    "brightness": (0.05, 0.1, 0.15, 0.2, 0.3),
+    "saturate": ((0.3, 0), (0.1, 0), (1.5, 0), (2, 0.1), (2.5, 0.2)),
+}   # CIFAR-10-C (hendrycks/robustness, make_cifar_c.py)
+CORRUPTION_CONSTANTS = {"imagenet": SEVERITY_PARAMS, "cifar": SEVERITY_PARAMS_CIFAR}
 
 def _randn(x, g): return torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
 def _rand(x, g): return torch.rand(x.shape, generator=g, device=x.device, dtype=x.dtype)
@@ -101,6 +113,15 @@ TORCH_CORRUPTIONS = tuple(n for n in ALL_CORRUPTIONS if n in _TORCH_FUNCS)
 DETERMINISTIC_CORRUPTIONS = ("defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate", "jpeg_compression",
                              "gaussian_blur", "saturate")
 RANDOM_CORRUPTIONS = tuple(n for n in ALL_CORRUPTIONS if n not in DETERMINISTIC_CORRUPTIONS)
+
+# %% ../nbs/07_corruptions.ipynb #b2463858
+CONSTANTS = ("auto", "imagenet", "cifar")
+_CIFAR_IMAGENET_SPLIT = 32 * 224      # H·W below which 'auto' picks CIFAR-10-C: geometric mean side < √(32·224) ≈ 84.7 px
+
+def constants_for_size(h: int, w: int) -> str:
+    "The constant set `constants='auto'` picks for h×w images: 'cifar' when √(h·w) < √(32·224) ≈ 84.7 px, else 'imagenet'."
+    check_number(h, "h", low=1, integer=True); check_number(w, "w", low=1, integer=True)
+    return "cifar" if h * w < _CIFAR_IMAGENET_SPLIT else "imagenet"
 
 # %% ../nbs/07_corruptions.ipynb #72100104
 IMAGECORRUPTIONS_VERSION = "1.1.5"   # the version of `imagecorruptions-imaug` this module is tested with
@@ -182,23 +203,37 @@ def _resolve_backend(name, backend):
     if backend == "auto": backend = "torch" if name in _TORCH_FUNCS else "reference"
     return backend
 
+def _resolve_constants(constants, name, backend, h, w) -> str:
+    "The constant set ('imagenet' or 'cifar') that corruption `name` uses on h×w images with the resolved `backend`."
+    check_choice(constants, "constants", CONSTANTS)
+    if backend == "reference":
+        if constants == "cifar":
+            raise ValueError(f"`constants` 'cifar' is not available for {name!r} with backend 'reference': imagecorruptions-imaug "
+                             f"has ImageNet-C constants only; CIFAR-10-C constants exist for the torch versions of: "
+                             f"{', '.join(TORCH_CORRUPTIONS)} (use constants='auto' or 'imagenet')")
+        return "imagenet"
+    return constants_for_size(h, w) if constants == "auto" else constants
+
 def corrupt(x: torch.Tensor, name: str, severity: int, seed: int | torch.Generator = 0,
-            backend: str = "auto") -> torch.Tensor:
+            backend: str = "auto", constants: str = "auto") -> torch.Tensor:
     """Corrupt a batch `x` (B, C, H, W) of images in [0, 1] (C = 1 or 3) with corruption `name` at `severity` 1..5.
 
     Severity 0 is the clean image: `x` itself (detached, a copy), for every corruption and backend.
     `backend='auto'` uses the batched torch version where there is one (`TORCH_CORRUPTIONS`, run on
     `x`'s device) and the reference (`imagecorruptions-imaug`, per image on the CPU, images ≥ 32 px)
-    otherwise. The same `seed` gives the same images; the result has `x`'s shape, dtype and device."""
+    otherwise. `constants`: 'auto' (CIFAR-10-C's for images below √(32·224) ≈ 84.7 px, ImageNet-C's from there on;
+    always ImageNet-C's through the reference, which has no others), 'imagenet' or 'cifar' (torch versions only).
+    The same `seed` gives the same images; the result has `x`'s shape, dtype and device."""
     _check_corruption(name)
     severity = check_severity(severity, low=0)
     check_images(x, channels=(1, 3))
     backend = _resolve_backend(name, backend)
+    cset = _resolve_constants(constants, name, backend, *x.shape[-2:])
     if severity == 0: return x.detach().clone()
     if backend == "reference": return _reference(x, name, severity, seed)
     g = _generator_on(seed, x.device) if name in RANDOM_CORRUPTIONS else None
     xf = x.detach() if x.dtype in (torch.float32, torch.float64) else x.detach().float()
-    return _TORCH_FUNCS[name](xf, SEVERITY_PARAMS[name][severity - 1], g).to(x.dtype)
+    return _TORCH_FUNCS[name](xf, CORRUPTION_CONSTANTS[cset][name][severity - 1], g).to(x.dtype)
 
 def corruption_names(subset: str = "all") -> tuple:
     "Corruption names of `subset`: 'all', 'common', 'extra', 'torch' (those with a torch version) or a group ('noise', 'blur', 'weather', 'digital')."
@@ -308,11 +343,12 @@ def resolve_corruptions(corruptions) -> tuple:
 
 def corruption_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, corruptions="all",
                         severities=SEVERITIES, seed: int | torch.Generator = 0, bs: int = 256,
-                        backend: str = "auto") -> pd.DataFrame:
-    """Accuracy of `model` on `x` under each corruption and severity (tidy: corruption, group, severity, accuracy, n, backend).
+                        backend: str = "auto", constants: str = "auto") -> pd.DataFrame:
+    """Accuracy of `model` on `x` under each corruption and severity (tidy: corruption, group, severity, accuracy, n, backend, constants).
 
     `corruptions`: 'all' (19), 'common' (15), 'extra', a group name, or a list of names. The first row
-    is the clean accuracy (corruption 'clean', severity 0). `bs` ≤ 2^20 images per forward pass; the model must have
+    is the clean accuracy (corruption 'clean', severity 0). `backend` and `constants` as in `corrupt`; the
+    `constants` column says which set ('cifar' or 'imagenet') each row used. `bs` ≤ 2^20 images per forward pass; the model must have
     finite weights and give finite logits; images of any floating dtype are cast to the model's. The model runs in eval mode; its mode is restored."""
     y = _check_eval_args(model, x, y, bs)
     names = resolve_corruptions(corruptions)
@@ -320,20 +356,20 @@ def corruption_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, corr
     severities = tuple(check_severity(s, "severities") for s in severities)
     if not severities: raise ValueError("`severities` is empty; give integers in 1..5")
     check_choice(backend, "backend", BACKENDS)
-    if backend == "torch":
-        for n in names: _resolve_backend(n, backend)
-    if backend == "reference" or any(_resolve_backend(n, backend) == "reference" for n in names):
-        check_images(x, min_size=32)
+    bes = {n: _resolve_backend(n, backend) for n in names}
+    csets = {n: _resolve_constants(constants, n, bes[n], *x.shape[-2:]) for n in names}
+    if "reference" in bes.values(): check_images(x, min_size=32)
     dev = model_device(model, x.device)
     acc, n = _accuracy(model, x, y, None, bs)
-    rows = [dict(corruption="clean", group="clean", severity=0, accuracy=acc, n=n, backend="none")]
+    rows = [dict(corruption="clean", group="clean", severity=0, accuracy=acc, n=n, backend="none", constants="none")]
     for name in names:
-        be = _resolve_backend(name, backend)
+        be, cs = bes[name], csets[name]
         for sev in severities:
             g = _generator_on(seed, dev)
-            tf = lambda xb, name=name, sev=sev, g=g: corrupt(xb, name, sev, seed=g, backend=be)
+            tf = lambda xb, name=name, sev=sev, g=g, be=be, cs=cs: corrupt(xb, name, sev, seed=g, backend=be, constants=cs)
             acc, n = _accuracy(model, x, y, tf, bs)
-            rows.append(dict(corruption=name, group=CORRUPTION_GROUP[name], severity=sev, accuracy=acc, n=n, backend=be))
+            rows.append(dict(corruption=name, group=CORRUPTION_GROUP[name], severity=sev, accuracy=acc, n=n, backend=be,
+                             constants=cs))
     return pd.DataFrame(rows)
 
 def mean_corruption_accuracy(df: pd.DataFrame, corruptions=None, by: str | None = None):

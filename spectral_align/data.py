@@ -1,4 +1,4 @@
-"""A built-in dataset with a low- and a high-frequency cue, loaders for CIFAR-10, image folders and arrays, and fastai `DataLoaders` with batch augmentation.
+"""A built-in dataset with a low- and a high-frequency cue, finding and loading CIFAR-10 (local copy, cache or download; only the images used), image folders and arrays, and fastai `DataLoaders` with batch augmentation.
 
 Docs: https://spectral-align.github.io/spectral_align/data.html.md"""
 
@@ -6,7 +6,8 @@ Docs: https://spectral-align.github.io/spectral_align/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #5fcc916b
 from __future__ import annotations
-import io, math, numbers, pickle, random
+import hashlib, http.client, io, math, numbers, os, pickle, random, shutil, tarfile, tempfile, urllib.request, zipfile, zlib
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,10 +20,12 @@ from .core import check_images, check_number, check_choice, get_device, make_gen
 
 # %% auto #0
 __all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
-           'CIFAR_PICKLE_GLOBALS', 'IMAGE_EXTENSIONS', 'BUILTIN_TEST_SEED', 'builtin_classes', 'make_builtin',
-           'load_arrays', 'load_npz', 'load_jpeg_npz', 'convert_jpeg_npz', 'CifarUnpickler', 'load_cifar10',
-           'folder_classes', 'load_image_folder', 'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip',
-           'ImageTensors', 'TensorDL', 'BatchAugment', 'get_dls', 'builtin_dls']
+           'CIFAR_PICKLE_GLOBALS', 'IMAGE_EXTENSIONS', 'DATA_ENV', 'CACHE_ENV', 'DOWNLOAD_ENV', 'CIFAR10_URL',
+           'CIFAR10_MD5', 'SUBSETS', 'BUILTIN_TEST_SEED', 'builtin_classes', 'make_builtin', 'load_arrays', 'load_npz',
+           'load_jpeg_npz', 'convert_jpeg_npz', 'CifarUnpickler', 'cifar10_labels', 'load_cifar10', 'folder_classes',
+           'load_image_folder', 'stratified_indices', 'DataSource', 'data_source', 'data_cache', 'download_cifar10',
+           'find_cifar10', 'load_split', 'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip', 'ImageTensors',
+           'TensorDL', 'BatchAugment', 'get_dls', 'builtin_dls']
 
 # %% ../nbs/02_data.ipynb #2beade99
 _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.uint8)
@@ -236,6 +239,8 @@ def _npz_keys(path) -> list[str]:
     "The array names of the .npz `path`."
     with _open_npz(_existing(path)) as z: return list(z.files)
 
+def _first_line(e) -> str: return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'}"
+
 def _npz_arrays(path, keys) -> dict:
     p = _existing(path)
     with _open_npz(p) as z:
@@ -249,16 +254,58 @@ def _npz_arrays(path, keys) -> dict:
                 raise ValueError(f"`path` {str(p)!r}: array {k!r} holds Python objects (dtype object), which could run code when "
                                  "unpickled; it is refused (save plain numeric arrays)") from None
             except Exception as e:
-                raise ValueError(f"`path` {str(p)!r} is corrupt or truncated: array {k!r} could not be read "
-                                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+                raise ValueError(f"`path` {str(p)!r} is corrupt or truncated: array {k!r} could not be read ({_first_line(e)})") from None
         return out
 
-def load_npz(path, *, grayscale=False, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    "Images and labels from an .npz with `x` (uint8 (N, H, W, C), or float (N, C, H, W) in [0, 1]) and `y`."
-    _gray_mode(grayscale); _check_dtype(dtype)
-    a = _npz_arrays(path, ("x", "y"))
-    return load_arrays(a["x"], a["y"], grayscale=grayscale, dtype=dtype)
+def _check_indices(indices, n: int | None, name: str = "indices") -> np.ndarray:
+    "`indices` as an int64 array of distinct positions in 0…n-1 (any order; `n` None: no upper bound yet)."
+    idx = indices.cpu().numpy() if isinstance(indices, torch.Tensor) else np.asarray(indices)
+    if idx.ndim != 1 or not (np.issubdtype(idx.dtype, np.integer) or (idx.size == 0 and idx.dtype == np.float64)):
+        raise ValueError(f"`{name}` must be a 1-D array of integer positions; got {describe(indices)}")
+    idx = idx.astype(np.int64)
+    if len(idx) == 0: raise ValueError(f"`{name}` is empty; give at least one position")
+    if idx.min() < 0 or (n is not None and idx.max() >= n):
+        raise ValueError(f"`{name}` must be positions in [0, {'N - 1' if n is None else n - 1}]"
+                         f"{'' if n is None else f' (the data holds {n} images)'}; got values in [{idx.min()}, {idx.max()}]")
+    u, c = np.unique(idx, return_counts=True)
+    if (c > 1).any(): raise ValueError(f"`{name}` must not repeat a position; {u[c > 1][:5].tolist()} appear more than once")
+    return idx
 
+def _npz_rows(p: Path, key: str, idx: np.ndarray, n: int) -> np.ndarray:
+    """Rows `idx` of the array `key` of the .npz `p` (which must have `n` rows), read one run of consecutive rows at a time,
+    in file order (only forward reads, so compressed members work too): memory scales with `len(idx)`, not with the file."""
+    fmt = np.lib.format
+    with zipfile.ZipFile(p) as zf, zf.open(f"{key}.npy") as f:
+        version = fmt.read_magic(f)
+        shape, fortran, dtype = (fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0)(f)
+        if dtype.hasobject: raise ValueError(f"`path` {str(p)!r}: array {key!r} holds Python objects (dtype object), which could run "
+                                             "code when unpickled; it is refused (save plain numeric arrays)")
+        if fortran or len(shape) < 1: return np.load(p, allow_pickle=False)[key][idx]     # rare layouts: read it whole
+        if shape[0] != n: raise ValueError(f"`path` {str(p)!r}: `{key}` has {shape[0]} rows but `y` has {n} labels")
+        start, row = f.tell(), int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        order = np.argsort(idx, kind="stable"); s = idx[order]
+        out = np.empty((len(idx), *shape[1:]), dtype)
+        runs = np.split(np.arange(len(s)), np.flatnonzero(np.diff(s) != 1) + 1)
+        for r in runs:
+            f.seek(start + int(s[r[0]]) * row); b = f.read(row * len(r))
+            if len(b) != row * len(r): raise EOFError(f"array {key!r} ends early")
+            out[order[r]] = np.frombuffer(b, dtype).reshape(len(r), *shape[1:])
+        return out
+
+def load_npz(path, *, grayscale=False, dtype=torch.float32, indices=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images and labels from an .npz with `x` (uint8 (N, H, W, C), or float (N, C, H, W) in [0, 1]) and `y`.
+    `indices` (distinct positions, any order) reads only those images, in that order, without loading the others."""
+    _gray_mode(grayscale); _check_dtype(dtype)
+    if indices is None:
+        a = _npz_arrays(path, ("x", "y"))
+        return load_arrays(a["x"], a["y"], grayscale=grayscale, dtype=dtype)
+    p, y = _existing(path), _npz_arrays(path, ("y",))["y"]
+    if "x" not in _npz_keys(p): raise ValueError(f"`path` {str(p)!r} lacks the array(s) ['x']; it holds {_npz_keys(p)}")
+    idx = _check_indices(indices, len(y))
+    try: x = _npz_rows(p, "x", idx, len(y))
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise ValueError(f"`path` {str(p)!r} is corrupt or truncated: array 'x' could not be read ({_first_line(e)})") from None
+    return load_arrays(x, y[idx], grayscale=grayscale, dtype=dtype)
 
 # %% ../nbs/02_data.ipynb #28298153
 def _decode_image(data, what: str) -> np.ndarray:
@@ -267,32 +314,33 @@ def _decode_image(data, what: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im: return np.asarray(im.convert("RGB"))
     except Exception as e:        # PIL raises UnidentifiedImageError, OSError (truncated), DecompressionBombError, ...
-        raise ValueError(f"{what} is not a readable image ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+        raise ValueError(f"{what} is not a readable image ({_first_line(e)})") from None
 
-def _decode_jpeg_npz(path, limit=None) -> tuple[np.ndarray, np.ndarray]:
-    "Decode a JPEG-packed .npz into uint8 (N, H, W, 3) and its labels."
-    from PIL import Image
+def _decode_jpeg_npz(path, limit=None, indices=None) -> tuple[np.ndarray, np.ndarray]:
+    "Decode a JPEG-packed .npz into uint8 (N, H, W, 3) and its labels: all images, the first `limit`, or those at `indices`."
     a = _npz_arrays(path, ("jpeg_bytes", "offsets", "y"))
     buf, off, y = a["jpeg_bytes"], a["offsets"].astype(np.int64), a["y"]
     if off.ndim != 1 or len(off) != len(y) + 1 or off[0] != 0 or off[-1] != len(buf) or (np.diff(off) <= 0).any():
         raise ValueError(f"`path` {str(path)!r}: `offsets` must rise from 0 to len(jpeg_bytes) = {len(buf)} with "
                          f"len(y) + 1 = {len(y) + 1} entries; got {len(off)} entries from {off[:1]} to {off[-1:]}")
-    n = len(y) if limit is None else min(check_number(limit, "limit", low=1, integer=True), len(y))
+    if limit is not None and indices is not None: raise ValueError("give `limit` or `indices`, not both")
+    if indices is not None: idx = _check_indices(indices, len(y))
+    else: idx = np.arange(len(y) if limit is None else min(check_number(limit, "limit", low=1, integer=True), len(y)))
     if buf.dtype != np.uint8 or buf.ndim != 1:
         raise ValueError(f"`path` {str(path)!r}: `jpeg_bytes` must be a 1-D uint8 array; got {describe(buf)}")
     imgs = [_decode_image(buf[off[i]:off[i + 1]].tobytes(), f"`path` {str(path)!r}: image {i} (bytes {off[i]}…{off[i + 1]})")
-            for i in range(n)]
+            for i in idx]
     if len({im.shape for im in imgs}) > 1:
         raise ValueError(f"`path` {str(path)!r} holds JPEGs of different sizes {sorted({im.shape for im in imgs})[:3]}")
-    return np.stack(imgs), y[:n]
+    return np.stack(imgs), y[idx]
 
-def load_jpeg_npz(path, *, grayscale=False, dtype=torch.float32, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_jpeg_npz(path, *, grayscale=False, dtype=torch.float32, limit: int | None = None,
+                  indices=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Images and labels from a JPEG-packed .npz (`jpeg_bytes`, `offsets`, `y`), decoded with PIL.
-    `limit` decodes only the first `limit` images."""
+    `limit` decodes only the first `limit` images; `indices` (distinct positions, any order) only those, in that order."""
     _gray_mode(grayscale); _check_dtype(dtype)
-    x, y = _decode_jpeg_npz(path, limit)
+    x, y = _decode_jpeg_npz(path, limit, indices)
     return load_arrays(x, y, grayscale=grayscale, dtype=dtype)
-
 
 # %% ../nbs/02_data.ipynb #148e9daa
 def convert_jpeg_npz(src, dst, *, overwrite: bool = False) -> Path:
@@ -368,36 +416,55 @@ def _read_cifar_batch(f: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 # %% ../nbs/02_data.ipynb #e4f99c1c
-def load_cifar10(path, train: bool = True, download: bool = False, grayscale=False,
-                 dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """CIFAR-10 from torchvision's on-disk format: `(x, y)` with x (N, 3, 32, 32) in [0, 1] (N = 50,000
-    for `train`, 10,000 for the test set) in the files' order. `path` is the `cifar-10-batches-py` folder
-    or its parent; with `download=True` a missing folder is fetched into `path` by torchvision."""
+def _cifar_names(train: bool) -> list[str]: return [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+
+def _cifar_batches(path, train: bool, download: bool) -> list[Path]:
+    "The batch files of the CIFAR-10 folder `path` (or its parent), downloaded there first if asked and missing."
     if not isinstance(path, (str, Path)): raise ValueError(f"`path` must be a folder (str or Path); got {describe(path)}")
     if not isinstance(train, bool): raise ValueError(f"`train` must be True or False; got {describe(train)}")
     if not isinstance(download, bool): raise ValueError(f"`download` must be True or False; got {describe(download)}")
-    _gray_mode(grayscale); _check_dtype(dtype)
     root = Path(path).expanduser()
     d = _find_cifar_dir(root) if root.is_dir() else None
     if d is None and download:
-        from urllib.error import URLError
-        import torchvision
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            torchvision.datasets.CIFAR10(root=str(root), train=train, download=True)
-        except (URLError, OSError, RuntimeError) as e:
-            raise RuntimeError(f"could not download CIFAR-10 into {str(root)!r} ({e}); without a network, copy "
-                               f"torchvision's '{_CIFAR_DIR}' folder there and call with download=False") from e
-        d = _find_cifar_dir(root)
+        try: d = download_cifar10(root)
+        except ConnectionError as e:
+            raise RuntimeError(f"{e}; without a network, copy torchvision's '{_CIFAR_DIR}' folder into {str(root)!r} "
+                               "and call with download=False") from None
     if d is None:
         raise ValueError(f"`path` {str(root)!r} holds no CIFAR-10 ('{_CIFAR_DIR}' with data_batch_1 … 5 and test_batch); "
                          "give the folder that contains it, or pass download=True where a network is available")
-    names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
-    missing = [n for n in names if not (d / n).is_file()]
+    missing = [n for n in _cifar_names(train) if not (d / n).is_file()]
     if missing: raise ValueError(f"`path`: the CIFAR-10 folder {str(d)!r} lacks {missing}")
-    parts = [_read_cifar_batch(d / n) for n in names]
-    x = torch.from_numpy(np.concatenate([p[0] for p in parts]))
-    return _convert(x, grayscale, dtype), torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    return [d / n for n in _cifar_names(train)]
+
+def cifar10_labels(path, train: bool = True) -> torch.Tensor:
+    "The labels (long) of CIFAR-10's training (`train`) or test set in the folder `path`, in the files' order."
+    return torch.from_numpy(np.concatenate([_read_cifar_batch(f)[1] for f in _cifar_batches(path, train, False)]))
+
+def load_cifar10(path, train: bool = True, download: bool = False, grayscale=False,
+                 dtype=torch.float32, indices=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10 from torchvision's on-disk format: `(x, y)` with x (N, 3, 32, 32) in [0, 1] (N = 50,000
+    for `train`, 10,000 for the test set) in the files' order. `path` is the `cifar-10-batches-py` folder
+    or its parent; with `download=True` a missing folder is fetched into `path` (`download_cifar10`).
+    `indices` (distinct positions in the files' order, any order) keeps only those images, in that order:
+    the batches are read one at a time, so memory scales with `len(indices)`."""
+    _gray_mode(grayscale); _check_dtype(dtype)
+    files = _cifar_batches(path, train, download)
+    idx = None if indices is None else _check_indices(indices, None)
+    xs, ys, pos, n = [], [], [], 0
+    for f in files:                                   # one batch in memory at a time
+        data, labels = _read_cifar_batch(f)
+        if idx is None: xs.append(data); ys.append(labels)
+        else:
+            hit = np.flatnonzero((idx >= n) & (idx < n + len(labels)))
+            xs.append(data[idx[hit] - n]); ys.append(labels[idx[hit] - n]); pos.append(hit)
+        n += len(labels)
+    if idx is not None: _check_indices(idx, n)        # now that the number of images is known
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if idx is not None:
+        order = np.empty(len(idx), np.int64); order[np.concatenate(pos)] = np.arange(len(idx))
+        x, y = x[order], y[order]
+    return _convert(torch.from_numpy(x), grayscale, dtype), torch.from_numpy(y)
 
 # %% ../nbs/02_data.ipynb #5c4d2fd8
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -436,6 +503,207 @@ def load_image_folder(path, size: int | tuple | None = None, grayscale=False,
         raise ValueError(f"`path` images differ in size ({ex[0][1].name}: {ex[0][0]}, {ex[1][1].name}: {ex[1][0]}); "
                          "pass `size` to resize them all")
     return load_arrays(np.stack(imgs), np.array([k for _, k in files]), grayscale=grayscale, dtype=dtype)
+
+# %% ../nbs/02_data.ipynb #ae860dab
+def stratified_indices(y, n: int, seed: int = 0) -> np.ndarray:
+    """`n` distinct positions into the labels `y`, sorted, with the classes as equal as possible: each class gets
+    n // K or n // K + 1 (K classes present; which classes get the extra one is drawn), except a class with fewer
+    images, which gives all it has and leaves the rest to the others. The images within each class are drawn at
+    random; the same `seed` gives the same positions."""
+    y = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError(f"`y` must be a non-empty 1-D array of non-negative integer labels; got {describe(y)}")
+    check_number(n, "n", low=1, high=len(y), integer=True)
+    check_number(seed, "seed", low=0, integer=True)
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    quota, left = np.zeros(len(classes), np.int64), int(n)
+    while left:                                        # fill every class evenly; a class that runs out drops out
+        open_ = np.flatnonzero(quota < counts)
+        share = left // len(open_)
+        if share == 0:
+            quota[rng.choice(open_, left, replace=False)] += 1; break
+        add = np.minimum(share, counts[open_] - quota[open_])
+        quota[open_] += add; left -= int(add.sum())
+    picks = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picks))
+
+# %% ../nbs/02_data.ipynb #3670e6b9
+DATA_ENV = "SPECTRAL_ALIGN_DATA"           # a local copy of the data (a folder)
+CACHE_ENV = "SPECTRAL_ALIGN_CACHE"         # where downloads go (default ~/.cache/spectral_align/data)
+DOWNLOAD_ENV = "SPECTRAL_ALIGN_DOWNLOAD"   # 0/no: never download; 1/yes: must download; auto (default): try
+_NPZ_NAMES = {"train": ("train.npz", "train_jpeg.npz"), "test": ("test.npz", "test_jpeg.npz", "valid.npz")}
+
+@dataclass(frozen=True)
+class DataSource:
+    """A dataset on disk: `layout` 'cifar10' (torchvision's batch folder; `train` and `test` are that folder) or 'npz'
+    (`train` and `test` are .npz files, each plain `x`/`y` or JPEG-packed), and `origin`, where it was found."""
+    layout: str
+    train: Path
+    test: Path
+    origin: str = "the argument"
+    def __str__(self):
+        where = self.train if self.layout == "cifar10" else self.train.parent
+        what = "torchvision's CIFAR-10 batches" if self.layout == "cifar10" else f"{self.train.name} + {self.test.name}"
+        return f"{what} in {str(where)!r} (from {self.origin})"
+
+def data_source(path, name: str = "path", origin: str = "the argument") -> DataSource:
+    """The dataset in the folder `path`: torchvision's `cifar-10-batches-py` (the folder itself or its parent), else
+    `train.npz` or `train_jpeg.npz` with `test.npz`, `test_jpeg.npz` or `valid.npz`. `name` is how errors call `path`."""
+    if not isinstance(path, (str, Path)) or not str(path): raise ValueError(f"`{name}` must be a folder (str or Path); got {describe(path)}")
+    root = Path(path).expanduser()
+    if not root.is_dir(): raise ValueError(f"`{name}` {str(root)!r} is not an existing folder")
+    d = _find_cifar_dir(root)
+    if d is not None:
+        missing = [f for f in _cifar_names(True) + _cifar_names(False) if not (d / f).is_file()]
+        if missing: raise ValueError(f"`{name}`: the CIFAR-10 folder {str(d)!r} lacks {missing}")
+        return DataSource("cifar10", d, d, origin)
+    found = {s: next((root / f for f in fs if (root / f).is_file()), None) for s, fs in _NPZ_NAMES.items()}
+    if all(found.values()): return DataSource("npz", found["train"], found["test"], origin)
+    held = found["train"] or found["test"]
+    raise ValueError(f"`{name}` {str(root)!r} holds {f'only {held.name}' if held else 'no dataset'}: expected torchvision's "
+                     f"'{_CIFAR_DIR}' (or its contents), or a training file ({' or '.join(_NPZ_NAMES['train'])}) "
+                     f"and a test file ({', '.join(_NPZ_NAMES['test'])})")
+
+def data_cache(cache=None) -> Path:
+    "The folder downloads go to: `cache`, else the environment variable SPECTRAL_ALIGN_CACHE, else ~/.cache/spectral_align/data."
+    if cache is None: cache = os.environ.get(CACHE_ENV) or "~/.cache/spectral_align/data"
+    if not isinstance(cache, (str, Path)) or not str(cache): raise ValueError(f"`cache` must be a folder (str or Path); got {describe(cache)}")
+    return Path(cache).expanduser()
+
+# %% ../nbs/02_data.ipynb #8add6907
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"     # of the tarball, as published and as torchvision checks it
+
+def _cifar_complete(d: Path) -> bool: return all((d / f).is_file() for f in _cifar_names(True) + _cifar_names(False))
+
+def _fetch(url: str, dst, timeout: float, progress: bool) -> str:
+    "Stream `url` into the open binary file `dst` (with a progress bar if `progress`); return the MD5 of what came."
+    h = hashlib.md5()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            size = int(r.headers.get("Content-Length") or 0)
+            chunks = iter(lambda: r.read(1 << 20), b"")
+            if progress and size:
+                from fastprogress.fastprogress import progress_bar
+                chunks = progress_bar(chunks, total=math.ceil(size / (1 << 20)), leave=False)
+            for c in chunks: dst.write(c); h.update(c)
+    except (OSError, http.client.HTTPException, ValueError) as e:    # URLError, timeouts, resets, a bad URL
+        raise ConnectionError(f"could not download CIFAR-10 from {url} ({_first_line(e)})") from None
+    return h.hexdigest()
+
+def _extract_cifar(tar_path, dst: Path) -> Path:
+    "Unpack the CIFAR-10 tarball into `dst`, refusing any entry outside `cifar-10-batches-py/` or not a plain file or folder."
+    with tarfile.open(tar_path, "r:gz") as tf:
+        members = tf.getmembers()
+        for m in members:
+            parts = Path(m.name).parts
+            if not parts or parts[0] != _CIFAR_DIR or ".." in parts or Path(m.name).is_absolute() or not (m.isfile() or m.isdir()):
+                raise ValueError(f"the CIFAR-10 archive holds the unexpected entry {m.name!r}; refused (nothing was kept)")
+        tf.extractall(dst, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    if not _cifar_complete(dst / _CIFAR_DIR):
+        raise ValueError(f"the CIFAR-10 archive lacks some of {_cifar_names(True) + _cifar_names(False)}; nothing was kept")
+    return dst / _CIFAR_DIR
+
+def download_cifar10(cache=None, *, url: str = CIFAR10_URL, md5: str = CIFAR10_MD5, progress: bool = True,
+                     timeout: float = 30.0) -> Path:
+    """Download CIFAR-10 (torchvision's python version) into the folder `cache` (see `data_cache`) and return its
+    `cifar-10-batches-py` folder; if that is already there, download nothing. Atomic: the tarball goes to a temporary
+    file, its MD5 is checked against `md5`, it is unpacked into a temporary folder which is then renamed into place,
+    and the tarball is deleted; a failure at any step leaves `cache` as it was. A bad checksum is a ValueError, no
+    network a ConnectionError. `url` may be any URL urllib opens (`file://` too)."""
+    if not isinstance(url, str) or not url: raise ValueError(f"`url` must be a URL (str); got {describe(url)}")
+    if not (isinstance(md5, str) and len(md5) == 32 and all(c in "0123456789abcdef" for c in md5.lower())):
+        raise ValueError(f"`md5` must be 32 hexadecimal digits; got {describe(md5)}")
+    check_number(timeout, "timeout", low=0.001)
+    root = data_cache(cache)
+    final = root / _CIFAR_DIR
+    if _cifar_complete(final): return final
+    if final.exists(): raise ValueError(f"`cache` {str(root)!r} holds an incomplete {_CIFAR_DIR!r}; delete it to download CIFAR-10 again")
+    root.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(prefix=".cifar-10-python.", suffix=".tar.gz.part", dir=root)
+    work = None
+    try:
+        with os.fdopen(fd, "wb") as f: got = _fetch(url, f, timeout, progress)
+        if got != md5.lower():
+            raise ValueError(f"the CIFAR-10 download from {url} has MD5 {got}, not the published {md5.lower()}: "
+                             "it is corrupt or not CIFAR-10; nothing was kept, try again")
+        work = Path(tempfile.mkdtemp(prefix=".cifar-10-unpack.", dir=root))
+        new = _extract_cifar(part, work)
+        try: os.replace(new, final)
+        except OSError:
+            if not _cifar_complete(final): raise       # else another process put a complete copy there first
+    finally:
+        Path(part).unlink(missing_ok=True)
+        if work is not None: shutil.rmtree(work, ignore_errors=True)
+    return final
+
+# %% ../nbs/02_data.ipynb #f82cf3ee
+def _download_mode(download):
+    "True, False or None (auto) from `download`, or, where that is None, from the environment variable SPECTRAL_ALIGN_DOWNLOAD."
+    if download is None:
+        v = os.environ.get(DOWNLOAD_ENV, "auto").strip().lower()
+        modes = {"0": False, "no": False, "false": False, "never": False, "1": True, "yes": True, "true": True, "auto": None, "": None}
+        if v not in modes: raise ValueError(f"`{DOWNLOAD_ENV}` must be one of 0, no, false, never, 1, yes, true, auto; got {v!r}")
+        return modes[v]
+    if not isinstance(download, bool): raise ValueError(f"`download` must be True, False or None (auto); got {describe(download)}")
+    return download
+
+def find_cifar10(data_path=None, *, cache=None, download: bool | None = None, url: str = CIFAR10_URL,
+                 md5: str = CIFAR10_MD5, progress: bool = True, timeout: float = 30.0) -> DataSource | None:
+    """Where CIFAR-10 is, in this order: the folder `data_path`; else the folder in the environment variable
+    SPECTRAL_ALIGN_DATA; else the cache folder (`data_cache(cache)`); else a fresh download into the cache
+    (`download_cifar10`); else None, so that the caller can fall back to the built-in data (and should say so).
+    A folder is read by `data_source` (torchvision's batches, or train/test .npz files, plain or JPEG-packed); a
+    folder that is named but holds no dataset is an error, not a fall-through. `download`: True (must download:
+    no network is an error), False (never) or None (try; without a network return None; the environment variable
+    SPECTRAL_ALIGN_DOWNLOAD sets it: 0/no or 1/yes)."""
+    if data_path is not None: return data_source(data_path, "data_path", "the argument data_path")
+    if os.environ.get(DATA_ENV): return data_source(os.environ[DATA_ENV], DATA_ENV, f"${DATA_ENV}")
+    root = data_cache(cache)
+    if root.is_dir():
+        try: return data_source(root, "cache", f"the cache {str(root)!r}")
+        except ValueError: pass                       # an empty or partial cache: download below
+    mode = _download_mode(download)
+    if mode is False: return None
+    try: d = download_cifar10(root, url=url, md5=md5, progress=progress, timeout=timeout)
+    except ConnectionError:
+        if mode: raise
+        return None
+    return DataSource("cifar10", d, d, f"a download from {url}")
+
+# %% ../nbs/02_data.ipynb #a2926bd1
+def _source_labels(src: DataSource, split: str) -> np.ndarray:
+    if src.layout == "cifar10": return cifar10_labels(src.train, train=split == "train").numpy()
+    return _npz_arrays(getattr(src, split), ("y",))["y"]
+
+def _source_images(src: DataSource, split: str, idx, grayscale, dtype):
+    if src.layout == "cifar10": return load_cifar10(src.train, train=split == "train", grayscale=grayscale, dtype=dtype, indices=idx)
+    p = getattr(src, split)
+    packed = {"jpeg_bytes", "offsets"} <= set(_npz_keys(p))
+    return (load_jpeg_npz if packed else load_npz)(p, grayscale=grayscale, dtype=dtype, indices=idx)
+
+SUBSETS = ("stratified", "first")
+
+def load_split(source, n_train: int = 0, n_valid: int = 0, seed: int = 0, grayscale=False,
+               dtype=torch.float32, subset: str = "stratified") -> tuple:
+    """`(x_train, y_train, x_test, y_test, n_classes)` from `source` (a `DataSource`, or a folder `data_source` reads):
+    `n_train` training and `n_valid` test images, each a class-stratified draw (`stratified_indices` with `seed`) kept
+    in file order; 0 takes all. Only those images are read (labels first, then just the chosen images), so time and
+    memory scale with `n_train + n_valid`. `n_classes` is 1 + the largest label of either whole set.
+    `subset='first'` takes the first n images of each split instead (the files' order; `seed` unused)."""
+    src = source if isinstance(source, DataSource) else data_source(source, "source")
+    check_number(n_train, "n_train", low=0, integer=True); check_number(n_valid, "n_valid", low=0, integer=True)
+    check_number(seed, "seed", low=0, integer=True); _gray_mode(grayscale); _check_dtype(dtype)
+    check_choice(subset, "subset", SUBSETS)
+    out, top = [], -1
+    for split, n, name in (("train", n_train, "n_train"), ("test", n_valid, "n_valid")):
+        y = _source_labels(src, split)
+        if len(y) == 0 or y.ndim != 1: raise ValueError(f"`source`: the {split} labels must be a non-empty 1-D array; got {describe(y)}")
+        if n > len(y): raise ValueError(f"`{name}` {n} is more than the {len(y)} {split} images of {src}; use 0 for all")
+        out += (_source_images(src, split, (None if not n else stratified_indices(y, n, seed) if subset == "stratified" else np.arange(n)), grayscale, dtype))
+        top = max(top, int(y.max()))
+    return (*out, top + 1)
 
 # %% ../nbs/02_data.ipynb #1d54136d
 BUILTIN_TEST_SEED = 12345    # built-in test images: a draw independent of builtin_dls's training images

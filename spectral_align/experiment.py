@@ -7,13 +7,10 @@ Docs: https://spectral-align.github.io/spectral_align/experiment.html.md"""
 # %% ../nbs/12_experiment.ipynb #b702fc66
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
-import html
 import io
 import json
-import math
 import numbers
 import os
 import pickle
@@ -36,22 +33,67 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import accuracy, check_choice, check_number, get_device
-from .data import (builtin_dls, get_dls, load_cifar10, load_image_folder, load_jpeg_npz, load_npz)
+from .core import accuracy, check_choice, check_number, get_device, moved_names
+from .data import SUBSETS, data_source, get_dls, load_image_folder, load_split
 from .models import ARCHS, build_front_end, model_from_checkpoint
 from .neural import TARGET_SOURCES
-from .train import (ARMS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
+from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
                                   local_rank, on_main, world_size)
 
 # %% auto #0
-__all__ = ['DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET', 'MEASURES', 'DEFAULT_MEASURES', 'LOCK_NAME', 'LAUNCHERS', 'parse_eps',
-           'parse_list', 'check_arm_params', 'ExperimentConfig', 'read_config_file', 'load_config', 'register_measure',
-           'accuracy_on', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd',
-           'measure_minimal', 'measure_masking', 'measure_corruptions', 'aligned_to_brain_set', 'brain_split',
-           'measure_neural', 'experiment_data', 'run_name', 'prepare_output', 'read_lock', 'OutputLock', 'train_run',
-           'missing_runs', 'run_one', 'run_experiment', 'write_outputs', 'collect_results', 'summarize',
-           'summary_table', 'format_summary', 'shift_vs_gain', 'plot_shift_vs_gain', 'paired_change', 'make_figures',
-           'report_notes', 'write_report', 'launch_experiment', 'report_from_folder']
+__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET',
+           'DEMO_PRESET_SYNTHETIC', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS', 'register_measure',
+           'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'eval_images',
+           'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig',
+           'demo_config_keys', 'read_config_file', 'load_config', 'experiment_data', 'brain_set',
+           'aligned_to_brain_set', 'brain_split', 'run_name', 'write_csv', 'prepare_output', 'read_lock', 'OutputLock',
+           'train_run', 'measure_frame', 'missing_runs', 'experiment_context', 'run_one', 'run_experiment',
+           'write_data_info', 'read_data_info', 'finish_outputs', 'collect_results', 'launch_experiment']
+
+# %% ../nbs/12_experiment.ipynb #dccd3d9a
+MEASURES: dict[str, Callable] = {}
+DEFAULT_MEASURES: list[str] = ["clean", "hybrid", "lowpass_highpass", "pgd", "minimal", "masking", "corruptions", "neural"]
+MEASURES_MODULE = "spectral_align.measures"   # where the built-in measures live (importing it registers them)
+
+def register_measure(name: str, default: bool = True):
+    "Decorator adding a measure function to `MEASURES` (and to the default list if `default`)."
+    def deco(f):
+        MEASURES[name] = f
+        if default and name not in DEFAULT_MEASURES: DEFAULT_MEASURES.append(name)
+        return f
+    return deco
+
+def measure_names() -> list:
+    "Every measure name a config may list: the built-in ones and any registered since."
+    return list(dict.fromkeys([*DEFAULT_MEASURES, *MEASURES]))
+
+def measure_function(name: str) -> Callable:
+    "The registered function of measure `name`; a clear error when nothing registered it."
+    check_choice(name, "measure", measure_names())
+    if name not in MEASURES:
+        raise ValueError(f"measure {name!r} is not registered: `import {MEASURES_MODULE}` registers the built-in measures "
+                         f"({', '.join(DEFAULT_MEASURES)}); `register_measure` registers your own")
+    return MEASURES[name]
+
+def resolve_measures(names) -> dict:
+    "name → function for each of `names` (every one must be registered)."
+    return {m: measure_function(m) for m in names}
+
+def measure_row(measure: str, value, param=float("nan"), condition: str = "") -> dict:
+    "One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar) and the value."
+    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value))
+
+def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
+    "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
+    warnings.warn("`experiment.accuracy_on` is deprecated; use `spectral_align.core.accuracy`", DeprecationWarning, stacklevel=2)
+    return accuracy(model, x, y, bs)
+
+def eval_images(ctx, n: int):
+    "The first `n` held-out images and labels of a run's context `ctx` (all with `n` = 0), on the run's device."
+    x, y = ctx["x"], ctx["y"]
+    n = len(x) if not n else min(n, len(x))
+    return x[:n].to(ctx["device"]), y[:n].to(ctx["device"])
+
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -112,7 +154,7 @@ ARM_PARAM_RULES = dict(      # parameter name (or 'arm.name') → check_number b
     lam=dict(low=0), mu=dict(low=0), warmup=dict(low=0, high=1), alpha=dict(low=0), n_target=dict(low=3),
     v1_units=dict(low=1), n_images=dict(low=3), predictor_epochs=dict(low=1), ratio=dict(low=0, low_inclusive=False),
     clip=dict(low=0, high=1, low_inclusive=False, high_inclusive=False), logit_scale=dict(low=0, low_inclusive=False),
-    form=("ce", "kl"), reduction=("mean", "sum"), predictor=("trained", "random", "shuffled"))
+    form=("ce", "kl"), reduction=("mean", "sum"), predictor=GUIDANCE_PREDICTORS, dc_gain=dict(low=0, high=1))
 ARM_PARAM_RULES["guidance.alpha"] = dict(low=0, high=1)          # the weight of the guidance loss: (1−α)·CE + α·MSE
 
 def _check_param(arm: str, k: str, v, default) -> None:
@@ -142,6 +184,21 @@ def check_arm_params(arm: str, params) -> dict:
     for k, v in params.items(): _check_param(arm, k, v, a.defaults[k])
     return p
 
+# %% ../nbs/12_experiment.ipynb #b184b652
+def arm_settings(arm: str, params: dict | None = None, size: int | None = None) -> dict:
+    """The parameters of `arm` (its defaults updated by `params`), plus, at `size`-px images, the value in cycles/image of
+    each parameter defined relative to another size or to Nyquist (`channel_center`, `lsf_cutoff`)."""
+    out = dict(get_arm(arm).resolve(check_arm_params(arm, params or {})))
+    if size is None: return out
+    check_number(size, "size", low=2, integer=True)
+    if "channel_center" in out:
+        from spectral_align.filters import SteeringBand
+        band = SteeringBand("channel", channel_center=out["channel_center"], channel_fwhm=out.get("channel_fwhm", 1.0),
+                            ref_size=out.get("ref_size", 224))
+        out[f"channel_center_cpi@{size}px"] = round(band.channel_center_cpi(size), 3)
+    if "lsf_cutoff" in out: out[f"lsf_cutoff_cpi@{size}px"] = round(out["lsf_cutoff"] / 100 * size / 2, 3)
+    return out
+
 # %% ../nbs/12_experiment.ipynb #92f08917
 def _opt_path(v, name: str) -> str | None:
     "None, or a path given as text or `os.PathLike`, as a string with `~` expanded."
@@ -149,7 +206,7 @@ def _opt_path(v, name: str) -> str | None:
     if not isinstance(v, (str, os.PathLike)) or not os.fspath(v): raise ValueError(f"`{name}` must be a path; got {_show(v)}")
     return os.path.expanduser(os.fspath(v))
 
-def _out_folder(v) -> str:
+def out_folder(v) -> str:
     "The output folder as a string, refused when it is a file or cannot be created because one of its parents is a file."
     out = _opt_path(v, "out")
     if out is None: raise ValueError("`out` must be a path; got None")
@@ -185,10 +242,11 @@ class ExperimentConfig:
     "Every setting of an experiment (see the table in the docs); every value is checked when it is made (`from_dict` also checks the names)."
     data: str = "builtin"              # builtin | cifar10 | folder | npz
     data_path: str | None = None       # folder or file for the non-builtin kinds
-    grayscale: bool = False            # train and test on grayscale images (3 equal channels: False|True|1|3)
+    grayscale: bool | int = False      # False: colour; True or 1: one luminance channel (as Li et al. 2023); 3: luminance in 3 channels
     image_size: int | None = None      # resize folder images to this size
     n_train: int = 6000                # training images (builtin: generated; others: first n, 0 = all)
     n_valid: int = 1000                # held-out images (builtin: generated; others: first n, 0 = all)
+    subset: str = "stratified"         # real data: which n_train / n_valid images: stratified (seeded, classes balanced) | first
     arms: list = field(default_factory=lambda: ["baseline", "blur"])
     arm_params: dict = field(default_factory=dict)  # arm name -> {parameter: value}
     seeds: int = 1                     # training seeds first_seed .. first_seed + seeds - 1
@@ -202,9 +260,14 @@ class ExperimentConfig:
     n_eval: int = 500                  # held-out images for the frequency probes and corruptions
     n_attack: int = 256                # images for PGD robust accuracy
     n_minimal: int = 64                # images for the minimal-perturbation search
+    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023: PGD ε grid + minimum-norm attack, p ≥ 0.5) | bisect (fast PGD bisection)
+    hybrid_partner_seeds: int = 4      # partner draws per hybrid sweep (Li et al. 2023 use 4)
+    masking_protocol: str = "auto"     # subramanian2023 (published, 224 px) | scaled (bands at the same share of Nyquist) | auto
+    masking_noise: str = "pyramid"     # pyramid (the published Laplacian-pyramid noise) | octave (exact octave bands)
     eps_linf: list = field(default_factory=lambda: ["1/255", "2/255", "4/255", "8/255"])
     eps_l2: list = field(default_factory=lambda: [0.125, 0.25, 0.5, 1.0])
     pgd_steps: int = 10
+    eps_space: str = "pixel"           # pixel (images in [0, 1]) | normalized (the model's normalised input space, as Shao et al.)
     corruptions: list | None = None    # None: all 19 corruption types
     severities: list = field(default_factory=lambda: [1, 3, 5])
     neural: str | None = None          # path to a brain RDM set (e.g. the 92-image human IT set) for RSA
@@ -250,6 +313,7 @@ class ExperimentConfig:
             _integer(self.image_size, "image_size", low=8)
             if self.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={self.data!r}")
         for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0)
+        check_choice(self.subset, "subset", SUBSETS)
         if self.data == "builtin":
             for k in ("n_train", "n_valid"):
                 if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
@@ -266,12 +330,17 @@ class ExperimentConfig:
         self.lr = _real(self.lr, "lr", low=0, low_inclusive=False)
         if isinstance(self.mixed_precision, bool): self.mixed_precision = "on" if self.mixed_precision else "off"   # YAML reads on/off as booleans
         check_choice(self.mixed_precision, "mixed_precision", ("auto", "on", "off"))
-        self.measures = _names(self.measures, "measures", MEASURES)
+        self.measures = _names(self.measures, "measures", measure_names())
         self.eps_linf = _eps_list(self.eps_linf, "eps_linf", high=1)
         self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
         att = [m for m in ("pgd", "minimal") if m in self.measures]
         if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
         _integer(self.pgd_steps, "pgd_steps", low=1)
+        check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
+        check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
+        check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
+        check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
+        _integer(self.hybrid_partner_seeds, "hybrid_partner_seeds", low=1, high=64)
         if self.corruptions is not None: self.corruptions = _corruption_list(self.corruptions)
         sev = parse_list(self.severities, "severities", lambda o: int(o) if isinstance(o, str) and o.strip().isdigit() else o)
         self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
@@ -282,7 +351,7 @@ class ExperimentConfig:
         if self.device is not None:
             if not isinstance(self.device, str): raise ValueError(f"`device` must be a string such as 'cpu', 'cuda' or 'cuda:1'; got {_show(self.device)}")
             get_device(self.device)                    # a device that is not present fails here
-        self.out = _out_folder(self.out)
+        self.out = out_folder(self.out)
         return self
 
     def run_keys(self) -> dict:
@@ -292,11 +361,24 @@ class ExperimentConfig:
         return d
 
 # %% ../nbs/12_experiment.ipynb #ae492a81
-DEMO_PRESET = dict(data="builtin", arch="small_cnn", arms=["baseline", "blur", "noise", "lsf", "channel", "similarity"],
-                   seeds=1, epochs=4, n_train=2500, n_valid=500, n_eval=200, n_attack=64, n_minimal=24, bs=128, lr=1e-2,
-                   pgd_steps=5, eps_linf=["2/255", "4/255", "8/255"], eps_l2=[0.25, 0.5, 1.0],
-                   corruptions=["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "gaussian_blur",
-                                "brightness", "contrast", "saturate"], severities=[1, 3, 5], out="demo_out")
+DEMO_PRESET = dict(arch="small_cnn", arms=["baseline", "blur", "noise", "lsf"], seeds=1, epochs=6, n_train=8000, n_valid=1000,
+                   n_eval=500, n_attack=256, bs=128, measures=["clean", "hybrid", "pgd"], pgd_steps=10,
+                   eps_linf=["1/255", "2/255", "4/255", "8/255"], eps_l2=[0.125, 0.25, 0.5], out="demo_out")
+DEMO_PRESET_SYNTHETIC = dict(DEMO_PRESET, data="builtin", n_train=2500, n_valid=500, epochs=4, out="demo_out_synthetic")
+
+def demo_config_keys(data_path=None, download: bool | None = None, file=None) -> dict:
+    """The demo's preset keys: CIFAR-10 when `data.find_cifar10` finds it (the folder `data_path`, `$SPECTRAL_ALIGN_DATA`,
+    the cache, or a download), else the built-in synthetic data, saying so on `file`."""
+    from spectral_align.data import find_cifar10, data_cache
+    file = file or sys.stdout
+    src = find_cifar10(data_path, download=download)
+    if src is None:
+        print(f"demo: no CIFAR-10 found (no --data-path, ${'SPECTRAL_ALIGN_DATA'} unset, nothing in {data_cache()}, no download): "
+              "running on the built-in SYNTHETIC data, a pipeline check from which no finding should be read", file=file, flush=True)
+        return dict(DEMO_PRESET_SYNTHETIC)
+    print(f"demo: CIFAR-10 from {src}", file=file, flush=True)
+    path = src.train if src.layout == "cifar10" else src.train.parent
+    return dict(DEMO_PRESET, data="cifar10" if src.layout == "cifar10" else "npz", data_path=str(path))
 
 # %% ../nbs/12_experiment.ipynb #725c8333
 def read_config_file(path) -> dict:
@@ -322,192 +404,49 @@ def load_config(path=None, **overrides) -> ExperimentConfig:
     d.update({k: v for k, v in overrides.items() if v is not None})
     return ExperimentConfig.from_dict(d)
 
-# %% ../nbs/12_experiment.ipynb #82929973
-MEASURES: dict[str, Callable] = {}
-DEFAULT_MEASURES: list[str] = []
+# %% ../nbs/12_experiment.ipynb #ec9fcda5
+def _first(x, y, n):
+    return (x, y) if not n else (x[:n], y[:n])
 
-def register_measure(name: str, default: bool = True):
-    "Decorator adding a measure function to `MEASURES` (and to the default list if `default`)."
-    def deco(f):
-        MEASURES[name] = f
-        if default and name not in DEFAULT_MEASURES: DEFAULT_MEASURES.append(name)
-        return f
-    return deco
+def _gray(g) -> int | bool:
+    "The channels of the config's `grayscale`: False (colour), 1 (True or 1: one luminance channel) or 3."
+    return False if g is False else 3 if g == 3 and g is not True else 1
 
-def _row(measure: str, value, param=float("nan"), condition: str = "") -> dict:
-    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value))
+def experiment_data(cfg: ExperimentConfig) -> tuple:
+    "`(x_train, y_train, x_test, y_test, n_classes)` for the data keys of `cfg` (built-in data is generated)."
+    if cfg.data == "builtin":
+        from spectral_align.data import make_builtin
+        x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0)
+        if cfg.grayscale:
+            from spectral_align.data import to_grayscale
+            x = to_grayscale(x, _gray(cfg.grayscale))
+        return x[:cfg.n_train], y[:cfg.n_train], x[cfg.n_train:], y[cfg.n_train:], 10
+    try: return _read_data(cfg, Path(cfg.data_path))
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        raise ValueError(f"`data_path` {cfg.data_path!r}: the data could not be read ({type(e).__name__}: {e})") from e
 
-def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
-    "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
-    warnings.warn("`experiment.accuracy_on` is deprecated; use `spectral_align.core.accuracy`", DeprecationWarning, stacklevel=2)
-    return accuracy(model, x, y, bs)
+def _read_data(cfg: ExperimentConfig, p: Path) -> tuple:
+    if cfg.data in ("cifar10", "npz"):                    # only the images used are read (see `data.load_split`)
+        src = data_source(p, "data_path")
+        return load_split(src, cfg.n_train, cfg.n_valid, seed=0, grayscale=_gray(cfg.grayscale), subset=cfg.subset)
+    else:
+        sub = [p / s for s in ("test", "valid", "val") if (p / s).is_dir()]
+        if not (p / "train").is_dir() or not sub:
+            raise ValueError(f"`data_path` {str(p)!r} must hold a `train` and a `test` (or `valid`) folder of class sub-folders for data='folder'")
+        tr = load_image_folder(p / "train", size=cfg.image_size, grayscale=_gray(cfg.grayscale))
+        te = load_image_folder(sub[0], size=cfg.image_size, grayscale=_gray(cfg.grayscale))
+    (xt, yt), (xv, yv) = _first(*tr, cfg.n_train), _first(*te, cfg.n_valid)
+    return xt, yt, xv, yv, int(max(yt.max(), yv.max())) + 1
 
-def _subset(ctx, n: int):
-    x, y = ctx["x"], ctx["y"]
-    n = len(x) if not n else min(n, len(x))
-    return x[:n].to(ctx["device"]), y[:n].to(ctx["device"])
 
-# %% ../nbs/12_experiment.ipynb #82710af3
-@register_measure("clean")
-def measure_clean(model, ctx) -> list:
-    "Accuracy on the held-out images."
-    x, y = _subset(ctx, 0)
-    return [_row("clean_acc", accuracy(model, x, y, ctx["cfg"].bs * 2))]
-
-@register_measure("hybrid")
-def measure_hybrid(model, ctx) -> list:
-    "Hybrid-image curves, their crossover (% of Nyquist) and the LSF reliance."
-    from spectral_align.probes import hybrid_sweep, hybrid_crossover
-    x, y = _subset(ctx, ctx["cfg"].n_eval)
-    df = hybrid_sweep(model, x, y, seed=ctx["eval_seed"], bs=ctx["cfg"].bs * 2)
-    rows = [_row("hybrid_acc_low", r.acc_low, r.cutoff_pct) for r in df.itertuples()]
-    rows += [_row("hybrid_acc_high", r.acc_high, r.cutoff_pct) for r in df.itertuples()]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rows.append(_row("hybrid_crossover_pct", hybrid_crossover(df)))
-    tot = (df.acc_low + df.acc_high).to_numpy()
-    share = np.divide(df.acc_low.to_numpy(), tot, out=np.full(len(tot), np.nan), where=tot > 0)
-    rows.append(_row("lsf_reliance", np.nanmean(share) if np.isfinite(share).any() else np.nan))
-    return rows
-
-@register_measure("lowpass_highpass")
-def measure_lowpass_highpass(model, ctx) -> list:
-    "Accuracy on low- and high-passed images against the cutoff (cycles/image) and the half-clean cutoffs."
-    from spectral_align.probes import lowpass_highpass_curves, half_clean_cutoff
-    x, y = _subset(ctx, ctx["cfg"].n_eval)
-    df = lowpass_highpass_curves(model, x, y, bs=ctx["cfg"].bs * 2)
-    rows = [_row(f"{r.filter}pass_acc", r.accuracy, r.cutoff_cpi) for r in df.itertuples()]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rows.append(_row("lowpass_half_cutoff_cpi", half_clean_cutoff(df, "low")))
-        rows.append(_row("highpass_half_cutoff_cpi", half_clean_cutoff(df, "high")))
-    return rows
-
-# %% ../nbs/12_experiment.ipynb #8eae2b79
-_NORMS = (("inf", "linf"), ("2", "l2"))
-
-@register_measure("pgd")
-def measure_pgd(model, ctx) -> list:
-    "PGD robust accuracy against ε (L∞ and L2), the mean over ε, and the gradient-masking checks."
-    from spectral_align.attacks import robust_accuracy, GradientMaskingWarning
-    cfg, rows = ctx["cfg"], []
-    x, y = _subset(ctx, cfg.n_attack)
-    for norm, tag in _NORMS:
-        eps = cfg.eps_linf if norm == "inf" else cfg.eps_l2
-        if not eps: continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GradientMaskingWarning)
-            df, checks = robust_accuracy(model, x, y, eps, norm=norm, steps=cfg.pgd_steps, seed=ctx["eval_seed"],
-                                         bs=cfg.bs * 2, return_checks=True)
-        rows += [_row(f"pgd_{tag}_acc", r.accuracy, r.eps) for r in df.itertuples()]
-        rows.append(_row(f"robust_acc_{tag}", df[df.attack != "clean"].accuracy.mean()))
-        rows.append(_row(f"masking_checks_passed_{tag}", float(checks.passed.all())))
-        for c in checks[~checks.passed].itertuples():
-            rows.append(_row("note_gradient_masking", float("nan"), condition=f"gradient-masking check failed ({tag}): {c.what}: "
-                             f"accuracy {c.accuracy:.3f} > {c.limit:.3f} at ε = {c.eps:.4g} with {c.steps} steps"))
-    return rows
-
-@register_measure("minimal")
-def measure_minimal(model, ctx) -> list:
-    "Median minimal perturbation (L∞ and L2) and the attack success rate against ε."
-    from spectral_align.attacks import minimal_perturbation, median_minimal_perturbation, success_curve
-    cfg, rows = ctx["cfg"], []
-    x, y = _subset(ctx, cfg.n_minimal)
-    for norm, tag in _NORMS:
-        if not (cfg.eps_linf if norm == "inf" else cfg.eps_l2): continue
-        df = minimal_perturbation(model, x, y, norm, seed=ctx["eval_seed"], bs=cfg.bs * 2)
-        rows.append(_row(f"minimal_{tag}_median", median_minimal_perturbation(df)))
-        grid = np.linspace(0, 2 * max(cfg.eps_linf if norm == "inf" else cfg.eps_l2), 25)   # the same radii for every arm
-        rows += [_row(f"minimal_{tag}_success", r.success_rate, r.eps) for r in success_curve(df, eps=grid).itertuples()]
-    return rows
-
-# %% ../nbs/12_experiment.ipynb #f138c61e
-@register_measure("masking")
-def measure_masking(model, ctx) -> list:
-    "Masking accuracy per noise SD × band and the fitted channel (index method)."
-    from spectral_align.masking import masking_accuracy
-    from spectral_align.channel import fit_channel
-    cfg = ctx["cfg"]
-    x, y = _subset(ctx, cfg.n_eval)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        df = masking_accuracy(model, x, y, seed=ctx["eval_seed"], bs=cfg.bs * 2)
-    rows = [_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}") for r in df.itertuples()]
-    dropped = df.attrs.get("dropped_bands")
-    if dropped is not None and len(dropped):
-        rows.append(_row("note_masking", float("nan"), condition=f"critical-band masking at {x.shape[-1]} px: bands "
-                         f"{', '.join(f'{c:g}' for c in _band_centres(dropped))} cycles/image lie above Nyquist and were dropped"))
-    clean = 100 * float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
-    chance = 100 / ctx["n_classes"]
-    criterion = 50.0
-    if math.isfinite(clean) and clean <= criterion and clean > chance + 5:
-        criterion = chance + (clean - chance) / 2
-        rows.append(_row("note_channel", float("nan"), condition="masking: noise-free accuracy under the protocol's "
-                         "contrast reduction is below the paper's 50% criterion, so the channel uses a relative criterion: "
-                         "half-way between chance and the noise-free accuracy"))
-    rows.append(_row("channel_criterion_pct", criterion))
-    fit = fit_channel(df, method="index", threshold=criterion)
-    rows += [_row("channel_bandwidth_oct", fit.bandwidth_octaves), _row("channel_center_cpi", fit.center_cycles_per_image),
-             _row("channel_peak_sensitivity", fit.peak_noise_sensitivity)]
-    if not fit.fitted: rows.append(_row("note_channel", float("nan"), condition=f"masking channel not fitted: {fit.reason}"))
-    return rows
-
-def _band_centres(dropped) -> list:
-    from spectral_align.masking import BAND_C0
-    out = []
-    for d in (dropped if isinstance(dropped, (list, tuple, np.ndarray, pd.Series)) else [dropped]):
-        out.append(float(d) if isinstance(d, float) else BAND_C0 * 2 ** int(d))
-    return out
-
-def _channel_figure(results: pd.DataFrame):
-    "Each arm's masking channel (refitted on the seed-averaged accuracies) beside the human channel."
-    import matplotlib.pyplot as plt
-    from spectral_align.channel import fit_channel, plot_channel
-    d = results[results.measure == "masking_acc"]
-    fits = {}
-    for a, g in d.groupby("arm", sort=False):
-        m = g.assign(sd=g.condition.astype(float)).groupby(["sd", "param"])["value"].mean().unstack()
-        fits[a] = fit_channel(m.to_numpy(), unit="fraction", noise_sds=tuple(m.index), bands=tuple(int(b) for b in m.columns))
-    if not fits: return None
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
-    plot_channel(fits, ax=ax, reference=True)
-    ax.set_title("Critical-band masking channels (human: Subramanian et al. 2023, 224-px images)")
-    return fig
-
-# %% ../nbs/12_experiment.ipynb #a2aacfca
-@register_measure("corruptions")
-def measure_corruptions(model, ctx) -> list:
-    "Accuracy per corruption × severity and the mean corruption accuracy."
-    from spectral_align.corruptions import corruption_accuracy, mean_corruption_accuracy, COMMON_CORRUPTIONS
-    cfg = ctx["cfg"]
-    x, y = _subset(ctx, cfg.n_eval)
-    df = corruption_accuracy(model, x, y, corruptions=cfg.corruptions or "all", severities=tuple(cfg.severities),
-                             seed=ctx["eval_seed"], bs=cfg.bs * 2)
-    d = df[df.corruption != "clean"]
-    rows = [_row("corruption_acc", r.accuracy, r.severity, r.corruption) for r in d.itertuples()]
-    rows.append(_row("corruption_mean_acc", mean_corruption_accuracy(df)))
-    if set(COMMON_CORRUPTIONS) <= set(d.corruption):
-        rows.append(_row("corruption_mean_acc_common", mean_corruption_accuracy(df, "common")))
-    return rows
-
-# %% ../nbs/12_experiment.ipynb #68441442
+# %% ../nbs/12_experiment.ipynb #8a0c82c5
 _BRAIN_CACHE: dict = {}
 
-def _brain_set(path):
+def brain_set(path):
     from spectral_align.neural import load_kriegeskorte92
     key = str(Path(path).resolve())
     if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_kriegeskorte92(path)
     return _BRAIN_CACHE[key]
-
-def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    "Images `x` resized (antialiased) and converted to the size and channel count of the batch `like`."
-    import torch.nn.functional as F
-    from spectral_align.data import to_grayscale
-    if x.shape[-2:] != like.shape[-2:]:
-        x = F.interpolate(x, size=tuple(like.shape[-2:]), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-    if like.shape[1] == 1 and x.shape[1] == 3: x = to_grayscale(x, 1)
-    elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like): x = to_grayscale(x, 3)
-    return x
 
 def _same_data(a, b) -> bool:
     "Whether two paths name the same brain set (a folder, or its `rdms_and_stimuli.npz`)."
@@ -525,94 +464,18 @@ def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
 def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
     "(fit, held-out) image indices of the brain set `cfg.neural`: seeded (0), stratified by category when known."
     from spectral_align.neural import stratified_split
-    images, rdms = _brain_set(cfg.neural)
+    images, rdms = brain_set(cfg.neural)
     n, info = len(images), rdms.image_info
     cats = info["category"].to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
     fit, held = stratified_split(cats, cfg.neural_holdout, seed=0)
     if len(fit) < 3 or len(held) < 3: raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the {n}-image brain set")
     return fit, held
 
-@torch.no_grad()
-def _features(model, x, bs=256):
-    from spectral_align.models import penultimate
-    return torch.cat([penultimate(model, x[i:i + bs]).flatten(1) for i in range(0, len(x), bs)])
-
-@register_measure("neural")
-def measure_neural(model, ctx) -> list:
-    "CKA and RSA of the penultimate features to the reference neural target; RSA to a brain RDM set if given."
-    from spectral_align.neural import NeuralTarget
-    from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
-    x, _ = _subset(ctx, min(ctx["cfg"].n_eval or 256, 256))
-    target = NeuralTarget.simulated_v1(x.cpu()).responses.to(x.device)   # the alignment arms' default target population (on CPU, as in training)
-    f = _features(model, x)
-    rows = [_row("target_cka", linear_cka(f.double(), target.double())),
-            _row("target_rsa", rsa(rdm(f.double()), rdm(target.double())))]
-    cfg = ctx["cfg"]
-    if cfg.neural:
-        images, rdms = _brain_set(cfg.neural)
-        aligned = [a for a in cfg.arms if aligned_to_brain_set(cfg, a)]
-        if aligned:
-            held = brain_split(cfg)[1]
-            images, rdms = images[held], rdms.subset(held)
-            rows.append(_row("note_neural", float("nan"), condition=f"RSA to the brain set is scored on its {len(held)} held-out "
-                             f"images: arm(s) {', '.join(aligned)} were aligned to the other images of the same set"))
-        imgs = _fit_images(images, x[:1]).to(x.device)
-        df = rsa_to_brain(model, "body", rdms, images=imgs)
-        rows += [_row("rsa_brain", r.rsa, i, r.rdm) for i, r in enumerate(df.itertuples())]
-        rows.append(_row("rsa_brain_mean", df.rsa.mean()))
-        if "species" in df:
-            for sp, g in df.groupby("species"): rows.append(_row(f"rsa_brain_{sp}", g.rsa.mean()))
-    return rows
-
-# %% ../nbs/12_experiment.ipynb #4791705b
-def _npz_split(folder: Path, split: str, grayscale) -> tuple:
-    names = {"train": ("train.npz", "train_jpeg.npz"), "test": ("test.npz", "test_jpeg.npz", "valid.npz")}[split]
-    for n in names:
-        p = folder / n
-        if p.exists():
-            try:
-                with np.load(p) as z: packed = "jpeg_bytes" in z.files
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-                raise ValueError(f"`data_path` file {str(p)!r} is not a readable .npz archive of arrays ({type(e).__name__})") from None
-            return (load_jpeg_npz if packed else load_npz)(p, grayscale=grayscale)
-    raise ValueError(f"`data_path` {str(folder)!r} holds none of {', '.join(names)} (data='npz' needs a training and a test file)")
-
-def _first(x, y, n):
-    return (x, y) if not n else (x[:n], y[:n])
-
-def experiment_data(cfg: ExperimentConfig) -> tuple:
-    "`(x_train, y_train, x_test, y_test, n_classes)` for the data keys of `cfg` (built-in data is generated)."
-    if cfg.data == "builtin":
-        from spectral_align.data import make_builtin
-        x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0)
-        if cfg.grayscale:
-            from spectral_align.data import to_grayscale
-            x = to_grayscale(x, 3 if cfg.grayscale in (True, 3) else 1)
-        return x[:cfg.n_train], y[:cfg.n_train], x[cfg.n_train:], y[cfg.n_train:], 10
-    try: return _read_data(cfg, Path(cfg.data_path))
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
-        raise ValueError(f"`data_path` {cfg.data_path!r}: the data could not be read ({type(e).__name__}: {e})") from e
-
-def _read_data(cfg: ExperimentConfig, p: Path) -> tuple:
-    if cfg.data == "cifar10":
-        tr = load_cifar10(p, train=True, grayscale=cfg.grayscale)
-        te = load_cifar10(p, train=False, grayscale=cfg.grayscale)
-    elif cfg.data == "npz":
-        if not p.is_dir(): raise ValueError(f"`data_path` must be a folder holding train.npz and test.npz for data='npz'; got {str(p)!r}")
-        tr, te = _npz_split(p, "train", cfg.grayscale), _npz_split(p, "test", cfg.grayscale)
-    else:
-        sub = [p / s for s in ("test", "valid", "val") if (p / s).is_dir()]
-        if not (p / "train").is_dir() or not sub:
-            raise ValueError(f"`data_path` {str(p)!r} must hold a `train` and a `test` (or `valid`) folder of class sub-folders for data='folder'")
-        tr = load_image_folder(p / "train", size=cfg.image_size, grayscale=cfg.grayscale)
-        te = load_image_folder(sub[0], size=cfg.image_size, grayscale=cfg.grayscale)
-    (xt, yt), (xv, yv) = _first(*tr, cfg.n_train), _first(*te, cfg.n_valid)
-    return xt, yt, xv, yv, int(max(yt.max(), yv.max())) + 1
 
 # %% ../nbs/12_experiment.ipynb #688d110c
 def run_name(arm: str, seed: int) -> str: return f"{arm.replace('+', '_')}-seed{seed}"
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
+def write_csv(df: pd.DataFrame, path: Path) -> None:
     "Write atomically, so that an interruption leaves either the old file or the new one, never half of one."
     tmp = path.with_suffix(path.suffix + ".tmp")
     df.to_csv(tmp, index=False)
@@ -624,7 +487,9 @@ class _Progress:
     def __init__(self, tasks: list, file=None):
         self.tasks, self.i, self.t0, self.file, self.secs = tasks, 0, time.time(), file or sys.stdout, {}
     def _estimate(self, kind, weight):
-        rates = self.secs.get(kind) or [r for v in self.secs.values() for r in v]
+        "Seconds for a task: its own kind's mean rate; an untimed measure takes the mean of the timed measures."
+        rates = self.secs.get(kind)
+        if not rates and kind != "train": rates = [r for k, v in self.secs.items() if k != "train" for r in v]
         return None if not rates else float(np.mean(rates)) * weight
     def start(self, what: str):
         self._t = time.time()
@@ -644,13 +509,28 @@ def _hms(s: float) -> str:
     s = int(round(s)); return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 # %% ../nbs/12_experiment.ipynb #16129491
-_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "jobs")
+_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs")
+
+MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
+                    "masking_noise", "eps_linf", "eps_l2", "eps_space",
+                    "pgd_steps", "corruptions", "severities")
+
+LEGACY_DEFAULTS = dict(subset="first")   # what a config written before a key existed did (its folder holds no such key)
 
 def _config_diff(old: dict, new: dict) -> list:
+    old = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in old}, **old}
     return sorted(k for k in set(old) | set(new) if old.get(k, "<missing>") != new.get(k, "<missing>"))
 
+def _remeasure(out: Path, diff: list) -> None:
+    """Resume under new measurement settings: the trained models stay; every finished measure is discarded (it was
+    measured under the old settings) unless only the list of measures changed."""
+    if set(diff) == {"measures"}: return
+    for f in (out / "runs").glob("*/measures/*.csv"): f.unlink()
+
 def prepare_output(cfg: ExperimentConfig, resume: bool = False, force: bool = False) -> Path:
-    "Create (or check, or with `force` empty) the output folder of `cfg`; save the resolved config; return its path."
+    """Create (or check, or with `force` empty) the output folder of `cfg`; save the resolved config; return its path.
+    With `resume`, a config that differs only in measurement settings (`MEASUREMENT_KEYS`) keeps the trained models and
+    measures again: only the missing measures when just `measures` changed, else every measure."""
     out = Path(cfg.out)
     if out.exists() and not out.is_dir(): raise ValueError(f"`out` {str(out)!r} exists and is not a folder")
     f = out / "config.json"
@@ -658,6 +538,9 @@ def prepare_output(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
     if f.exists() and not force:
         old = json.loads(f.read_text()).get("settings", {})
         diff = _config_diff(old, new)
+        if diff and resume and set(diff) <= set(MEASUREMENT_KEYS):
+            _remeasure(out, diff)
+            diff = []
         if diff:
             raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)}); "
                              "use another --out, or --force to overwrite them")
@@ -762,21 +645,22 @@ class OutputLock:
     def __enter__(self): return self.acquire()
     def __exit__(self, *exc): self.release()
 
-# %% ../nbs/12_experiment.ipynb #87b83d2b
-def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path) -> None:
-    "Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth` (process 0 writes)."
+# %% ../nbs/12_experiment.ipynb #9dd2e150
+def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: bool = False) -> None:
+    """Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth` (process 0
+    writes). Training prints one line per epoch (a progress bar on a terminal); `quiet` prints nothing."""
     mp = {"auto": "auto", "on": True, "off": False}[cfg.mixed_precision]
     context = None
     if aligned_to_brain_set(cfg, arm):                # aligned to the brain set: only its fit images (see `brain_split`)
         from spectral_align.neural import make_target
         p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
         context = dict(target=make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0]))
-    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context)
+    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context, quiet=quiet)
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
-    if is_main_process(): _write_csv(hist, rd / "history.csv")
+    if is_main_process(): write_csv(hist, rd / "history.csv")
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
 
-def _measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
+def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["measure", "condition", "param", "value"])
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
     return df
@@ -815,7 +699,7 @@ def missing_runs(cfg: ExperimentConfig) -> list:
     "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
-def _setup(cfg: ExperimentConfig, data, device) -> tuple:
+def experiment_context(cfg: ExperimentConfig, data, device) -> tuple:
     "The training data loaders and the evaluation context of `cfg`."
     xt, yt, xv, yv, n_classes = data
     dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
@@ -829,7 +713,7 @@ def _tasks(cfg: ExperimentConfig, runs) -> list:
         tasks += ([("train", cfg.epochs)] if train else []) + [(m, 1) for m in todo]
     return tasks
 
-def _run_one(cfg: ExperimentConfig, arm: str, seed: int, dls, ctx: dict, prog, file) -> Path:
+def _run_one(cfg: ExperimentConfig, arm: str, seed: int, dls, ctx: dict, prog, file, measures: dict, quiet: bool = False) -> Path:
     rd = Path(cfg.out) / "runs" / run_name(arm, seed)
     lock = OutputLock(rd, file)
     def start():
@@ -840,19 +724,32 @@ def _run_one(cfg: ExperimentConfig, arm: str, seed: int, dls, ctx: dict, prog, f
         train, todo = on_main(start)
         if train:
             prog.start(f"train {arm} seed {seed} ({cfg.epochs} epochs)")
-            train_run(cfg, dls, arm, seed, rd)                 # every process trains; process 0 writes
+            train_run(cfg, dls, arm, seed, rd, quiet)                 # every process trains; process 0 writes
             prog.done()
         def measure():
             if not todo: return
             model = model_from_checkpoint(rd / "model.pth").to(ctx["device"]).eval()
             for m in todo:
                 prog.start(f"{m}: {arm} seed {seed}")
-                rows = MEASURES[m](model, dict(ctx, arm=arm, seed=seed, run_dir=rd))
-                _write_csv(_measure_frame(rows, arm, seed, m), rd / "measures" / f"{m}.csv")
+                rows = measures[m](model, dict(ctx, arm=arm, seed=seed, run_dir=rd))
+                write_csv(measure_frame(rows, arm, seed, m), rd / "measures" / f"{m}.csv")
                 prog.done()
         on_main(measure)                                      # process 0 measures, the others wait
     finally: lock.release()
     return rd
+
+def _measures(cfg: ExperimentConfig, measures) -> dict:
+    "The measure functions of `cfg`: `measures` (name → function) if given, else the registered ones."
+    if measures is None: return resolve_measures(cfg.measures)
+    if not isinstance(measures, dict) or not all(callable(f) for f in measures.values()):
+        raise ValueError(f"`measures` must map measure names to functions; got {_show(measures)}")
+    missing = [m for m in cfg.measures if m not in measures]
+    if missing: raise ValueError(f"`measures` lacks {', '.join(missing)} of the config's measures")
+    return measures
+
+def _check_write(write):
+    if write is not None and not callable(write): raise ValueError(f"`write` must be a function write(cfg, file) or None; got {_show(write)}")
+    return write
 
 def _check_cfg(cfg) -> ExperimentConfig:
     if not isinstance(cfg, ExperimentConfig): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
@@ -867,35 +764,40 @@ def _check_prepared(cfg: ExperimentConfig) -> Path:
     if diff: raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)})")
     return out
 
-def run_one(cfg: ExperimentConfig, arm: str, seed: int, file=None) -> Path:
+def run_one(cfg: ExperimentConfig, arm: str, seed: int, file=None, measures: dict | None = None, quiet: bool = False) -> Path:
     """Train (or finish training) the run `arm` × `seed` of `cfg` and run its missing measures, in `cfg.out/runs/<run_name>`;
     return that folder. A finished run does nothing.
 
     `cfg.out` must already be prepared for `cfg` (`prepare_output`). The run folder is locked while it is written
     (`OutputLock` on the run folder), so that two jobs of the same run never write it at once; the output folder's own
     lock belongs to the process that started the runs and is not taken here. This is the job a cluster launcher runs
-    (`launch_experiment`); under `torchrun` / `accelerate launch` every process trains and process 0 measures and writes."""
+    (`launch_experiment`); under `torchrun` / `accelerate launch` every process trains and process 0 measures and writes.
+    `measures` maps each of `cfg.measures` to its function (default: the registered ones, `resolve_measures`)."""
     cfg = _check_cfg(cfg)
+    measures = _measures(cfg, measures)
     check_choice(arm, "arm", cfg.arms); check_choice(seed, "seed", cfg.seed_list)
     _check_prepared(cfg)
     device = _device(cfg)
     init_distributed(cpu=device.type != "cuda")
     file = (file or sys.stdout) if is_main_process() else io.StringIO()
-    dls, ctx = _setup(cfg, experiment_data(cfg), device)
+    dls, ctx = experiment_context(cfg, experiment_data(cfg), device)
     prog = _Progress(_tasks(cfg, [(arm, seed)]), file)
-    rd = _run_one(cfg, arm, seed, dls, ctx, prog, file)
+    rd = _run_one(cfg, arm, seed, dls, ctx, prog, file, measures, quiet)
     prog.close()
     return rd
 
-def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = False, file=None) -> dict:
-    """Train every arm × seed of `cfg`, run its measures, and write results, summary, figures and report to `cfg.out`.
+def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = False, file=None, write=None, quiet: bool = False) -> dict:
+    """Train every arm × seed of `cfg`, run its measures (the registered functions of `cfg.measures`), then collect the
+    results; with `write` (e.g. `spectral_align.report.write_outputs`) also write the summary, figures and report.
 
     The config, the data and each arm's front end are checked before anything is written; the output folder is
     locked (`OutputLock`) while the run writes to it. A run that fails before writing its config leaves no folder
-    behind. Returns a dict with `results`, `summary` (DataFrames), `figures` (name → path) and `report` (path).
+    behind. Returns `write(cfg, file)` (for `report.write_outputs`: a dict with `results`, `summary`, `figures` and
+    `report`), or without `write` a dict with the tidy `results`.
     Under `torchrun` / `accelerate launch` every process calls it: process 0 prepares the folder, holds the lock,
     measures and writes, while all of them train each run together."""
     cfg = _check_cfg(cfg)
+    measures, write = _measures(cfg, None), _check_write(write)
     device = _device(cfg)
     data = experiment_data(cfg)                               # data problems surface before the folder is touched
     _check_front_ends(cfg, data[0][:2])
@@ -908,13 +810,14 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
         prepare_output(cfg, resume, force)
     try:
         on_main(start)
-        return _run(cfg, file, device, data)
+        return _run(cfg, file, device, data, measures, write, quiet)
     finally:
         lock.release(); _remove_empty(made)
 
-def _run(cfg: ExperimentConfig, file, device, data) -> dict:
+def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False) -> dict:
     xt, xv = data[0], data[2]
-    dls, ctx = _setup(cfg, data, device)
+    dls, ctx = experiment_context(cfg, data, device)
+    on_main(write_data_info, cfg, data)
     runs = [(a, s) for a in cfg.arms for s in cfg.seed_list]
     tasks = _tasks(cfg, runs)
     print(f"spectral_align experiment: {len(cfg.arms)} arm(s) × {cfg.seeds} seed(s) on {cfg.data} data "
@@ -922,25 +825,30 @@ def _run(cfg: ExperimentConfig, file, device, data) -> dict:
           + (f" × {world_size()} processes" if world_size() > 1 else "") +
           f"; {len(tasks)} task(s) to run, results in {cfg.out}", file=file, flush=True)
     prog = _Progress(tasks, file)
-    for a, s in runs: _run_one(cfg, a, s, dls, ctx, prog, file)
+    for a, s in runs: _run_one(cfg, a, s, dls, ctx, prog, file, measures, quiet)
     prog.close()
-    return on_main(write_outputs, cfg, file)
+    return on_main(finish_outputs, cfg, file, write)
 
-def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
-    """Collect the finished runs of `cfg` under `cfg.out/runs` into `results.csv`, `summary.csv`, the figures and
-    `report.html`; return them as `run_experiment` does. Runs that are not complete are left out (and named)."""
-    out, file = Path(cfg.out), file or sys.stdout
-    results = collect_results(out, cfg)
-    _write_csv(results, out / "results.csv")
-    summary = summarize(results)
-    _write_csv(summary, out / "summary.csv")
-    figures = make_figures(results, out / "figures")
-    report = write_report(out, cfg, results, summary, figures)
-    print(format_summary(summary), file=file)
+def write_data_info(cfg: ExperimentConfig, data: tuple) -> Path:
+    "Write `OUT/data.json`: what the runs were trained and measured on (kind, path, image counts and shape, classes)."
+    xt, yt, xv, yv, n_classes = data
+    info = dict(data=cfg.data, data_path=cfg.data_path, n_train=len(xt), n_valid=len(xv), image_shape=list(xt.shape[1:]),
+                n_classes=int(n_classes), synthetic=cfg.data == "builtin")
+    p = Path(cfg.out) / "data.json"
+    tmp = p.with_suffix(".tmp"); tmp.write_text(json.dumps(info, indent=1)); os.replace(tmp, p)
+    return p
+
+def read_data_info(out) -> dict:
+    "`OUT/data.json` as a dict (empty when the folder has none)."
+    p = Path(out) / "data.json"
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
+    "After the runs: `write(cfg, file)` if given, else the collected results (`dict(results=...)`), noting unfinished runs."
+    if write is not None: return write(cfg, file)
     missing = missing_runs(cfg)
-    if missing: print(f"note: {len(missing)} run(s) not finished yet: {', '.join(run_name(a, s) for a, s in missing)}", file=file)
-    print(f"report: {report.resolve()}", file=file, flush=True)
-    return dict(results=results, summary=summary, figures=figures, report=report)
+    if missing: print(f"note: {len(missing)} run(s) not finished yet: {', '.join(run_name(a, s) for a, s in missing)}", file=file or sys.stdout)
+    return dict(results=collect_results(cfg.out, cfg))
 
 def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order."
@@ -956,238 +864,18 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     df["condition"] = ["" if pd.isna(c) else str(c) for c in df["condition"]]      # read back as NaN where empty
     return df
 
-# %% ../nbs/12_experiment.ipynb #fa42725f
-def _mean_sem_ci(v) -> dict:
-    "Mean, s.e.m. and 95% t-interval half-width over the non-NaN values of `v` (s.e.m. and interval NaN with fewer than 2)."
-    from scipy import stats
-    v = np.asarray(v, dtype=float)
-    v = v[~np.isnan(v)]
-    n = len(v)
-    sem = float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-    ci = float(stats.t.ppf(0.975, n - 1) * sem) if n > 1 else float("nan")
-    return dict(mean=float(v.mean()) if n else float("nan"), sem=sem, ci95=ci, n_seeds=n)
 
-def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    "Mean, s.e.m. and 95% CI half-width over seeds of every scalar measure per arm (tidy)."
-    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds"]
-    if results is None or not len(results): return pd.DataFrame(columns=cols)
-    sc = results[results.param.isna()]
-    per_seed = sc.groupby(["arm", "measure", "seed"], sort=False)["value"].mean().reset_index()
-    agg = lambda v: pd.Series(_mean_sem_ci(v))
-    g = per_seed.groupby(["arm", "measure"], sort=False)["value"].apply(agg).unstack().reset_index()
-    g["n_seeds"] = g["n_seeds"].astype(int)
-    return g[cols]
-
-def summary_table(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    "The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure."
-    if not len(summary): return pd.DataFrame()
-    def fmt(r):
-        if not math.isfinite(r["mean"]): return "n/a"
-        return f"{r['mean']:.{digits}g}" + (f" ± {r['sem']:.2g}" if math.isfinite(r["sem"]) else "")
-    t = summary.assign(v=summary.apply(fmt, axis=1)).pivot(index="arm", columns="measure", values="v")
-    arms = list(dict.fromkeys(summary.arm)); meas = list(dict.fromkeys(summary.measure))
-    return t.loc[arms, meas]
-
-def format_summary(summary: pd.DataFrame) -> str:
-    "The summary table as text, arms as columns (measures are many, arms few); notes are left to the report."
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
-    return "(no results)" if not len(t) else t.T.to_string()
-
-# %% ../nbs/12_experiment.ipynb #062c5d00
-def _curves(results: pd.DataFrame, measure: str) -> dict:
-    "arm → DataFrame(param, value) averaged over seeds (and conditions)."
-    d = results[results.measure == measure]
-    return {a: g.groupby("param", sort=True)["value"].mean().reset_index() for a, g in d.groupby("arm", sort=False)}
-
-def _per_seed(results, measure):
-    d = results[(results.measure == measure) & results.param.isna()]
-    return d.groupby(["arm", "seed"], sort=False)["value"].mean()
-
-def shift_vs_gain(results: pd.DataFrame, x: str = "lsf_reliance", y: str = "robust_acc_linf", baseline: str = "baseline") -> pd.DataFrame:
-    """Per arm: change of measure `x` and of measure `y` from the baseline arm's mean (mean and s.e.m. over seeds)."""
-    px, py = _per_seed(results, x), _per_seed(results, y)
-    if baseline not in px.index.get_level_values(0) or baseline not in py.index.get_level_values(0): return pd.DataFrame()
-    bx, by = px[baseline].mean(), py[baseline].mean()
-    rows = []
-    for a in dict.fromkeys(results.arm):
-        if a == baseline or a not in px.index.get_level_values(0) or a not in py.index.get_level_values(0): continue
-        dx, dy = (px[a] - bx).to_numpy(float), (py[a] - by).to_numpy(float)
-        sem = lambda v: float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
-        rows.append(dict(arm=a, dx=float(dx.mean()), dx_sem=sem(dx), dy=float(dy.mean()), dy_sem=sem(dy), n_seeds=len(dx)))
-    return pd.DataFrame(rows)
-
-def plot_shift_vs_gain(results: pd.DataFrame, ax=None):
-    """The study's figure: one point per arm at its `shift_vs_gain` (x: LSF-reliance shift, y: PGD L∞ robustness gain,
-    both from the baseline arm), with s.e.m. bars over seeds; returns the axes, or None when no arm can be compared."""
-    import matplotlib.pyplot as plt
-    sg = shift_vs_gain(results)
-    if not len(sg): return None
-    if ax is None: ax = plt.subplots(figsize=(5.2, 4.2))[1]
-    arms = list(dict.fromkeys(results.arm))                                     # the same colour per arm as in the curves
-    for r in sg.itertuples():
-        ax.errorbar(r.dx, r.dy, xerr=None if math.isnan(r.dx_sem) else r.dx_sem,
-                    yerr=None if math.isnan(r.dy_sem) else r.dy_sem, fmt="o", color=f"C{arms.index(r.arm) % 10}", capsize=3)
-        ax.annotate(r.arm, (r.dx, r.dy), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.axhline(0, color="grey", lw=0.7); ax.axvline(0, color="grey", lw=0.7)
-    ax.set_xlabel("LSF-reliance shift from baseline\n(share of hybrids following the low frequencies)")
-    ax.set_ylabel("robustness gain from baseline\n(PGD L∞ accuracy, mean over ε)")
-    ax.set_title("Does frequency reliance explain robustness?")
-    return ax
-
-def paired_change(results: pd.DataFrame, measure: str, baseline: str = "baseline") -> pd.DataFrame:
-    """Per arm: the mean paired (same-seed) difference of scalar `measure` from the `baseline` arm, with its 95% t interval.
-
-    Seed k of every arm sees the same data order and initialisation stream, so pairing by seed removes much of the
-    run-to-run noise that `shift_vs_gain`'s difference from the baseline's mean keeps."""
-    d = _per_seed(results, measure).unstack("arm")
-    if baseline not in d: raise ValueError(f"`baseline` {baseline!r} has no {measure!r} results; arms with results: {', '.join(d.columns)}")
-    rows = []
-    for a in (a for a in dict.fromkeys(results.arm) if a != baseline and a in d):
-        m = _mean_sem_ci((d[a] - d[baseline]).to_numpy())
-        rows.append(dict(arm=a, measure=measure, change=m["mean"], ci95_low=m["mean"] - m["ci95"],
-                         ci95_high=m["mean"] + m["ci95"], n_seeds=m["n_seeds"]))
-    return pd.DataFrame(rows)
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight"); plt.close(fig)
-    return path
-
-def make_figures(results: pd.DataFrame, folder) -> dict:
-    "Draw every figure the results allow into `folder` (PNG); return name → path."
-    import matplotlib.pyplot as plt
-    folder, figs = Path(folder), {}
-    ms = set(results.measure)
-    if {"hybrid_acc_low", "hybrid_acc_high"} <= ms:
-        from spectral_align.probes import plot_hybrid
-        lo, hi = _curves(results, "hybrid_acc_low"), _curves(results, "hybrid_acc_high")
-        dfs = {a: pd.DataFrame(dict(cutoff_pct=lo[a].param, acc_low=lo[a].value, acc_high=hi[a].value)) for a in lo if a in hi}
-        fig, ax = plt.subplots(figsize=(7, 3.8)); plot_hybrid(dfs, ax=ax)
-        ax.set_title("Hybrid images: which source do the arms follow? (mean over seeds)")
-        figs["hybrid"] = _save(fig, folder / "hybrid.png")
-    if {"lowpass_acc", "highpass_acc"} <= ms:
-        fig, axs = plt.subplots(1, 2, figsize=(9, 3.3), sharey=True)
-        for ax, m, t in zip(axs, ("lowpass_acc", "highpass_acc"), ("low-passed images", "high-passed images")):
-            for a, d in _curves(results, m).items(): ax.plot(d.param, d.value, "-o", ms=3, label=a)
-            ax.set_xscale("symlog", linthresh=1); ax.set_xlabel("cutoff (cycles/image)"); ax.set_title(t)
-        axs[0].set_ylabel("accuracy"); axs[1].legend(fontsize=7)
-        figs["lowpass_highpass"] = _save(fig, folder / "lowpass_highpass.png")
-    rob = [m for m in ("pgd_linf_acc", "pgd_l2_acc") if m in ms]
-    if rob:
-        fig, axs = plt.subplots(1, len(rob), figsize=(4.5 * len(rob), 3.3), squeeze=False)
-        for ax, m in zip(axs[0], rob):
-            for a, d in _curves(results, m).items(): ax.plot(d.param, d.value, "-o", ms=3, label=a)
-            ax.set_xlabel("ε (L∞, pixel scale [0, 1])" if "linf" in m else "ε (L2)"); ax.set_ylabel("robust accuracy (PGD)")
-            ax.set_ylim(-0.03, 1.03)
-        axs[0][-1].legend(fontsize=7); fig.suptitle("Robust accuracy against ε (ε = 0: clean)")
-        figs["robustness"] = _save(fig, folder / "robustness.png")
-    mins = [m for m in ("minimal_linf_success", "minimal_l2_success") if m in ms]
-    if mins:
-        fig, axs = plt.subplots(1, len(mins), figsize=(4.5 * len(mins), 3.3), squeeze=False)
-        for ax, m in zip(axs[0], mins):
-            for a, d in _curves(results, m).items(): ax.plot(d.param, d.value, "-", label=a)
-            ax.set_xlabel("ε (L∞)" if "linf" in m else "ε (L2)"); ax.set_ylabel("fraction fooled at radius ≤ ε"); ax.set_ylim(-0.03, 1.03)
-        axs[0][-1].legend(fontsize=7); fig.suptitle("Minimal adversarial perturbations (PGD bisection)")
-        figs["minimal"] = _save(fig, folder / "minimal.png")
-    if "masking_acc" in ms:
-        f = _channel_figure(results)
-        if f is not None: figs["channel"] = _save(f, folder / "channel.png")
-    if "corruption_acc" in ms:
-        d = results[results.measure == "corruption_acc"].groupby(["condition", "arm"], sort=False)["value"].mean().unstack()
-        fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(d)), 3.3))
-        d.plot.bar(ax=ax, width=0.8); ax.set_ylabel("accuracy (mean over severities)"); ax.set_xlabel("")
-        ax.legend(fontsize=7); ax.set_title("Common corruptions")
-        figs["corruptions"] = _save(fig, folder / "corruptions.png")
-    if len(shift_vs_gain(results)):
-        fig, ax = plt.subplots(figsize=(5.2, 4.2))
-        plot_shift_vs_gain(results, ax=ax)
-        figs["shift_vs_gain"] = _save(fig, folder / "shift_vs_gain.png")
-    return figs
-
-
-
-# %% ../nbs/12_experiment.ipynb #946ab6e9
-_CAPTIONS = dict(
-    hybrid="Hybrid images (Li et al. 2023): fraction of hybrids classified as the image that supplied the low "
-           "frequencies (solid) or the high frequencies (dashed) against the cutoff; dotted lines mark the crossovers. "
-           "A crossover at a lower cutoff means more reliance on low spatial frequencies.",
-    lowpass_highpass="Accuracy on low-passed (left) and high-passed (right) held-out images against the ideal filter's cutoff.",
-    robustness="PGD robust accuracy against the perturbation budget ε, for L∞ and L2 attacks in pixel space "
-               "(normalisation and any front end are inside the model, so the attacks are adaptive).",
-    minimal="Attack success rate against the radius ε: the fraction of correctly classified images whose minimal "
-            "perturbation (found by bisection over ε with PGD) is at most ε. Curves further right mean larger minimal perturbations.",
-    channel="Critical-band masking (Subramanian et al. 2023): the models' noise-sensitivity channels beside the human channel.",
-    corruptions="Accuracy under common corruptions (mean over the severities run).",
-    shift_vs_gain="One point per arm: change in LSF reliance (x) and in PGD L∞ robust accuracy (y) relative to the "
-                  "baseline arm; bars are s.e.m. over seeds. If frequency reliance explained robustness, the points "
-                  "would lie along a rising line.")
-
-def _img_tag(path: Path) -> str:
-    b = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img src="data:image/png;base64,{b}" alt="{html.escape(Path(path).stem)}">'
-
-def report_notes(results: pd.DataFrame) -> list:
-    "Plain-text notes left by the measures (rows whose measure name starts with `note`), each with the runs it concerns."
-    d = results[results.measure.str.startswith("note")]
-    out = []
-    for text, g in d.groupby("condition", sort=False):
-        runs = sorted({f"{r.arm}/seed {r.seed}" for r in g.itertuples()})
-        out.append(f"{text} ({', '.join(runs)})")
-    return out
-
-def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.DataFrame, figures: dict) -> Path:
-    "Write `out/report.html` (self-contained) and return its path."
-    out = Path(out)
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
-    table = t.T.to_html(classes="summary", border=0, na_rep="") if len(t) else "<p>No results yet.</p>"
-    figs = "".join(f'<figure>{_img_tag(p)}<figcaption>{html.escape(_CAPTIONS.get(k, k))}</figcaption></figure>'
-                   for k, p in figures.items())
-    notes = report_notes(results)
-    notes_html = ("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else "<p>None.</p>"
-    data = f"{cfg.data}" + (f" ({html.escape(str(cfg.data_path))})" if cfg.data_path else "")
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>spectral_align experiment report</title>
-<style>
-body {{ font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
-h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.6em; }}
-table.summary {{ border-collapse: collapse; font-size: .85em; }}
-table.summary th, table.summary td {{ padding: .25em .7em; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }}
-table.summary th {{ text-align: left; }} table.summary thead th {{ text-align: right; background: #f4f6f8; }}
-figure {{ margin: 1.2em 0; }} figure img {{ max-width: 100%; }} figcaption {{ font-size: .9em; color: #555; max-width: 850px; }}
-.meta {{ color: #555; }} pre {{ background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: .8em; }}
-</style></head><body>
-<h1>spectral_align experiment report</h1>
-<p class="meta">Arms: {html.escape(', '.join(cfg.arms))} &middot; seeds: {cfg.seeds} &middot; {cfg.epochs} epochs of {html.escape(cfg.arch)}
-&middot; data: {data}, {cfg.n_train or 'all'} training / {cfg.n_valid or 'all'} held-out images
-&middot; written {datetime.datetime.now().isoformat(timespec='minutes')} with spectral_align {_version()}, torch {torch.__version__}</p>
-<h2>Summary</h2>
-<p>Mean ± s.e.m. over seeds (s.e.m. only with more than one seed). Accuracies are fractions; cutoffs in % of Nyquist
-(<code>_pct</code>) or cycles/image (<code>_cpi</code>); perturbation sizes in pixel units of images in [0, 1].
-The per-seed, per-condition numbers are in <code>results.csv</code>; this table is <code>summary.csv</code>.</p>
-{table}
-<h2>Figures</h2>
-{figs or '<p>No figures (the measures that draw them were not run).</p>'}
-<h2>Notes</h2>
-{notes_html}
-<h2>Configuration</h2>
-<pre>{html.escape(json.dumps(dataclasses.asdict(cfg), indent=1))}</pre>
-</body></html>"""
-    p = out / "report.html"
-    tmp = p.with_suffix(".tmp"); tmp.write_text(page, encoding="utf-8"); os.replace(tmp, p)
-    return p
-
-# %% ../nbs/12_experiment.ipynb #d99a7818
+# %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")
 
-def _job(cfg: ExperimentConfig, arm: str, seed: int, threads: int | None = None) -> str:
+def _job(cfg: ExperimentConfig, arm: str, seed: int, threads: int | None = None, measures: dict | None = None, quiet: bool = False) -> str:
     "One submitit job: the run `arm` × `seed` (with several tasks, one process of a data-parallel run)."
     if threads: torch.set_num_threads(threads)
     import submitit
     try: env = submitit.JobEnvironment()
     except RuntimeError: env = None                              # not inside a submitit job
     if env is not None and env.num_tasks > 1: submitit.helpers.TorchDistributedEnvironment().export()
-    return str(run_one(cfg, arm, seed))
+    return str(run_one(cfg, arm, seed, measures=measures, quiet=quiet))    # the functions travel pickled by reference
 
 def _executor(folder: Path, launcher: str, partition, time_min, mem_gb, cpus_per_run, gpus_per_run, account, max_parallel):
     import submitit
@@ -1204,14 +892,15 @@ def _executor(folder: Path, launcher: str, partition, time_min, mem_gb, cpus_per
 def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bool = False, force: bool = False, *,
                       partition: str | None = None, time_min: int = 24 * 60, mem_gb: int | None = None,
                       cpus_per_run: int | None = None, gpus_per_run: int = 0, account: str | None = None,
-                      max_parallel: int | None = None, threads: int | None = None, file=None) -> dict:
+                      max_parallel: int | None = None, threads: int | None = None, file=None, write=None, quiet: bool = False) -> dict:
     """`run_experiment` with every run that is not complete submitted as its own job through submitit: SLURM jobs
     (`launcher='slurm'`, on `partition`, each with `time_min` minutes, `mem_gb`, `cpus_per_run` CPUs and
     `gpus_per_run` GPUs, at most `max_parallel` at once) or processes of this machine (`'local'`; `'sequential'` is
     `run_experiment`). This process holds the output folder's lock while it submits and waits, then writes the
-    results, summary, figures and report; `threads` sets each job's torch threads. Returns what `run_experiment` returns."""
+    results (and with `write`, e.g. `report.write_outputs`, the summary, figures and report); `threads` sets each job's
+    torch threads. Returns what `run_experiment` returns."""
     check_choice(launcher, "launcher", LAUNCHERS)
-    if launcher == "sequential": return run_experiment(cfg, resume, force, file)
+    if launcher == "sequential": return run_experiment(cfg, resume, force, file, write, quiet)
     for k, v, low in (("time_min", time_min, 1), ("gpus_per_run", gpus_per_run, 0)): check_number(v, k, low=low, integer=True)
     for k, v in (("mem_gb", mem_gb), ("cpus_per_run", cpus_per_run), ("max_parallel", max_parallel), ("threads", threads)):
         if v is not None: check_number(v, k, low=1, integer=True)
@@ -1221,6 +910,7 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
     try: import submitit  # noqa: F401
     except ImportError: raise ValueError(f"launcher={launcher!r} needs submitit: pip install 'spectral_align[cluster]'") from None
     cfg = _check_cfg(cfg)
+    measures, write = _measures(cfg, None), _check_write(write)
     file = file or sys.stdout
     data = experiment_data(cfg)
     _check_front_ends(cfg, data[0][:2])
@@ -1228,11 +918,12 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
     try:
         with OutputLock(cfg.out, file):
             out = prepare_output(cfg, resume, force)
+            write_data_info(cfg, data)
             todo = missing_runs(cfg)
             failed = []
             if todo:
                 ex = _executor(out / "jobs", launcher, partition, time_min, mem_gb, cpus_per_run, gpus_per_run, account, max_parallel)
-                with ex.batch(): jobs = [ex.submit(_job, cfg, a, s, threads) for a, s in todo]
+                with ex.batch(): jobs = [ex.submit(_job, cfg, a, s, threads, measures, quiet) for a, s in todo]
                 print(f"spectral_align experiment: submitted {len(jobs)} run(s) as {launcher} job(s) "
                       f"{', '.join(str(j.job_id) for j in jobs)}; logs in {out / 'jobs'}", file=file, flush=True)
                 try:
@@ -1243,7 +934,7 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
                     for j in jobs: j.cancel(check=False)
                     raise
             else: print(f"spectral_align experiment: every run in {out} is complete; nothing to submit", file=file, flush=True)
-            res = write_outputs(cfg, file)
+            res = finish_outputs(cfg, file, write)
     finally: _remove_empty(made)
     if failed:
         raise RuntimeError(f"{len(failed)} run(s) failed: " + "; ".join(f"{n} (job {j.job_id}, log {j.paths.stderr}): "
@@ -1251,12 +942,11 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
                            + "; the others are in the report; fix the cause and run again with resume=True to redo only these")
     return res
 
-def report_from_folder(out, file=None) -> dict:
-    "Rebuild `results.csv`, `summary.csv`, the figures and `report.html` of the experiment folder `out` from its finished runs."
-    p = Path(_out_folder(out))
-    f = p / "config.json"
-    if not f.is_file(): raise ValueError(f"`out` {str(out)!r} is not an experiment folder: it holds no config.json")
-    try: settings = json.loads(f.read_text())["settings"]
-    except (ValueError, KeyError, TypeError): raise ValueError(f"`out` {str(out)!r}: {str(f)!r} is not a config written by spectral_align") from None
-    cfg = ExperimentConfig.from_dict({**settings, "out": str(p)})
-    with OutputLock(p, file): return write_outputs(cfg, file)
+
+# %% ../nbs/12_experiment.ipynb #86e4f6b3
+_MOVED_TO_MEASURES = ("measure_clean", "measure_hybrid", "measure_lowpass_highpass", "measure_pgd", "measure_minimal",
+                      "measure_masking", "measure_corruptions", "measure_neural")
+_MOVED_TO_REPORT = ("write_outputs", "summarize", "summary_table", "format_summary", "shift_vs_gain", "plot_shift_vs_gain",
+                    "paired_change", "make_figures", "report_notes", "write_report", "report_from_folder")
+__getattr__ = moved_names(__name__, {**{n: "spectral_align.measures" for n in _MOVED_TO_MEASURES},
+                                     **{n: "spectral_align.report" for n in _MOVED_TO_REPORT}})   # deprecated aliases

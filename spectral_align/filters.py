@@ -205,9 +205,9 @@ BANDS = ("lsf", "channel", "lsf+channel")
 class SteeringBand(FourierFilter):
     """Spectral-steering band as a radial gain: 'lsf' (Gaussian low-pass, `lsf_cutoff` % of Nyquist), 'channel'
     (`HumanChannel`, `channel_center` c/img at `ref_size` px, `channel_fwhm` octaves) or 'lsf+channel' (the larger
-    gain); `floor` + (1 − `floor`)·gain, DC always 1."""
+    gain); `floor` + (1 − `floor`)·gain; the mean (DC) passes with gain `dc_gain` (None: the band's own gain there)."""
     def __init__(self, band: str = "lsf", lsf_cutoff: float = 25.0, channel_center: float = 39.6, channel_fwhm: float = 1.0,
-                 floor: float = 0.0, ref_size: int = 224):
+                 floor: float = 0.0, ref_size: int = 224, dc_gain: float | None = 1.0):
         super().__init__()
         self.band = check_choice(band, "band", BANDS)
         check_number(lsf_cutoff, "lsf_cutoff", low=0, high=100, low_inclusive=False)
@@ -216,6 +216,7 @@ class SteeringBand(FourierFilter):
         self.floor = check_number(floor, "floor", low=0, high=1)
         self.lsf_cutoff, self.channel_center, self.channel_fwhm = float(lsf_cutoff), float(channel_center), float(channel_fwhm)
         self.ref_size = int(ref_size)
+        self.dc_gain = None if dc_gain is None else float(check_number(dc_gain, "dc_gain", low=0, high=1))
 
     def _gain(self, r, nyq):
         parts = []
@@ -226,7 +227,7 @@ class SteeringBand(FourierFilter):
                 parts.append(self.channel._gain(r, nyq))
         g = parts[0] if len(parts) == 1 else torch.maximum(*parts)
         g = self.floor + (1 - self.floor) * g
-        return torch.where(r == 0, torch.ones_like(g), g)
+        return g if self.dc_gain is None else torch.where(r == 0, torch.full_like(g, self.dc_gain), g)
 
     def channel_center_cpi(self, size: int) -> float:
         "The channel's centre in cycles/image for `size`-px images."
@@ -236,13 +237,14 @@ class SteeringBand(FourierFilter):
             return float(self.channel._center(nyquist(size)))
 
     def spec(self) -> dict:
-        "The JSON spec from which `models.build_front_end` rebuilds this filter."
+        "The JSON spec from which `models.build_front_end` rebuilds this filter (`dc_gain` only when it is not 1)."
         return {"name": "steering_band", "band": self.band, "lsf_cutoff": self.lsf_cutoff, "channel_center": self.channel_center,
-                "channel_fwhm": self.channel_fwhm, "floor": self.floor, "ref_size": self.ref_size}
+                "channel_fwhm": self.channel_fwhm, "floor": self.floor, "ref_size": self.ref_size,
+                **({} if self.dc_gain == 1 else {"dc_gain": self.dc_gain})}
 
     def extra_repr(self):
         return (f"band={self.band!r}, lsf_cutoff={self.lsf_cutoff:g}% of Nyquist, channel_center={self.channel_center:g} c/img "
-                f"at {self.ref_size} px, floor={self.floor:g}")
+                f"at {self.ref_size} px, floor={self.floor:g}" + ("" if self.dc_gain == 1 else f", dc_gain={self.dc_gain}"))
 
 
 # %% ../nbs/01_filters.ipynb #60e8522c

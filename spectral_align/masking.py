@@ -8,9 +8,11 @@ Docs: https://spectral-align.github.io/spectral_align/masking.html.md"""
 from __future__ import annotations
 import math, warnings
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from .core import moved_names
 from .core import check_images, check_number, check_choice, make_generator, describe
 from .spectra import nyquist, radial_freq, octave_bands
@@ -19,8 +21,10 @@ from .core import check_model, check_labels, model_device, eval_mode, check_fini
 
 # %% auto #0
 __all__ = ['NOISE_SDS', 'BAND_C0', 'N_BANDS', 'CBM_CONTRAST', 'CBM_MEAN', 'CBM_EPS', 'PAPER_RMS_RATIO', 'CHANCE16',
-           'CATEGORIES16', 'masking_bands', 'band_noise', 'reduce_contrast', 'cbm_stimuli', 'category_probs',
-           'CategoryReadout', 'trial_key', 'check_noise_sds', 'masking_accuracy']
+           'CATEGORIES16', 'NOISE_KINDS', 'PROTOCOL_SIZE', 'PROTOCOLS', 'SCALED_CONTRAST', 'pyramid_height',
+           'laplacian_pyramid', 'recon_level', 'masking_bands', 'true_cpi', 'pyramid_label', 'band_noise',
+           'reduce_contrast', 'cbm_stimuli', 'category_probs', 'CategoryReadout', 'trial_key', 'check_noise_sds',
+           'masking_protocol', 'masking_accuracy']
 
 # %% ../nbs/05_masking.ipynb #34b054ff
 NOISE_SDS = (0.0, 0.02, 0.04, 0.08, 0.16)   # noise standard deviations (image in [0, 1])
@@ -33,58 +37,221 @@ PAPER_RMS_RATIO = 0.943                     # band noise RMS / noise SD in the p
 CHANCE16 = 1 / 16                           # 16-way categorisation
 CATEGORIES16 = ("airplane", "bear", "bicycle", "bird", "boat", "bottle", "car", "cat", "chair", "clock",
                 "dog", "elephant", "keyboard", "knife", "oven", "truck")
+NOISE_KINDS = ("pyramid", "octave")         # the published Laplacian-pyramid noise; exact octave-band noise
+PROTOCOL_SIZE = 224                         # image side of the published protocol, pixels
+PROTOCOLS = ("subramanian2023", "scaled")   # the published protocol; its adaptation to other image sizes
+SCALED_CONTRAST = 0.4                       # contrast of the `scaled` protocol (noise SDs scaled with it)
+
+# %% ../nbs/05_masking.ipynb #f6080994
+_BINOM5 = (1.0, 4.0, 6.0, 4.0, 1.0)    # pyrtools' 'binom5' filter, scaled by √2/16 (its default for Laplacian pyramids)
+
+def pyramid_height(size: int) -> int:
+    "Levels of the Laplacian pyramid of a `size`-px image, as pyrtools builds it (halve while the side is ≥ 5 px): 7 at 224 px, 4 at 32 px."
+    check_number(size, "size", low=1, integer=True)
+    h, s = 1, int(size)
+    while s >= 5: h, s = h + 1, s // 2
+    return h
+
+def _pyr_filter(device, dtype): return torch.tensor(_BINOM5, device=device, dtype=dtype) * (2 ** 0.5 / 16)
+
+def _pad2(x, dim):
+    "Reflect 2 pixels about the edge pixel along `dim` (-1 or -2), as pyrtools' 'reflect1'."
+    return torch.cat([x.index_select(dim, torch.tensor([2, 1], device=x.device)), x,
+                      x.index_select(dim, torch.tensor([x.shape[dim] - 2, x.shape[dim] - 3], device=x.device))], dim)
+
+def _blur(x, f, dim, step=1):
+    "Correlate (N, H, W) with the 5-tap `f` along `dim` after reflecting the edges; keep every `step`-th output."
+    x, n = _pad2(x, dim), x.shape[dim]
+    sl = lambda t: x[..., t:t + n:step] if dim == -1 else x[..., t:t + n:step, :]
+    return sum(f[t] * sl(t) for t in range(5))
+
+def _pyr_down(x, f):
+    "Blur and subsample (N, H, W) → (N, ⌈H/2⌉, ⌈W/2⌉) (pyrtools `corrDn`, edges 'reflect1')."
+    return _blur(_blur(x, f, -1, 2), f, -2, 2)
+
+def _pyr_up(x, shape, f):
+    "Upsample (N, h, w) to (N, *shape) by zero insertion and the same blur (pyrtools `upConv`, edges 'reflect1')."
+    z = x.new_zeros(x.shape[0], x.shape[1], shape[1])
+    z[..., ::2] = x
+    y = x.new_zeros(x.shape[0], *shape)
+    y[:, ::2] = _blur(z, f, -1)
+    return _blur(y, f, -2)
+
+def laplacian_pyramid(x: torch.Tensor) -> list:
+    """The Laplacian pyramid of images `x` (N, H, W), as pyrtools' `LaplacianPyramid` builds it (binom5 filters,
+    reflected edges): a list of `pyramid_height` levels, finest first; the last is the low-pass residual."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or not x.is_floating_point() or min(x.shape[-2:]) < 5:
+        raise ValueError(f"`x` must be a float tensor (N, H, W) with H, W ≥ 5; got {describe(x)}")
+    f, out = _pyr_filter(x.device, x.dtype), []
+    for _ in range(pyramid_height(min(x.shape[-2:])) - 1):
+        nxt = _pyr_down(x, f)
+        out.append(x - _pyr_up(nxt, x.shape[-2:], f))
+        x = nxt
+    return out + [x]
+
+def recon_level(pyr: list, level) -> torch.Tensor:
+    """Reconstruct one level of a `laplacian_pyramid` per image (pyrtools `recon_pyr(levels=level)`): `level` an int
+    or one level per image (N,). Returns (N, H, W): that level alone, upsampled to full size; all images in one pass."""
+    n, L = len(pyr[0]), len(pyr)
+    lev = torch.as_tensor(level, device=pyr[0].device).long().expand(n) if not isinstance(level, torch.Tensor) or level.ndim == 0 \
+        else level.to(pyr[0].device).long()
+    if lev.shape != (n,) or (lev < 0).any() or (lev >= L).any():
+        raise ValueError(f"`level` must be a level in [0, {L - 1}] or one per image ({n}); got {describe(level)}")
+    f, rec = _pyr_filter(pyr[0].device, pyr[0].dtype), None
+    for j in range(L - 1, -1, -1):
+        c = pyr[j] * (lev == j).to(pyr[j].dtype)[:, None, None]
+        rec = c if rec is None else _pyr_up(rec, c.shape[-2:], f) + c
+    return rec
 
 # %% ../nbs/05_masking.ipynb #a7e64565
 _MAX_SIZE = 2 ** 14     # image side, pixels
 _MAX_BANDS = 16         # octave bands: 1.75·2^15 cycles/image is far beyond any image
 
-def _band_table(size: int, bands=None, c0: float = BAND_C0, n_bands: int = N_BANDS, warn: bool = True) -> pd.DataFrame:
-    check_number(size, "size", low=2, high=_MAX_SIZE, integer=True)
+@lru_cache(maxsize=32)
+def _pyramid_centres(size: int) -> tuple:
+    """True centre (cycles/image) of the band noise of each pyramid level of `size`-px images, finest first: the
+    power-weighted mean of log2(frequency) over the FFT bins (the centre of its power per octave), from white noise
+    with a fixed seed (deterministic)."""
+    n = max(8, 2 ** 22 // (size * size))
+    w = torch.randn(n, size, size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    pyr, r = laplacian_pyramid(w), radial_freq(size, size, dtype=torch.float64)
+    ok = r > 0
+    lr = r[ok].log2()
+    out = []
+    for j in range(len(pyr)):
+        p = torch.fft.fft2(recon_level(pyr, j)).abs().square().mean(0)[ok]
+        out.append(float(2 ** ((p * lr).sum() / p.sum())))
+    return tuple(out)
+
+def _check_band_list(bands, n_bands, c0):
+    ks = np.atleast_1d(np.asarray(bands))
+    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer):
+        raise ValueError(f"`bands` must be a non-empty sequence of band indices k (integers); got {describe(bands)}")
+    if len(set(ks.tolist())) != len(ks): raise ValueError(f"`bands` must not repeat a band; got {ks.tolist()}")
+    bad = [int(k) for k in ks if not 0 <= k < n_bands]
+    if bad: raise ValueError(f"`bands` must lie in [0, {n_bands - 1}] (band k is centred at {c0:g}·2^k cycles/image); got {bad}")
+    return sorted(int(k) for k in ks)
+
+def _pyramid_table(size, bands, c0, n_bands, warn):
+    import pandas as pd
+    if size < 5: raise ValueError(f"`size` {size} px is too small for a Laplacian pyramid (it needs at least 5 px)")
+    pc0 = nyquist(size) / 2 ** (n_bands - 1)
+    if c0 is not None and not math.isclose(c0, pc0, rel_tol=1e-9):
+        raise ValueError(f"`c0` {c0:g} does not fit pyramid noise: band k is pyramid level {n_bands - 1}−k, labelled "
+                         f"(size/2)/2^level cycles/image, so c0 is {pc0:g} for {size}-px images and {n_bands} bands; pass c0=None")
+    L = pyramid_height(size)
+    fit = [k for k in range(n_bands) if n_bands - 1 - k < L]
+    if bands is None:
+        ks, dropped = fit, [k for k in range(n_bands) if k not in fit]
+        if dropped and warn:
+            warnings.warn(f"{size}-px images have a {L}-level Laplacian pyramid: band(s) k = {dropped} (pyramid levels "
+                          f"{[n_bands - 1 - k for k in dropped]}) do not exist and are dropped")
+    else:
+        ks, dropped = _check_band_list(bands, n_bands, pc0), []
+        low = [k for k in ks if k not in fit]
+        if low: raise ValueError(f"`bands` {low} would be pyramid levels {[n_bands - 1 - k for k in low]}, but {size}-px images "
+                                 f"have a {L}-level pyramid; bands that fit: {fit}")
+    cen, tc = np.array([pc0 * 2.0 ** k for k in ks]), _pyramid_centres(size)
+    df = pd.DataFrame(dict(k=ks, center_cpi=cen, low_cpi=cen / 2 ** 0.5, high_cpi=cen * 2 ** 0.5,
+                           level=[n_bands - 1 - k for k in ks], true_cpi=[tc[n_bands - 1 - k] for k in ks]))
+    df.attrs.update(dropped=dropped, kind="pyramid", c0=pc0)
+    return df
+
+def _octave_table(size, bands, c0, n_bands, warn):
+    c0 = BAND_C0 if c0 is None else c0
     check_number(c0, "c0", low=0, low_inclusive=False)
-    check_number(n_bands, "n_bands", low=1, high=_MAX_BANDS, integer=True)
+    r = radial_freq(size, size, rfft=True, dtype=torch.float64)
+    holds = lambda b: bool(((r >= b.low) & (r < b.high)).any())
+    full = octave_bands(c0, n_bands)
     if bands is None:
         if c0 > nyquist(size):
             raise ValueError(f"`size` {size} px has Nyquist {nyquist(size):g} cycles/image, below every band centre "
                              f"(the lowest is {c0:g}); critical-band masking needs larger images")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = octave_bands(c0, n_bands, size=size, warn=False)
-        dropped = [k for k in range(n_bands) if k not in set(df.k)]
+        keep = [k for k in range(n_bands) if full.center[k] <= nyquist(size) + 1e-9 and holds(full.iloc[k])]
+        dropped = [k for k in range(n_bands) if k not in keep]
+        if not keep: raise ValueError(f"no octave band (centres {c0:g}·2^k cycles/image) holds a frequency of the {size}x{size} "
+                                      "FFT grid; use larger images")
         if dropped and warn:
             warnings.warn(f"{size}-px images have Nyquist {nyquist(size):g} cycles/image: band(s) k = {dropped} "
-                          f"(centred at {[round(c0 * 2 ** k, 3) for k in dropped]} cycles/image) do not fit and are dropped")
+                          f"(centred at {[round(c0 * 2 ** k, 3) for k in dropped]} cycles/image) do not fit (above Nyquist, "
+                          "or holding no frequency of the FFT grid) and are dropped")
+        df = full.iloc[keep].reset_index(drop=True)
     else:
-        ks = np.atleast_1d(np.asarray(bands))
-        if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer):
-            raise ValueError(f"`bands` must be a non-empty sequence of band indices k (integers); got {describe(bands)}")
-        if len(set(ks.tolist())) != len(ks): raise ValueError(f"`bands` must not repeat a band; got {ks.tolist()}")
-        bad = [int(k) for k in ks if not 0 <= k < n_bands]
-        if bad: raise ValueError(f"`bands` must lie in [0, {n_bands - 1}] (band k is centred at {c0:g}·2^k cycles/image); got {bad}")
-        full = octave_bands(c0, n_bands)
-        too_high = [int(k) for k in ks if full.center[k] > nyquist(size) + 1e-9]
+        ks = _check_band_list(bands, n_bands, c0)
+        too_high = [k for k in ks if full.center[k] > nyquist(size) + 1e-9]
         if too_high:
             fit = [k for k in range(n_bands) if full.center[k] <= nyquist(size) + 1e-9]
             raise ValueError(f"`bands` {too_high} (centred at {[float(full.center[k]) for k in too_high]} cycles/image) lie above "
                              f"the Nyquist frequency {nyquist(size):g} cycles/image of {size}-px images; bands that fit: {fit}")
-        df = full.iloc[sorted(ks.tolist())].reset_index(drop=True)
-        dropped = []
-    r = radial_freq(size, size, rfft=True, dtype=torch.float64)
-    for _, b in df.iterrows():
-        if not ((r >= b.low) & (r < b.high)).any():
-            raise ValueError(f"band k = {int(b.k)} ([{b.low:.3g}, {b.high:.3g}) cycles/image) holds no frequency of the "
-                             f"{size}x{size} FFT grid; use larger images")
+        df, dropped = full.iloc[ks].reset_index(drop=True), []
+        for _, b in df.iterrows():
+            if not holds(b):
+                raise ValueError(f"band k = {int(b.k)} ([{b.low:.3g}, {b.high:.3g}) cycles/image) holds no frequency of the "
+                                 f"{size}x{size} FFT grid; use larger images")
     df = df.rename(columns=dict(center="center_cpi", low="low_cpi", high="high_cpi"))
-    df.attrs["dropped"] = dropped
+    df["true_cpi"] = df.center_cpi
+    df.attrs.update(dropped=dropped, kind="octave", c0=float(c0))
     return df
 
-def masking_bands(size: int, bands=None, c0: float = BAND_C0, n_bands: int = N_BANDS, warn: bool = True) -> pd.DataFrame:
-    """The octave bands used for `size`-px square images: columns `k`, `center_cpi`, `low_cpi`, `high_cpi`.
+def _band_table(size: int, bands=None, c0: float | None = None, n_bands: int = N_BANDS, warn: bool = True,
+                kind: str = "octave") -> pd.DataFrame:
+    check_number(size, "size", low=2, high=_MAX_SIZE, integer=True)
+    check_number(n_bands, "n_bands", low=1, high=_MAX_BANDS, integer=True)
+    check_choice(kind, "kind", NOISE_KINDS)
+    if c0 is not None: check_number(c0, "c0", low=0, low_inclusive=False)
+    return (_pyramid_table if kind == "pyramid" else _octave_table)(int(size), bands, c0, int(n_bands), warn)
 
-    `bands=None` keeps every band k < `n_bands` whose centre `c0·2^k` lies at or below Nyquist (size/2
-    cycles/image); the others are listed in `df.attrs['dropped']` and, if `warn`, in a warning.
-    Explicit `bands` (indices k) must all fit. Band k covers `[centre/√2, centre·√2)`. Limits: `size` ≤ 16384 px,
-    `n_bands` ≤ 16."""
-    return _band_table(size, bands, c0, n_bands, warn)
+def masking_bands(size: int, bands=None, c0: float | None = None, n_bands: int = N_BANDS, warn: bool = True,
+                  kind: str = "octave") -> pd.DataFrame:
+    """The noise bands of `size`-px square images: columns `k`, `center_cpi` (the band's label), `low_cpi`, `high_cpi`
+    (the nominal octave around it), `true_cpi` (where the band's power is centred) and, for pyramid noise, `level`.
+
+    `kind='octave'`: band k is the exact octave `[c/√2, c·√2)` around `c = c0·2^k` (`c0` default 1.75 cycles/image);
+    `true_cpi` equals the label. `kind='pyramid'`: band k is level `n_bands − 1 − k` of a Laplacian pyramid, labelled
+    as published, `(size/2)/2^level` cycles/image (so `c0` is fixed by `size`; 1.75 at 224 px); `true_cpi` is the centre
+    of its power on a log-frequency axis, about 0.4× the label. `bands=None` keeps every band that fits (the others are
+    in `df.attrs['dropped']` and, if `warn`, a warning); explicit `bands` (indices k) must all fit.
+    Limits: `size` ≤ 16384 px, `n_bands` ≤ 16."""
+    return _band_table(size, bands, c0, n_bands, warn, kind)
+
+# %% ../nbs/05_masking.ipynb #be7e400f
+def _loglin(x, xs, ys):
+    "Piecewise-linear interpolation of ys(xs) at x, extrapolated linearly beyond the ends (xs ascending)."
+    x = np.asarray(x, dtype=np.float64)
+    if len(xs) == 1: return x - xs[0] + ys[0]
+    y = np.interp(x, xs, ys)
+    lo, hi = x < xs[0], x > xs[-1]
+    s0, s1 = (ys[1] - ys[0]) / (xs[1] - xs[0]), (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    return np.where(lo, ys[0] + (x - xs[0]) * s0, np.where(hi, ys[-1] + (x - xs[-1]) * s1, y))
+
+def _pyramid_map(size: int, n_bands: int):
+    "log2 labels and log2 true centres of every pyramid level of `size`-px images, ascending."
+    L, pc0 = pyramid_height(size), nyquist(size) / 2 ** (n_bands - 1)
+    lab = [math.log2(pc0 * 2.0 ** (n_bands - 1 - j)) for j in range(L)][::-1]
+    return np.array(lab), np.log2(np.array(_pyramid_centres(size)[::-1]))
+
+def true_cpi(label_cpi, size: int, kind: str = "pyramid", n_bands: int = N_BANDS):
+    """Where the power of `kind` noise labelled `label_cpi` cycles/image is centred, in true cycles/image, for `size`-px images.
+
+    Octave noise: the label itself. Pyramid noise: each level's measured centre (`masking_bands(...).true_cpi`),
+    interpolated in log-frequency for labels between levels (a channel centre `c0·2^μ` has a fractional μ).
+    A number in, a float out; an array in, an array out."""
+    check_choice(kind, "kind", NOISE_KINDS)
+    check_number(size, "size", low=5, high=_MAX_SIZE, integer=True)
+    v = np.asarray(label_cpi, dtype=np.float64)
+    if not np.isfinite(v).all() or (v <= 0).any(): raise ValueError(f"`label_cpi` must be > 0 and finite; got {describe(label_cpi)}")
+    out = v if kind == "octave" else 2 ** _loglin(np.log2(v), *_pyramid_map(int(size), n_bands))
+    return float(out) if out.ndim == 0 else out
+
+def pyramid_label(cpi, size: int, n_bands: int = N_BANDS):
+    """The inverse of `true_cpi` for pyramid noise: the published pyramid label (cycles/image) whose power is centred at
+    `cpi` true cycles/image in `size`-px images. Use it to put a channel measured with octave noise on the human axis."""
+    check_number(size, "size", low=5, high=_MAX_SIZE, integer=True)
+    v = np.asarray(cpi, dtype=np.float64)
+    if not np.isfinite(v).all() or (v <= 0).any(): raise ValueError(f"`cpi` must be > 0 and finite; got {describe(cpi)}")
+    lab, tru = _pyramid_map(int(size), n_bands)
+    out = 2 ** _loglin(np.log2(v), tru, lab)
+    return float(out) if out.ndim == 0 else out
 
 # %% ../nbs/05_masking.ipynb #743d2dfc
 def _gains(size: int, bands: pd.DataFrame, device, dtype) -> torch.Tensor:
@@ -99,17 +266,40 @@ def _fdtype(dtype): return dtype if dtype in (torch.float32, torch.float64) else
 _MAX_ELEMS = 2 ** 24   # pixels of stimuli built at once on a GPU (64 MB in float32)
 _CHUNK_CPU = 2 ** 22   # … and on the CPU, where cache-sized chunks are faster
 
-def _band_noise(sd: torch.Tensor, idx: torch.Tensor, gains: torch.Tensor, g: torch.Generator, rms_ratio: float,
-                add: torch.Tensor | None = None) -> torch.Tensor:
-    """Noise (N, H, W): white noise filtered by `gains[idx]`, rescaled per image to RMS `rms_ratio·sd`.
-    With `add` (b, H, W), N = G·b, returns `add` repeated G times plus the noise (without materialising the repeat)."""
+def _band_noise(sd: torch.Tensor, idx: torch.Tensor, gains: torch.Tensor, g: torch.Generator, rms_ratio: float) -> torch.Tensor:
+    "Octave noise (N, H, W): white noise filtered by `gains[idx]`, rescaled per image to RMS `rms_ratio·sd`."
     h = gains.shape[-2]
     white = torch.randn(len(sd), h, h, generator=g, device=gains.device, dtype=gains.dtype)
     nz = torch.fft.irfft2(torch.fft.rfft2(white).mul_(gains[idx]), s=(h, h))
     scale = (rms_ratio * sd) / nz.square().mean((-2, -1)).sqrt().clamp_min(torch.finfo(nz.dtype).tiny)
-    if add is None: return nz.mul_(scale[:, None, None])
-    b = len(add)
-    return torch.addcmul(add, nz.view(-1, b, h, h), scale.view(-1, b, 1, 1)).view(-1, h, h)
+    return nz.mul_(scale[:, None, None])
+
+def _pyramid_noise(sd: torch.Tensor, level: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+    """Pyramid noise (N, H, W), as published: white noise of SD `sd` → Laplacian pyramid → level `level` alone,
+    reconstructed → rescaled per image to the RMS of the finest level."""
+    white = torch.randn(len(sd), size, size, generator=g, device=sd.device, dtype=sd.dtype) * sd[:, None, None]
+    pyr = laplacian_pyramid(white)
+    rec = recon_level(pyr, level)
+    rms = lambda t: t.square().mean((-2, -1)).sqrt()
+    return rec.mul_((rms(pyr[0]) / rms(rec).clamp_min(torch.finfo(rec.dtype).tiny))[:, None, None])
+
+class _Noise:
+    "Band noise of one kind for the rows of a band table: `maker(sd, row, g)` → (N, H, W) on `device`."
+    def __init__(self, kind, size, bands, device, dtype, rms_ratio):
+        self.kind, self.size, self.rms_ratio, self.dtype = kind, size, rms_ratio, dtype
+        if kind == "octave": self.gains = _gains(size, bands, device, dtype)
+        else: self.levels = torch.tensor(bands.level.tolist(), device=device)
+    def __call__(self, sd, row, g):
+        if self.kind == "octave": return _band_noise(sd, row, self.gains, g, self.rms_ratio)
+        return _pyramid_noise(sd, self.levels[row], self.size, g)
+
+def _rms_ratio(kind, rms_ratio):
+    if rms_ratio is None: return PAPER_RMS_RATIO
+    check_number(rms_ratio, "rms_ratio", low=0, low_inclusive=False)
+    if kind == "pyramid":
+        raise ValueError(f"`rms_ratio` ({rms_ratio:g}) applies to octave noise only: pyramid noise takes the RMS of the "
+                         "pyramid's finest level, as published; pass rms_ratio=None")
+    return float(rms_ratio)
 
 # %% ../nbs/05_masking.ipynb #7d337851
 def _as_vector(v, n: int, name: str, integer: bool, device) -> torch.Tensor:
@@ -133,27 +323,34 @@ def _check_square(x, name="x"):
         raise ValueError(f"`{name}` images are {h}x{w}; critical-band masking needs square images "
                          "(band frequencies are in cycles per image side); crop or resize them first")
 
+def _band_rows(band, n, bands, size, device):
+    "Band indices k (one per image) → rows of the band table `bands`, checked."
+    idx = _as_vector(band, n, "band", True, device).long()
+    ok = torch.tensor(bands.k.tolist(), device=device)
+    if not torch.isin(idx, ok).all():
+        raise ValueError(f"`band` must hold band indices that fit {size}-px images ({bands.attrs['kind']} noise): "
+                         f"{bands.k.tolist()}; got {sorted(set(idx.tolist()))}")
+    return torch.searchsorted(ok, idx)
+
 _MAX_N = 2 ** 20        # noise images drawn by one call
 
 def band_noise(n: int, size: int, band, sd, seed: int | torch.Generator = 0, device=None,
-               dtype=torch.float32, c0: float = BAND_C0, n_bands: int = N_BANDS,
-               rms_ratio: float = PAPER_RMS_RATIO) -> torch.Tensor:
-    """`n` images (n ≤ 2^20; shape (n, 1, size, size)) of Gaussian noise filtered to octave band `band` (k, or one k per image).
+               dtype=torch.float32, c0: float | None = None, n_bands: int = N_BANDS,
+               rms_ratio: float | None = None, kind: str = "octave") -> torch.Tensor:
+    """`n` images (n ≤ 2^20; shape (n, 1, size, size)) of Gaussian noise in band `band` (k, or one k per image).
 
-    Each image's RMS is exactly `rms_ratio·sd` (`sd` a number or one per image); `seed` an int or a
-    `torch.Generator` on `device`. The noise has zero mean and no power outside its band."""
+    `kind='octave'`: white noise filtered to the exact octave band, each image's RMS exactly `rms_ratio·sd`
+    (default 0.943·sd), zero mean, no power outside the band. `kind='pyramid'`: the published noise, white noise of SD
+    `sd` → Laplacian pyramid → the band's level alone → RMS set to that of the pyramid's finest level (≈ 0.943·sd).
+    `sd` a number or one per image; `seed` an int or a `torch.Generator` on `device`. Bands as in `masking_bands`."""
     check_number(n, "n", low=1, high=_MAX_N, integer=True)
-    check_number(rms_ratio, "rms_ratio", low=0, low_inclusive=False)
+    ratio = _rms_ratio(check_choice(kind, "kind", NOISE_KINDS), rms_ratio)
     device = torch.device(device) if device is not None else torch.device("cpu")
-    bands = _band_table(size, None, c0, n_bands, warn=False)
-    idx = _as_vector(band, n, "band", True, device).long()
-    if (idx < 0).any() or (idx >= n_bands).any() or not torch.isin(idx, torch.tensor(bands.k.tolist(), device=device)).all():
-        raise ValueError(f"`band` must hold band indices that fit {size}-px images: {bands.k.tolist()}; got "
-                         f"{sorted(set(idx.tolist()))}")
+    bands = _band_table(size, None, c0, n_bands, warn=False, kind=kind)
+    row = _band_rows(band, n, bands, size, device)
     sd = _as_vector(sd, n, "sd", False, device)
-    gains = _gains(size, bands, device, _fdtype(dtype))
-    g = make_generator(seed, device)
-    return _band_noise(sd.to(gains.dtype), idx, gains, g, rms_ratio).unsqueeze(1).to(dtype)
+    fd = _fdtype(dtype)
+    return _Noise(kind, size, bands, device, fd, ratio)(sd.to(fd), row, make_generator(seed, device)).unsqueeze(1).to(dtype)
 
 # %% ../nbs/05_masking.ipynb #8fbc4c78
 def _contrast(x: torch.Tensor, contrast: float, mean: float) -> torch.Tensor:
@@ -170,33 +367,53 @@ def reduce_contrast(x: torch.Tensor, contrast: float = CBM_CONTRAST, mean: float
     return _contrast(x, contrast, mean).unsqueeze(1).to(x.dtype)
 
 # %% ../nbs/05_masking.ipynb #b1d18d85
-def _fix_oob(v: torch.Tensor, oob: str, eps: float) -> tuple[torch.Tensor, torch.Tensor | None]:
-    "Bring pixels of `v` (N, H, W) into [0, 1] (see `cbm_stimuli`); return them and the number moved per image (None: none moved)."
+def _redraw(gray: torch.Tensor, sd: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    "Noise N(0, sd²) conditioned on gray + noise ∈ [0, 1], one per pixel (inverse-CDF sampling; the published code redraws until it fits)."
+    s = sd.double().clamp_min(1e-300)
+    a, b = torch.special.ndtr(-gray.double() / s), torch.special.ndtr((1 - gray.double()) / s)
+    u = a + (b - a) * torch.rand(gray.shape, generator=g, device=gray.device, dtype=torch.float64)
+    eps = torch.finfo(torch.float64).eps
+    return (s * torch.special.ndtri(u.clamp(eps, 1 - eps))).clamp(-gray.double(), 1 - gray.double()).to(gray.dtype)
+
+def _fix_oob(gray: torch.Tensor, noise: torch.Tensor | None, sd: torch.Tensor | None, oob: str, eps: float,
+             g: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Stimuli `gray + noise` (N, H, W) brought into [0, 1] (see `cbm_stimuli`), and the pixels moved per image (None: none moved)."""
+    v = gray if noise is None else gray + noise
     lo, hi = torch.aminmax(v)
     if lo >= 0 and hi <= 1: return v, None
     low, high = v < 0, v > 1
     cnt = (low | high).flatten(1).sum(1)
     if oob == "clip": return v.clamp(0, 1), cnt
-    return torch.where(low, eps, torch.where(high, 1 - eps, v)), cnt
+    out = torch.where(low, eps, torch.where(high, 1 - eps, v))
+    if noise is not None:       # published: if moving the image pixel cannot land the sum at eps / 1 − eps, redraw the noise
+        redo = (low & (noise < eps - 1)) | (high & (noise > 1 - eps))
+        if redo.any():
+            sds = sd.to(v.dtype)[:, None, None].expand_as(v)[redo]
+            out[redo] = gray[redo] + _redraw(gray[redo], sds, g)
+    return out, cnt
 
-def _stimuli(gray, sd, idx, gains, g, rms_ratio, oob, eps):
+def _stimuli(gray, sd, row, noise, g, oob, eps):
     """Stimuli (G·b, H, W) from contrast-reduced images `gray` (b, H, W), each repeated G = len(sd)/b times with
-    noise SDs `sd` and band rows `idx`; and the pixels moved into [0, 1] per stimulus (None: none)."""
+    noise SDs `sd` and band rows `row` (`noise` a `_Noise`); and the pixels moved into [0, 1] per stimulus (None: none)."""
+    base = gray.repeat(len(sd) // len(gray), 1, 1)
     noisy = sd > 0
-    if bool(noisy.all()): v = _band_noise(sd, idx, gains, g, rms_ratio, add=gray)
-    else:
-        v = gray.repeat(len(sd) // len(gray), 1, 1)
-        if bool(noisy.any()): v[noisy] += _band_noise(sd[noisy], idx[noisy], gains, g, rms_ratio)
-    return _fix_oob(v, oob, eps)
+    if bool(noisy.all()): nz = noise(sd, row, g)
+    elif bool(noisy.any()):
+        nz = torch.zeros_like(base)
+        nz[noisy] = noise(sd[noisy], row[noisy], g)
+    else: nz = None
+    return _fix_oob(base, nz, sd, oob, eps, g)
 
 def cbm_stimuli(x: torch.Tensor, noise_sd, band, seed: int | torch.Generator = 0, *, contrast: float = CBM_CONTRAST,
                 mean: float = CBM_MEAN, oob: str = "paper", eps: float = CBM_EPS, channels: int | None = None,
-                c0: float = BAND_C0, n_bands: int = N_BANDS, rms_ratio: float = PAPER_RMS_RATIO) -> torch.Tensor:
+                c0: float | None = None, n_bands: int = N_BANDS, rms_ratio: float | None = None,
+                kind: str = "octave") -> torch.Tensor:
     """Critical-band-masking stimuli from square images `x` (B, C, H, W) in [0, 1], on `x`'s device.
 
-    Grayscale, contrast reduced (`reduce_contrast`), plus noise of SD `noise_sd` in octave band `band`
-    (each a number or one value per image; see `band_noise`) drawn from `seed`. Pixels pushed out of
-    [0, 1]: `oob='paper'` sets them to `eps` / `1 − eps` as the published code does, `'clip'` clamps.
+    Grayscale, contrast reduced (`reduce_contrast`), plus noise of SD `noise_sd` in band `band` (each a number or one
+    value per image) of `kind` 'octave' or 'pyramid' (see `band_noise`) drawn from `seed`. Pixels pushed out of
+    [0, 1]: `oob='paper'` does what the published code does (the pixel lands at `eps` / `1 − eps`; where that would
+    need an image pixel outside [0, 1], the noise is redrawn from N(0, sd²) until the sum fits), `'clip'` clamps.
     Returns `channels` (default: C) identical channels, in `x`'s dtype."""
     check_images(x, channels=(1, 3))
     _check_square(x)
@@ -204,24 +421,19 @@ def cbm_stimuli(x: torch.Tensor, noise_sd, band, seed: int | torch.Generator = 0
     check_number(mean, "mean", low=0, high=1)
     check_choice(oob, "oob", ("paper", "clip"))
     check_number(eps, "eps", low=0, high=0.5)
-    check_number(rms_ratio, "rms_ratio", low=0, low_inclusive=False)
+    ratio = _rms_ratio(check_choice(kind, "kind", NOISE_KINDS), rms_ratio)
     channels = x.shape[1] if channels is None else check_choice(channels, "channels", (1, 3))
     size = x.shape[-1]
-    bands = _band_table(size, None, c0, n_bands, warn=False)
-    idx = _as_vector(band, len(x), "band", True, x.device).long()
-    ok = torch.tensor(bands.k.tolist(), device=x.device)
-    if not torch.isin(idx, ok).all():
-        raise ValueError(f"`band` must hold band indices that fit {size}-px images: {bands.k.tolist()}; got "
-                         f"{sorted(set(idx.tolist()))}")
-    pos = torch.searchsorted(ok, idx)                   # row of each image's band in `bands`
+    bands = _band_table(size, None, c0, n_bands, warn=False, kind=kind)
+    row = _band_rows(band, len(x), bands, size, x.device)
     fd = _fdtype(x.dtype)
     sd = _as_vector(noise_sd, len(x), "noise_sd", False, x.device).to(fd)
-    gains, g = _gains(size, bands, x.device, fd), make_generator(seed, x.device)
+    noise, g = _Noise(kind, size, bands, x.device, fd, ratio), make_generator(seed, x.device)
     out = torch.empty(len(x), channels, size, size, dtype=x.dtype, device=x.device)
     step = max(1, (_CHUNK_CPU if x.device.type == "cpu" else _MAX_ELEMS) // (size * size))   # cache-sized chunks on the CPU
     for a in range(0, len(x), step):
         sl = slice(a, a + step)
-        v, _ = _stimuli(_contrast(x[sl], contrast, mean), sd[sl], pos[sl], gains, g, rms_ratio, oob, eps)
+        v, _ = _stimuli(_contrast(x[sl], contrast, mean), sd[sl], row[sl], noise, g, oob, eps)
         out[sl] = v.unsqueeze(1)
     return out
 
@@ -300,10 +512,11 @@ def check_noise_sds(noise_sds, name: str = "noise_sds") -> tuple:
     return tuple(v)
 
 # %% ../nbs/05_masking.ipynb #595cc1a5
-def _masking_hits(model, x, y, sds, gains, g, bs, n_repeats, channels, stim):
+def _masking_hits(model, x, y, sds, noise, K, g, bs, n_repeats, channels, stim):
     """Correctness (L, K, n_repeats, n) of `model` (in eval mode, no grad) on every stimulus of images `x` with labels `y`
-    (`y` on the model's device; `x` is moved there a batch at a time), and the pixels moved into [0, 1] per condition (L, K). `stim`: contrast, mean, oob, eps, rms_ratio."""
-    L, K, n, size = len(sds), len(gains), len(x), x.shape[-1]
+    (`y` on the model's device; `x` is moved there a batch at a time), and the pixels moved into [0, 1] per condition (L, K).
+    `noise`: a `_Noise` for the K bands; `stim`: contrast, mean, oob, eps."""
+    L, n, size = len(sds), len(x), x.shape[-1]
     conds = [(i, j) for i, s in enumerate(sds) if s > 0 for j in range(K)]      # the noisy conditions
     hit = torch.zeros(L, K, n_repeats, n, dtype=torch.bool)
     moved = torch.zeros(L, K, dtype=torch.float64)
@@ -315,16 +528,16 @@ def _masking_hits(model, x, y, sds, gains, g, bs, n_repeats, channels, stim):
         b = sl.stop - sl.start
         gray = _contrast(x[sl].to(y.device), stim["contrast"], stim["mean"])
         if 0.0 in sds:
-            clean, m0 = _fix_oob(gray, stim["oob"], stim["eps"])
+            clean, m0 = _fix_oob(gray, None, None, stim["oob"], stim["eps"])
             hit[sds.index(0.0), :, :, sl] = correct(clean, y[sl])[None, None]
             if m0 is not None: moved[sds.index(0.0)] += m0.sum().item() * n_repeats
         group = max(1, min(len(conds), _MAX_ELEMS // (b * size * size * channels))) if conds else 1
         for r in range(n_repeats):
             for c in range(0, len(conds), group):
                 cs = conds[c:c + group]
-                sd = torch.tensor([sds[i] for i, _ in cs], dtype=gains.dtype, device=y.device).repeat_interleave(b)
-                idx = torch.tensor([j for _, j in cs], device=y.device).repeat_interleave(b)
-                v, mv = _stimuli(gray, sd, idx, gains, g, stim["rms_ratio"], stim["oob"], stim["eps"])
+                sd = torch.tensor([sds[i] for i, _ in cs], dtype=gray.dtype, device=y.device).repeat_interleave(b)
+                row = torch.tensor([j for _, j in cs], device=y.device).repeat_interleave(b)
+                v, mv = _stimuli(gray, sd, row, noise, g, stim["oob"], stim["eps"])
                 ok = correct(v, y[sl].repeat(len(cs))).view(len(cs), b)
                 mv = torch.zeros(len(cs)) if mv is None else mv.view(len(cs), b).sum(1).cpu()
                 for t, (i, j) in enumerate(cs):
@@ -332,51 +545,95 @@ def _masking_hits(model, x, y, sds, gains, g, bs, n_repeats, channels, stim):
                     moved[i, j] += mv[t].item()
     return hit, moved
 
+# %% ../nbs/05_masking.ipynb #a33b9d95
+def masking_protocol(size: int, protocol: str = "auto", kind: str = "pyramid") -> dict:
+    """The settings of a named critical-band-masking protocol for `size`-px images, as keyword arguments of `masking_accuracy`.
+
+    `'subramanian2023'`: the published protocol unchanged (noise SDs 0–0.16, contrast 0.2, mean 0.449, band labels
+    1.75·2^k cycles/image at 224 px). `'scaled'`: its adaptation to other image sizes: the bands at the same
+    fraction of Nyquist (labels 1.75·2^k·size/224), contrast 0.4 and noise SDs doubled (the same noise-to-contrast
+    ratios). `'auto'`: 'subramanian2023' at 224 px, 'scaled' otherwise. Returns `protocol`, `kind`, `noise_sds`,
+    `contrast`, `mean`, `c0` (None: the kind's own) and `deviations`: one sentence per departure from the published protocol."""
+    check_number(size, "size", low=5, high=_MAX_SIZE, integer=True)
+    check_choice(protocol, "protocol", PROTOCOLS + ("auto",))
+    check_choice(kind, "kind", NOISE_KINDS)
+    if protocol == "auto": protocol = "subramanian2023" if size == PROTOCOL_SIZE else "scaled"
+    dev = [] if kind == "pyramid" else ["exact octave-band noise instead of the published Laplacian-pyramid noise "
+                                        "(band labels are then true frequencies, not the published nominal labels)"]
+    if protocol == "subramanian2023":
+        if size != PROTOCOL_SIZE:
+            dev.append(f"the published protocol applied to {size}-px images (it was made for {PROTOCOL_SIZE} px): bands that do "
+                       "not fit the image are dropped")
+        return dict(protocol=protocol, kind=kind, noise_sds=NOISE_SDS, contrast=CBM_CONTRAST, mean=CBM_MEAN, c0=None, deviations=dev)
+    f = size / PROTOCOL_SIZE
+    sds = tuple(round(s * SCALED_CONTRAST / CBM_CONTRAST, 10) for s in NOISE_SDS)
+    if size != PROTOCOL_SIZE:
+        dev.append(f"band labels scaled by size/{PROTOCOL_SIZE} = {f:.4g} (1.75·2^k·{f:.4g} cycles/image): every band keeps its "
+                   "place relative to Nyquist; bands with no frequency (octave) or no pyramid level at this size are dropped")
+    dev += [f"contrast {SCALED_CONTRAST:g} instead of {CBM_CONTRAST:g}, so that models trained at full contrast stay above chance without noise",
+            f"noise SDs {list(sds)} instead of {list(NOISE_SDS)}: scaled with the contrast, so noise SD / image contrast is as published"]
+    return dict(protocol=protocol, kind=kind, noise_sds=sds, contrast=SCALED_CONTRAST, mean=CBM_MEAN,
+                c0=None if kind == "pyramid" else BAND_C0 * f, deviations=dev)
+
 # %% ../nbs/05_masking.ipynb #9c587c16
-def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=NOISE_SDS, bands=None, seed: int | torch.Generator = 0,
-                     bs: int = 256, n_repeats: int = 1, *, contrast: float = CBM_CONTRAST, mean: float = CBM_MEAN,
-                     oob: str = "paper", eps: float = CBM_EPS, channels: int | None = None, c0: float = BAND_C0,
-                     n_bands: int = N_BANDS, rms_ratio: float = PAPER_RMS_RATIO, return_trials: bool = False):
+def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=None, bands=None, seed: int | torch.Generator = 0,
+                     bs: int = 256, n_repeats: int = 1, *, kind: str = "pyramid", protocol: str = "subramanian2023",
+                     contrast: float | None = None, mean: float | None = None, oob: str = "paper", eps: float = CBM_EPS,
+                     channels: int | None = None, c0: float | None = None, n_bands: int = N_BANDS,
+                     rms_ratio: float | None = None, return_trials: bool = False):
     """Accuracy of `model` on critical-band-masking stimuli of square images `x` (B, C, H, W) with labels `y`.
 
-    Every image in every condition: noise SD in `noise_sds` × octave band in `bands` (None: all that fit
-    the image size; the dropped ones are warned about and listed in `df.attrs['dropped_bands']`),
-    `n_repeats` (≤ 1000) noise draws each, from one generator seeded by `seed` (same seed and `bs` → same numbers;
-    `bs` ≤ 2^20 images per forward pass; at most 1000 noise SDs). The model must have finite weights and give
-    finite logits; images of any floating dtype are cast to the model's.
-    Stimulus options as in `cbm_stimuli`. Returns one row per condition: `noise_sd`, `band`, `center_cpi`,
-    `low_cpi`, `high_cpi`, `accuracy` (fraction), `n_correct`, `n`, `oob_fraction` (share of pixels moved
-    into [0, 1]); `df.attrs` holds `size`, `dropped_bands` and `chance` (1 / number of model outputs).
-    With `return_trials`, returns `(df, trials)`: `noise{sd}freq{k}` → list of 0/1 (see `channel.save_trials`)."""
+    `protocol` ('subramanian2023', the published one; 'scaled' for other image sizes; 'auto' picks by size; see
+    `masking_protocol`) sets `noise_sds`, `contrast`, `mean` and `c0` unless they are given; `kind` is the noise,
+    'pyramid' (published) or 'octave'. Every image in every condition: noise SD × band in `bands` (None: all that
+    fit; the dropped ones are warned about and listed in `df.attrs['dropped_bands']`), `n_repeats` (≤ 1000) noise draws
+    each, from one generator seeded by `seed` (same seed and `bs` → same numbers; `bs` ≤ 2^20 images per forward
+    pass; at most 1000 noise SDs). The model must have finite weights and give finite logits; images of any floating
+    dtype are cast to the model's. Other stimulus options as in `cbm_stimuli`. Returns one row per condition:
+    `noise_sd`, `band`, `center_cpi` (the band's label), `low_cpi`, `high_cpi`, `true_cpi` (where its power is centred),
+    `accuracy` (fraction), `n_correct`, `n`, `oob_fraction` (share of pixels moved into [0, 1]); `df.attrs` holds
+    `size`, `kind`, `protocol`, `c0`, `contrast`, `mean`, `noise_sds`, `deviations`, `dropped_bands` and `chance`
+    (1 / number of model outputs). With `return_trials`, returns `(df, trials)`: `noise{sd}freq{k}` → list of 0/1."""
     import pandas as pd
     check_finite_model(model)
     check_images(x, channels=(1, 3))
     _check_square(x)
     y = check_labels(y, len(x))
-    sds = check_noise_sds(noise_sds)
+    size, n = x.shape[-1], len(x)
+    p = masking_protocol(size, protocol, kind)
+    sds = check_noise_sds(p["noise_sds"] if noise_sds is None else noise_sds)
+    contrast, mean = (p["contrast"] if contrast is None else contrast), (p["mean"] if mean is None else mean)
+    check_number(contrast, "contrast", low=0)
+    check_number(mean, "mean", low=0, high=1)
+    c0 = p["c0"] if c0 is None else c0
     check_number(bs, "bs", low=1, high=_MAX_BS, integer=True)
     check_number(n_repeats, "n_repeats", low=1, high=_MAX_REPEATS, integer=True)
     check_choice(oob, "oob", ("paper", "clip"))
     check_number(eps, "eps", low=0, high=0.5)
-    check_number(rms_ratio, "rms_ratio", low=0, low_inclusive=False)
+    ratio = _rms_ratio(kind, rms_ratio)
+    devs = list(p["deviations"])
+    for name, v, pv in (("noise SDs", list(sds), list(p["noise_sds"])), ("contrast", contrast, p["contrast"]), ("mean", mean, p["mean"]),
+                        ("oob", oob, "paper"), ("eps", eps, CBM_EPS), ("bands", bands, None)):
+        if v != pv: devs.append(f"{name} {v} given instead of the protocol's {pv}")
     channels = x.shape[1] if channels is None else check_choice(channels, "channels", (1, 3))
-    size, n = x.shape[-1], len(x)
-    bt = _band_table(size, bands, c0, n_bands, warn=True)
+    bt = _band_table(size, bands, c0, n_bands, warn=True, kind=kind)
     K = len(bt)
     dev = model_device(model, x)
-    gains, g = _gains(size, bt, dev, _fdtype(x.dtype)), make_generator(seed, dev)
+    noise, g = _Noise(kind, size, bt, dev, _fdtype(x.dtype), ratio), make_generator(seed, dev)
     with eval_mode(model), torch.no_grad():
         k_out = model_logits(model, x[:1].to(dev)).shape[1]
         check_labels(y, n, n_classes=k_out)
-        hit, moved = _masking_hits(model, x, y.to(dev), sds, gains, g, bs, n_repeats, channels,
-                                   dict(contrast=contrast, mean=mean, oob=oob, eps=eps, rms_ratio=rms_ratio))
+        hit, moved = _masking_hits(model, x, y.to(dev), sds, noise, K, g, bs, n_repeats, channels,
+                                   dict(contrast=contrast, mean=mean, oob=oob, eps=eps))
     n_tr = n * n_repeats
     nc = hit.flatten(2).sum(-1)
     df = pd.DataFrame([dict(noise_sd=s, band=int(bt.k[j]), center_cpi=float(bt.center_cpi[j]), low_cpi=float(bt.low_cpi[j]),
-                            high_cpi=float(bt.high_cpi[j]), accuracy=nc[i, j].item() / n_tr, n_correct=int(nc[i, j]),
-                            n=n_tr, oob_fraction=moved[i, j].item() / (n_tr * size * size))
+                            high_cpi=float(bt.high_cpi[j]), true_cpi=float(bt.true_cpi[j]), accuracy=nc[i, j].item() / n_tr,
+                            n_correct=int(nc[i, j]), n=n_tr, oob_fraction=moved[i, j].item() / (n_tr * size * size))
                        for i, s in enumerate(sds) for j in range(K)])
-    df.attrs.update(size=size, dropped_bands=list(bt.attrs["dropped"]), chance=1 / k_out)
+    df.attrs.update(size=size, kind=kind, protocol=p["protocol"], c0=float(bt.attrs["c0"]), contrast=float(contrast),
+                    mean=float(mean), noise_sds=list(sds), deviations=devs,
+                    dropped_bands=list(bt.attrs["dropped"]), chance=1 / k_out)
     if not return_trials: return df
     trials = {trial_key(s, bt.k[j]): hit[i, j].flatten().int().tolist() for i, s in enumerate(sds) for j in range(K)}
     return df, trials

@@ -20,11 +20,11 @@ from .filters import FILTERS, MAX_BLUR_SIGMA, MAX_CPI, MAX_FWHM_OCTAVES, MAX_ORD
 # %% auto #0
 __all__ = ['CIFAR10_MEAN', 'CIFAR10_STD', 'CIFAR10_GRAY_MEAN', 'CIFAR10_GRAY_STD', 'IMAGENET_MEAN', 'IMAGENET_STD',
            'IMAGENET_GRAY_MEAN', 'IMAGENET_GRAY_STD', 'NORM_STATS', 'MAX_CLASSES', 'MAX_WIDTH', 'IN_CHANNELS',
-           'MAX_FRONT_END_FILTERS', 'SPEC_LIMITS', 'ARCHS', 'CONFIG_KEYS', 'Normalize', 'SmallCNN', 'resnet18_cifar',
-           'resnet34_cifar', 'resnet18', 'resnet34', 'resnet50', 'check_front_end_spec', 'build_front_end',
-           'Classifier', 'default_stats', 'build_model', 'penultimate', 'layer_names', 'FeatureHooks', 'get_features',
-           'count_params', 'model_summary', 'save_checkpoint', 'check_model_config', 'load_checkpoint',
-           'model_from_checkpoint']
+           'MAX_FRONT_END_FILTERS', 'SPEC_LIMITS', 'FRONT_END_POSITIONS', 'ARCHS', 'CONFIG_KEYS', 'CONFIG_DEFAULTS',
+           'Normalize', 'SmallCNN', 'resnet18_cifar', 'resnet34_cifar', 'resnet18', 'resnet34', 'resnet50',
+           'check_front_end_spec', 'build_front_end', 'Classifier', 'default_stats', 'build_model', 'penultimate',
+           'layer_names', 'FeatureHooks', 'get_features', 'count_params', 'model_summary', 'save_checkpoint',
+           'check_model_config', 'load_checkpoint', 'model_from_checkpoint']
 
 # %% ../nbs/03_models.ipynb #f3871ddd
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -179,7 +179,7 @@ MAX_FRONT_END_FILTERS = 8
 #: bounds of the numbers a front-end spec may hold, by argument name (each filter checks its exact range when built)
 SPEC_LIMITS = {"sigma": (0, MAX_BLUR_SIGMA), "cutoff": (0, MAX_CPI), "low": (0, MAX_CPI), "high": (0, MAX_CPI),
                "center": (0, MAX_CPI), "channel_center": (0, MAX_CPI), "lsf_cutoff": (0, 100),
-               "fwhm_octaves": (0, MAX_FWHM_OCTAVES), "channel_fwhm": (0, MAX_FWHM_OCTAVES), "floor": (0, 1),
+               "fwhm_octaves": (0, MAX_FWHM_OCTAVES), "channel_fwhm": (0, MAX_FWHM_OCTAVES), "floor": (0, 1), "dc_gain": (0, 1),
                "order": (1, MAX_ORDER), "ref_size": (2, MAX_CPI)}
 
 def _check_spec(spec: Mapping, name: str) -> tuple[str, dict]:
@@ -237,11 +237,15 @@ def build_front_end(spec) -> nn.Module | None:
     return _freeze(nn.Sequential(*[build_front_end(s) for s in spec]))
 
 # %% ../nbs/03_models.ipynb #1ad89e3c
+FRONT_END_POSITIONS = ("pixels", "normalized")
+
 class Classifier(nn.Module):
-    "Pixel-space classifier: `front_end` (fixed) → `normalize` → `body` (penultimate features) → `head` (linear)."
+    """Pixel-space classifier: `front_end` (fixed) → `normalize` → `body` (penultimate features) → `head` (linear);
+    with `front_end_position='normalized'` the front end comes after `normalize` instead."""
     def __init__(self, body: nn.Module, head: nn.Module, normalize: Normalize, front_end=None,
-                 arch: str | None = None, arch_kwargs: dict | None = None):
+                 arch: str | None = None, arch_kwargs: dict | None = None, front_end_position: str = "pixels"):
         super().__init__()
+        self.front_end_position = check_choice(front_end_position, "front_end_position", FRONT_END_POSITIONS)
         if not isinstance(normalize, Normalize):
             raise ValueError(f"`normalize` must be a Normalize layer; got {type(normalize).__name__}")
         fe = build_front_end(front_end)
@@ -254,6 +258,7 @@ class Classifier(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "The penultimate (B, D) features of images `x` (B, C, H, W) in [0, 1]."
+        if self.front_end_position == "normalized": return self.body(self.front_end(self.normalize(x)))
         return self.body(self.normalize(self.front_end(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor: return self.head(self.features(x))
@@ -274,7 +279,7 @@ class Classifier(nn.Module):
         return {"arch": self.arch, "arch_kwargs": dict(self.arch_kwargs),
                 "n_classes": getattr(self.head, "out_features", None), "in_channels": self.normalize.n_channels,
                 "mean": self.normalize.mean.flatten().tolist(), "std": self.normalize.std.flatten().tolist(),
-                "front_end": self.front_end_spec}
+                "front_end": self.front_end_spec, "front_end_position": self.front_end_position}
 
 # %% ../nbs/03_models.ipynb #27a08485
 def _small_cnn(n_classes=10, in_channels=3, width=32):
@@ -315,16 +320,18 @@ def _check_arch_kwargs(arch: str, arch_kwargs) -> dict:
 
 # %% ../nbs/03_models.ipynb #a14ce144
 def build_model(arch: str, n_classes: int = 10, in_channels: int = 3, mean=None, std=None,
-                front_end=None, *, weights=None, **arch_kwargs) -> Classifier:
+                front_end=None, *, weights=None, front_end_position: str = "pixels", **arch_kwargs) -> Classifier:
     """A `Classifier` for images in [0, 1]: `front_end` → `Normalize(mean, std)` → body of `arch` → linear head.
 
     `arch` is one of `ARCHS`; `n_classes` ≤ `MAX_CLASSES`; `in_channels` 1 or 3; `mean`/`std` default to
     `default_stats(arch, in_channels)`; `front_end` is None, a spec dict, a list of them or a module (see
-    `build_front_end`); `weights` goes to torchvision (224-px ResNets only); `arch_kwargs` go to the
+    `build_front_end`), applied to the pixels or, with `front_end_position='normalized'`, to the normalised images;
+    `weights` goes to torchvision (224-px ResNets only); `arch_kwargs` go to the
     architecture (e.g. `width` of 'small_cnn'). Every argument is checked before any module is built."""
     if arch not in ARCHS:
         raise ValueError(f"`arch` must be one of {', '.join(map(repr, ARCHS))}; got {arch!r}")
     _check_sizes(n_classes, in_channels)
+    check_choice(front_end_position, "front_end_position", FRONT_END_POSITIONS)
     if (mean is None) != (std is None):
         raise ValueError(f"`mean` and `std` must be given together or both left None; got mean={mean!r}, std={std!r}")
     if mean is None: mean, std = default_stats(arch, in_channels)
@@ -337,7 +344,8 @@ def build_model(arch: str, n_classes: int = 10, in_channels: int = 3, mean=None,
     arch_kwargs = _check_arch_kwargs(arch, arch_kwargs)
     if not isinstance(front_end, nn.Module): build_front_end(front_end)   # spec and filter checks, before the (large) body
     body, head = builder(n_classes, in_channels, **arch_kwargs, **({"weights": weights} if takes_weights else {}))
-    return Classifier(body, head, Normalize(mean, std), front_end, arch=arch, arch_kwargs=arch_kwargs)
+    return Classifier(body, head, Normalize(mean, std), front_end, arch=arch, arch_kwargs=arch_kwargs,
+                      front_end_position=front_end_position)
 
 # %% ../nbs/03_models.ipynb #cf7bf753
 def _unwrap(model):
@@ -473,12 +481,15 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None
 
 # %% ../nbs/03_models.ipynb #b5c55292
 CONFIG_KEYS = ("arch", "arch_kwargs", "n_classes", "in_channels", "mean", "std", "front_end")
+#: config keys that checkpoints written before them lack, with the value that reproduces those checkpoints' models
+CONFIG_DEFAULTS = {"front_end_position": "pixels"}
 
 def check_model_config(cfg: Mapping) -> dict:
     """Check a model config (`Classifier.config`: the keys `CONFIG_KEYS`, as a checkpoint's metadata holds them) without
     building anything: a known `arch`, `n_classes` in [1, `MAX_CLASSES`], `in_channels` 1 or 3, finite `mean`/`std`
     (std > 0) with one entry per channel, `arch_kwargs` the architecture takes (`width` ≤ `MAX_WIDTH`), and a front-end
-    spec within `SPEC_LIMITS` (or the marker of a custom module). Returns the config keys as a dict."""
+    spec within `SPEC_LIMITS` (or the marker of a custom module), and a known `front_end_position` (default 'pixels').
+    Returns the config keys as a dict, with `CONFIG_DEFAULTS` filled in where missing."""
     if not isinstance(cfg, Mapping): raise ValueError(f"the model config must be a dict; got {type(cfg).__name__}")
     missing = [k for k in CONFIG_KEYS if k not in cfg]
     if missing: raise ValueError(f"the model config lacks {missing} (it needs {', '.join(CONFIG_KEYS)})")
@@ -497,7 +508,9 @@ def check_model_config(cfg: Mapping) -> dict:
         if set(fe) != {"kind", "module"} or not isinstance(fe["module"], str):
             raise ValueError(f"`front_end` marks a custom module with exactly {{'kind': 'custom', 'module': <class name>}}; got {fe!r}")
     else: check_front_end_spec(fe)
-    return {k: cfg[k] for k in CONFIG_KEYS}
+    out = {**{k: cfg[k] for k in CONFIG_KEYS}, **{k: cfg.get(k, v) for k, v in CONFIG_DEFAULTS.items()}}
+    check_choice(out["front_end_position"], "front_end_position", FRONT_END_POSITIONS)
+    return out
 
 
 # %% ../nbs/03_models.ipynb #d465a0cb
@@ -556,9 +569,10 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, map
     target = _unwrap(model)
     if strict and isinstance(target, Classifier):
         cfg = target.config
-        for k in ("arch", "arch_kwargs", "n_classes", "in_channels", "front_end"):
-            if k in meta and meta[k] != cfg[k]:
-                raise ValueError(f"checkpoint {str(path)!r} was saved from a model with {k}={meta[k]!r}, "
+        saved = {**CONFIG_DEFAULTS, **meta} if "arch" in meta else meta
+        for k in ("arch", "arch_kwargs", "n_classes", "in_channels", "front_end", *CONFIG_DEFAULTS):
+            if k in saved and saved[k] != cfg[k]:
+                raise ValueError(f"checkpoint {str(path)!r} was saved from a model with {k}={saved[k]!r}, "
                                  f"but `model` has {k}={cfg[k]!r}; build the model with model_from_checkpoint(path)")
     problem = _mismatch(target.state_dict(), sd, strict)
     if problem:
@@ -584,7 +598,7 @@ def model_from_checkpoint(path: str | os.PathLike, front_end="meta", map_locatio
         raise ValueError(f"checkpoint {str(path)!r} was saved with a custom front-end module ({spec.get('module')}), "
                          "which cannot be rebuilt from its metadata; pass it as `front_end`")
     model = build_model(meta["arch"], meta["n_classes"], meta["in_channels"], meta["mean"], meta["std"],
-                        front_end=spec, **meta["arch_kwargs"])
+                        front_end=spec, front_end_position=meta.get("front_end_position", "pixels"), **meta["arch_kwargs"])
     problem = _mismatch(model.state_dict(), sd, strict=True)
     if problem: raise ValueError(f"checkpoint {str(path)!r} does not fit the model its metadata describes: {problem}")
     model.load_state_dict(sd)

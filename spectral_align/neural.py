@@ -640,7 +640,7 @@ def train_neural_predictor(images: torch.Tensor, responses, *, arch: str | Calla
                            seed: int = 0, device=None) -> NeuralPredictor:
     """Train a network mapping `images` (N, C, H, W) to their preprocessed `responses` (NeuralResponses or (N, [R,] U))
     on a random split (`valid_frac` held out, or `valid_idx`); preprocessing fitted on the training images only.
-    `epochs=0` gives the untrained control, `shuffle=True` the image-shuffled control. Returns a `NeuralPredictor`."""
+    `epochs=0` gives the untrained control, `shuffle=True` the responses-shuffled-across-images control. Returns a `NeuralPredictor`."""
     check_images(images, "images")
     resp = _as_responses(responses)
     resp.check_images(images)

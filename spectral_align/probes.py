@@ -17,9 +17,9 @@ from .spectra import nyquist
 from .filters import LowPass, FILTER_KINDS, CUTOFF_UNITS
 
 # %% auto #0
-__all__ = ['HYBRID_CUTOFFS_PCT', 'draw_partners', 'hybrid_images', 'hybrid_sweep', 'hybrid_crossover', 'plot_hybrid',
-           'lowpass_highpass_curves', 'half_clean_cutoff', 'plot_lowpass_highpass', 'fourier_basis', 'fourier_heatmap',
-           'plot_fourier_heatmap']
+__all__ = ['HYBRID_CUTOFFS_PCT', 'draw_partners', 'hybrid_images', 'hybrid_summary', 'hybrid_sweep', 'hybrid_crossover',
+           'hybrid_crossover_by_seed', 'plot_hybrid', 'lowpass_highpass_curves', 'half_clean_cutoff',
+           'plot_lowpass_highpass', 'fourier_basis', 'fourier_heatmap', 'plot_fourier_heatmap']
 
 # %% ../nbs/04_probes.ipynb #08fd221a
 _MAX_BS = 2 ** 20        # images per forward pass
@@ -90,23 +90,29 @@ class _Inverse:
 
 # %% ../nbs/04_probes.ipynb #2bdedad6
 def draw_partners(y, seed: int | torch.Generator = 0) -> torch.Tensor:
-    """For each label in `y` (N,), the index of a partner drawn uniformly among the images of other classes.
+    """A random permutation `p` of the N images with labels `y` (N,) such that `y[p] != y`: image `p[i]` is the partner of image `i`.
 
-    Vectorised (no retry loop), deterministic for a `seed` (int or CPU generator); returns a long
-    tensor (N,) on `y`'s device. Needs at least two classes."""
+    Every image is the partner of exactly one image, always of another class (Li et al. 2023). Deterministic
+    for a `seed` (int or CPU generator); returns a long tensor (N,) on `y`'s device. Needs at least two
+    classes, and no class may hold more than half of the images (else no such permutation exists)."""
     y = check_labels(y)
     g = make_generator(seed)
-    yc = y.cpu()
-    order = torch.argsort(yc, stable=True)
-    classes, counts = torch.unique_consecutive(yc[order], return_counts=True)
+    yc, n = y.cpu(), len(y)
+    classes, counts = torch.unique(yc, return_counts=True)
     if len(classes) < 2:
         raise ValueError(f"`y` holds a single class ({classes[0].item()}); hybrid images need images of at least two classes")
-    start = torch.cumsum(counts, 0) - counts                     # first position of each class in `order`
-    c = torch.searchsorted(classes, yc)                           # each image's class, as an index into `classes`
-    n_other = len(yc) - counts[c]
-    u = (torch.rand(len(yc), generator=g, dtype=torch.float64) * n_other).long().clamp_max(n_other - 1)
-    pos = torch.where(u < start[c], u, u + counts[c])             # skip the image's own class block
-    return order[pos].to(y.device)
+    k = int(counts.argmax())
+    if 2 * counts[k] > n:
+        raise ValueError(f"`y` holds {counts[k].item()} of its {n} images in class {classes[k].item()}, more than half: they cannot "
+                         "all have partners of other classes when every image is the partner of exactly one; keep at most "
+                         f"{n // 2} images of any class")
+    p = torch.randperm(n, generator=g)
+    for c in torch.unique(yc[yc[p] == yc]).tolist():               # classes with images paired within the class
+        bad = ((yc == c) & (yc[p] == c)).nonzero().squeeze(1)
+        ok = ((yc != c) & (yc[p] != c)).nonzero().squeeze(1)       # ≥ len(bad) positions, since class c holds ≤ n/2
+        j = ok[torch.randperm(len(ok), generator=g)[:len(bad)]]
+        p[bad], p[j] = p[j].clone(), p[bad].clone()                  # both positions now pair different classes
+    return p.to(y.device)
 
 # %% ../nbs/04_probes.ipynb #7ea37db4
 HYBRID_CUTOFFS_PCT = (0, 3, 4, 5, 6, 8, 9, 11, 13, 15, 17, 19, 22, 27, 33, 42, 57, 100)  # Li et al. 2023, % of Nyquist
@@ -120,16 +126,21 @@ def _check_partner(partner, y) -> torch.Tensor:
         raise ValueError(f"`partner` pairs {same} image(s) with an image of the same class; partners must belong to other classes")
     return p
 
+def _check_flag(v, name: str) -> bool:
+    if not isinstance(v, (bool, np.bool_)): raise ValueError(f"`{name}` must be True or False; got {describe(v)}")
+    return bool(v)
+
 def hybrid_images(x: torch.Tensor, y, cutoff: float, partner=None, seed: int | torch.Generator = 0,
-                  kind: str = "ideal", unit: str = "pct_nyquist", order: int = 2):
+                  kind: str = "ideal", unit: str = "pct_nyquist", order: int = 2, clip: bool = True):
     """Hybrids LowPass(cutoff)(x) + HighPass(cutoff)(x[partner]) of images `x` (B, C, H, W) in [0, 1].
 
     `partner` (B,) indexes each image's partner in `x` (all of other classes); None draws them with
     `draw_partners(y, seed)`. `cutoff` is in `unit` ('pct_nyquist', as Li et al. 2023, or 'cpi');
-    `kind` and `order` as in `LowPass`. Returns (hybrids, y_low, y_high): the hybrids (not clipped),
+    `kind` and `order` as in `LowPass`. Returns (hybrids, y_low, y_high): the hybrids (clipped to [0, 1]; `clip=False`: not),
     the labels of the low-frequency sources (`y`) and of the high-frequency sources (`y[partner]`)."""
     check_images(x)
     y = check_labels(y, len(x))
+    clip = _check_flag(clip, "clip")
     h, w = x.shape[-2:]
     lp = LowPass(cutoff, kind, order, unit)
     lp.cutoff_cpi(nyquist(h, w))                                   # refuses a cutoff beyond the frequency grid
@@ -138,6 +149,7 @@ def hybrid_images(x: torch.Tensor, y, cutoff: float, partner=None, seed: int | t
     fd = _fft_dtype(x.dtype)
     xf, pf = x.to(fd), x[p].to(fd)
     hyb = pf + _Inverse(lp.gain(h, w, x.device, fd), h, w)(torch.fft.rfft2(xf - pf))
+    if clip: hyb = hyb.clamp(0, 1)
     return hyb.to(x.dtype), y, y[p.to(y.device)]
 
 # %% ../nbs/04_probes.ipynb #e8b2af63
@@ -161,6 +173,8 @@ def _cutoff_array(cutoffs, unit: str, h: int, w: int, name: str = "cutoffs") -> 
 
 
 # %% ../nbs/04_probes.ipynb #e74cb024
+_MAX_PARTNER_SEEDS = 1000
+
 def _inverses(cuts, kind, order, unit, h, w, device, dtype) -> list:
     "One `_Inverse` (low-pass gain of `LowPass` and its fast inverse transform) per cutoff."
     return [_Inverse(LowPass(float(c), kind, order, unit).gain(h, w, device, dtype), h, w) for c in cuts]
@@ -169,44 +183,86 @@ def _group(k: int, nb: int, per_image: int, copies: int = 1) -> int:
     "How many cutoffs to filter at once for `nb` images of `per_image` pixels (`copies` filtered images per cutoff)."
     return max(1, min(k, _MAX_ELEMS // (copies * nb * per_image)))
 
+def _check_df(df, name: str, cols, min_rows: int = 2) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"`{name}` must be a pandas DataFrame; got {describe(df)}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing: raise ValueError(f"`{name}` lacks the column(s) {missing}; it needs {list(cols)}")
+    if len(df) < min_rows:
+        raise ValueError(f"`{name}` must have at least {'two rows (cutoffs) to interpolate' if min_rows == 2 else 'one row'}; got {len(df)}")
+    return df
+
+def _one_curve(df, name: str) -> pd.DataFrame:
+    "Refuse a long `hybrid_sweep` table that holds several partner seeds (several curves)."
+    if "partner_seed" in df.columns and df["partner_seed"].nunique() > 1:
+        raise ValueError(f"`{name}` holds {df['partner_seed'].nunique()} partner seeds (a long `hybrid_sweep` table); pass the "
+                         "wide table (`hybrid_summary`) for the curves of the mean, or use `hybrid_crossover_by_seed`")
+    return df
+
+def hybrid_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """The wide table of a long `hybrid_sweep` table (`long=True`): per cutoff, the mean of `acc_low` and `acc_high` over
+    partner seeds, their sample SD (`_sd`; NaN for one seed), `_min` and `_max`, `n` and `n_partner_seeds`."""
+    _check_df(df, "df", ["partner_seed", "cutoff_pct", "cutoff_cpi", "acc_low", "acc_high", "n"], min_rows=1)
+    g = df.groupby("cutoff_pct", sort=True)
+    out = g[["cutoff_cpi", "acc_low", "acc_high"]].mean()
+    for stat in ("sd", "min", "max"):
+        for c in ("acc_low", "acc_high"):
+            out[f"{c}_{stat}"] = g[c].std(ddof=1) if stat == "sd" else g[c].agg(stat)
+    out["n"] = g["n"].first()
+    out["n_partner_seeds"] = g["partner_seed"].nunique()
+    cols = ["cutoff_cpi", "acc_low", "acc_high", "acc_low_sd", "acc_high_sd", "acc_low_min", "acc_low_max",
+            "acc_high_min", "acc_high_max", "n", "n_partner_seeds"]
+    return out[cols].reset_index()
+
 def hybrid_sweep(model: nn.Module, x: torch.Tensor, y, cutoffs=HYBRID_CUTOFFS_PCT, seed: int | torch.Generator = 0,
-                 bs: int = 256, kind: str = "ideal", order: int = 2) -> pd.DataFrame:
+                 bs: int = 256, kind: str = "ideal", order: int = 2, n_partner_seeds: int = 4, clip: bool = True,
+                 long: bool = False) -> pd.DataFrame:
     """Hybrid-image probe (Li et al. 2023): accuracy on hybrids of `x` with partners of other classes at each cutoff.
 
-    `cutoffs` in % of Nyquist (default: the paper's 18; at most 1000); partners drawn once with
-    `draw_partners(y, seed)`; `bs` images per forward pass (at most 2^20); `kind`/`order` as in `LowPass`. Returns one row per cutoff:
-    `cutoff_pct`, `cutoff_cpi`, `acc_low` (fraction classified as the low-frequency source's class),
-    `acc_high` (as the high-frequency source's class), `n` (images)."""
+    `cutoffs` in % of Nyquist (default: the paper's 18; at most 1000). Partners: `n_partner_seeds` (default 4, at
+    most 1000) permutations drawn in turn by `draw_partners` from a generator seeded with `seed`. Hybrids clipped to
+    [0, 1] (`clip=False`: not); `bs` images per forward pass (at most 2^20); `kind`/`order` as in `LowPass`. Returns one
+    row per cutoff (see `hybrid_summary`): `cutoff_pct`, `cutoff_cpi`, `acc_low` (fraction classified as the
+    low-frequency source's class) and `acc_high` (as the high-frequency source's), means over partner seeds, with
+    their `_sd`, `_min`, `_max`, then `n` (images) and `n_partner_seeds`. `long=True`: one row per partner seed ×
+    cutoff instead (`partner_seed`, `cutoff_pct`, `cutoff_cpi`, `acc_low`, `acc_high`, `n`)."""
     y = _check_run(model, x, y, bs)
     check_choice(kind, "kind", FILTER_KINDS)
     check_number(order, "order", low=1, integer=True)
+    check_number(n_partner_seeds, "n_partner_seeds", low=1, high=_MAX_PARTNER_SEEDS, integer=True)
+    clip, long = _check_flag(clip, "clip"), _check_flag(long, "long")
     h, w = x.shape[-2:]
     nyq = nyquist(h, w)
     cuts = _cutoff_array(cutoffs, "pct_nyquist", h, w)
-    partner = draw_partners(y, seed)
-    dev, fd, n = model_device(model, x), _fft_dtype(x.dtype), len(x)
+    g = make_generator(seed)
+    partners = [draw_partners(y, g) for _ in range(int(n_partner_seeds))]
+    dev, fd, n, S = model_device(model, x), _fft_dtype(x.dtype), len(x), int(n_partner_seeds)
     inv = _inverses(cuts, kind, order, "pct_nyquist", h, w, dev, fd)
     group = _group(len(cuts), min(bs, n), x[0].numel())
     buf = torch.empty(group * min(bs, n), *x.shape[1:], dtype=fd, device=dev)   # reused for every stack of hybrids
-    hit_low = torch.zeros(len(cuts), dtype=torch.long, device=dev)
+    hit_low = torch.zeros(S, len(cuts), dtype=torch.long, device=dev)
     hit_high = torch.zeros_like(hit_low)
-    y_low, y_high = y.to(dev), y[partner].to(dev)
-    partner = partner.to(x.device)
+    y_low = y.to(dev)
     with eval_mode(model), torch.no_grad():
         _check_label_range(model, x, y, dev)
-        for i in range(0, n, bs):
-            sl = slice(i, min(i + bs, n))
-            pb = x[partner[sl]].to(dev, fd)
-            D = torch.fft.rfft2(x[sl].to(dev, fd) - pb)
-            for j in range(0, len(cuts), group):
-                ks = range(j, min(j + group, len(cuts)))
-                hyb = buf[:len(ks) * len(pb)].view(len(ks), *pb.shape)                 # (k, b, C, h, w)
-                for t, k in enumerate(ks): inv[k](D, add=pb, out=hyb[t])                # partner + LowPass(x − partner)
-                pred = _labels(model, hyb.flatten(0, 1), bs).view(len(ks), -1)
-                hit_low[j:j + group] += (pred == y_low[sl]).sum(1)
-                hit_high[j:j + group] += (pred == y_high[sl]).sum(1)
-    return pd.DataFrame(dict(cutoff_pct=cuts, cutoff_cpi=cuts / 100 * nyq, acc_low=hit_low.cpu().numpy() / n,
-                             acc_high=hit_high.cpu().numpy() / n, n=n))
+        for s, partner in enumerate(partners):
+            y_high, partner = y[partner].to(dev), partner.to(x.device)
+            for i in range(0, n, bs):
+                sl = slice(i, min(i + bs, n))
+                pb = x[partner[sl]].to(dev, fd)
+                D = torch.fft.rfft2(x[sl].to(dev, fd) - pb)
+                for j in range(0, len(cuts), group):
+                    ks = range(j, min(j + group, len(cuts)))
+                    hyb = buf[:len(ks) * len(pb)].view(len(ks), *pb.shape)              # (k, b, C, h, w)
+                    for t, k in enumerate(ks): inv[k](D, add=pb, out=hyb[t])             # partner + LowPass(x − partner)
+                    if clip: hyb.clamp_(0, 1)
+                    pred = _labels(model, hyb.flatten(0, 1), bs).view(len(ks), -1)
+                    hit_low[s, j:j + group] += (pred == y_low[sl]).sum(1)
+                    hit_high[s, j:j + group] += (pred == y_high[sl]).sum(1)
+    df = pd.DataFrame(dict(partner_seed=np.repeat(np.arange(S), len(cuts)), cutoff_pct=np.tile(cuts, S),
+                           cutoff_cpi=np.tile(cuts / 100 * nyq, S), acc_low=hit_low.cpu().numpy().ravel() / n,
+                           acc_high=hit_high.cpu().numpy().ravel() / n, n=n))
+    return df if long else hybrid_summary(df)
 
 # %% ../nbs/04_probes.ipynb #ad5be883
 def _crossing(c: np.ndarray, v: np.ndarray, target: float, rising: bool, what: str, where: str) -> float:
@@ -227,24 +283,24 @@ def _crossing(c: np.ndarray, v: np.ndarray, target: float, rising: bool, what: s
 
 _UNIT_COLS = {"pct_nyquist": "cutoff_pct", "cpi": "cutoff_cpi"}
 
-def _check_df(df, name: str, cols) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"`{name}` must be a pandas DataFrame; got {describe(df)}")
-    missing = [c for c in cols if c not in df.columns]
-    if missing: raise ValueError(f"`{name}` lacks the column(s) {missing}; it needs {list(cols)}")
-    if len(df) < 2: raise ValueError(f"`{name}` must have at least two rows (cutoffs) to interpolate; got {len(df)}")
-    return df
-
 def hybrid_crossover(df: pd.DataFrame, unit: str = "pct_nyquist") -> float:
     """The cutoff at which `acc_low` first reaches `acc_high` in a `hybrid_sweep` table, linearly interpolated.
 
-    In % of Nyquist (`unit='pct_nyquist'`) or cycles/image (`unit='cpi'`). NaN, with a warning, when the
-    curves do not cross inside the measured range."""
+    On the wide table: the crossover of the curves averaged over partner seeds. In % of Nyquist
+    (`unit='pct_nyquist'`) or cycles/image (`unit='cpi'`). NaN, with a warning, when the curves do not cross
+    inside the measured range."""
     check_choice(unit, "unit", CUTOFF_UNITS)
     col = _UNIT_COLS[unit]
-    _check_df(df, "df", [col, "acc_low", "acc_high"])
+    _one_curve(_check_df(df, "df", [col, "acc_low", "acc_high"]), "df")
     return _crossing(df[col].to_numpy(), (df.acc_low - df.acc_high).to_numpy(), 0.0, True,
                      "acc_low ≥ acc_high", "% of Nyquist" if unit == "pct_nyquist" else "cycles/image")
+
+def hybrid_crossover_by_seed(df: pd.DataFrame, unit: str = "pct_nyquist") -> pd.Series:
+    "`hybrid_crossover` of each partner seed of a long `hybrid_sweep` table (`long=True`): a Series indexed by `partner_seed`."
+    check_choice(unit, "unit", CUTOFF_UNITS)
+    _check_df(df, "df", ["partner_seed", _UNIT_COLS[unit], "acc_low", "acc_high"])
+    return pd.Series({s: hybrid_crossover(d, unit) for s, d in df.groupby("partner_seed", sort=True)},
+                     name=f"crossover_{'pct' if unit == 'pct_nyquist' else 'cpi'}").rename_axis("partner_seed")
 
 # %% ../nbs/04_probes.ipynb #5e1bb104
 def _as_dict(dfs, name: str) -> dict:
@@ -265,17 +321,19 @@ def _symlog_cutoff_axis(ax, unit: str, xmax: float):
     ax.set_xlabel("cutoff (% of Nyquist)" if unit == "pct_nyquist" else "cutoff (cycles/image)")
 
 def plot_hybrid(dfs, ax=None, unit: str = "pct_nyquist"):
-    "Plot `acc_low` (solid) and `acc_high` (dashed) against the cutoff for each `hybrid_sweep` table in `dfs` (dict name → df)."
+    "Plot `acc_low` (solid) and `acc_high` (dashed) against the cutoff for each `hybrid_sweep` table in `dfs` (dict name → df), shading min–max over partner seeds."
     import matplotlib.pyplot as plt
     dfs = _as_dict(dfs, "dfs")
     check_choice(unit, "unit", CUTOFF_UNITS)
     col = _UNIT_COLS[unit]
-    for k, d in dfs.items(): _check_df(d, f"dfs[{k!r}]", [col, "acc_low", "acc_high"])
+    for k, d in dfs.items(): _one_curve(_check_df(d, f"dfs[{k!r}]", [col, "acc_low", "acc_high"]), f"dfs[{k!r}]")
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
     for i, (k, d) in enumerate(dfs.items()):
         col_ = f"C{i}"
         ax.plot(d[col], d.acc_low, "-o", color=col_, ms=3, label=f"{k}: low-frequency source")
         ax.plot(d[col], d.acc_high, "--s", color=col_, ms=3, label=f"{k}: high-frequency source")
+        for c in ("acc_low", "acc_high"):
+            if f"{c}_min" in d.columns: ax.fill_between(d[col], d[f"{c}_min"], d[f"{c}_max"], color=col_, alpha=0.15, lw=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             c = hybrid_crossover(d, unit)

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 from fastprogress.fastprogress import progress_bar
 from .core import check_images, check_number, describe
-from .probes import (hybrid_sweep, hybrid_crossover, plot_hybrid, lowpass_highpass_curves, half_clean_cutoff,
+from .probes import (hybrid_sweep, hybrid_summary, hybrid_crossover, hybrid_crossover_by_seed, plot_hybrid, lowpass_highpass_curves, half_clean_cutoff,
                                    plot_lowpass_highpass, fourier_heatmap, plot_fourier_heatmap)
 from .core import check_model, check_labels, check_finite_model
 from .masking import masking_accuracy
@@ -79,15 +79,17 @@ def _tidy(parts) -> pd.DataFrame:
 
 # %% ../nbs/05b_profile.ipynb #e7ae0af3
 def _probe_hybrid(model, x, y, seed, bs, kw, plot, figs):
-    "Hybrid-image sweep: rows, the crossover summaries, and the figure in `figs`."
-    d = hybrid_sweep(model, x, y, seed=seed, bs=bs, **kw)
+    "Hybrid-image sweep over partner seeds: rows (mean curves and their spread), the crossover summaries, and the figure in `figs`."
+    dl = hybrid_sweep(model, x, y, seed=seed, bs=bs, **{**kw, "long": True})
+    d = hybrid_summary(dl)
     s = _summary("hybrid", [("crossover_pct", lambda: hybrid_crossover(d, "pct_nyquist")),
-                            ("crossover_cpi", lambda: hybrid_crossover(d, "cpi"))], len(x))
+                            ("crossover_cpi", lambda: hybrid_crossover(d, "cpi")),
+                            ("crossover_pct_sd", lambda: np.std(hybrid_crossover_by_seed(dl).to_numpy(), ddof=1))], len(x))
     if plot:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             figs["hybrid"] = plot_hybrid(d).figure
-    return [_long(d, "hybrid", ["acc_low", "acc_high"], COND_COLS), s]
+    return [_long(d, "hybrid", [f"acc_{w}{t}" for t in ("", "_sd", "_min", "_max") for w in ("low", "high")], COND_COLS), s]
 
 def _probe_lowpass_highpass(model, x, y, seed, bs, kw, plot, figs):
     "Low-pass / high-pass accuracy curves (deterministic: `seed` is unused): rows, summaries, figure."

@@ -19,12 +19,13 @@ from .core import (check_images, check_number, check_choice, make_generator, des
                                  check_finite_model, check_labels, model_device, model_logits, eval_mode)
 from .filters import FourierFilter, SteeringBand, steering_front_end, BANDS   # re-exported: they live in filters
 from .models import FeatureHooks
+from .data import BatchAugment, random_pad_crop_flip
 from .neural import (NeuralPredictor, train_neural_predictor,
                                    NeuralTarget, make_target, TARGET_SOURCES)   # re-exported: they live in neural
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'PREDICTOR_CONTROLS', 'fit_images', 'default_layers', 'similarity_loss', 'ramp', 'Regularizer',
-           'SimilarityRegularizer', 'CKAAlignment', 'make_predictor', 'dataset_images', 'NeuralGuidance',
+__all__ = ['SCHEDULES', 'PREDICTOR_CONTROLS', 'GUIDANCE_CONTROLS', 'fit_images', 'default_layers', 'similarity_loss', 'ramp',
+           'Regularizer', 'SimilarityRegularizer', 'CKAAlignment', 'make_predictor', 'dataset_images', 'NeuralGuidance',
            'NoiseAugment', 'ViewConsistency', 'filtered_accuracy', 'out_of_band_share', 'input_gradient_share',
            'GradientSpectralPenalty']
 
@@ -336,18 +337,19 @@ class CKAAlignment(_AlongsideTarget):
         self._feats = None
 
 # %% ../nbs/10_regularizers.ipynb #5ae5a3a2
-PREDICTOR_CONTROLS = (None, "random", "shuffled")
+PREDICTOR_CONTROLS = (None, "random", "shuffled", "shuffled-responses")
 
 def make_predictor(images: torch.Tensor, responses=None, control: str | None = None, epochs: int = 10, *,
                    n_units: int = 256, seed: int = 0, **kwargs) -> NeuralPredictor:
     """A `NeuralPredictor` trained on `images` and `responses` (default: `SimulatedV1(n_units)` responses to them) for `epochs`;
-    `control` 'random' gives the untrained network, 'shuffled' one trained on image-shuffled responses. `kwargs` go to
-    `neural.train_neural_predictor`."""
+    `control` 'random' gives the untrained network, 'shuffled-responses' one trained on responses shuffled across the
+    images, None and 'shuffled' the trained one ('shuffled' shuffles what it *sees*: `NeuralGuidance(control='shuffled')`).
+    `kwargs` go to `neural.train_neural_predictor`."""
     check_choice(control, "control", PREDICTOR_CONTROLS)
     check_images(images, "images")
     if responses is None: responses = NeuralTarget.simulated_v1(images, n_units, seed=0).responses
     return train_neural_predictor(images, responses, epochs=0 if control == "random" else epochs,
-                                  shuffle=control == "shuffled", seed=seed, **kwargs)
+                                  shuffle=control == "shuffled-responses", seed=seed, **kwargs)
 
 
 # %% ../nbs/10_regularizers.ipynb #a65f34a0
@@ -374,14 +376,34 @@ def _pearson_rows(a, b, eps=1e-12):
 
 
 # %% ../nbs/10_regularizers.ipynb #b7a0d759
+GUIDANCE_CONTROLS = (None, "shuffled")
+
+def _dl_items(ds, idx: torch.Tensor) -> torch.Tensor:
+    "The images of dataset `ds` at indices `idx`, as a float batch in [0, 1]."
+    if isinstance(getattr(ds, "x", None), torch.Tensor):
+        x = ds.x[idx]
+        return x.float() / 255 if x.dtype == torch.uint8 else x.float()
+    return torch.stack([torch.as_tensor(ds[int(i)][0]) for i in idx]).float()
+
+def _batch_augment(dl):
+    "The `BatchAugment` among the batch transforms of `dl`, or None."
+    ab = getattr(dl, "after_batch", None)
+    for f in list(getattr(ab, "fs", [ab])):
+        for o in (f, getattr(f, "func", None)):
+            if isinstance(o, BatchAugment): return o
+    return None
+
 class NeuralGuidance(Regularizer):
     """Shao et al. (2024): a second linear head on the penultimate features regresses the frozen `predictor`'s output
-    (z-scored with `calibration` images' statistics) for each task image; loss = (1 − α)·CE + α·MSE, α = `alpha` ∈ [0, 1]."""
+    (z-scored with `calibration` images' statistics) for each task image; loss = (1 − α)·CE + α·MSE, α = `alpha` ∈ [0, 1].
+    `control='shuffled'` (their shuffled control) gives the predictor, in place of training image i, its fixed partner
+    π(i), another training image (pairing drawn from `seed`, augmented like the batch)."""
     aux_name = "guidance"
     def __init__(self, predictor: nn.Module, alpha: float = 0.9, calibration: torch.Tensor | None = None,
-                 warmup: float = 0.0, schedule: str = "linear"):
+                 warmup: float = 0.0, schedule: str = "linear", control: str | None = None, seed: int = 0):
         if not isinstance(predictor, nn.Module): raise ValueError(f"`predictor` must be an nn.Module mapping images to responses; got {describe(predictor)}")
-        self._init_common(alpha, warmup, schedule, 0, alpha_high=1)
+        self._init_common(alpha, warmup, schedule, seed, alpha_high=1)
+        self.control, self.partner = check_choice(control, "control", GUIDANCE_CONTROLS), None
         for p in predictor.parameters(): p.requires_grad_(False)
         self.predictor = predictor.eval()
         if calibration is not None: check_images(calibration, "calibration")
@@ -409,6 +431,31 @@ class NeuralGuidance(Regularizer):
         self.target_net.to(next(model.parameters()).device if self.dls.device is None else self.dls.device)
         if self._hook is not None: self._hook.remove()
         self._hook = model.head.register_forward_pre_hook(self._grab)
+        if self.control == "shuffled": self._setup_partners()
+
+    def _setup_partners(self):
+        "The fixed pairing π of the training images (one cycle through all of them: π(i) ≠ i) and the batch augmentation."
+        n = len(self.dls.train.dataset)
+        if n < 2: raise ValueError(f"the 'shuffled' control pairs each training image with another; the training set holds {n}")
+        if self.partner is None or len(self.partner) != n:
+            order = torch.randperm(n, generator=make_generator(self.seed))
+            self.partner = torch.empty(n, dtype=torch.long)
+            self.partner[order] = order.roll(-1)
+        self._augment = _batch_augment(self.dls.train)
+
+    def _partner_images(self, x: torch.Tensor) -> torch.Tensor:
+        "The partners π(i) of the images of this training batch, augmented like it."
+        dl = self.learn.dl
+        order = getattr(dl, "_DataLoader__idxs", None)          # the order fastai's DataLoader draws this epoch's items in
+        if order is None:
+            raise ValueError(f"the 'shuffled' control needs the training data in a fastai DataLoader (data.get_dls); got {type(dl).__name__}")
+        start = self.iter * dl.bs
+        idx = torch.as_tensor(list(order[start:start + len(x)]), dtype=torch.long)
+        if len(idx) != len(x): raise ValueError(f"batch {self.iter} holds {len(x)} images but its DataLoader drew {len(idx)}")
+        xp = _dl_items(self.dls.train.dataset, self.partner[idx]).to(device=x.device, dtype=x.dtype)
+        a = self._augment
+        if a is not None: xp = random_pad_crop_flip(xp, a.padding, a.flip, a.pad_mode, seed=self.generator(x.device))
+        return xp
 
     def _grab(self, module, inputs):
         if self.training: self._feat = inputs[0]
@@ -421,7 +468,8 @@ class NeuralGuidance(Regularizer):
 
     def after_loss(self):
         if not self.training: return
-        with torch.no_grad(): t = self.target_net(self.xb[0])
+        x = self.xb[0] if self.control is None else self._partner_images(self.xb[0])
+        with torch.no_grad(): t = self.target_net(x)
         out = self._out.float()
         mse = F.mse_loss(out, t)
         w = self.weight
@@ -447,9 +495,11 @@ def score(self: NeuralGuidance, images: torch.Tensor, batch_size: int = 256) -> 
 
 # %% ../nbs/10_regularizers.ipynb #57b576c7
 class NoiseAugment(Regularizer):
-    "Gaussian-noise training: adds N(0, `sigma`²) per pixel to a fraction `p` of the training images, clipped to [0, 1]."
+    """Gaussian-noise training: adds N(0, `sigma`²) per pixel to a fraction `p` of the training images, clipped to [0, 1].
+    Defaults: σ = 0.12, the smallest level of Cohen et al. (2019, randomized smoothing) on CIFAR-10; p = 0.5, half of
+    each batch clean, as Rusak et al. (2020)."""
     order = 5                         # before the other callbacks see the batch
-    def __init__(self, sigma: float = 0.1, p: float = 1.0, seed: int = 0):
+    def __init__(self, sigma: float = 0.12, p: float = 0.5, seed: int = 0):
         self._init_common(0.0, seed=seed)
         self.sigma = check_number(sigma, "sigma", low=0)
         self.p = check_number(p, "p", low=0, high=1)

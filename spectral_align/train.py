@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/train.html.md"""
 
 # %% ../nbs/11_train.ipynb #f1dab7d8
 from __future__ import annotations
-import contextlib, copy, json, os, random, tempfile, warnings
+import contextlib, copy, json, os, random, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,27 +22,30 @@ from fastai.callback.progress import *     # noqa: F401,F403  (adds Learner.no_b
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
+from fastai.imports import noop               # fastai's own (`learn.no_logging()` sets it)
+from fastprogress.fastprogress import IN_NOTEBOOK
 from .core import check_number, check_choice, get_device, seed_everything
-from .models import build_model, Classifier, save_checkpoint
+from .models import build_model, Classifier, save_checkpoint, FRONT_END_POSITIONS
 from .filters import BANDS, SteeringBand
 from .neural import TARGET_SOURCES, make_target
 from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalty, SimilarityRegularizer,
                                          CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
-__all__ = ['ARMS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw', 'make_learner', 'world_size', 'rank', 'local_rank',
-           'is_main_process', 'unwrap_model', 'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint',
-           'read_training_state', 'data_parallel', 'fit', 'save_trained']
+__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw', 'make_learner', 'world_size',
+           'rank', 'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed', 'barrier', 'on_main',
+           'EpochCheckpoint', 'read_training_state', 'data_parallel', 'EpochLines', 'fit', 'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
 class Arm:
-    "A training arm: its front end and callbacks as functions of its parameters."
+    "A training arm: its front end and callbacks as functions of its parameters, and where the front end sits."
     name: str
     doc: str
     defaults: dict = field(default_factory=dict)
     front_end: Callable[[dict], dict | list | None] | None = None
     callbacks: Callable[[dict, dict], list] | None = None
+    front_end_position: str = "pixels"         # 'pixels' (before the normalisation) or 'normalized' (after it)
 
     def resolve(self, params: dict | None = None) -> dict:
         "The defaults updated with `params`; unknown parameter names are refused."
@@ -54,10 +57,12 @@ class Arm:
 
 ARMS: dict[str, Arm] = {}
 
-def register_arm(name: str, doc: str, defaults: dict | None = None, front_end=None, callbacks=None) -> Arm:
-    "Add (or replace) the arm `name` in `ARMS`."
+def register_arm(name: str, doc: str, defaults: dict | None = None, front_end=None, callbacks=None,
+                 front_end_position: str = "pixels") -> Arm:
+    "Add (or replace) the arm `name` in `ARMS`; its front end sits at `front_end_position` (see `models.build_model`)."
     if not isinstance(name, str) or not name: raise ValueError(f"`name` must be a non-empty string; got {name!r}")
-    ARMS[name] = Arm(name, doc, dict(defaults or {}), front_end, callbacks)
+    check_choice(front_end_position, "front_end_position", FRONT_END_POSITIONS)
+    ARMS[name] = Arm(name, doc, dict(defaults or {}), front_end, callbacks, front_end_position)
     return ARMS[name]
 
 def get_arm(name: str) -> Arm:
@@ -92,7 +97,14 @@ for _b in BANDS:
     register_arm(f"{_b}-grad", f"spectral steering to {_b!r}: {_FAMILIES['grad']}", {**_p, "floor": 0.0, "mu": 3.0, "warmup": 0.5},
                  callbacks=lambda p, ctx, b=_b: [GradientSpectralPenalty(_band(b, p), p["mu"], p["warmup"])])
 
-register_arm("noise", "Gaussian-noise training (NoiseAugment); sigma in [0, 1] pixel units", dict(sigma=0.1, p=1.0),
+register_arm("channel-shao", "Shao et al.'s human-channel front end: a fixed channel band with floor 0.25 and DC gain 0.25, "
+             "on the normalised images", {**_CHANNEL, "floor": 0.25, "dc_gain": 0.25},
+             front_end=lambda p: SteeringBand("channel", channel_center=p["channel_center"], channel_fwhm=p["channel_fwhm"],
+                                              floor=p["floor"], dc_gain=p["dc_gain"]).spec(),
+             front_end_position="normalized")
+
+register_arm("noise", "Gaussian-noise training (NoiseAugment); sigma in [0, 1] pixel units (0.12: Cohen et al. 2019), "
+             "p the noisy fraction of each batch (0.5: Rusak et al. 2020)", dict(sigma=0.12, p=0.5),
              callbacks=lambda p, ctx: [NoiseAugment(p["sigma"], p["p"], seed=ctx["seed"])])
 
 def _arm_target(p: dict, ctx: dict):
@@ -113,11 +125,14 @@ register_arm("cka", "CKA alignment (Dapello et al. 2023): 1 − linear CKA betwe
              callbacks=lambda p, ctx: [CKAAlignment(_arm_target(p, ctx), p["layer"], p["alpha"], p["n_images"], p["normalize"],
                                                     p["ratio"], p["warmup"], seed=ctx["seed"])])
 
+#: the guidance arm's `predictor`: the trained one, or a control (see `regularizers.PREDICTOR_CONTROLS`)
+GUIDANCE_PREDICTORS = ("trained", "random", "shuffled", "shuffled-responses")
+
 def _arm_predictor(p: dict, ctx: dict) -> nn.Module:
     "The frozen predictor of the guidance arm: `context['predictor']`, or one trained by `make_predictor` (with its control)."
     check_number(p["alpha"], "alpha", low=0, high=1)
     if ctx.get("predictor") is not None: return ctx["predictor"]
-    check_choice(p["predictor"], "predictor", ("trained", "random", "shuffled"))
+    check_choice(p["predictor"], "predictor", GUIDANCE_PREDICTORS)
     control = None if p["predictor"] == "trained" else p["predictor"]
     if p["target"] == "simulated_v1":
         imgs, resp = dataset_images(ctx["dls"].train.dataset, p["n_target"]), None
@@ -130,7 +145,8 @@ def _arm_predictor(p: dict, ctx: dict) -> nn.Module:
 
 register_arm("guidance", "neural guidance (Shao et al. 2024): a second head regresses a frozen neural predictor; (1−α)CE + α·MSE",
              dict(alpha=0.9, predictor="trained", target="simulated_v1", n_target=512, predictor_epochs=10, v1_units=256),
-             callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor(p, ctx), p["alpha"])])
+             callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor(p, ctx), p["alpha"], seed=ctx["seed"],
+                                                      control="shuffled" if p["predictor"] == "shuffled" else None)])
 
 # %% ../nbs/11_train.ipynb #ff58eade
 def arms_table() -> pd.DataFrame:
@@ -170,18 +186,20 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
                  *, n_classes: int | None = None, in_channels: int | None = None, mean=None, std=None,
                  wd: float = 5e-4, path: str | os.PathLike = ".", cbs: list | None = None,
                  mixed_precision="auto", context: dict | None = None, model: nn.Module | None = None,
-                 **arch_kwargs) -> Learner:
+                 quiet: bool = False, **arch_kwargs) -> Learner:
     """A fastai `Learner` that trains `arch` under training `arm` (with `params`) on `dls`, seeded by `seed`.
 
     The training data's shuffling restarts from `seed` and its augmentation from its own seed, so the same call on the
     same `dls` trains the same way however `dls` was used before. `n_classes` and `in_channels` default to what
     `dls` holds; `context` passes objects that are not parameters to the arm's callbacks (`'target'`: a
     `regularizers.NeuralTarget` for `similarity`/`cka`; `'predictor'`: a trained neural predictor for `guidance`);
-    `model` replaces the built model (its front end is then the caller's business)."""
+    `model` replaces the built model (its front end is then the caller's business). `quiet=True` makes training
+    print nothing (no progress bar, no epoch lines; see `fit`)."""
     a = get_arm(arm)
     p = a.resolve(params)
     check_number(seed, "seed", low=0, integer=True)
     check_number(wd, "wd", low=0)
+    if not isinstance(quiet, bool): raise ValueError(f"`quiet` must be True or False; got {quiet!r}")
     seed_everything(seed)
     xb, yb = dls.one_batch()[:2]
     _reset_data_rng(dls, seed)
@@ -189,13 +207,15 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
     in_channels = in_channels or xb.shape[1]
     if model is None:
         fe = a.front_end(p) if a.front_end else None
-        model = build_model(arch, n_classes, in_channels, mean, std, front_end=fe, **arch_kwargs)
+        model = build_model(arch, n_classes, in_channels, mean, std, front_end=fe, front_end_position=a.front_end_position,
+                            **arch_kwargs)
     ctx = dict(dls=dls, image_size=tuple(xb.shape[-2:]), n_classes=n_classes, in_channels=in_channels, seed=seed,
                **(context or {}))
     arm_cbs = list(a.callbacks(p, ctx)) if a.callbacks else []
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, opt_func=adamw, wd=wd,
                     path=Path(path), cbs=arm_cbs + list(cbs or []))
-    learn.arm, learn.arm_params, learn.seed, learn.arch = arm, p, seed, arch
+    learn.arm, learn.arm_params, learn.seed, learn.arch, learn.quiet = arm, p, seed, arch, quiet
+    if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop
     if _use_amp(mixed_precision, dls.device if dls.device is not None else torch.device("cpu")):
         learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
     return learn
@@ -367,15 +387,45 @@ def data_parallel(learn: Learner):
     try: yield learn
     finally: learn.detach_distributed()
 
+# %% ../nbs/11_train.ipynb #16540489
+def _interactive() -> bool:
+    "Whether stdout is a terminal, or the output of a notebook (not a redirected stream): where a progress bar belongs."
+    out = sys.stdout
+    if getattr(out, "isatty", lambda: False)(): return True
+    return bool(IN_NOTEBOOK) and type(out).__module__.split(".")[0] == "ipykernel"
+
+def _fmt(v) -> str:
+    if isinstance(v, float): return f"{v:.4f}"
+    if isinstance(v, torch.Tensor) and v.numel() == 1: return f"{v.item():.4f}"
+    return str(v)
+
+class EpochLines(Callback):
+    """Print one line per epoch, `epoch 1/3  train_loss …  valid_loss …  accuracy …  time 00:02`, through the learner's
+    logger (so `learn.no_logging()` silences it), in process 0 only: logs without progress-bar redraws."""
+    order = 61                                     # after the Recorder, which calls the logger at the end of each epoch
+    def before_fit(self):
+        self._old = self.learn.logger
+        if self._old is not noop: self.learn.logger = self._line
+    def _line(self, log):
+        if not is_main_process(): return
+        names = list(self.recorder.metric_names)
+        parts = [f"epoch {int(log[0]) + 1}/{self.n_epoch}"] + [f"{n} {_fmt(v)}" for n, v in zip(names[1:], list(log)[1:])]
+        print("  ".join(parts), flush=True)
+    def after_fit(self): self.learn.logger = self._old
+
 # %% ../nbs/11_train.ipynb #3590ad64
 def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.PathLike | None = None,
-        resume: bool = True, distributed: bool | None = None) -> pd.DataFrame:
+        resume: bool = True, distributed: bool | None = None, quiet: bool | None = None) -> pd.DataFrame:
     """Train `learn` with one-cycle for `epochs` epochs at peak learning rate `lr`, checkpointing every
     epoch to `checkpoint` and resuming from it when it exists. Under `torchrun` / `accelerate launch` (or with
     `distributed=True`) every process trains its share of each batch (fastai's `distrib_ctx`); process 0 alone
-    writes the checkpoint, which holds the unwrapped model, so it resumes and loads in a single process too."""
+    writes the checkpoint, which holds the unwrapped model, so it resumes and loads in a single process too.
+    Output: a progress bar in a terminal or a notebook, one line per epoch (`EpochLines`) when stdout is a file or a
+    pipe, nothing with `quiet` (default: the learner's `quiet`, from `make_learner`)."""
     check_number(epochs, "epochs", low=1, integer=True)
     check_number(lr, "lr", low=0, low_inclusive=False)
+    if quiet is None: quiet = getattr(learn, "quiet", False)
+    if not isinstance(quiet, bool): raise ValueError(f"`quiet` must be True, False or None; got {quiet!r}")
     start, learn._resumed_history, learn._resumed_smooth, cbs = 0, [], None, []
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
@@ -394,9 +444,10 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
         cbs.append(EpochCheckpoint(checkpoint))
     if start < epochs:
         if distributed is None: distributed = world_size() > 1
-        if distributed:
-            with data_parallel(learn): learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start)
-        else:
+        with contextlib.ExitStack() as out:
+            if quiet: out.enter_context(learn.no_bar()); out.enter_context(learn.no_logging())
+            elif not _interactive(): out.enter_context(learn.no_bar()); cbs.append(EpochLines())
+            if distributed: out.enter_context(data_parallel(learn))
             learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start)
     if checkpoint is not None:
         barrier()                                      # process 0 has written the last epoch

@@ -201,3 +201,35 @@ def test_deprecated_command_aliases(tmp_path):
                "        assert getattr(mod, name) is getattr(cli, name), name\n"
                "    assert any(issubclass(x.category, DeprecationWarning) for x in w), name\n", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
+
+
+TINY_DEMO = ["--n-train", "64", "--n-valid", "32", "--n-eval", "32", "--n-attack", "8", "--epochs", "1", "--arms", "baseline,blur",
+             "--measures", "clean,pgd", "--eps-linf", "8/255", "--eps-l2", "0.5", "--pgd-steps", "2"]
+
+
+def test_demo_offline_says_synthetic(tmp_path):
+    "Offline with no CIFAR-10 anywhere, the demo runs on the built-in data and says so in the log, the table and the report."
+    env = {**ENV, "SPECTRAL_ALIGN_CACHE": str(tmp_path / "cache"), "SPECTRAL_ALIGN_DOWNLOAD": "0"}
+    env.pop("SPECTRAL_ALIGN_DATA", None)
+    p = subprocess.run([sys.executable, "-m", "spectral_align", "demo", "--out", str(tmp_path / "o"), *TINY_DEMO],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "built-in SYNTHETIC data" in p.stdout and p.stdout.count("SYNTHETIC DATA") >= 2, p.stdout[-2000:]
+    assert "\r" not in p.stdout                                          # not a terminal: no progress-bar redraws
+    assert (tmp_path / "o" / "report.html").read_text().count("SYNTHETIC DATA") == 2
+    assert json.loads((tmp_path / "o" / "data.json").read_text())["synthetic"] is True
+
+
+def test_demo_on_a_local_copy(tmp_path):
+    "With --data-path naming a local copy (here a tiny one in the train.npz/test.npz layout), the demo trains on it, with no banner."
+    import numpy as np
+    d = tmp_path / "cifar"; d.mkdir()
+    rng = np.random.default_rng(0)
+    for n, k in (("train", 80), ("test", 40)):
+        np.savez(d / f"{n}.npz", x=rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8), y=np.arange(k) % 10)
+    p = run("demo", "--data-path", d, "--out", tmp_path / "o", "--quiet", *TINY_DEMO)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "demo: CIFAR-10 from" in p.stdout and "SYNTHETIC" not in p.stdout, p.stdout[-2000:]
+    assert "epoch 1/1" not in p.stdout                                    # --quiet: no epoch lines
+    info = json.loads((tmp_path / "o" / "data.json").read_text())
+    assert (info["data"], info["n_train"], info["synthetic"]) == ("npz", 64, False)

@@ -12,8 +12,9 @@ pytest.importorskip("submitit")
 pytest.importorskip("accelerate")
 
 from spectral_align.core import suite_seed
-from spectral_align.experiment import (ExperimentConfig, missing_runs, read_lock, report_from_folder, run_experiment,
-                                       run_name)
+from spectral_align.experiment import ExperimentConfig, missing_runs, read_lock, run_experiment, run_name
+from spectral_align.report import report_from_folder
+import spectral_align.measures  # noqa: F401  (registers the built-in measures)
 from spectral_align.train import read_training_state
 
 TINY = dict(arms="baseline,blur", n_train=48, n_valid=24, epochs=1, bs=16, measures="clean,lowpass_highpass", n_eval=24)

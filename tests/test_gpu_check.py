@@ -19,6 +19,7 @@ def gpu_check(*args) -> subprocess.CompletedProcess:
 
 def test_dry_run_trains_every_arm_and_runs_every_measure():
     from spectral_align.experiment import MEASURES
+    import spectral_align.measures  # noqa: F401  (registers the built-in measures)
     from spectral_align.train import ARMS
     p = gpu_check("--dry")
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]

@@ -57,3 +57,40 @@ def test_readme_follows_index():
             line = line.strip().replace("](images/", "](nbs/images/")
             if line and line not in readme: missing.append(line)
     assert not missing, f"README.md is out of step with nbs/index.ipynb; lines missing from README: {missing[:5]}"
+
+
+# The module map of DESIGN.md, in its order: a module imports only from modules above it.
+MODULE_ORDER = ["core", "spectra", "filters", "data", "models", "probes", "masking", "channel", "profile", "attacks",
+                "corruptions", "similarity", "neural", "regularizers", "train", "experiment", "measures", "report",
+                "widgets", "cli"]
+
+
+def _package_imports(path: Path):
+    "(line, module imported, names imported) for every import of a spectral_align module in `path`, lazy ones included."
+    import ast
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if node.level == 1: mod = "spectral_align" + ("." + mod if mod else "")
+            if mod == "spectral_align":
+                for a in node.names: yield node.lineno, "spectral_align." + a.name, []
+            elif mod.startswith("spectral_align."): yield node.lineno, mod, [a.name for a in node.names]
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("spectral_align."): yield node.lineno, a.name, []
+
+
+def test_imports_flow_one_way():
+    "Each module imports only modules above it in the module map, and never another module's private name."
+    pkg = ROOT / "spectral_align"
+    mods = sorted(p.stem for p in pkg.glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(MODULE_ORDER) == mods, f"update MODULE_ORDER (and DESIGN.md's module map): modules are {mods}"
+    bad = []
+    for m in MODULE_ORDER:
+        for line, imported, names in _package_imports(pkg / f"{m}.py"):
+            other = imported.split(".")[1]
+            if other.startswith("__") or other not in MODULE_ORDER: continue       # e.g. `from spectral_align import __version__`
+            if MODULE_ORDER.index(other) >= MODULE_ORDER.index(m): bad.append(f"{m}.py:{line} imports {other} (not above it)")
+            bad += [f"{m}.py:{line} imports the private name {other}.{n}" for n in names if n.startswith("_")]
+    assert not bad, "\n".join(bad)
