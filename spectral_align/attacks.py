@@ -483,6 +483,7 @@ def _as_eps_list(eps, norm, shape, std=None) -> list[float]:
     if len(eps) > _MAX_RADII: raise ValueError(f"`eps` holds {len(eps)} radii; at most {_MAX_RADII} are allowed")
     return [check_eps(e, norm, shape, f"eps[{i}]", std=std) for i, e in enumerate(eps)]
 
+# %% ../nbs/06_attacks.ipynb #928a005e
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps, norm="inf", attack: str = "pgd", *,
                     steps: int = 10, seed: int = 0, bs: int = 256, loss: str = "ce", checks: bool = True,
                     tol: float = 0.02, return_checks: bool = False, eps_space: str = "pixel", **attack_kwargs):
@@ -644,6 +645,7 @@ def _min_norm(fb, m, u, y, norm, hi, kind, steps, start):
         raw, _, _ = atk(fm, u, fb.criteria.Misclassification(y), epsilons=None, **kw)
     return _clip_(raw.detach().clone(), hi)
 
+# %% ../nbs/06_attacks.ipynb #336a935b
 def _minimal_li2023(model, x, y, norm, std, eps_max, n_eps, steps, rel_step, random_start, seed, bs, loss,
                     min_prob, mn_attack, mn_starts, mn_steps):
     "The protocol of Li et al. 2023 (see `minimal_perturbation`); returns (columns, adversarial images)."
@@ -697,7 +699,6 @@ def _minimal_li2023(model, x, y, norm, std, eps_max, n_eps, steps, rel_step, ran
     cols = dict(clean_correct=clean_ok.numpy(), eps=d_best.numpy(), found=found.numpy(), method=method,
                 adv_label=lab_best.numpy(), adv_prob=p_best.numpy())
     return cols, _from_space(u_best, std).to(x.device, x.dtype)
-
 
 # %% ../nbs/06_attacks.ipynb #012c1025
 def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf", *, protocol: str = "li2023",

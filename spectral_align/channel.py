@@ -466,6 +466,7 @@ def _channel_ci(boot, ks, L, c0, threshold, clean_below, ci):
     names = ("bandwidth_octaves", "center_cycles_per_image", "peak_noise_sensitivity")
     return {k: (float(l), float(h)) for k, l, h in zip(names, lo, hi)}, len(boot) - len(vals)
 
+# %% ../nbs/05a_channel.ipynb #a73dff33
 def fit_channel(results, unit: str | None = None, method: str = "index", threshold: float = 50.0, *, noise_sds=None,
                 bands=None, chance: float | None = None, n_boot: int = 200, ci: float = 0.95, seed: int = 0,
                 kind: str | None = None, size: int | None = None) -> ChannelFit:

@@ -166,6 +166,7 @@ def _report(argv: list[str]) -> int:
     report_from_folder(p.parse_args(argv).out)
     return 0
 
+# %% ../nbs/14_cli.ipynb #5c7abe56
 def cli_report(argv: list[str]) -> int:
     "`spectral-align report OUT`; returns the exit status."
     return run_command("spectral-align report", _report, argv)
@@ -432,6 +433,7 @@ def _print_channel(fit, m, file, hum):
     else: print(f"not fitted: {fit.reason}")
     for n_ in fit.notes: print(f"note: {n_}")
 
+# %% ../nbs/14_cli.ipynb #a64a0b61
 def cli_channel(argv: list[str] | None = None) -> int:
     "`spectral-align channel FILE [--method index|psychometric] [--threshold 50] [--json]`: fit and print a channel."
     from spectral_align.core import check_number, command_error
@@ -456,7 +458,6 @@ def cli_channel(argv: list[str] | None = None) -> int:
         print(json.dumps(d))
     else: _print_channel(fit, m, args.file, hum)
     return 0 if fit.fitted else 1
-
 
 # %% ../nbs/14_cli.ipynb #bc38c682
 if __name__ == "__main__": sys.exit(main())

@@ -271,6 +271,7 @@ def _check_indices(indices, n: int | None, name: str = "indices") -> np.ndarray:
     if (c > 1).any(): raise ValueError(f"`{name}` must not repeat a position; {u[c > 1][:5].tolist()} appear more than once")
     return idx
 
+# %% ../nbs/02_data.ipynb #bad025b0
 def _npz_rows(p: Path, key: str, idx: np.ndarray, n: int) -> np.ndarray:
     """Rows `idx` of the array `key` of the .npz `p` (which must have `n` rows), read one run of consecutive rows at a time,
     in file order (only forward reads, so compressed members work too): memory scales with `len(idx)`, not with the file."""
@@ -573,6 +574,7 @@ def data_cache(cache=None) -> Path:
 
 # %% ../nbs/02_data.ipynb #8add6907
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"     # of the tarball, as published and as torchvision checks it
 
 def _cifar_complete(d: Path) -> bool: return all((d / f).is_file() for f in _cifar_names(True) + _cifar_names(False))
@@ -605,6 +607,7 @@ def _extract_cifar(tar_path, dst: Path) -> Path:
         raise ValueError(f"the CIFAR-10 archive lacks some of {_cifar_names(True) + _cifar_names(False)}; nothing was kept")
     return dst / _CIFAR_DIR
 
+# %% ../nbs/02_data.ipynb #0c64d6ec
 def download_cifar10(cache=None, *, url: str = CIFAR10_URL, md5: str = CIFAR10_MD5, progress: bool = True,
                      timeout: float = 30.0) -> Path:
     """Download CIFAR-10 (torchvision's python version) into the folder `cache` (see `data_cache`) and return its

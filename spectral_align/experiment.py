@@ -28,6 +28,7 @@ from typing import Callable
 try: import tomllib                                  # Python ≥ 3.11
 except ModuleNotFoundError: import tomli as tomllib     # Python 3.10: the same parser, from PyPI
 
+from fastcore.basics import patch
 import numpy as np
 import pandas as pd
 import torch
@@ -296,74 +297,76 @@ class ExperimentConfig:
 
     def __post_init__(self): self.check()
 
-    def check(self) -> "ExperimentConfig":
-        """Check every value (type, range, choice, repeats, paths that must exist) and normalise it in place; return self.
-        Runs on construction; call it again after changing a field. Reads and writes nothing."""
-        check_choice(self.data, "data", DATA_KINDS)
-        self.data_path = _opt_path(self.data_path, "data_path")
-        if self.data == "builtin":
-            if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' reads no "
-                                                            f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or drop `data_path`")
-        elif self.data_path is None: raise ValueError(f"`data_path` is needed for data={self.data!r}")
-        elif not Path(self.data_path).exists(): raise ValueError(f"`data_path` {self.data_path!r} does not exist")
-        g = self.grayscale
-        if not (isinstance(g, bool) or (isinstance(g, numbers.Integral) and g in (1, 3))):
-            raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {_show(g)}")
-        if self.image_size is not None:
-            _integer(self.image_size, "image_size", low=8)
-            if self.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={self.data!r}")
-        for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0)
-        check_choice(self.subset, "subset", SUBSETS)
-        if self.data == "builtin":
-            for k in ("n_train", "n_valid"):
-                if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
-        self.arms = _names(self.arms, "arms", ARMS)
-        if self.arm_params is None: self.arm_params = {}
-        if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {_show(self.arm_params)}")
-        for a, p in self.arm_params.items():
-            check_choice(a, "arm_params", ARMS)
-            check_arm_params(a, p)
-        _integer(self.seeds, "seeds", low=1); _integer(self.first_seed, "first_seed", low=0)
-        _integer(self.epochs, "epochs", low=1)
-        check_choice(self.arch, "arch", ARCHS)
-        _integer(self.bs, "bs", low=1)
-        self.lr = _real(self.lr, "lr", low=0, low_inclusive=False)
-        if isinstance(self.mixed_precision, bool): self.mixed_precision = "on" if self.mixed_precision else "off"   # YAML reads on/off as booleans
-        check_choice(self.mixed_precision, "mixed_precision", ("auto", "on", "off"))
-        self.measures = _names(self.measures, "measures", measure_names())
-        self.eps_linf = _eps_list(self.eps_linf, "eps_linf", high=1)
-        self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
-        att = [m for m in ("pgd", "minimal") if m in self.measures]
-        if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
-        _integer(self.pgd_steps, "pgd_steps", low=1)
-        check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
-        check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
-        check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
-        check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
-        _integer(self.hybrid_partner_seeds, "hybrid_partner_seeds", low=1, high=64)
-        if self.corruptions is not None: self.corruptions = _corruption_list(self.corruptions)
-        sev = parse_list(self.severities, "severities", lambda o: int(o) if isinstance(o, str) and o.strip().isdigit() else o)
-        self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
-        if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5")
-        self.neural = _opt_path(self.neural, "neural")
-        if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} does not exist")
-        self.neural_holdout = _real(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
-        if self.device is not None:
-            if not isinstance(self.device, str): raise ValueError(f"`device` must be a string such as 'cpu', 'cuda' or 'cuda:1'; got {_show(self.device)}")
-            get_device(self.device)                    # a device that is not present fails here
-        self.out = out_folder(self.out)
-        return self
-
     def run_keys(self) -> dict:
         "The settings that determine the results (not where they go or which device computes them)."
         d = dataclasses.asdict(self)
         for k in ("out", "device"): d.pop(k)
         return d
 
+# %% ../nbs/12_experiment.ipynb #fbd394e3
+@patch
+def check(self: ExperimentConfig) -> ExperimentConfig:
+    """Check every value (type, range, choice, repeats, paths that must exist) and normalise it in place; return self.
+    Runs on construction; call it again after changing a field. Reads and writes nothing."""
+    check_choice(self.data, "data", DATA_KINDS)
+    self.data_path = _opt_path(self.data_path, "data_path")
+    if self.data == "builtin":
+        if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' reads no "
+                                                        f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or drop `data_path`")
+    elif self.data_path is None: raise ValueError(f"`data_path` is needed for data={self.data!r}")
+    elif not Path(self.data_path).exists(): raise ValueError(f"`data_path` {self.data_path!r} does not exist")
+    g = self.grayscale
+    if not (isinstance(g, bool) or (isinstance(g, numbers.Integral) and g in (1, 3))):
+        raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {_show(g)}")
+    if self.image_size is not None:
+        _integer(self.image_size, "image_size", low=8)
+        if self.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={self.data!r}")
+    for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0)
+    check_choice(self.subset, "subset", SUBSETS)
+    if self.data == "builtin":
+        for k in ("n_train", "n_valid"):
+            if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
+    self.arms = _names(self.arms, "arms", ARMS)
+    if self.arm_params is None: self.arm_params = {}
+    if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {_show(self.arm_params)}")
+    for a, p in self.arm_params.items():
+        check_choice(a, "arm_params", ARMS)
+        check_arm_params(a, p)
+    _integer(self.seeds, "seeds", low=1); _integer(self.first_seed, "first_seed", low=0)
+    _integer(self.epochs, "epochs", low=1)
+    check_choice(self.arch, "arch", ARCHS)
+    _integer(self.bs, "bs", low=1)
+    self.lr = _real(self.lr, "lr", low=0, low_inclusive=False)
+    if isinstance(self.mixed_precision, bool): self.mixed_precision = "on" if self.mixed_precision else "off"   # YAML reads on/off as booleans
+    check_choice(self.mixed_precision, "mixed_precision", ("auto", "on", "off"))
+    self.measures = _names(self.measures, "measures", measure_names())
+    self.eps_linf = _eps_list(self.eps_linf, "eps_linf", high=1)
+    self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
+    att = [m for m in ("pgd", "minimal") if m in self.measures]
+    if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
+    _integer(self.pgd_steps, "pgd_steps", low=1)
+    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
+    check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
+    check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
+    check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
+    _integer(self.hybrid_partner_seeds, "hybrid_partner_seeds", low=1, high=64)
+    if self.corruptions is not None: self.corruptions = _corruption_list(self.corruptions)
+    sev = parse_list(self.severities, "severities", lambda o: int(o) if isinstance(o, str) and o.strip().isdigit() else o)
+    self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
+    if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5")
+    self.neural = _opt_path(self.neural, "neural")
+    if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} does not exist")
+    self.neural_holdout = _real(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if self.device is not None:
+        if not isinstance(self.device, str): raise ValueError(f"`device` must be a string such as 'cpu', 'cuda' or 'cuda:1'; got {_show(self.device)}")
+        get_device(self.device)                    # a device that is not present fails here
+    self.out = out_folder(self.out)
+    return self
+
 # %% ../nbs/12_experiment.ipynb #ae492a81
-DEMO_PRESET = dict(arch="small_cnn", arms=["baseline", "blur", "noise", "lsf"], seeds=1, epochs=6, n_train=8000, n_valid=1000,
-                   n_eval=500, n_attack=256, bs=128, measures=["clean", "hybrid", "pgd"], pgd_steps=10,
-                   eps_linf=["1/255", "2/255", "4/255", "8/255"], eps_l2=[0.125, 0.25, 0.5], out="demo_out")
+DEMO_PRESET = dict(arch="small_cnn", arms=["baseline", "blur", "noise", "lsf"], seeds=1, epochs=4, n_train=5000, n_valid=1000,
+                   n_eval=300, n_attack=200, bs=128, measures=["clean", "hybrid", "pgd"], pgd_steps=10,
+                   eps_linf=["2/255", "4/255", "8/255"], eps_l2=[0.25, 0.5], out="demo_out")
 DEMO_PRESET_SYNTHETIC = dict(DEMO_PRESET, data="builtin", n_train=2500, n_valid=500, epochs=4, out="demo_out_synthetic")
 
 def demo_config_keys(data_path=None, download: bool | None = None, file=None) -> dict:
@@ -585,6 +588,7 @@ def read_lock(folder) -> dict | None:
     "The holder of `folder`'s lock (`pid`, `host`, `since`, `token`): None if unlocked, `{}` if the lock is unreadable."
     return _read_lock_file(Path(folder) / LOCK_NAME)
 
+# %% ../nbs/12_experiment.ipynb #026bc08d
 class OutputLock:
     "The lock of an output folder (`folder/.lock`); use as a context manager, or `acquire()` then `release()`."
     def __init__(self, folder, file=None):
@@ -705,6 +709,7 @@ def experiment_context(cfg: ExperimentConfig, data, device) -> tuple:
     dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
     return dls, dict(x=xv, y=yv, cfg=cfg, device=device, eval_seed=12345, n_classes=n_classes, out=Path(cfg.out))
 
+# %% ../nbs/12_experiment.ipynb #9136a345
 def _tasks(cfg: ExperimentConfig, runs) -> list:
     "The progress tasks of `runs` (training weighs its epochs, a measure 1)."
     tasks = []
@@ -764,6 +769,7 @@ def _check_prepared(cfg: ExperimentConfig) -> Path:
     if diff: raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)})")
     return out
 
+# %% ../nbs/12_experiment.ipynb #25fdc365
 def run_one(cfg: ExperimentConfig, arm: str, seed: int, file=None, measures: dict | None = None, quiet: bool = False) -> Path:
     """Train (or finish training) the run `arm` × `seed` of `cfg` and run its missing measures, in `cfg.out/runs/<run_name>`;
     return that folder. A finished run does nothing.
@@ -814,6 +820,7 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
     finally:
         lock.release(); _remove_empty(made)
 
+# %% ../nbs/12_experiment.ipynb #9b6ac303
 def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False) -> dict:
     xt, xv = data[0], data[2]
     dls, ctx = experiment_context(cfg, data, device)
@@ -864,7 +871,6 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     df["condition"] = ["" if pd.isna(c) else str(c) for c in df["condition"]]      # read back as NaN where empty
     return df
 
-
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")
 
@@ -889,6 +895,7 @@ def _executor(folder: Path, launcher: str, partition, time_min, mem_gb, cpus_per
     ex.update_parameters(**p)
     return ex
 
+# %% ../nbs/12_experiment.ipynb #abe97400
 def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bool = False, force: bool = False, *,
                       partition: str | None = None, time_min: int = 24 * 60, mem_gb: int | None = None,
                       cpus_per_run: int | None = None, gpus_per_run: int = 0, account: str | None = None,
@@ -941,7 +948,6 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
                            f"{str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__}" for n, j, e in failed)
                            + "; the others are in the report; fix the cause and run again with resume=True to redo only these")
     return res
-
 
 # %% ../nbs/12_experiment.ipynb #86e4f6b3
 _MOVED_TO_MEASURES = ("measure_clean", "measure_hybrid", "measure_lowpass_highpass", "measure_pgd", "measure_minimal",

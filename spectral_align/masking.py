@@ -105,6 +105,7 @@ def recon_level(pyr: list, level) -> torch.Tensor:
 
 # %% ../nbs/05_masking.ipynb #a7e64565
 _MAX_SIZE = 2 ** 14     # image side, pixels
+
 _MAX_BANDS = 16         # octave bands: 1.75·2^15 cycles/image is far beyond any image
 
 @lru_cache(maxsize=32)
@@ -157,6 +158,7 @@ def _pyramid_table(size, bands, c0, n_bands, warn):
     df.attrs.update(dropped=dropped, kind="pyramid", c0=pc0)
     return df
 
+# %% ../nbs/05_masking.ipynb #c9d2e04a
 def _octave_table(size, bands, c0, n_bands, warn):
     c0 = BAND_C0 if c0 is None else c0
     check_number(c0, "c0", low=0, low_inclusive=False)
@@ -404,6 +406,7 @@ def _stimuli(gray, sd, row, noise, g, oob, eps):
     else: nz = None
     return _fix_oob(base, nz, sd, oob, eps, g)
 
+# %% ../nbs/05_masking.ipynb #caa95c99
 def cbm_stimuli(x: torch.Tensor, noise_sd, band, seed: int | torch.Generator = 0, *, contrast: float = CBM_CONTRAST,
                 mean: float = CBM_MEAN, oob: str = "paper", eps: float = CBM_EPS, channels: int | None = None,
                 c0: float | None = None, n_bands: int = N_BANDS, rms_ratio: float | None = None,

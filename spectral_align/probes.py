@@ -214,6 +214,7 @@ def hybrid_summary(df: pd.DataFrame) -> pd.DataFrame:
             "acc_high_min", "acc_high_max", "n", "n_partner_seeds"]
     return out[cols].reset_index()
 
+# %% ../nbs/04_probes.ipynb #7c053207
 def hybrid_sweep(model: nn.Module, x: torch.Tensor, y, cutoffs=HYBRID_CUTOFFS_PCT, seed: int | torch.Generator = 0,
                  bs: int = 256, kind: str = "ideal", order: int = 2, n_partner_seeds: int = 4, clip: bool = True,
                  long: bool = False) -> pd.DataFrame:

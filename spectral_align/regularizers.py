@@ -393,6 +393,7 @@ def _batch_augment(dl):
             if isinstance(o, BatchAugment): return o
     return None
 
+# %% ../nbs/10_regularizers.ipynb #9b544e49
 class NeuralGuidance(Regularizer):
     """Shao et al. (2024): a second linear head on the penultimate features regresses the frozen `predictor`'s output
     (z-scored with `calibration` images' statistics) for each task image; loss = (1 − α)·CE + α·MSE, α = `alpha` ∈ [0, 1].
@@ -476,7 +477,6 @@ class NeuralGuidance(Regularizer):
         self._record(task=self.learn.loss_grad.detach(), mse=mse.detach(), r=_pearson_rows(out.detach(), t).mean(), weight=w)
         self._add(mse, w, task_scale=1 - w)
         self._out = self._feat = None
-
 
 # %% ../nbs/10_regularizers.ipynb #1d57a002
 @patch

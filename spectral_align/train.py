@@ -76,7 +76,9 @@ register_arm("blur", "fixed Gaussian blur front end (Li et al. 2023 blur defence
 
 # %% ../nbs/11_train.ipynb #26002776
 _LSF = dict(lsf_cutoff=25.0)
+
 _CHANNEL = dict(channel_center=39.6, channel_fwhm=1.0)
+
 _BAND_PARAMS = {"lsf": _LSF, "channel": _CHANNEL, "lsf+channel": {**_LSF, **_CHANNEL}}
 
 def _band(band: str, p: dict) -> SteeringBand:
@@ -126,8 +128,10 @@ register_arm("cka", "CKA alignment (Dapello et al. 2023): 1 − linear CKA betwe
                                                     p["ratio"], p["warmup"], seed=ctx["seed"])])
 
 #: the guidance arm's `predictor`: the trained one, or a control (see `regularizers.PREDICTOR_CONTROLS`)
+
 GUIDANCE_PREDICTORS = ("trained", "random", "shuffled", "shuffled-responses")
 
+# %% ../nbs/11_train.ipynb #834ed712
 def _arm_predictor(p: dict, ctx: dict) -> nn.Module:
     "The frozen predictor of the guidance arm: `context['predictor']`, or one trained by `make_predictor` (with its control)."
     check_number(p["alpha"], "alpha", low=0, high=1)
@@ -315,6 +319,7 @@ def _opt_state(opt) -> dict:
     "The optimiser's state dict (PyTorch's: `state` and `param_groups`), in plain types."
     return _plain(opt.state_dict())
 
+# %% ../nbs/11_train.ipynb #2e33ddc6
 class EpochCheckpoint(Callback):
     "Save model (unwrapped), optimiser, history and RNG states to `fname` after every epoch (atomically; in process 0 only)."
     order = 65        # after the Recorder has logged the epoch
@@ -371,6 +376,7 @@ def _cpu_trainer():
         def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else CPUDistributedDL(dl, device=self.learn.model.device)
     return CPUDistributedTrainer(sync_bn=False, cpu=True)   # SyncBatchNorm runs on GPUs only
 
+# %% ../nbs/11_train.ipynb #230cfebf
 @contextlib.contextmanager
 def data_parallel(learn: Learner):
     """Train `learn` in distributed data parallel inside the block, one process per GPU: fastai's `distrib_ctx`
