@@ -411,18 +411,11 @@ def load_config(path=None, **overrides) -> ExperimentConfig:
 def _first(x, y, n):
     return (x, y) if not n else (x[:n], y[:n])
 
-def _gray(g) -> int | bool:
-    "The channels of the config's `grayscale`: False (colour), 1 (True or 1: one luminance channel) or 3."
-    return False if g is False else 3 if g == 3 and g is not True else 1
-
 def experiment_data(cfg: ExperimentConfig) -> tuple:
     "`(x_train, y_train, x_test, y_test, n_classes)` for the data keys of `cfg` (built-in data is generated)."
     if cfg.data == "builtin":
         from spectral_align.data import make_builtin
-        x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0)
-        if cfg.grayscale:
-            from spectral_align.data import to_grayscale
-            x = to_grayscale(x, _gray(cfg.grayscale))
+        x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0, grayscale=cfg.grayscale)   # the loaders' rule: True = 1 channel
         return x[:cfg.n_train], y[:cfg.n_train], x[cfg.n_train:], y[cfg.n_train:], 10
     try: return _read_data(cfg, Path(cfg.data_path))
     except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
@@ -431,13 +424,13 @@ def experiment_data(cfg: ExperimentConfig) -> tuple:
 def _read_data(cfg: ExperimentConfig, p: Path) -> tuple:
     if cfg.data in ("cifar10", "npz"):                    # only the images used are read (see `data.load_split`)
         src = data_source(p, "data_path")
-        return load_split(src, cfg.n_train, cfg.n_valid, seed=0, grayscale=_gray(cfg.grayscale), subset=cfg.subset)
+        return load_split(src, cfg.n_train, cfg.n_valid, seed=0, grayscale=cfg.grayscale, subset=cfg.subset)
     else:
         sub = [p / s for s in ("test", "valid", "val") if (p / s).is_dir()]
         if not (p / "train").is_dir() or not sub:
             raise ValueError(f"`data_path` {str(p)!r} must hold a `train` and a `test` (or `valid`) folder of class sub-folders for data='folder'")
-        tr = load_image_folder(p / "train", size=cfg.image_size, grayscale=_gray(cfg.grayscale))
-        te = load_image_folder(sub[0], size=cfg.image_size, grayscale=_gray(cfg.grayscale))
+        tr = load_image_folder(p / "train", size=cfg.image_size, grayscale=cfg.grayscale)
+        te = load_image_folder(sub[0], size=cfg.image_size, grayscale=cfg.grayscale)
     (xt, yt), (xv, yv) = _first(*tr, cfg.n_train), _first(*te, cfg.n_valid)
     return xt, yt, xv, yv, int(max(yt.max(), yv.max())) + 1
 
