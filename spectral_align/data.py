@@ -21,13 +21,13 @@ from .core import check_images, check_number, check_choice, get_device, make_gen
 
 # %% auto #0
 __all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
-           'CIFAR_PICKLE_GLOBALS', 'IMAGE_EXTENSIONS', 'AUGMENTS', 'IMAGENET_EVAL_CROP', 'DATA_ENV', 'CACHE_ENV',
-           'DOWNLOAD_ENV', 'CIFAR10_URL', 'CIFAR10_MD5', 'SUBSETS', 'BUILTIN_TEST_SEED', 'HELDOUT_FOLDERS',
+           'CIFAR_PICKLE_GLOBALS', 'IMAGE_EXTENSIONS', 'AUGMENTS', 'IMAGENET_EVAL_CROP', 'RRC_MIN_SIZE', 'DATA_ENV',
+           'CACHE_ENV', 'DOWNLOAD_ENV', 'CIFAR10_URL', 'CIFAR10_MD5', 'SUBSETS', 'BUILTIN_TEST_SEED', 'HELDOUT_FOLDERS',
            'builtin_classes', 'make_builtin', 'load_arrays', 'load_npz', 'load_jpeg_npz', 'convert_jpeg_npz',
            'CifarUnpickler', 'cifar10_labels', 'load_cifar10', 'folder_classes', 'read_image', 'list_image_folder',
-           'ImageFiles', 'eval_transform', 'train_transform', 'load_image_folder', 'stratified_indices',
-           'stratified_order', 'DataSource', 'data_source', 'data_cache', 'download_cifar10', 'find_cifar10',
-           'load_split', 'source_classes', 'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip',
+           'ImageFiles', 'eval_transform', 'train_transform', 'resolve_augment', 'load_image_folder',
+           'stratified_indices', 'stratified_order', 'DataSource', 'data_source', 'data_cache', 'download_cifar10',
+           'find_cifar10', 'load_split', 'source_classes', 'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip',
            'resized_crop_boxes', 'resized_crop', 'random_resized_crop', 'ImageTensors', 'ImageDL', 'TensorDL',
            'SeededBatchTransform', 'BatchAugment', 'BatchRandomResizedCrop', 'get_dls', 'builtin_dls',
            'image_folder_split', 'is_image_folder_split', 'default_workers', 'read_files', 'ToFloatImages', 'files_dls',
@@ -45,14 +45,17 @@ def _gray_mode(grayscale) -> int | None:
                      f"(luminance repeated in 3 channels); got {describe(grayscale)}")
 
 def _check_dtype(dtype):
-    if dtype not in _DTYPES:
-        raise ValueError(f"`dtype` must be one of {', '.join(map(str, _DTYPES))}; got {describe(dtype)}")
+    if dtype is not None and dtype not in _DTYPES:
+        raise ValueError(f"`dtype` must be None (as stored) or one of {', '.join(map(str, _DTYPES))}; "
+                         f"got {describe(dtype)}")
     return dtype
 
 def _convert(x: torch.Tensor, grayscale=False, dtype=torch.float32) -> torch.Tensor:
-    "Apply the grayscale mode and the storage dtype to a checked (N, C, H, W) uint8 or [0, 1] float batch."
+    """Apply the grayscale mode and the storage dtype to a checked (N, C, H, W) uint8 or [0, 1] float batch (`dtype`
+    None: as stored, uint8 kept as bytes and anything else made float32)."""
     g = _gray_mode(grayscale)
     if g is not None: x = to_grayscale(x, g)
+    if dtype is None: dtype = torch.uint8 if x.dtype == torch.uint8 else torch.float32
     if dtype == torch.uint8:
         return x if x.dtype == torch.uint8 else (x.float() * 255).round().clamp(0, 255).to(torch.uint8)
     return x.to(dtype) / 255 if x.dtype == torch.uint8 else x.to(dtype)
@@ -314,7 +317,7 @@ def load_npz(path, *, grayscale=False, dtype=torch.float32, indices=None) -> tup
         raise ValueError(f"`path` {str(p)!r} is corrupt or truncated: array 'x' could not be read ({_first_line(e)})") from None
     return load_arrays(x, y[idx], grayscale=grayscale, dtype=dtype)
 
-# %% ../nbs/02_data.ipynb #f4f68d2f
+# %% ../nbs/02_data.ipynb #0bf4ac59
 _16BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
 class _ImageRefused(ValueError): "An image PIL reads but whose values have no defined range."
@@ -331,7 +334,7 @@ def _pil_rgb(im, what: str) -> np.ndarray:
                             "whose range the file does not define; it is refused (save it as 8- or 16-bit)")
     return np.array(im.convert("RGB"))                    # a writable copy (torch.from_numpy warns on read-only arrays)
 
-# %% ../nbs/02_data.ipynb #1f1e8b00
+# %% ../nbs/02_data.ipynb #77706c52
 def _decode_image(data, what: str) -> np.ndarray:
     """Decode encoded image bytes (or open an image file) with PIL as uint8 (H, W, 3) (`_pil_rgb`); a file PIL cannot
     read, or whose values have no defined range, is a ValueError naming `what`."""
@@ -495,7 +498,7 @@ def load_cifar10(path, train: bool = True, download: bool = False, grayscale=Fal
         x, y = x[order], y[order]
     return _convert(torch.from_numpy(x), grayscale, dtype), torch.from_numpy(y)
 
-# %% ../nbs/02_data.ipynb #de843d18
+# %% ../nbs/02_data.ipynb #b3d1867e
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 def folder_classes(path) -> list[str]:
@@ -505,14 +508,14 @@ def folder_classes(path) -> list[str]:
     if not classes: raise ValueError(f"`path` {str(root)!r} has no sub-folders; expected one sub-folder of images per class")
     return classes
 
-# %% ../nbs/02_data.ipynb #6ddf2816
+# %% ../nbs/02_data.ipynb #88897965
 def read_image(path) -> np.ndarray:
     """The image file `path` as uint8 (H, W, 3), read with PIL by the rule of the table above; a file that is not a
     readable image, or whose values have no defined range, is a ValueError naming it."""
     if not isinstance(path, (str, Path)): raise ValueError(f"`path` must be a path (str or Path); got {describe(path)}")
     return _decode_image(Path(path), f"the file {str(path)!r}")
 
-# %% ../nbs/02_data.ipynb #a16728be
+# %% ../nbs/02_data.ipynb #3bde5ba6
 def _is_image_file(path: str) -> bool:
     name = os.path.basename(path)
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
@@ -539,7 +542,7 @@ def list_image_folder(path, classes=None) -> tuple[list[str], np.ndarray, list[s
                          f"({', '.join(IMAGE_EXTENSIONS)})")
     return [f for f, _ in samples], labels, classes
 
-# %% ../nbs/02_data.ipynb #69c4ee5f
+# %% ../nbs/02_data.ipynb #1686e3b7
 class ImageFiles(torch.utils.data.Dataset):
     """Image files and their labels, read when indexed (`read_image`), as torchvision's `ImageFolder` does: item `i` is
     `(tfm(x), y[i])`, x the uint8 (3, H, W) image. `vocab` names the classes (label k is `vocab[k]`)."""
@@ -554,7 +557,7 @@ class ImageFiles(torch.utils.data.Dataset):
         return (x if self.tfm is None else self.tfm(x)), self.y[i]
     def __repr__(self): return f"ImageFiles({len(self)} files, e.g. {self.files[0]!r})"
 
-# %% ../nbs/02_data.ipynb #d3b3afd5
+# %% ../nbs/02_data.ipynb #2f2b8f89
 AUGMENTS = ("rrc", "padcrop", "none")
 IMAGENET_EVAL_CROP = 224 / 256          # torchvision's ImageNet evaluation: shorter side to 256, centre crop 224
 
@@ -582,7 +585,16 @@ def train_transform(size: int, augment: str = "rrc", min_scale: float = 0.08, cr
     if augment == "none": return view
     return v2.Compose([view, v2.RandomCrop(size, padding=padding, fill=0), v2.RandomHorizontalFlip()])
 
-# %% ../nbs/02_data.ipynb #72db2cd9
+# %% ../nbs/02_data.ipynb #8d5af1b4
+RRC_MIN_SIZE = 64       # 'auto' augmentation: random-resized crops from this size up (ImageNet-like), pad-crops below
+
+def resolve_augment(augment: str, size: int) -> str:
+    "The augmentation `augment` means for `size`-px images: 'auto' is 'rrc' from `RRC_MIN_SIZE` px up, else 'padcrop'."
+    check_choice(augment, "augment", ("auto", *AUGMENTS))
+    check_number(size, "size", low=1, integer=True)
+    return augment if augment != "auto" else "rrc" if size >= RRC_MIN_SIZE else "padcrop"
+
+# %% ../nbs/02_data.ipynb #9b447eb0
 def load_image_folder(path, size: int | tuple | None = None, grayscale=False,
                       dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image of a folder with one sub-folder per class (`list_image_folder`; labels follow
@@ -633,7 +645,7 @@ def stratified_indices(y, n: int, seed: int = 0) -> np.ndarray:
     picks = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
     return np.sort(np.concatenate(picks))
 
-# %% ../nbs/02_data.ipynb #12d95c7c
+# %% ../nbs/02_data.ipynb #3973363f
 def stratified_order(y, seed: int = 0) -> np.ndarray:
     """Every position of the labels `y`, in an order whose every prefix is class-stratified: the first n positions hold
     each class n // K or n // K + 1 times (K classes; a class that runs out leaves its turns to the others). Within a
@@ -817,7 +829,8 @@ def load_split(source, n_train: int = 0, n_valid: int = 0, seed: int = 0, graysc
     `n_train` training and `n_valid` test images, each a class-stratified draw (`stratified_indices` with `seed`) kept
     in file order; 0 takes all. Only those images are read (labels first, then just the chosen images), so time and
     memory scale with `n_train + n_valid`. `n_classes` is 1 + the largest label of either whole set.
-    `subset='first'` takes the first n images of each split instead (the files' order; `seed` unused)."""
+    `subset='first'` takes the first n images of each split instead (the files' order; `seed` unused). `dtype` None
+    keeps the images as stored (uint8 bytes, or float32)."""
     src = source if isinstance(source, DataSource) else data_source(source, "source")
     check_number(n_train, "n_train", low=0, integer=True); check_number(n_valid, "n_valid", low=0, integer=True)
     check_number(seed, "seed", low=0, integer=True); _gray_mode(grayscale); _check_dtype(dtype)
@@ -831,7 +844,7 @@ def load_split(source, n_train: int = 0, n_valid: int = 0, seed: int = 0, graysc
         top = max(top, int(y.max()))
     return (*out, top + 1)
 
-# %% ../nbs/02_data.ipynb #0e27323d
+# %% ../nbs/02_data.ipynb #545ed269
 def source_classes(source, n_classes: int) -> list[str]:
     """The names of the `n_classes` classes of a dataset on disk (a `DataSource`, or a folder `data_source` reads),
     label k the k-th: CIFAR-10's names for torchvision's batches, the `classes` array of an .npz training file that
@@ -919,7 +932,7 @@ def _random_pad_crop_flip(x, padding, flip, pad_mode, g):
     fl = torch.rand(b, generator=g, device=x.device) < 0.5 if flip else None
     return _pad_crop_flip(x, dy, dx, fl, padding, pad_mode)
 
-# %% ../nbs/02_data.ipynb #b125512c
+# %% ../nbs/02_data.ipynb #46b1994b
 def _check_range(v, name: str, low: float, high: float | None = None) -> tuple[float, float]:
     if not (isinstance(v, (tuple, list)) and len(v) == 2):
         raise ValueError(f"`{name}` must be a pair (min, max); got {describe(v)}")
@@ -953,7 +966,7 @@ def _crop_boxes(n, h, w, scale, ratio, g):
     y0 = torch.where(found, (u[:, 1] * (h - bh + 1)).floor(), float((h - fh) // 2))
     return torch.stack([x0, y0, x0 + bw, y0 + bh], 1)
 
-# %% ../nbs/02_data.ipynb #f718c329
+# %% ../nbs/02_data.ipynb #2074931d
 def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: int, flip: torch.Tensor | None = None) -> torch.Tensor:
     """The box `boxes[i]` (x0, y0, x1, y1, in pixels: pixel k spans [k, k + 1)) of each image of the float batch `x`
     (B, C, H, W), resized to `size`×`size` by torchvision's `roi_align` (bilinear, ⌈box/size⌉² samples averaged per
@@ -975,7 +988,7 @@ def _resized_crop(x, boxes, size, flip):
     out = roi_align(x, rois, (size, size), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
     return out if flip is None else torch.where(flip[:, None, None, None], out.flip(-1), out)
 
-# %% ../nbs/02_data.ipynb #e09846e8
+# %% ../nbs/02_data.ipynb #a98ee63f
 def random_resized_crop(x: torch.Tensor, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip: bool = True,
                         seed: int | torch.Generator | None = None) -> torch.Tensor:
     "`resized_crop` of `x` to `size` with boxes from `resized_crop_boxes` and, if `flip`, a flip with probability ½."
@@ -1008,7 +1021,7 @@ class ImageTensors:
         return (xb.float() / 255 if xb.dtype == torch.uint8 else xb), self.y[i]
     def __repr__(self): return f"ImageTensors({len(self)} images of shape {tuple(self.x.shape[1:])}, {self.x.dtype})"
 
-# %% ../nbs/02_data.ipynb #dc6ae42f
+# %% ../nbs/02_data.ipynb #8477af5d
 def _show_grid(x: torch.Tensor, titles: list, colors: list | None = None, nrows=None, ncols=None, figsize=None):
     "Images `x` (N, C, H, W) in [0, 1] on a grid of axes (fastai's `get_grid`), each titled."
     from fastai.vision.data import get_grid
@@ -1019,7 +1032,7 @@ def _show_grid(x: torch.Tensor, titles: list, colors: list | None = None, nrows=
         ax.set_title(titles[i], fontsize=9, **({} if colors is None else dict(color=colors[i])))
     return axs
 
-# %% ../nbs/02_data.ipynb #d303f3f6
+# %% ../nbs/02_data.ipynb #7e6d4922
 class ImageDL(DataLoader):
     """A fastai `DataLoader` of images and class labels: shuffles with its own `random.Random` seeded by `seed`, and
     answers what fastai users ask of one (`vocab`, `show_batch`, `show_results`)."""
@@ -1051,14 +1064,14 @@ class ImageDL(DataLoader):
         titles = [f"{t}\n{q}" for t, q in zip(self._names(y[:n]), self._names(p[:n]))]
         return _show_grid(x[:n], titles, ["green" if o else "red" for o in ok], nrows, ncols, figsize)
 
-# %% ../nbs/02_data.ipynb #98cd8199
+# %% ../nbs/02_data.ipynb #e807d35e
 class TensorDL(ImageDL):
     "A fastai `DataLoader` over an `ImageTensors`: each batch is gathered by one indexing operation."
     def create_item(self, s): return s                                   # items are just indices
     def create_batch(self, b): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
     def do_batch(self, b): return self.create_batch(self.before_batch(b))
 
-# %% ../nbs/02_data.ipynb #4717d385
+# %% ../nbs/02_data.ipynb #eea55f33
 class SeededBatchTransform:
     """Base of the batch transforms that draw random numbers: a `torch.Generator` seeded with `seed`, made on the
     batch's device at first use, whose state is saved and restored with the training state (exact resume)."""
@@ -1093,7 +1106,7 @@ class BatchAugment(SeededBatchTransform):
         return (_random_pad_crop_flip(x, self.padding, self.flip, self.pad_mode, self._generator(x.device)), *rest)
     def __repr__(self): return f"BatchAugment(padding={self.padding}, flip={self.flip}, pad_mode={self.pad_mode!r})"
 
-# %% ../nbs/02_data.ipynb #bc03a9d1
+# %% ../nbs/02_data.ipynb #43fe0c04
 class BatchRandomResizedCrop(SeededBatchTransform):
     """Batch transform: a random-resized crop (`resized_crop_boxes`: area share in [`min_scale`, 1], aspect ratio in
     `ratio`) of every image of a float batch `(x, y, ...)` to `size`×`size` and, if `flip`, a horizontal flip with
@@ -1114,7 +1127,7 @@ class BatchRandomResizedCrop(SeededBatchTransform):
         return (_random_resized_crop(x, self.size, self.scale, self.ratio, self.flip, g), *rest)
     def __repr__(self): return f"BatchRandomResizedCrop(size={self.size}, scale={self.scale}, flip={self.flip})"
 
-# %% ../nbs/02_data.ipynb #79cdd378
+# %% ../nbs/02_data.ipynb #5b06ba79
 def _check_split(x, y, xn, yn, n_classes):
     if isinstance(x, np.ndarray): x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or not (x.dtype == torch.uint8 or x.is_floating_point()):
@@ -1138,7 +1151,7 @@ def _check_vocab(vocab, c: int) -> list:
         raise ValueError(f"`vocab` must hold {c} class names (strings), one per class; got {describe(vocab)}")
     return list(vocab)
 
-# %% ../nbs/02_data.ipynb #60062c08
+# %% ../nbs/02_data.ipynb #10793a55
 def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool | str = True, device=None,
             seed: int | torch.Generator = 0, num_workers: int = 0, *, valid_bs: int | None = None, padding: int = 4,
             flip: bool = True, pad_mode: str = "zeros", n_classes: int | None = None, size: int | None = None,
@@ -1192,7 +1205,7 @@ def builtin_dls(n_train: int = 10000, n_valid: int = 2000, bs: int = 128, augmen
     kwargs.setdefault("vocab", list(BUILTIN_CLASSES))
     return get_dls(xt, yt, xv, yv, bs=bs, augment=augment, device=device, seed=seed, n_classes=10, **kwargs)
 
-# %% ../nbs/02_data.ipynb #e0ddb5a5
+# %% ../nbs/02_data.ipynb #3825c00d
 HELDOUT_FOLDERS = ("val", "valid", "test")
 
 def _has_class_dirs(p: Path) -> bool:
@@ -1214,7 +1227,7 @@ def is_image_folder_split(path) -> bool:
     except ValueError: return False
     return True
 
-# %% ../nbs/02_data.ipynb #0bff266d
+# %% ../nbs/02_data.ipynb #9dc04703
 def default_workers() -> int:
     "Worker processes for reading images: the CPU cores this process may use, at most 8."
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -1243,7 +1256,7 @@ def read_files(ds, num_workers: int = 0, bs: int = 64) -> torch.Tensor:
         raise ValueError("`ds` images differ in size; give it a transform to one size (`eval_transform`)") from None
     return out
 
-# %% ../nbs/02_data.ipynb #c8124e10
+# %% ../nbs/02_data.ipynb #08fcf3af
 class ToFloatImages:
     """Batch transform: the uint8 images of a batch `(x, y, ...)` to float in [0, 1], on their device, then kept in
     colour or made grayscale by `grayscale` (False, True/1 or 3, as the loaders)."""
@@ -1254,7 +1267,7 @@ class ToFloatImages:
         return (x if self.channels is None else to_grayscale(x, self.channels), *rest)
     def __repr__(self): return f"ToFloatImages(grayscale={self.grayscale!r})"
 
-# %% ../nbs/02_data.ipynb #adce4434
+# %% ../nbs/02_data.ipynb #ec8203bf
 def files_dls(train: ImageFiles, valid: ImageFiles, bs: int = 128, device=None, seed: int | torch.Generator = 0,
               num_workers: int = 0, *, valid_bs: int | None = None, grayscale=False,
               n_classes: int | None = None) -> DataLoaders:
@@ -1278,7 +1291,7 @@ def files_dls(train: ImageFiles, valid: ImageFiles, bs: int = 128, device=None, 
     dls.c = c
     return dls
 
-# %% ../nbs/02_data.ipynb #0b25ff93
+# %% ../nbs/02_data.ipynb #9838a85f
 @dataclass
 class DataSplit:
     """The training and held-out images of an experiment, and how to feed them to a model. Labels `y_train`, `y_valid`
@@ -1336,7 +1349,7 @@ class DataSplit:
         if self.in_memory: return tuple(self.x_valid.shape[1:])
         return (1 if _gray_mode(self.grayscale) == 1 else 3, self.image_size, self.image_size)
 
-# %% ../nbs/02_data.ipynb #4beb168f
+# %% ../nbs/02_data.ipynb #b1440d3a
 @patch
 def dls(self: DataSplit, bs: int = 128, device=None, seed: int | torch.Generator = 0, num_workers: int | None = None,
         valid_bs: int | None = None) -> DataLoaders:
@@ -1351,7 +1364,7 @@ def dls(self: DataSplit, bs: int = 128, device=None, seed: int | torch.Generator
                      default_workers() if num_workers is None else num_workers, valid_bs=valid_bs,
                      grayscale=self.grayscale, n_classes=self.n_classes)
 
-# %% ../nbs/02_data.ipynb #118525ef
+# %% ../nbs/02_data.ipynb #25672d8a
 @patch
 def valid_images(self: DataSplit, idx=None, num_workers: int = 0) -> torch.Tensor:
     """The held-out images at the positions `idx` (default: all), in that order, as float (N, C, H, W) in [0, 1] on the
@@ -1378,7 +1391,7 @@ def valid_batches(self: DataSplit, bs: int = 256, num_workers: int = 0):
         tfm = ToFloatImages(self.grayscale)
         for b in torch.utils.data.DataLoader(self.valid_files, batch_size=bs, num_workers=num_workers): yield tfm(b)
 
-# %% ../nbs/02_data.ipynb #a9c339e0
+# %% ../nbs/02_data.ipynb #2dd9e12f
 @patch
 def class_counts(self: DataSplit) -> pd.DataFrame:
     "The number of training and held-out images of each class: one row per class, in label order."
@@ -1399,7 +1412,7 @@ def info(self: DataSplit) -> dict:
                 **({"min_scale": self.min_scale} if self.augment == "rrc" else {}), eval_crop=self.eval_crop,
                 storage=store, origin=self.origin)
 
-# %% ../nbs/02_data.ipynb #f7bf95a8
+# %% ../nbs/02_data.ipynb #940115c3
 @patch
 def __iter__(self: DataSplit):
     "Deprecated: unpacks as the old 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` (float images)."
@@ -1410,7 +1423,7 @@ def __iter__(self: DataSplit):
     f = lambda x: x.float() / 255 if x.dtype == torch.uint8 else x
     return iter((f(self.x_train), self.y_train, f(self.x_valid), self.y_valid, self.n_classes))
 
-# %% ../nbs/02_data.ipynb #75ea80ce
+# %% ../nbs/02_data.ipynb #261d1e32
 def _pick(y: np.ndarray, n: int, seed: int, subset: str, name: str, classes: list, what: str) -> np.ndarray:
     "Positions of the `n` images (0: all) of a split: a stratified draw or the first n; refused if a class is left out."
     if n > len(y): raise ValueError(f"`{name}` {n} is more than the {len(y)} {what} images; use 0 for all")
@@ -1439,17 +1452,17 @@ def _first_size(f: str) -> int:
         with Image.open(f) as im: return min(im.size)
     except Exception as e: raise ValueError(f"the file {f!r} is not a readable image ({_first_line(e)})") from None
 
-# %% ../nbs/02_data.ipynb #453c3f0e
+# %% ../nbs/02_data.ipynb #38fb87b5
 def load_folder_split(path, n_train: int = 0, n_valid: int = 0, seed: int = 0, *, image_size: int | None = None,
                       augment: str = "auto", eval_crop: float | None = None, min_scale: float = 0.08, grayscale=False,
                       memory_gb: float = 4.0, num_workers: int | None = None, subset: str = "stratified") -> DataSplit:
     """The image folder `path` (`image_folder_split`) as a `DataSplit` of `n_train` training and `n_valid` held-out
     images (0: all), each a class-stratified draw for `seed` (`subset='first'`: the first files). Files and labels are
     listed first; only the chosen images are read. Images come out `image_size` px square (default: the shorter side
-    of the first chosen training image). `augment` 'auto' is 'rrc' from 64 px up and 'padcrop' below; `eval_crop`
-    (default: 224/256 with 'rrc', else 1) is the held-out centre crop's share of the shorter side. The chosen images
-    are held in memory as uint8 if they fit `memory_gb` GiB (read by `num_workers` processes, default
-    `default_workers()`), else streamed from disk. A class missing from a split, or left out by a subset, is refused."""
+    of the first chosen training image). `augment` as in `resolve_augment`; `eval_crop` (default: 224/256 with 'rrc',
+    else 1) is the held-out centre crop's share of the shorter side. The chosen images are held in memory as uint8 if
+    they fit `memory_gb` GiB (read by `num_workers` processes, default `default_workers()`), else streamed from disk.
+    A class missing from a split, or left out by a subset, is refused."""
     tr, va = image_folder_split(path, "path")
     for k, v in (("n_train", n_train), ("n_valid", n_valid), ("seed", seed)): check_number(v, k, low=0, integer=True)
     check_choice(augment, "augment", ("auto", *AUGMENTS))
@@ -1468,7 +1481,7 @@ def load_folder_split(path, n_train: int = 0, n_valid: int = 0, seed: int = 0, *
     iv = _pick(yv, n_valid, seed, subset, "n_valid", classes, "held-out")
     ft, yt, fv, yv = [ft[i] for i in it], yt[it], [fv[i] for i in iv], yv[iv]
     size = image_size or _first_size(ft[0])
-    aug = ("rrc" if size >= 64 else "padcrop") if augment == "auto" else augment
+    aug = resolve_augment(augment, size)
     crop = (IMAGENET_EVAL_CROP if aug == "rrc" else 1.0) if eval_crop is None else float(eval_crop)
     store = _store_size(size, crop) if aug == "rrc" else size
     common = dict(classes=classes, image_size=size, augment=aug, min_scale=float(min_scale), eval_crop=crop,
