@@ -91,7 +91,7 @@ def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 25
     warnings.warn("`experiment.accuracy_on` is deprecated; use `spectral_align.core.accuracy`", DeprecationWarning, stacklevel=2)
     return accuracy(model, x, y, bs)
 
-# %% ../nbs/12_experiment.ipynb #58412618
+# %% ../nbs/12_experiment.ipynb #06a74009
 EVAL_SEED = 12345                      # the evaluation seed: attacks, hybrid partners, noise, and the held-out subsets
 EVAL_SUBSETS = ("stratified", "first")
 
@@ -329,7 +329,7 @@ class ExperimentConfig:
         for k in ("out", "device", "num_workers"): d.pop(k)
         return d
 
-# %% ../nbs/12_experiment.ipynb #7a0584bb
+# %% ../nbs/12_experiment.ipynb #66b5d3b1
 @patch(cls_method=True)
 def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
     "A checked config from a dict (unknown keys are refused with the list of valid ones)."
@@ -341,7 +341,7 @@ def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
     if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
     return cls(**d)
 
-# %% ../nbs/12_experiment.ipynb #963ab7bf
+# %% ../nbs/12_experiment.ipynb #e803b83b
 def _check_image_keys(cfg: ExperimentConfig) -> None:
     "Check (and normalise) the keys of how images are read, augmented, held in memory and subset for the measures."
     if cfg.image_size is not None:
@@ -419,11 +419,11 @@ DEMO_PRESET = dict(arch="small_cnn", arms=["baseline", "blur", "noise", "lsf"], 
                    n_eval=300, n_attack=200, bs=128, measures=["clean", "hybrid", "pgd"], pgd_steps=10,
                    eps_linf=["2/255", "4/255", "8/255"], eps_l2=[0.25, 0.5], out="demo_out")
 DEMO_PRESET_SYNTHETIC = dict(DEMO_PRESET, data="builtin", n_train=2500, n_valid=500, epochs=4, out="demo_out_synthetic")
-DEMO_PRESET_FOLDER = dict(DEMO_PRESET, data="folder", arch="small_cnn_224", image_size=112, n_train=1500,
-                          n_valid=500, epochs=4, bs=64, n_eval=100,
+DEMO_PRESET_FOLDER = dict(DEMO_PRESET, data="folder", arch="small_cnn_224", image_size=112, n_train=2000,
+                          n_valid=500, epochs=6, bs=64, n_eval=100,
                           n_attack=100, measures=["clean", "hybrid", "pgd", "masking"], eps_linf=["1/255", "2/255", "4/255"],
                           eps_l2=[0.25, 0.5], out="demo_out_folder")
-DEMO_TIMES = dict(cifar10="about 5–6 minutes", folder="about ? minutes", builtin="about 3 minutes")   # wall time, 2 CPU cores
+DEMO_TIMES = dict(cifar10="about 5–6 minutes", folder="about 5 minutes", builtin="about 3 minutes")   # wall time, 2 CPU cores
 
 def demo_config_keys(data_path=None, download: bool | None = None, file=None) -> dict:
     """The demo's preset keys: an image folder (`data.image_folder_split` layout: `train/` and `val/`, one sub-folder per
@@ -498,7 +498,7 @@ def _read_data(cfg: ExperimentConfig, p: Path) -> DataSplit:
     return DataSplit(yt, yv, names[:k], x_train=xt, x_valid=xv, augment=resolve_augment(cfg.augment, xv.shape[-1]),
                      min_scale=cfg.min_scale, origin=str(src))
 
-# %% ../nbs/12_experiment.ipynb #f6c7102c
+# %% ../nbs/12_experiment.ipynb #c35752c9
 def _as_split(data) -> DataSplit:
     "`data` as a `DataSplit`; the 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` of old callers still works."
     if isinstance(data, DataSplit): return data
@@ -774,7 +774,7 @@ def missing_runs(cfg: ExperimentConfig) -> list:
     "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
-# %% ../nbs/12_experiment.ipynb #e4a1f3dd
+# %% ../nbs/12_experiment.ipynb #fd179515
 def experiment_context(cfg: ExperimentConfig, data: DataSplit, device) -> tuple:
     """The training data loaders of `cfg` (`DataSplit.dls`, data seed 0) and the evaluation context every measure gets:
     the data, the config, the device, the evaluation seed, the held-out images' stratified order (`eval_images`), the
