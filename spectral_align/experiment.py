@@ -44,14 +44,14 @@ from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_
 
 # %% auto #0
 __all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET',
-           'DEMO_PRESET_SYNTHETIC', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS', 'register_measure',
-           'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'eval_images',
-           'MeasureInfo', 'describe_measure', 'measure_info', 'parse_eps', 'parse_list', 'check_arm_params',
-           'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file', 'load_config',
-           'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name', 'write_csv',
-           'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
+           'DEMO_PRESET_SYNTHETIC', 'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS',
+           'register_measure', 'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on',
+           'eval_images', 'MeasureInfo', 'describe_measure', 'measure_info', 'parse_eps', 'parse_list',
+           'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file',
+           'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name',
+           'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
            'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
-           'collect_results', 'launch_experiment']
+           'read_results', 'collect_results', 'launch_experiment']
 
 # %% ../nbs/12_experiment.ipynb #dccd3d9a
 MEASURES: dict[str, Callable] = {}
@@ -82,9 +82,10 @@ def resolve_measures(names) -> dict:
     "name → function for each of `names` (every one must be registered)."
     return {m: measure_function(m) for m in names}
 
-def measure_row(measure: str, value, param=float("nan"), condition: str = "") -> dict:
-    "One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar) and the value."
-    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value))
+def measure_row(measure: str, value, param=float("nan"), condition: str = "", protocol: str = "") -> dict:
+    """One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar), the
+    value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists)."""
+    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value), protocol=str(protocol))
 
 def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
     "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
@@ -520,6 +521,8 @@ def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # %% ../nbs/12_experiment.ipynb #688d110c
+RESULT_COLUMNS = ("arm", "seed", "group", "measure", "condition", "param", "value", "protocol")   # results.csv
+
 def run_name(arm: str, seed: int) -> str: return f"{arm.replace('+', '_')}-seed{seed}"
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -709,7 +712,8 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
 
 def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["measure", "condition", "param", "value"])
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS[3:])
+    df["protocol"] = df["protocol"].fillna("").astype(str)
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
     return df
 
@@ -901,6 +905,15 @@ def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
     if missing: print(f"note: {len(missing)} run(s) not finished yet: {', '.join(run_name(a, s) for a, s in missing)}", file=file or sys.stdout)
     return dict(results=collect_results(cfg.out, cfg))
 
+def read_results(path) -> pd.DataFrame:
+    """A results file (`results.csv`, or a run's `measures/<name>.csv`) as written: text columns (`condition`,
+    `protocol`) as text (`''` where empty, also in files written before `protocol` existed), numbers as floats."""
+    df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    if "protocol" not in df: df["protocol"] = ""                                      # measured before the column existed
+    for c in ("condition", "protocol"):
+        if c in df: df[c] = ["" if pd.isna(v) else str(v) for v in df[c]]
+    return df
+
 def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order."
     out, dfs = Path(out), []
@@ -908,12 +921,10 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
         for s in cfg.seed_list:
             for m in cfg.measures:
                 f = out / "runs" / run_name(a, s) / "measures" / f"{m}.csv"
-                if f.exists(): dfs.append(pd.read_csv(f, keep_default_na=False, na_values=["", "nan", "NaN"]))
-    cols = ["arm", "seed", "group", "measure", "condition", "param", "value"]
-    if not dfs: return pd.DataFrame(columns=cols)
-    df = pd.concat(dfs, ignore_index=True)[cols]
-    df["condition"] = ["" if pd.isna(c) else str(c) for c in df["condition"]]      # read back as NaN where empty
-    return df
+                if f.exists(): dfs.append(read_results(f))
+    if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
+
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")
