@@ -313,7 +313,7 @@ class ExperimentConfig:
     n_eval: int = 500                  # held-out images for the frequency probes and corruptions
     n_attack: int = 256                # images for PGD robust accuracy
     n_minimal: int = 64                # images for the minimal-perturbation search
-    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023: PGD ε grid + minimum-norm attack, p ≥ 0.5) | bisect (fast PGD bisection)
+    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published)
     hybrid_partner_seeds: int = 4      # partner draws per hybrid sweep (Li et al. 2023 use 4)
     masking_protocol: str = "auto"     # subramanian2023 (published, 224 px) | scaled (bands at the same share of Nyquist) | auto
     masking_noise: str = "pyramid"     # pyramid (the published Laplacian-pyramid noise) | octave (exact octave bands)
@@ -397,7 +397,7 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     att = [m for m in ("pgd", "minimal") if m in self.measures]
     if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
     _integer(self.pgd_steps, "pgd_steps", low=1)
-    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
+    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
     check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
     check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
