@@ -106,13 +106,18 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
 
 # %% ../nbs/14_cli.ipynb #fd304b09
 def _arms_text(size: int = 32) -> str:
-    "Each arm with its doc and default parameters, and those defined at another image size as used on `size`-px images."
-    from spectral_align.train import ARMS
+    """Each arm with its doc and default parameters (those defined at another image size as used on `size`-px images),
+    and the paper condition it corresponds to (`train.paper_condition`)."""
+    from spectral_align.train import ARMS, paper_condition
     from spectral_align.experiment import arm_settings
     def extra(n):
         d = {k: v for k, v in arm_settings(n, size=size).items() if k.endswith(f"@{size}px")}
         return f"; at {size} px: " + ", ".join(f"{k.split('@')[0]}={v:g}" for k, v in d.items()) if d else ""
-    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults}{extra(n)})" if a.defaults else "") for n, a in ARMS.items())
+    def paper(n):
+        p = paper_condition(n)
+        return f"\n{'':16s} paper condition: {p}" if p else ""
+    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults}{extra(n)})" if a.defaults else "") + paper(n)
+                     for n, a in ARMS.items())
 
 def _on_sigterm(signum, frame): raise KeyboardInterrupt
 
