@@ -91,10 +91,11 @@ def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
     if "bisect" in protocol: prot = f" [{protocol}: not the published protocol]"
     return measure + prot + (" (package-defined)" if source == "package" else "")
 
-def summary_table(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    "The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure, labelled by `summary_label`."
+def summary_table(summary: pd.DataFrame, digits: int = 3, labels: bool = False) -> pd.DataFrame:
+    """The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure (with `labels`, each
+    labelled by `summary_label`: protocol and package-defined marks, as the report and the printed summary show it)."""
     if not len(summary): return pd.DataFrame()
-    if "protocol" in summary or "source" in summary:
+    if labels and ("protocol" in summary or "source" in summary):
         summary = summary.assign(measure=[summary_label(m, p, s) for m, p, s in zip(
             summary.measure, summary.get("protocol", pd.Series("", index=summary.index)).fillna(""),
             summary.get("source", pd.Series("", index=summary.index)).fillna(""))])
@@ -110,7 +111,7 @@ SYNTHETIC_BANNER = ("PIPELINE CHECK ON SYNTHETIC DATA: these models saw the buil
 
 def format_summary(summary: pd.DataFrame, banner: str | None = None) -> str:
     "The summary table as text, arms as columns (measures are many, arms few), under `banner` if given."
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
+    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
     text = "(no results)" if not len(t) else t.T.to_string()
     return f"*** {banner} ***\n{text}\n*** {banner} ***" if banner else text
 
@@ -323,7 +324,7 @@ def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.
                  banner: str | None = None) -> Path:
     "Write `out/report.html` (self-contained, under `banner` if given) and return its path."
     out, info = Path(out), read_data_info(out)
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
+    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
     table = t.T.to_html(classes="summary", border=0, na_rep="") if len(t) else "<p>No results yet.</p>"
     figs = "".join(f'<figure>{_img_tag(p)}<figcaption>{html.escape(_CAPTIONS.get(k, k))}</figcaption></figure>'
                    for k, p in figures.items())
