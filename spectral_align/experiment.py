@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import io
 import json
+import math
 import numbers
 import os
 import pickle
@@ -34,7 +35,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import accuracy, check_choice, check_number, get_device, moved_names, predict_labels
+from .core import accuracy, check_choice, check_number, describe, get_device, moved_names, predict_labels
 from .data import (AUGMENTS, BUILTIN_CLASSES, CIFAR10_CLASSES, SUBSETS, DataSplit, data_source, default_workers,
                                  load_folder_split, load_split, make_builtin, resolve_augment, source_classes, stratified_order)
 from .models import ARCHS, build_front_end, model_from_checkpoint
@@ -43,15 +44,16 @@ from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_
                                   local_rank, on_main, world_size)
 
 # %% auto #0
-__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'EVAL_SEED', 'EVAL_SUBSETS', 'DATA_KINDS', 'ARM_PARAM_RULES',
-           'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC', 'DEMO_PRESET_FOLDER', 'DEMO_TIMES', 'MEASUREMENT_KEYS',
-           'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS', 'register_measure', 'measure_names', 'measure_function',
-           'resolve_measures', 'measure_row', 'accuracy_on', 'eval_images', 'heldout_accuracy', 'parse_eps',
-           'parse_list', 'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys',
-           'read_config_file', 'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split',
-           'run_name', 'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame',
-           'missing_runs', 'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info',
-           'finish_outputs', 'collect_results', 'launch_experiment']
+__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'EVAL_SEED', 'EVAL_SUBSETS', 'DATA_KINDS',
+           'ARM_PARAM_RULES', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC', 'DEMO_PRESET_FOLDER', 'DEMO_TIMES',
+           'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS', 'register_measure',
+           'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'MeasureInfo',
+           'describe_measure', 'measure_info', 'eval_images', 'heldout_accuracy', 'parse_eps', 'parse_list',
+           'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file',
+           'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name',
+           'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
+           'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
+           'read_results', 'collect_results', 'launch_experiment']
 
 # %% ../nbs/12_experiment.ipynb #dccd3d9a
 MEASURES: dict[str, Callable] = {}
@@ -82,16 +84,66 @@ def resolve_measures(names) -> dict:
     "name → function for each of `names` (every one must be registered)."
     return {m: measure_function(m) for m in names}
 
-def measure_row(measure: str, value, param=float("nan"), condition: str = "") -> dict:
-    "One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar) and the value."
-    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value))
+def measure_row(measure: str, value, param=float("nan"), condition: str = "", protocol: str = "") -> dict:
+    """One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar), the
+    value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists)."""
+    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value), protocol=str(protocol))
 
 def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
     "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
     warnings.warn("`experiment.accuracy_on` is deprecated; use `spectral_align.core.accuracy`", DeprecationWarning, stacklevel=2)
     return accuracy(model, x, y, bs)
 
-# %% ../nbs/12_experiment.ipynb #06a74009
+# %% ../nbs/12_experiment.ipynb #45b3549a
+@dataclass(frozen=True)
+class MeasureInfo:
+    "What one `measure` name of `results.csv` means (see `describe_measure`)."
+    name: str                     # the `measure` value, or a prefix ending in `*`
+    definition: str               # one sentence a reader can follow
+    unit: str = ""                # e.g. "fraction of images", "cycles/image", "ε, pixel units in [0, 1]"
+    low: float = -math.inf        # the range a valid value lies in (inclusive); NaN is always allowed
+    high: float = math.inf
+    source: str = "package"       # "package" (defined here), "standard", or the paper, e.g. "Li et al. 2023"
+
+    @property
+    def package_defined(self) -> bool:
+        "Whether spectral_align defines this quantity (it is not a published or standard one)."
+        return self.source == "package"
+
+    def in_range(self, value) -> bool:
+        "Whether `value` is NaN (not measured) or a finite number in [`low`, `high`]."
+        v = float(value)
+        return math.isnan(v) or (math.isfinite(v) and self.low <= v <= self.high)
+
+# %% ../nbs/12_experiment.ipynb #7a85e1bd
+MEASURE_INFO: dict[str, MeasureInfo] = {}
+
+def describe_measure(name: str, definition: str, unit: str = "", low: float = -math.inf, high: float = math.inf,
+                     source: str = "package") -> MeasureInfo:
+    "Record what the measure `name` (or, ending in `*`, every name with that prefix) means in `MEASURE_INFO`."
+    for k, v in (("name", name), ("definition", definition), ("source", source)):
+        if not isinstance(v, str) or not v.strip(): raise ValueError(f"`{k}` must be non-empty text; got {describe(v)}")
+    if not isinstance(unit, str): raise ValueError(f"`unit` must be text; got {describe(unit)}")
+    for k, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v):
+            raise ValueError(f"`{k}` must be a number (±inf allowed); got {describe(v)}")
+    if not low <= high: raise ValueError(f"`low` {low:g} must not exceed `high` {high:g}")
+    MEASURE_INFO[name] = MeasureInfo(name, definition, unit, low, high, source)
+    return MEASURE_INFO[name]
+
+# %% ../nbs/12_experiment.ipynb #9aa4314b
+def measure_info(name: str) -> MeasureInfo | None:
+    "The `MeasureInfo` of the measure `name`: its own entry, else the longest `prefix*` entry it matches, else None."
+    if not isinstance(name, str): raise ValueError(f"`name` must be a measure name (text); got {describe(name)}")
+    if name in MEASURE_INFO: return MEASURE_INFO[name]
+    hits = [k for k in MEASURE_INFO if k.endswith("*") and name.startswith(k[:-1])]
+    return MEASURE_INFO[max(hits, key=len)] if hits else None
+
+# %% ../nbs/12_experiment.ipynb #257c3d77
+describe_measure("note_*", "a note on how a measure was made (a protocol, a deviation, a check that failed); the text "
+                 "is in `condition`", "none (value NaN)", source="package")
+
+# %% ../nbs/12_experiment.ipynb #39e9b4ba
 EVAL_SEED = 12345                      # the evaluation seed: attacks, hybrid partners, noise, and the held-out subsets
 EVAL_SUBSETS = ("stratified", "first")
 
@@ -298,7 +350,7 @@ class ExperimentConfig:
     n_attack: int = 256                # images for PGD robust accuracy
     n_minimal: int = 64                # images for the minimal-perturbation search
     eval_subset: str = "stratified"    # which held-out images a measure takes: stratified (seeded, nested, every class) | first
-    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023: PGD ε grid + minimum-norm attack, p ≥ 0.5) | bisect (fast PGD bisection)
+    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published)
     hybrid_partner_seeds: int = 4      # partner draws per hybrid sweep (Li et al. 2023 use 4)
     masking_protocol: str = "auto"     # subramanian2023 (published, 224 px) | scaled (bands at the same share of Nyquist) | auto
     masking_noise: str = "pyramid"     # pyramid (the published Laplacian-pyramid noise) | octave (exact octave bands)
@@ -329,7 +381,7 @@ class ExperimentConfig:
         for k in ("out", "device", "num_workers"): d.pop(k)
         return d
 
-# %% ../nbs/12_experiment.ipynb #66b5d3b1
+# %% ../nbs/12_experiment.ipynb #efac60ba
 @patch(cls_method=True)
 def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
     "A checked config from a dict (unknown keys are refused with the list of valid ones)."
@@ -341,7 +393,7 @@ def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
     if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
     return cls(**d)
 
-# %% ../nbs/12_experiment.ipynb #e803b83b
+# %% ../nbs/12_experiment.ipynb #98d0eca1
 def _check_image_keys(cfg: ExperimentConfig) -> None:
     "Check (and normalise) the keys of how images are read, augmented, held in memory and subset for the measures."
     if cfg.image_size is not None:
@@ -396,7 +448,7 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     att = [m for m in ("pgd", "minimal") if m in self.measures]
     if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
     _integer(self.pgd_steps, "pgd_steps", low=1)
-    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
+    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
     check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
     check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
@@ -423,7 +475,7 @@ DEMO_PRESET_FOLDER = dict(DEMO_PRESET, data="folder", arch="small_cnn_224", imag
                           n_valid=500, epochs=6, bs=64, n_eval=100,
                           n_attack=100, measures=["clean", "hybrid", "pgd", "masking"], eps_linf=["1/255", "2/255", "4/255"],
                           eps_l2=[0.25, 0.5], out="demo_out_folder")
-DEMO_TIMES = dict(cifar10="about 5–6 minutes", folder="about 5 minutes", builtin="about 3 minutes")   # wall time, 2 CPU cores
+DEMO_TIMES = dict(cifar10="about 5–6 minutes", folder="about 5 minutes")   # wall time on 2 CPU cores, measured
 
 def demo_config_keys(data_path=None, download: bool | None = None, file=None) -> dict:
     """The demo's preset keys: an image folder (`data.image_folder_split` layout: `train/` and `val/`, one sub-folder per
@@ -498,7 +550,7 @@ def _read_data(cfg: ExperimentConfig, p: Path) -> DataSplit:
     return DataSplit(yt, yv, names[:k], x_train=xt, x_valid=xv, augment=resolve_augment(cfg.augment, xv.shape[-1]),
                      min_scale=cfg.min_scale, origin=str(src))
 
-# %% ../nbs/12_experiment.ipynb #c35752c9
+# %% ../nbs/12_experiment.ipynb #ba81933b
 def _as_split(data) -> DataSplit:
     "`data` as a `DataSplit`; the 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` of old callers still works."
     if isinstance(data, DataSplit): return data
@@ -543,6 +595,8 @@ def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # %% ../nbs/12_experiment.ipynb #688d110c
+RESULT_COLUMNS = ("arm", "seed", "group", "measure", "condition", "param", "value", "protocol")   # results.csv
+
 def run_name(arm: str, seed: int) -> str: return f"{arm.replace('+', '_')}-seed{seed}"
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -735,7 +789,8 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
 
 def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["measure", "condition", "param", "value"])
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS[3:])
+    df["protocol"] = df["protocol"].fillna("").astype(str)
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
     return df
 
@@ -774,7 +829,7 @@ def missing_runs(cfg: ExperimentConfig) -> list:
     "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
-# %% ../nbs/12_experiment.ipynb #fd179515
+# %% ../nbs/12_experiment.ipynb #e90ea5d3
 def experiment_context(cfg: ExperimentConfig, data: DataSplit, device) -> tuple:
     """The training data loaders of `cfg` (`DataSplit.dls`, data seed 0) and the evaluation context every measure gets:
     the data, the config, the device, the evaluation seed, the held-out images' stratified order (`eval_images`), the
@@ -931,6 +986,15 @@ def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
     if missing: print(f"note: {len(missing)} run(s) not finished yet: {', '.join(run_name(a, s) for a, s in missing)}", file=file or sys.stdout)
     return dict(results=collect_results(cfg.out, cfg))
 
+def read_results(path) -> pd.DataFrame:
+    """A results file (`results.csv`, or a run's `measures/<name>.csv`) as written: text columns (`condition`,
+    `protocol`) as text (`''` where empty, also in files written before `protocol` existed), numbers as floats."""
+    df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    if "protocol" not in df: df["protocol"] = ""                                      # measured before the column existed
+    for c in ("condition", "protocol"):
+        if c in df: df[c] = ["" if pd.isna(v) else str(v) for v in df[c]]
+    return df
+
 def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order."
     out, dfs = Path(out), []
@@ -938,12 +1002,9 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
         for s in cfg.seed_list:
             for m in cfg.measures:
                 f = out / "runs" / run_name(a, s) / "measures" / f"{m}.csv"
-                if f.exists(): dfs.append(pd.read_csv(f, keep_default_na=False, na_values=["", "nan", "NaN"]))
-    cols = ["arm", "seed", "group", "measure", "condition", "param", "value"]
-    if not dfs: return pd.DataFrame(columns=cols)
-    df = pd.concat(dfs, ignore_index=True)[cols]
-    df["condition"] = ["" if pd.isna(c) else str(c) for c in df["condition"]]      # read back as NaN where empty
-    return df
+                if f.exists(): dfs.append(read_results(f))
+    if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")

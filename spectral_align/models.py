@@ -108,7 +108,7 @@ class SmallCNN(nn.Module):
 
     def forward(self, x): return self.head(self.features(x))
 
-# %% ../nbs/03_models.ipynb #97879bac
+# %% ../nbs/03_models.ipynb #770a4622
 class SmallCNN224(nn.Module):
     """`SmallCNN` behind a strided stem, for 112–224-px images: a 3×3 stride-2 conv–BN–ReLU and a 2×2 max-pool
     (4× smaller, as a ResNet's stem), then four conv–BN–ReLU blocks (widths w, 2w, 4w, 4w; 2×2 max-pool after the
