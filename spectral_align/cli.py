@@ -45,7 +45,7 @@ def run_command(prog: str, f, *args) -> int:
     except ValueError as e:
         from spectral_align.core import command_error; return command_error(prog, e)
 
-# %% ../nbs/14_cli.ipynb #485f9506
+# %% ../nbs/14_cli.ipynb #2fad27db
 def _grayscale_flag(s: str):
     v = {"true": True, "false": False, "1": 1, "3": 3}.get(s.strip().lower())
     if v is None: raise argparse.ArgumentTypeError(f"must be true, false, 1 or 3; got {s!r}")
@@ -67,7 +67,7 @@ def _defaults() -> dict:
     from spectral_align.experiment import ExperimentConfig
     return {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(ExperimentConfig)}
 
-# %% ../nbs/14_cli.ipynb #f58245b8
+# %% ../nbs/14_cli.ipynb #683a074f
 _FLAG_HELP = dict(
     data="builtin, cifar10, folder (train/ and val/ of class sub-folders) or npz (the demo finds it from --data-path)",
     seeds="number of training seeds (first_seed .. first_seed + N - 1)", arms="comma-separated arm names",
@@ -102,7 +102,7 @@ def _demo_description() -> str:
             f"CPU cores; in {C['out']}/); else, offline, the built-in synthetic data (a pipeline check). Any flag "
             "overrides the preset.")
 
-# %% ../nbs/14_cli.ipynb #1136937a
+# %% ../nbs/14_cli.ipynb #135f9908
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
     """The argument parser of `spectral-align experiment` (or, when `prog` ends in 'demo', of `spectral-align demo`,
     whose help shows the demo's defaults): one flag per `ExperimentConfig` key, plus --config/--resume/--force."""

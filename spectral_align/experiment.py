@@ -143,7 +143,7 @@ def measure_info(name: str) -> MeasureInfo | None:
 describe_measure("note_*", "a note on how a measure was made (a protocol, a deviation, a check that failed); the text "
                  "is in `condition`", "none (value NaN)", source="package")
 
-# %% ../nbs/12_experiment.ipynb #39e9b4ba
+# %% ../nbs/12_experiment.ipynb #dc46f9f7
 EVAL_SEED = 12345                      # the evaluation seed: attacks, hybrid partners, noise, and the held-out subsets
 EVAL_SUBSETS = ("stratified", "first")
 
@@ -381,7 +381,7 @@ class ExperimentConfig:
         for k in ("out", "device", "num_workers"): d.pop(k)
         return d
 
-# %% ../nbs/12_experiment.ipynb #efac60ba
+# %% ../nbs/12_experiment.ipynb #c67838d5
 @patch(cls_method=True)
 def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
     "A checked config from a dict (unknown keys are refused with the list of valid ones)."
@@ -393,7 +393,7 @@ def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
     if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
     return cls(**d)
 
-# %% ../nbs/12_experiment.ipynb #98d0eca1
+# %% ../nbs/12_experiment.ipynb #87aa29c6
 def _check_image_keys(cfg: ExperimentConfig) -> None:
     "Check (and normalise) the keys of how images are read, augmented, held in memory and subset for the measures."
     if cfg.image_size is not None:
@@ -550,7 +550,7 @@ def _read_data(cfg: ExperimentConfig, p: Path) -> DataSplit:
     return DataSplit(yt, yv, names[:k], x_train=xt, x_valid=xv, augment=resolve_augment(cfg.augment, xv.shape[-1]),
                      min_scale=cfg.min_scale, origin=str(src))
 
-# %% ../nbs/12_experiment.ipynb #ba81933b
+# %% ../nbs/12_experiment.ipynb #7f1e9a77
 def _as_split(data) -> DataSplit:
     "`data` as a `DataSplit`; the 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` of old callers still works."
     if isinstance(data, DataSplit): return data
@@ -829,7 +829,7 @@ def missing_runs(cfg: ExperimentConfig) -> list:
     "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
-# %% ../nbs/12_experiment.ipynb #e90ea5d3
+# %% ../nbs/12_experiment.ipynb #2d4a1e00
 def experiment_context(cfg: ExperimentConfig, data: DataSplit, device) -> tuple:
     """The training data loaders of `cfg` (`DataSplit.dls`, data seed 0) and the evaluation context every measure gets:
     the data, the config, the device, the evaluation seed, the held-out images' stratified order (`eval_images`), the
