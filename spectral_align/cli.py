@@ -45,7 +45,7 @@ def run_command(prog: str, f, *args) -> int:
     except ValueError as e:
         from spectral_align.core import command_error; return command_error(prog, e)
 
-# %% ../nbs/14_cli.ipynb #be343858
+# %% ../nbs/14_cli.ipynb #2fad27db
 def _grayscale_flag(s: str):
     v = {"true": True, "false": False, "1": 1, "3": 3}.get(s.strip().lower())
     if v is None: raise argparse.ArgumentTypeError(f"must be true, false, 1 or 3; got {s!r}")
@@ -58,8 +58,8 @@ def _json_flag(s: str):
 def _flag_type(name: str, default):
     if name == "arm_params": return _json_flag
     if name == "grayscale": return _grayscale_flag
-    if name == "image_size" or (isinstance(default, int) and not isinstance(default, bool)): return int
-    if isinstance(default, float): return float
+    if name in ("image_size", "num_workers") or (isinstance(default, int) and not isinstance(default, bool)): return int
+    if name == "eval_crop" or isinstance(default, float): return float
     return str                                     # lists are comma-separated strings, parsed by the config
 
 def _defaults() -> dict:
@@ -67,19 +67,57 @@ def _defaults() -> dict:
     from spectral_align.experiment import ExperimentConfig
     return {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(ExperimentConfig)}
 
+# %% ../nbs/14_cli.ipynb #683a074f
+_FLAG_HELP = dict(
+    data="builtin, cifar10, folder (train/ and val/ of class sub-folders) or npz (the demo finds it from --data-path)",
+    seeds="number of training seeds (first_seed .. first_seed + N - 1)", arms="comma-separated arm names",
+    arm_params='JSON, e.g. \'{"blur": {"sigma": 1.0}}\'',
+    image_size="image folders: the side, in px, of the images the models see (default: the shorter side of the first "
+               "training image)",
+    augment="training augmentation: auto (rrc from 64 px up, padcrop below), rrc (random-resized crop and flip), "
+            "padcrop (pad-crop and flip) or none",
+    min_scale="rrc: the smallest share of the image's area a crop covers, in (0, 1]",
+    eval_crop="image folders: the share of the shorter side the held-out centre crop keeps, in (0, 1] (default: "
+              "224/256 with rrc, else 1)",
+    image_memory_gb="image folders: GiB the chosen images may take in memory as bytes; a larger subset streams from "
+                    "disk",
+    num_workers="processes that read image files (default: the CPU cores, at most 8)",
+    eval_subset="which held-out images each measure takes: stratified (seeded, every class, a smaller set inside a "
+                "larger) or first (the first files)")
+
+def _demo_defaults() -> dict:
+    "Each key the demo's presets set → (its value on CIFAR-10, its value on an image folder)."
+    from spectral_align.experiment import DEMO_PRESET, DEMO_PRESET_FOLDER
+    d = _defaults()
+    return {k: (DEMO_PRESET.get(k, d[k]), DEMO_PRESET_FOLDER.get(k, d[k])) for k in {*DEMO_PRESET, *DEMO_PRESET_FOLDER}
+            if k not in ("data", "data_path")}
+
+def _demo_description() -> str:
+    from spectral_align.experiment import DEMO_PRESET as C, DEMO_PRESET_FOLDER as F, DEMO_TIMES as T
+    n = lambda p: f"{p['n_train']:,} training images, {p['epochs']} epochs, measures {', '.join(p['measures'])}"
+    return (f"A small experiment, one seed of the arms {', '.join(C['arms'])}, on the first data found: an image "
+            f"folder given by --data-path or $SPECTRAL_ALIGN_DATA (train/ and val/ with one sub-folder per class, e.g. "
+            f"Imagenette: {F['arch']} at {F['image_size']} px, {n(F)}; {T['folder']} on 2 CPU cores; in {F['out']}/); "
+            f"else CIFAR-10 (that folder, the cache, or a download: {C['arch']} at 32 px, {n(C)}; {T['cifar10']} on 2 "
+            f"CPU cores; in {C['out']}/); else, offline, the built-in synthetic data (a pipeline check). Any flag "
+            "overrides the preset.")
+
+# %% ../nbs/14_cli.ipynb #135f9908
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
-    "The argument parser of `spectral-align experiment`: one flag per `ExperimentConfig` key, plus --config/--resume/--force."
+    """The argument parser of `spectral-align experiment` (or, when `prog` ends in 'demo', of `spectral-align demo`,
+    whose help shows the demo's defaults): one flag per `ExperimentConfig` key, plus --config/--resume/--force."""
     from spectral_align.experiment import measure_names
     from spectral_align.core import CommandParser       # no abbreviations: a flag is a config key, spelled out (`--epoch` is a mistake)
-    p = CommandParser(prog=prog,
-                description="Train every arm × seed, measure frequency reliance, robustness and "
-                "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
+    demo = prog.endswith("demo")
+    p = CommandParser(prog=prog, description=_demo_description() if demo else
+                      "Train every arm × seed, measure frequency reliance, robustness and "
+                      "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
     p.add_argument("--config", help="YAML or TOML file with any of the keys below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue the results already in --out (same config)")
     p.add_argument("--force", action="store_true", help="delete the results already in --out and start over")
     p.add_argument("--list-arms", action="store_true", help="list the training arms and exit")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines, only one line per task (training an arm, a measure)")
-    if prog.endswith("demo"):
+    if demo:
         p.add_argument("--download", action=argparse.BooleanOptionalAction, default=None,
                        help="download CIFAR-10 into the cache when no local copy is found (default: try, and use the "
                             "built-in synthetic data when offline)")
@@ -94,15 +132,14 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
     g.add_argument("--cpus-per-run", type=int, help="CPU cores of each job")
     g.add_argument("--gpus-per-run", type=int, help="GPUs of each job (more than 1: data-parallel training of the run)")
     g.add_argument("--max-parallel", type=int, help="at most this many jobs at once (SLURM)")
+    shown = _demo_defaults() if demo else {}
     for name, default in _defaults().items():
-        kw = dict(default=None, dest=name, type=_flag_type(name, default), help=f"(default: {default!r})")
-        if name == "seeds": kw["help"] = "number of training seeds (first_seed .. first_seed + N - 1) " + kw["help"]
-        if name == "arms": kw["help"] = "comma-separated arm names " + kw["help"]
-        if name == "measures": kw["help"] = f"comma-separated, from {', '.join(measure_names())} " + kw["help"]
-        if name == "arm_params": kw["help"] = 'JSON, e.g. \'{"blur": {"sigma": 1.0}}\' ' + kw["help"]
-        p.add_argument("--" + name.replace("_", "-"), **kw)
+        text = f"comma-separated, from {', '.join(measure_names())}" if name == "measures" else _FLAG_HELP.get(name, "")
+        dflt = (f"(demo: {shown[name][0]!r} on CIFAR-10, {shown[name][1]!r} on an image folder)" if name in shown
+                else "" if "default:" in text else f"(default: {default!r})")
+        p.add_argument("--" + name.replace("_", "-"), default=None, dest=name, type=_flag_type(name, default),
+                       help=f"{text} {dflt}".strip())
     return p
-
 
 # %% ../nbs/14_cli.ipynb #fd304b09
 def _arms_text(size: int = 32) -> str:
@@ -185,7 +222,7 @@ def cli_experiment(argv: list[str], preset=None) -> int:
 # %% ../nbs/14_cli.ipynb #3f96d7a9
 _COMMANDS = dict(
     experiment="train every arm × seed, measure, and write the report",
-    demo="a small experiment on CIFAR-10 (about 5 minutes on 2 CPU cores; synthetic data when offline)",
+    demo="a small experiment on an image folder or CIFAR-10 (5–10 minutes on 2 CPU cores; synthetic data offline)",
     report="rebuild the results, summary, figures and report of an experiment folder",
     channel="fit the critical-band-masking channel of a results file",
     attack="robust accuracy of a checkpoint against adversarial attacks",

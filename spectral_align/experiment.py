@@ -35,18 +35,20 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import accuracy, check_choice, check_number, describe, get_device, moved_names
-from .data import SUBSETS, data_source, get_dls, load_image_folder, load_split
+from .core import accuracy, check_choice, check_number, describe, get_device, moved_names, predict_labels
+from .data import (AUGMENTS, BUILTIN_CLASSES, CIFAR10_CLASSES, SUBSETS, DataSplit, data_source, default_workers,
+                                 load_folder_split, load_split, make_builtin, resolve_augment, source_classes, stratified_order)
 from .models import ARCHS, build_front_end, model_from_checkpoint
 from .neural import TARGET_SOURCES
 from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
                                   local_rank, on_main, world_size)
 
 # %% auto #0
-__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET',
-           'DEMO_PRESET_SYNTHETIC', 'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS',
-           'register_measure', 'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on',
-           'eval_images', 'MeasureInfo', 'describe_measure', 'measure_info', 'parse_eps', 'parse_list',
+__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'EVAL_SEED', 'EVAL_SUBSETS', 'DATA_KINDS',
+           'ARM_PARAM_RULES', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC', 'DEMO_PRESET_FOLDER', 'DEMO_TIMES',
+           'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS', 'register_measure',
+           'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'MeasureInfo',
+           'describe_measure', 'measure_info', 'eval_images', 'heldout_accuracy', 'parse_eps', 'parse_list',
            'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file',
            'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name',
            'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
@@ -91,13 +93,6 @@ def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 25
     "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
     warnings.warn("`experiment.accuracy_on` is deprecated; use `spectral_align.core.accuracy`", DeprecationWarning, stacklevel=2)
     return accuracy(model, x, y, bs)
-
-def eval_images(ctx, n: int):
-    "The first `n` held-out images and labels of a run's context `ctx` (all with `n` = 0), on the run's device."
-    x, y = ctx["x"], ctx["y"]
-    n = len(x) if not n else min(n, len(x))
-    return x[:n].to(ctx["device"]), y[:n].to(ctx["device"])
-
 
 # %% ../nbs/12_experiment.ipynb #45b3549a
 @dataclass(frozen=True)
@@ -147,6 +142,42 @@ def measure_info(name: str) -> MeasureInfo | None:
 # %% ../nbs/12_experiment.ipynb #257c3d77
 describe_measure("note_*", "a note on how a measure was made (a protocol, a deviation, a check that failed); the text "
                  "is in `condition`", "none (value NaN)", source="package")
+
+# %% ../nbs/12_experiment.ipynb #dc46f9f7
+EVAL_SEED = 12345                      # the evaluation seed: attacks, hybrid partners, noise, and the held-out subsets
+EVAL_SUBSETS = ("stratified", "first")
+
+def _eval_positions(ctx: dict, n: int) -> np.ndarray:
+    "Positions of the `n` held-out images (0: all) a measure gets: the first n of the stratified order, in file order."
+    data = ctx.get("data")
+    y = data.y_valid if data is not None else ctx["y"]
+    n = len(y) if not n else min(n, len(y))
+    if n == len(y) or getattr(ctx.get("cfg"), "eval_subset", "stratified") == "first": return np.arange(n)
+    order = ctx.get("eval_order")
+    if order is None: order = stratified_order(y, ctx.get("eval_seed", EVAL_SEED))
+    return np.sort(order[:n])
+
+def eval_images(ctx: dict, n: int):
+    """A class-stratified subset of `n` held-out images (all with `n` = 0) of a run's context `ctx`, and their labels,
+    on the run's device: the first `n` of `data.stratified_order` of the held-out labels (seed `ctx['eval_seed']`),
+    in file order. So every arm and seed gets the same images whatever the order of the files, and a smaller subset
+    lies inside a larger one. With `cfg.eval_subset='first'` the first `n` files instead (as runs made before it did).
+    `ctx` holds a `data.DataSplit` (`data`) or the held-out tensors `x` and `y`."""
+    idx = _eval_positions(ctx, n)
+    data, i = ctx.get("data"), torch.from_numpy(idx)
+    x, y = (data.valid_images(idx), data.y_valid[i]) if data is not None else (ctx["x"][i], ctx["y"][i])
+    return x.to(ctx["device"]), y.to(ctx["device"])
+
+def heldout_accuracy(model: nn.Module, ctx: dict, bs: int = 256) -> float:
+    """The accuracy of `model` on every held-out image of `ctx`, batch by batch (images streamed from files are read as
+    the batches need them and not kept)."""
+    data = ctx.get("data")
+    if data is None: return accuracy(model, *eval_images(ctx, 0), bs)
+    dev, right = ctx["device"], 0
+    workers = getattr(ctx.get("cfg"), "num_workers", None)
+    for x, y in data.valid_batches(bs, default_workers() if workers is None and not data.in_memory else workers or 0):
+        right += int((predict_labels(model, x.to(dev), bs).cpu() == y).sum())
+    return right / data.n_valid
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -296,9 +327,14 @@ class ExperimentConfig:
     data: str = "builtin"              # builtin | cifar10 | folder | npz
     data_path: str | None = None       # folder or file for the non-builtin kinds
     grayscale: bool | int = False      # False: colour; True or 1: one luminance channel (as Li et al. 2023); 3: luminance in 3 channels
-    image_size: int | None = None      # resize folder images to this size
-    n_train: int = 6000                # training images (builtin: generated; others: first n, 0 = all)
-    n_valid: int = 1000                # held-out images (builtin: generated; others: first n, 0 = all)
+    image_size: int | None = None      # folder images: the side the models see (default: the first training image's shorter side)
+    augment: str = "auto"              # training augmentation: auto (rrc from 64 px up, padcrop below) | rrc | padcrop | none
+    min_scale: float = 0.08            # rrc: the smallest area share of a random-resized crop (torchvision's default)
+    eval_crop: float | None = None     # folder images: share of the shorter side the held-out centre crop keeps (auto: 224/256 with rrc, else 1)
+    image_memory_gb: float = 4.0       # folder images: the most memory (GiB) the chosen images may take as uint8; beyond it they stream
+    num_workers: int | None = None     # processes that read image files (default: the CPU cores, at most 8); not a result setting
+    n_train: int = 6000                # training images (builtin: generated; others: a stratified draw, 0 = all)
+    n_valid: int = 1000                # held-out images (builtin: generated; others: a stratified draw, 0 = all)
     subset: str = "stratified"         # real data: which n_train / n_valid images: stratified (seeded, classes balanced) | first
     arms: list = field(default_factory=lambda: ["baseline", "blur"])
     arm_params: dict = field(default_factory=dict)  # arm name -> {parameter: value}
@@ -313,6 +349,7 @@ class ExperimentConfig:
     n_eval: int = 500                  # held-out images for the frequency probes and corruptions
     n_attack: int = 256                # images for PGD robust accuracy
     n_minimal: int = 64                # images for the minimal-perturbation search
+    eval_subset: str = "stratified"    # which held-out images a measure takes: stratified (seeded, nested, every class) | first
     minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published)
     hybrid_partner_seeds: int = 4      # partner draws per hybrid sweep (Li et al. 2023 use 4)
     masking_protocol: str = "auto"     # subramanian2023 (published, 224 px) | scaled (bands at the same share of Nyquist) | auto
@@ -336,24 +373,40 @@ class ExperimentConfig:
         "The training seeds: `first_seed` … `first_seed + seeds - 1`."
         return list(range(self.first_seed, self.first_seed + self.seeds))
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "ExperimentConfig":
-        "A checked config from a dict (unknown keys are refused with the list of valid ones)."
-        if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
-        bad = [k for k in d if not isinstance(k, str)]
-        if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
-        d = {k.replace("-", "_"): v for k, v in d.items()}
-        unknown = sorted(set(d) - set(cls.keys()))
-        if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
-        return cls(**d)
-
     def __post_init__(self): self.check()
 
     def run_keys(self) -> dict:
-        "The settings that determine the results (not where they go or which device computes them)."
+        "The settings that determine the results (not where they go, which device computes them or how many processes read)."
         d = dataclasses.asdict(self)
-        for k in ("out", "device"): d.pop(k)
+        for k in ("out", "device", "num_workers"): d.pop(k)
         return d
+
+# %% ../nbs/12_experiment.ipynb #c67838d5
+@patch(cls_method=True)
+def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
+    "A checked config from a dict (unknown keys are refused with the list of valid ones)."
+    if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
+    bad = [k for k in d if not isinstance(k, str)]
+    if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
+    d = {k.replace("-", "_"): v for k, v in d.items()}
+    unknown = sorted(set(d) - set(cls.keys()))
+    if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
+    return cls(**d)
+
+# %% ../nbs/12_experiment.ipynb #87aa29c6
+def _check_image_keys(cfg: ExperimentConfig) -> None:
+    "Check (and normalise) the keys of how images are read, augmented, held in memory and subset for the measures."
+    if cfg.image_size is not None:
+        _integer(cfg.image_size, "image_size", low=8)
+        if cfg.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={cfg.data!r}")
+    if cfg.eval_crop is not None:
+        cfg.eval_crop = _real(cfg.eval_crop, "eval_crop", low=0, high=1, low_inclusive=False)
+        if cfg.data != "folder": raise ValueError(f"`eval_crop` crops the images of data='folder' only; got data={cfg.data!r}")
+    check_choice(cfg.augment, "augment", ("auto", *AUGMENTS))
+    cfg.min_scale = _real(cfg.min_scale, "min_scale", low=0, high=1, low_inclusive=False)
+    cfg.image_memory_gb = _real(cfg.image_memory_gb, "image_memory_gb", low=0)
+    if cfg.num_workers is not None: _integer(cfg.num_workers, "num_workers", low=0, high=64)
+    check_choice(cfg.eval_subset, "eval_subset", EVAL_SUBSETS)
 
 # %% ../nbs/12_experiment.ipynb #fbd394e3
 @patch
@@ -370,9 +423,7 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     g = self.grayscale
     if not (isinstance(g, bool) or (isinstance(g, numbers.Integral) and g in (1, 3))):
         raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {_show(g)}")
-    if self.image_size is not None:
-        _integer(self.image_size, "image_size", low=8)
-        if self.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={self.data!r}")
+    _check_image_keys(self)
     for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0)
     check_choice(self.subset, "subset", SUBSETS)
     if self.data == "builtin":
@@ -420,12 +471,23 @@ DEMO_PRESET = dict(arch="small_cnn", arms=["baseline", "blur", "noise", "lsf"], 
                    n_eval=300, n_attack=200, bs=128, measures=["clean", "hybrid", "pgd"], pgd_steps=10,
                    eps_linf=["2/255", "4/255", "8/255"], eps_l2=[0.25, 0.5], out="demo_out")
 DEMO_PRESET_SYNTHETIC = dict(DEMO_PRESET, data="builtin", n_train=2500, n_valid=500, epochs=4, out="demo_out_synthetic")
+DEMO_PRESET_FOLDER = dict(DEMO_PRESET, data="folder", arch="small_cnn_224", image_size=112, n_train=2000,
+                          n_valid=500, epochs=6, bs=64, n_eval=100,
+                          n_attack=100, measures=["clean", "hybrid", "pgd", "masking"], eps_linf=["1/255", "2/255", "4/255"],
+                          eps_l2=[0.25, 0.5], out="demo_out_folder")
+DEMO_TIMES = dict(cifar10="about 5–6 minutes", folder="about 5 minutes")   # wall time on 2 CPU cores, measured
 
 def demo_config_keys(data_path=None, download: bool | None = None, file=None) -> dict:
-    """The demo's preset keys: CIFAR-10 when `data.find_cifar10` finds it (the folder `data_path`, `$SPECTRAL_ALIGN_DATA`,
-    the cache, or a download), else the built-in synthetic data, saying so on `file`."""
-    from spectral_align.data import find_cifar10, data_cache
+    """The demo's preset keys: an image folder (`data.image_folder_split` layout: `train/` and `val/`, one sub-folder per
+    class, such as Imagenette) given by `data_path` or `$SPECTRAL_ALIGN_DATA` (`DEMO_PRESET_FOLDER`); else CIFAR-10 when
+    `data.find_cifar10` finds it (that folder, the cache, or a download; `DEMO_PRESET`); else the built-in synthetic
+    data (`DEMO_PRESET_SYNTHETIC`), saying so on `file`."""
+    from spectral_align.data import find_cifar10, data_cache, is_image_folder_split, DATA_ENV
     file = file or sys.stdout
+    folder = data_path if data_path is not None else os.environ.get(DATA_ENV) or None
+    if folder is not None and is_image_folder_split(folder):
+        print(f"demo: the image folder {str(folder)!r} ({DEMO_TIMES['folder']} on 2 CPU cores)", file=file, flush=True)
+        return dict(DEMO_PRESET_FOLDER, data_path=os.path.expanduser(str(folder)))
     src = find_cifar10(data_path, download=download)
     if src is None:
         print(f"demo: no CIFAR-10 found (no --data-path, ${'SPECTRAL_ALIGN_DATA'} unset, nothing in {data_cache()}, no download): "
@@ -460,32 +522,44 @@ def load_config(path=None, **overrides) -> ExperimentConfig:
     return ExperimentConfig.from_dict(d)
 
 # %% ../nbs/12_experiment.ipynb #ec9fcda5
-def _first(x, y, n):
-    return (x, y) if not n else (x[:n], y[:n])
-
-def experiment_data(cfg: ExperimentConfig) -> tuple:
-    "`(x_train, y_train, x_test, y_test, n_classes)` for the data keys of `cfg` (built-in data is generated)."
+def experiment_data(cfg: ExperimentConfig) -> DataSplit:
+    """The training and held-out data of `cfg` as a `data.DataSplit`: the built-in images (generated), CIFAR-10 or `.npz`
+    files (`data.load_split`: a class-stratified draw of `n_train` + `n_valid` images, only those read, kept as stored),
+    or an image folder (`data.load_folder_split`: the same draw, only those files read; in memory as uint8 within
+    `image_memory_gb`, else streamed). Class names: the built-in ones, CIFAR-10's, an `.npz` file's `classes`, or the
+    folder names."""
+    aug = dict(min_scale=cfg.min_scale)
     if cfg.data == "builtin":
-        from spectral_align.data import make_builtin
         x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0, grayscale=cfg.grayscale)   # the loaders' rule: True = 1 channel
-        return x[:cfg.n_train], y[:cfg.n_train], x[cfg.n_train:], y[cfg.n_train:], 10
+        n = cfg.n_train
+        return DataSplit(y[:n], y[n:], list(BUILTIN_CLASSES), x_train=x[:n], x_valid=x[n:],
+                         augment=resolve_augment(cfg.augment, x.shape[-1]), origin="the built-in synthetic data", **aug)
     try: return _read_data(cfg, Path(cfg.data_path))
     except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
         raise ValueError(f"`data_path` {cfg.data_path!r}: the data could not be read ({type(e).__name__}: {e})") from e
 
-def _read_data(cfg: ExperimentConfig, p: Path) -> tuple:
-    if cfg.data in ("cifar10", "npz"):                    # only the images used are read (see `data.load_split`)
-        src = data_source(p, "data_path")
-        return load_split(src, cfg.n_train, cfg.n_valid, seed=0, grayscale=cfg.grayscale, subset=cfg.subset)
-    else:
-        sub = [p / s for s in ("test", "valid", "val") if (p / s).is_dir()]
-        if not (p / "train").is_dir() or not sub:
-            raise ValueError(f"`data_path` {str(p)!r} must hold a `train` and a `test` (or `valid`) folder of class sub-folders for data='folder'")
-        tr = load_image_folder(p / "train", size=cfg.image_size, grayscale=cfg.grayscale)
-        te = load_image_folder(sub[0], size=cfg.image_size, grayscale=cfg.grayscale)
-    (xt, yt), (xv, yv) = _first(*tr, cfg.n_train), _first(*te, cfg.n_valid)
-    return xt, yt, xv, yv, int(max(yt.max(), yv.max())) + 1
+def _read_data(cfg: ExperimentConfig, p: Path) -> DataSplit:
+    if cfg.data == "folder":
+        return load_folder_split(p, cfg.n_train, cfg.n_valid, seed=0, image_size=cfg.image_size, augment=cfg.augment,
+                                 eval_crop=cfg.eval_crop, min_scale=cfg.min_scale, grayscale=cfg.grayscale,
+                                 memory_gb=cfg.image_memory_gb, num_workers=cfg.num_workers, subset=cfg.subset)
+    src = data_source(p, "data_path")                       # only the images used are read (see `data.load_split`)
+    xt, yt, xv, yv, k = load_split(src, cfg.n_train, cfg.n_valid, seed=0, grayscale=cfg.grayscale, subset=cfg.subset,
+                                   dtype=None)
+    names = list(CIFAR10_CLASSES) if cfg.data == "cifar10" and k <= len(CIFAR10_CLASSES) else source_classes(src, k)
+    return DataSplit(yt, yv, names[:k], x_train=xt, x_valid=xv, augment=resolve_augment(cfg.augment, xv.shape[-1]),
+                     min_scale=cfg.min_scale, origin=str(src))
 
+# %% ../nbs/12_experiment.ipynb #7f1e9a77
+def _as_split(data) -> DataSplit:
+    "`data` as a `DataSplit`; the 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` of old callers still works."
+    if isinstance(data, DataSplit): return data
+    if isinstance(data, tuple) and len(data) == 5:
+        warnings.warn("passing the experiment's data as a 5-tuple is deprecated; pass the DataSplit of `experiment_data`",
+                      DeprecationWarning, stacklevel=3)
+        xt, yt, xv, yv, k = data
+        return DataSplit(yt, yv, [str(i) for i in range(int(k))], x_train=xt, x_valid=xv)
+    raise ValueError(f"`data` must be a DataSplit (from `experiment_data`); got {_show(data)}")
 
 # %% ../nbs/12_experiment.ipynb #8a0c82c5
 _BRAIN_CACHE: dict = {}
@@ -563,12 +637,15 @@ _OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "con
 
 MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
                     "masking_noise", "eps_linf", "eps_l2", "eps_space",
-                    "pgd_steps", "corruptions", "severities")
+                    "pgd_steps", "corruptions", "severities", "eval_subset")
 
-LEGACY_DEFAULTS = dict(subset="first")   # what a config written before a key existed did (its folder holds no such key)
+# what a config written before a key existed did (its folder holds no such key)
+LEGACY_DEFAULTS = dict(subset="first", eval_subset="first", augment="auto", min_scale=0.08, eval_crop=None, image_memory_gb=4.0)
 
 def _config_diff(old: dict, new: dict) -> list:
-    old = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in old}, **old}
+    legacy = dict(LEGACY_DEFAULTS)
+    if old.get("data") == "folder": legacy["augment"] = "padcrop (the image-folder loader before 'augment' existed)"
+    old = {**{k: v for k, v in legacy.items() if k not in old}, **old}
     return sorted(k for k in set(old) | set(new) if old.get(k, "<missing>") != new.get(k, "<missing>"))
 
 def _remeasure(out: Path, diff: list) -> None:
@@ -717,8 +794,9 @@ def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
     return df
 
-def _check_front_ends(cfg: ExperimentConfig, x: torch.Tensor) -> None:
-    "Build each arm's front end and run it on the images `x`, so that e.g. a blur too wide for the image size fails now."
+def _check_front_ends(cfg: ExperimentConfig, data: DataSplit) -> None:
+    "Build each arm's front end and run it on two held-out images, so that e.g. a blur too wide for the image size fails now."
+    x = data.valid_images(np.arange(min(2, data.n_valid)))
     for a in cfg.arms:
         arm = get_arm(a)
         if arm.front_end is None: continue
@@ -751,11 +829,15 @@ def missing_runs(cfg: ExperimentConfig) -> list:
     "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
-def experiment_context(cfg: ExperimentConfig, data, device) -> tuple:
-    "The training data loaders and the evaluation context of `cfg`."
-    xt, yt, xv, yv, n_classes = data
-    dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
-    return dls, dict(x=xv, y=yv, cfg=cfg, device=device, eval_seed=12345, n_classes=n_classes, out=Path(cfg.out))
+# %% ../nbs/12_experiment.ipynb #2d4a1e00
+def experiment_context(cfg: ExperimentConfig, data: DataSplit, device) -> tuple:
+    """The training data loaders of `cfg` (`DataSplit.dls`, data seed 0) and the evaluation context every measure gets:
+    the data, the config, the device, the evaluation seed, the held-out images' stratified order (`eval_images`), the
+    number of classes and the output folder."""
+    data = _as_split(data)
+    dls = data.dls(bs=cfg.bs, device=device, seed=0, num_workers=cfg.num_workers)
+    return dls, dict(data=data, cfg=cfg, device=device, eval_seed=EVAL_SEED, eval_order=stratified_order(data.y_valid, EVAL_SEED),
+                     n_classes=data.n_classes, out=Path(cfg.out))
 
 # %% ../nbs/12_experiment.ipynb #9136a345
 def _tasks(cfg: ExperimentConfig, runs) -> list:
@@ -854,7 +936,7 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
     measures, write = _measures(cfg, None), _check_write(write)
     device = _device(cfg)
     data = experiment_data(cfg)                               # data problems surface before the folder is touched
-    _check_front_ends(cfg, data[0][:2])
+    _check_front_ends(cfg, data)
     init_distributed(cpu=device.type != "cuda")
     file = (file or sys.stdout) if is_main_process() else io.StringIO()
     made, lock = [], OutputLock(cfg.out, file)
@@ -870,13 +952,13 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
 
 # %% ../nbs/12_experiment.ipynb #9b6ac303
 def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False) -> dict:
-    xt, xv = data[0], data[2]
     dls, ctx = experiment_context(cfg, data, device)
     on_main(write_data_info, cfg, data)
     runs = [(a, s) for a in cfg.arms for s in cfg.seed_list]
     tasks = _tasks(cfg, runs)
     print(f"spectral_align experiment: {len(cfg.arms)} arm(s) × {cfg.seeds} seed(s) on {cfg.data} data "
-          f"({len(xt)} train / {len(xv)} held-out images, {tuple(xt.shape[1:])}), device {device}"
+          f"({data.n_train} train / {data.n_valid} held-out images, {data.image_shape}"
+          f"{'' if data.in_memory else ', streamed from disk'}), device {device}"
           + (f" × {world_size()} processes" if world_size() > 1 else "") +
           f"; {len(tasks)} task(s) to run, results in {cfg.out}", file=file, flush=True)
     prog = _Progress(tasks, file)
@@ -884,11 +966,10 @@ def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False
     prog.close()
     return on_main(finish_outputs, cfg, file, write)
 
-def write_data_info(cfg: ExperimentConfig, data: tuple) -> Path:
-    "Write `OUT/data.json`: what the runs were trained and measured on (kind, path, image counts and shape, classes)."
-    xt, yt, xv, yv, n_classes = data
-    info = dict(data=cfg.data, data_path=cfg.data_path, n_train=len(xt), n_valid=len(xv), image_shape=list(xt.shape[1:]),
-                n_classes=int(n_classes), synthetic=cfg.data == "builtin")
+def write_data_info(cfg: ExperimentConfig, data: DataSplit) -> Path:
+    """Write `OUT/data.json`: what the runs were trained and measured on (kind, path, image counts and shape, class
+    names and the images per class of both sets, augmentation, storage; `DataSplit.info`)."""
+    info = dict(data=cfg.data, data_path=cfg.data_path, **_as_split(data).info(), synthetic=cfg.data == "builtin")
     p = Path(cfg.out) / "data.json"
     tmp = p.with_suffix(".tmp"); tmp.write_text(json.dumps(info, indent=1)); os.replace(tmp, p)
     return p
@@ -924,7 +1005,6 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
                 if f.exists(): dfs.append(read_results(f))
     if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
-
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")
@@ -975,7 +1055,7 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
     measures, write = _measures(cfg, None), _check_write(write)
     file = file or sys.stdout
     data = experiment_data(cfg)
-    _check_front_ends(cfg, data[0][:2])
+    _check_front_ends(cfg, data)
     made = _make_folder(Path(cfg.out))
     try:
         with OutputLock(cfg.out, file):

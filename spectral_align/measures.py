@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 import torch
 
-from .core import accuracy
-from .experiment import (register_measure, describe_measure, measure_row, eval_images, brain_set, brain_split,
+from .experiment import (register_measure, describe_measure, measure_row, eval_images, heldout_accuracy,
+                                       brain_set, brain_split,
                                        aligned_to_brain_set)
 
 # %% auto #0
@@ -24,9 +24,8 @@ __all__ = ['measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measu
 # %% ../nbs/12a_measures.ipynb #c03f4c47
 @register_measure("clean")
 def measure_clean(model, ctx) -> list:
-    "Accuracy on the held-out images."
-    x, y = eval_images(ctx, 0)
-    return [measure_row("clean_acc", accuracy(model, x, y, ctx["cfg"].bs * 2))]
+    "Accuracy on every held-out image (`experiment.heldout_accuracy`: batch by batch)."
+    return [measure_row("clean_acc", heldout_accuracy(model, ctx, ctx["cfg"].bs * 2))]
 
 @register_measure("hybrid")
 def measure_hybrid(model, ctx) -> list:
