@@ -535,7 +535,7 @@ def fit_channel(results, unit: str | None = None, method: str = "index", thresho
                   noise_sds=tuple(m.noise_sds), c0=m.c0)
     if K < min_bands:
         at = f" at {size} px" if size else ""
-        why = (f"declined: {K} of the protocol's {N_BANDS} bands were measured{at} (k = {', '.join(str(int(k)) for k in m.bands)}); a "
+        why = (f"{K} of the protocol's {N_BANDS} bands were measured{at} (k = {', '.join(str(int(k)) for k in m.bands)}); a "
                f"channel fit needs at least {min_bands}, and it is not extrapolated from fewer")
         return ChannelFit(False, why, bandwidth_octaves=math.nan, center_cycles_per_image=math.nan, peak_noise_sensitivity=math.nan,
                           amplitude=math.nan, mu=math.nan, sigma=math.nan, status="declined",
