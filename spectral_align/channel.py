@@ -623,7 +623,7 @@ def plot_channel(fits, ax=None, reference: bool = True):
                         fmt="o", color=col, ms=4, capsize=2)
         else: ax.plot(x, f.sensitivity, "o", color=col, ms=4)
         lab = (f"{name}: {f.bandwidth_octaves:.2f} oct, {f.center_cycles_per_image:.1f} c/img" if f.fitted
-               else f"{name}: not fitted")
+               else f"{name}: no channel ({f.status})")
         if f.fitted: ax.plot(lab_x(f.c0 * 2 ** kk), f.curve(kk), "--" if col == "k" else "-", color=col, label=lab)
         else: ax.plot([], [], "o", color=col, label=lab)
     ax.set_xscale("log", base=2)

@@ -18,8 +18,8 @@ from .experiment import (register_measure, measure_row, eval_images, brain_set, 
                                        aligned_to_brain_set)
 
 # %% auto #0
-__all__ = ['measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal', 'measure_masking',
-           'measure_corruptions', 'measure_neural']
+__all__ = ['CHANNEL_CRITERION', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal',
+           'masking_rows', 'measure_masking', 'measure_corruptions', 'measure_neural']
 
 # %% ../nbs/12a_measures.ipynb #c03f4c47
 @register_measure("clean")
@@ -121,43 +121,53 @@ def measure_minimal(model, ctx) -> list:
 
 
 # %% ../nbs/12a_measures.ipynb #65b92a59
+CHANNEL_CRITERION = 50.0    # percent correct: the published criterion of the channel fit
+
+def masking_rows(df) -> list:
+    """The rows of the `masking` measure from a `masking.masking_accuracy` table `df` (its `attrs` give the size, noise,
+    protocol, JPEG step, deviations and assumption): accuracies, notes, the noise-free accuracy, the `index` channel at the
+    50 % criterion (NaN with a `note_channel` row "channel declined: …" or "channel unfitted: …" when there is none) and
+    the human reference (unscaled; under the `scaled` protocol also scaled, noted as an assumption)."""
+    from spectral_align.channel import fit_channel, human_center_cpi
+    a, note = df.attrs, lambda name, text: measure_row(name, float("nan"), condition=text)
+    size = int(a["size"])
+    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}") for r in df.itertuples()]
+    jpeg = f"stimuli saved as JPEG at quality {a['jpeg_quality']}" if a.get("jpeg_quality") else "no JPEG file step"
+    rows.append(note("note_masking", f"critical-band masking at {size} px: protocol {a['protocol']!r}, {a['kind']} noise, {jpeg}"
+                     + (f"; deviations from the published protocol: {'; '.join(a['deviations'])}" if a["deviations"] else "")))
+    if a.get("assumption"): rows.append(note("note_masking", f"assumption: {a['assumption']}"))
+    if len(a.get("dropped_bands") or []):
+        rows.append(note("note_masking", f"critical-band masking at {size} px: bands k = "
+                         f"{', '.join(str(int(k)) for k in a['dropped_bands'])} do not fit the image and were dropped"))
+    clean = float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
+    fit = fit_channel(df, method="index", threshold=CHANNEL_CRITERION)
+    rows += [measure_row("masking_noise_free_acc", clean), measure_row("channel_criterion_pct", CHANNEL_CRITERION),
+             measure_row("channel_n_bands", len(fit.bands)), measure_row("channel_fitted", float(fit.fitted)),
+             measure_row("channel_bandwidth_oct", fit.bandwidth_octaves), measure_row("channel_center_cpi", fit.center_cycles_per_image),
+             measure_row("channel_center_cpi_true", fit.center_cpi_true), measure_row("channel_center_cpi_nominal", fit.center_cpi_nominal),
+             measure_row("channel_peak_sensitivity", fit.peak_noise_sensitivity)]
+    human = human_center_cpi()
+    rows += [measure_row("human_center_cpi_nominal", human["nominal"]), measure_row("human_center_cpi_true", human["true"])]
+    if a.get("protocol") == "scaled":
+        hs = human_center_cpi(size, protocol="scaled")
+        rows += [measure_row("human_center_cpi_nominal_scaled", hs["nominal"]), measure_row("human_center_cpi_true_scaled", hs["true"]),
+                 note("note_channel", f"assumption: {hs['assumption']}; the published reference is the unscaled one")]
+    if not fit.fitted: rows.append(note("note_channel", f"channel {fit.status}: {fit.reason}"))
+    return rows
+
+# %% ../nbs/12a_measures.ipynb #2ea4fcdb
 @register_measure("masking")
 def measure_masking(model, ctx) -> list:
-    """Masking accuracy per noise SD × band and the fitted channel (index method), under the config's masking protocol
-    (`masking.masking_protocol`: the published 224-px protocol at 224 px, its scaled form elsewhere) and noise kind
-    (the published Laplacian-pyramid noise by default). The channel's centre is given in the noise's own band labels,
-    in true cycles/image and in the published pyramid labels, beside the human centre in the same units."""
+    """Masking accuracy per noise SD × band and the fitted channel (index method, 50 % criterion) under the config's
+    protocol (`masking_protocol`: the published one by default) and noise (`masking_noise`: pyramid by default); rows as
+    in `masking_rows`."""
     from spectral_align.masking import masking_accuracy
-    from spectral_align.channel import fit_channel, human_center_cpi
     cfg = ctx["cfg"]
     x, y = eval_images(ctx, cfg.n_eval)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")               # dropped bands: in the notes
         df = masking_accuracy(model, x, y, seed=ctx["eval_seed"], bs=cfg.bs * 2, protocol=cfg.masking_protocol, kind=cfg.masking_noise)
-    a, size = df.attrs, x.shape[-1]
-    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}") for r in df.itertuples()]
-    rows.append(measure_row("note_masking", float("nan"), condition=f"critical-band masking at {size} px: protocol {a['protocol']!r}, "
-                            f"{a['kind']} noise" + (f"; deviations from the published protocol: {'; '.join(a['deviations'])}" if a["deviations"] else "")))
-    if len(a.get("dropped_bands") or []):
-        rows.append(measure_row("note_masking", float("nan"), condition=f"critical-band masking at {size} px: bands k = "
-                                f"{', '.join(str(int(k)) for k in a['dropped_bands'])} do not fit the image and were dropped"))
-    clean = 100 * float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
-    chance = 100 / ctx["n_classes"]
-    criterion = 50.0
-    if math.isfinite(clean) and clean <= criterion and clean > chance + 5:
-        criterion = chance + (clean - chance) / 2
-        rows.append(measure_row("note_channel", float("nan"), condition="masking: noise-free accuracy under the protocol's "
-                                "contrast reduction is below the paper's 50% criterion, so the channel uses a relative criterion: "
-                                "half-way between chance and the noise-free accuracy"))
-    rows.append(measure_row("channel_criterion_pct", criterion))
-    fit = fit_channel(df, method="index", threshold=criterion)
-    human = human_center_cpi(size)
-    rows += [measure_row("channel_bandwidth_oct", fit.bandwidth_octaves), measure_row("channel_center_cpi", fit.center_cycles_per_image),
-             measure_row("channel_center_cpi_true", fit.center_cpi_true), measure_row("channel_center_cpi_nominal", fit.center_cpi_nominal),
-             measure_row("human_center_cpi_nominal", human["nominal"]), measure_row("human_center_cpi_true", human["true"]),
-             measure_row("channel_peak_sensitivity", fit.peak_noise_sensitivity)]
-    if not fit.fitted: rows.append(measure_row("note_channel", float("nan"), condition=f"masking channel not fitted: {fit.reason}"))
-    return rows
+    return masking_rows(df)
 
 # %% ../nbs/12a_measures.ipynb #fd8a5b4d
 @register_measure("corruptions")
