@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .core import accuracy
-from .experiment import (register_measure, measure_row, eval_images, brain_set, brain_split,
+from .experiment import (register_measure, describe_measure, measure_row, eval_images, brain_set, brain_split,
                                        aligned_to_brain_set)
 
 # %% auto #0
@@ -73,6 +73,27 @@ def measure_lowpass_highpass(model, ctx) -> list:
     return rows
 
 
+# %% ../nbs/12a_measures.ipynb #6140d87b
+describe_measure("clean_acc", "accuracy on every held-out image", "fraction of images", 0, 1, "standard")
+describe_measure("hybrid_acc_low", "share of hybrid images classified as the image that gave their low frequencies, at "
+                 "the cutoff `param` (% of Nyquist), averaged over partner seeds", "fraction of images", 0, 1, "Li et al. 2023")
+describe_measure("hybrid_acc_high", "share of hybrid images classified as the image that gave their high frequencies, at "
+                 "the cutoff `param` (% of Nyquist), averaged over partner seeds", "fraction of images", 0, 1, "Li et al. 2023")
+for _s in ("low", "high"):
+    describe_measure(f"hybrid_acc_{_s}_sd", f"standard deviation of hybrid_acc_{_s} over the partner seeds",
+                     "fraction of images", 0, 1)
+describe_measure("hybrid_crossover_pct", "the cutoff (% of Nyquist) where the hybrid curves cross: below it a model "
+                 "follows the low-frequency image less than the high-frequency one", "% of Nyquist", 0, 100)
+describe_measure("hybrid_crossover_pct_sd", "standard deviation of the crossover over the partner seeds", "% of Nyquist", 0, 100)
+describe_measure("lsf_reliance", "mean over the hybrid cutoffs of acc_low / (acc_low + acc_high): the share of decided "
+                 "hybrids a model assigns to the low-frequency image (0.5: no preference)", "fraction", 0, 1)
+describe_measure("lsf_reliance_sd", "standard deviation of lsf_reliance over the partner seeds", "fraction", 0, 1)
+for _s in ("low", "high"):
+    describe_measure(f"{_s}pass_acc", f"accuracy on {_s}-pass filtered images (ideal filter) at the cutoff `param`",
+                     "fraction of images", 0, 1, "standard")
+    describe_measure(f"{_s}pass_half_cutoff_cpi", f"the cutoff where accuracy on {_s}-passed images reaches half the "
+                     "clean accuracy", "cycles/image", 0)
+
 # %% ../nbs/12a_measures.ipynb #2ffb097e
 _NORMS = (("inf", "linf"), ("2", "l2"))
 
@@ -94,31 +115,59 @@ def measure_pgd(model, ctx) -> list:
         rows += [measure_row(f"pgd_{tag}_acc", r.accuracy, r.eps) for r in df.itertuples()]
         if cfg.eps_space != "pixel":
             rows += [measure_row(f"pgd_{tag}_eps_pixel", r.eps_pixel, r.eps) for r in df[df.attack != "clean"].itertuples()]
-        rows.append(measure_row(f"robust_acc_{tag}", df[df.attack != "clean"].accuracy.mean()))
+        rows.append(measure_row(f"robust_acc_{tag}", df[df.attack != "clean"].accuracy.mean()))     # package-defined
         rows.append(measure_row(f"masking_checks_passed_{tag}", float(checks.passed.all())))
         for c in checks[~checks.passed].itertuples():
             rows.append(measure_row("note_gradient_masking", float("nan"), condition=f"gradient-masking check failed ({tag}): {c.what}: "
                              f"accuracy {c.accuracy:.3f} > {c.limit:.3f} at ε = {c.eps:.4g} with {c.steps} steps"))
     return rows
 
+_MINIMAL_NOTES = {"li2023": "the published protocol of Li et al. 2023",
+                  "li2023-targeted": "the targeted variant of Li et al. 2023 (robust-arena: shuffled target labels)",
+                  "bisect": "this package's fast PGD bisection, NOT the published protocol: any label flip counts, "
+                            "over the correctly classified images only; its medians are smaller than li2023's"}
+
 @register_measure("minimal")
 def measure_minimal(model, ctx) -> list:
-    """Median minimal perturbation (L∞ and L2) and the attack success rate against ε, by the config's `minimal_protocol`:
-    'li2023' (Li et al. 2023: PGD over an ε grid plus a minimum-norm attack, success = another class with probability
-    ≥ 0.5, over all images) or 'bisect' (the fast PGD bisection, over the correctly classified images)."""
+    """Median minimal perturbation (L∞ and L2) and the attack success rate against ε, by the config's
+    `minimal_protocol`, named on every row (`protocol`): 'li2023' (Li et al. 2023: PGD over an ε grid plus a
+    minimum-norm attack, success = another class with probability ≥ 0.5, over all images), 'li2023-targeted' (the
+    same, into robust-arena's shuffled target classes) or 'bisect' (this package's fast PGD bisection over the
+    correctly classified images; not published)."""
     from spectral_align.attacks import minimal_perturbation, median_minimal_perturbation, success_curve
-    cfg, rows = ctx["cfg"], []
+    cfg, rows, p = ctx["cfg"], [], ctx["cfg"].minimal_protocol
     x, y = eval_images(ctx, cfg.n_minimal)
     for norm, tag in _NORMS:
         if not (cfg.eps_linf if norm == "inf" else cfg.eps_l2): continue
-        df = minimal_perturbation(model, x, y, norm, protocol=cfg.minimal_protocol, seed=ctx["eval_seed"], bs=cfg.bs * 2,
+        df = minimal_perturbation(model, x, y, norm, protocol=p, seed=ctx["eval_seed"], bs=cfg.bs * 2,
                                   eps_space=cfg.eps_space)
-        rows.append(measure_row(f"minimal_{tag}_median", median_minimal_perturbation(df)))
+        rows.append(measure_row(f"minimal_{tag}_median", median_minimal_perturbation(df), protocol=p))
         grid = np.linspace(0, 2 * max(cfg.eps_linf if norm == "inf" else cfg.eps_l2), 25)   # the same radii for every arm
-        rows += [measure_row(f"minimal_{tag}_success", r.success_rate, r.eps) for r in success_curve(df, eps=grid).itertuples()]
-    rows.append(measure_row("note_minimal", float("nan"), condition=f"minimal perturbation: protocol {cfg.minimal_protocol!r}"))
+        rows += [measure_row(f"minimal_{tag}_success", r.success_rate, r.eps, protocol=p)
+                 for r in success_curve(df, eps=grid).itertuples()]
+    rows.append(measure_row("note_minimal", float("nan"), protocol=p,
+                            condition=f"minimal perturbation: protocol {p!r}, {_MINIMAL_NOTES[p]}"))
     return rows
 
+
+# %% ../nbs/12a_measures.ipynb #18edb9d6
+for _t, _n in (("linf", "L∞"), ("l2", "L2")):
+    describe_measure(f"pgd_{_t}_acc", f"accuracy under a PGD {_n} attack of radius ε = `param` (ε = 0: the attacked "
+                     "images unperturbed)", "fraction of images", 0, 1, "standard")
+    describe_measure(f"pgd_{_t}_eps_pixel", f"the {_n} radius `param` of the normalised input space, in pixel units",
+                     "ε, pixel units", 0)
+    describe_measure(f"robust_acc_{_t}", f"package-defined summary: the mean of pgd_{_t}_acc over the configured radii "
+                     "(ε = 0 excluded); no paper reports this average", "fraction of images", 0, 1, "package")
+    describe_measure(f"masking_checks_passed_{_t}", f"1 if every gradient-masking check of the {_n} attack passed, else 0",
+                     "0 or 1", 0, 1)
+    describe_measure(f"minimal_{_t}_median", f"median {_n} minimal perturbation, by the protocol in the row's "
+                     "`protocol` column: 'li2023' (Li et al. 2023, over all attacked images), 'li2023-targeted' (its "
+                     "targeted variant), or 'bisect' (this package's fast bisection over the correctly classified "
+                     "images: NOT the published measure, and smaller than li2023's)", "ε, pixel units", 0,
+                     source="Li et al. 2023")
+    describe_measure(f"minimal_{_t}_success", f"share of attacked images whose minimal {_n} perturbation is at most "
+                     "ε = `param`, by the protocol in the `protocol` column (see minimal_*_median)",
+                     "fraction of images", 0, 1, source="Li et al. 2023")
 
 # %% ../nbs/12a_measures.ipynb #65b92a59
 CHANNEL_CRITERION = 50.0    # percent correct: the published criterion of the channel fit
@@ -131,7 +180,8 @@ def masking_rows(df) -> list:
     from spectral_align.channel import fit_channel, human_center_cpi
     a, note = df.attrs, lambda name, text: measure_row(name, float("nan"), condition=text)
     size = int(a["size"])
-    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}") for r in df.itertuples()]
+    proto = str(a.get("protocol", ""))
+    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}", protocol=proto) for r in df.itertuples()]
     jpeg = f"stimuli saved as JPEG at quality {a['jpeg_quality']}" if a.get("jpeg_quality") else "no JPEG file step"
     rows.append(note("note_masking", f"critical-band masking at {size} px: protocol {a['protocol']!r}, {a['kind']} noise, {jpeg}"
                      + (f"; deviations from the published protocol: {'; '.join(a['deviations'])}" if a["deviations"] else "")))
@@ -141,19 +191,50 @@ def masking_rows(df) -> list:
                          f"{', '.join(str(int(k)) for k in a['dropped_bands'])} do not fit the image and were dropped"))
     clean = float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
     fit = fit_channel(df, method="index", threshold=CHANNEL_CRITERION)
-    rows += [measure_row("masking_noise_free_acc", clean), measure_row("channel_criterion_pct", CHANNEL_CRITERION),
-             measure_row("channel_n_bands", len(fit.bands)), measure_row("channel_fitted", float(fit.fitted)),
-             measure_row("channel_bandwidth_oct", fit.bandwidth_octaves), measure_row("channel_center_cpi", fit.center_cycles_per_image),
-             measure_row("channel_center_cpi_true", fit.center_cpi_true), measure_row("channel_center_cpi_nominal", fit.center_cpi_nominal),
-             measure_row("channel_peak_sensitivity", fit.peak_noise_sensitivity)]
+    rows += [measure_row(m, v, protocol=proto) for m, v in (
+        ("masking_noise_free_acc", clean), ("channel_criterion_pct", CHANNEL_CRITERION), ("channel_n_bands", len(fit.bands)),
+        ("channel_fitted", float(fit.fitted)), ("channel_bandwidth_oct", fit.bandwidth_octaves),
+        ("channel_center_cpi", fit.center_cycles_per_image), ("channel_center_cpi_true", fit.center_cpi_true),
+        ("channel_center_cpi_nominal", fit.center_cpi_nominal), ("channel_peak_sensitivity", fit.peak_noise_sensitivity))]
     human = human_center_cpi()
-    rows += [measure_row("human_center_cpi_nominal", human["nominal"]), measure_row("human_center_cpi_true", human["true"])]
+    rows += [measure_row("human_center_cpi_nominal", human["nominal"], protocol=human["protocol"]),
+             measure_row("human_center_cpi_true", human["true"], protocol=human["protocol"])]
     if a.get("protocol") == "scaled":
         hs = human_center_cpi(size, protocol="scaled")
-        rows += [measure_row("human_center_cpi_nominal_scaled", hs["nominal"]), measure_row("human_center_cpi_true_scaled", hs["true"]),
+        rows += [measure_row("human_center_cpi_nominal_scaled", hs["nominal"], protocol="scaled"),
+                 measure_row("human_center_cpi_true_scaled", hs["true"], protocol="scaled"),
                  note("note_channel", f"assumption: {hs['assumption']}; the published reference is the unscaled one")]
     if not fit.fitted: rows.append(note("note_channel", f"channel {fit.status}: {fit.reason}"))
     return rows
+
+# %% ../nbs/12a_measures.ipynb #98c0be33
+_CBM = "Subramanian et al. 2023"
+describe_measure("masking_acc", "accuracy on critical-band-masking stimuli (gray, contrast 0.2, JPEG quality 75 unless the "
+                 "protocol note says otherwise) with noise of SD `condition` in the band `param` (index k)", "fraction of images",
+                 0, 1, _CBM)
+describe_measure("masking_noise_free_acc", "accuracy on the noise-free critical-band-masking stimuli (gray, contrast 0.2): the "
+                 "ceiling every threshold is measured from; at or below the 50 % criterion there is no channel",
+                 "fraction of images", 0, 1, _CBM)
+describe_measure("channel_criterion_pct", "the accuracy criterion that defines a threshold (the published 50 %)", "% correct",
+                 0, 100, _CBM)
+describe_measure("channel_n_bands", "how many of the protocol's 7 masking bands the images hold (pyramid levels, or octave "
+                 "bands below Nyquist); below 5 the channel fit is declined", "bands", 0, 7, "package")
+describe_measure("channel_fitted", "1 if a channel was fitted, 0 if it was declined (fewer than 5 bands) or unfitted (no "
+                 "threshold, or a centre outside or a width beyond the measured bands); the note_channel row says which",
+                 "0 or 1", 0, 1, "package")
+describe_measure("channel_bandwidth_oct", "full width at half maximum of the fitted channel (the Gaussian through the index "
+                 "thresholds); NaN when there is none", "octaves", 0, 7, _CBM)
+for _k, _u in (("", "band labels of the noise"), ("_true", "true cycles/image: where the noise power is centred"),
+               ("_nominal", "published pyramid labels, the human 39.6's units")):
+    describe_measure(f"channel_center_cpi{_k}", "centre frequency of the fitted channel, inside the measured bands (NaN when "
+                     "there is none)", f"cycles/image ({_u})", 0, source=_CBM)
+for _k, _v in (("nominal", "39.6, in published pyramid labels"), ("true", "about 19, where that noise's power is centred")):
+    describe_measure(f"human_center_cpi_{_k}", f"the human channel's centre as published ({_v}), unscaled, beside the "
+                     "model's", "cycles/image", 0, source=_CBM)
+    describe_measure(f"human_center_cpi_{_k}_scaled", f"the human channel's centre moved to this image size (39.6·size/224, "
+                     f"{_k}): an assumption of the 'scaled' protocol, not a measurement", "cycles/image", 0, source="package")
+describe_measure("channel_peak_sensitivity", "peak noise sensitivity of the fitted channel, 2^(A − 4) with A the Gaussian's "
+                 "height in threshold-index units (the human channel: 1)", "relative (human = 1)", 0, 1, _CBM)
 
 # %% ../nbs/12a_measures.ipynb #2ea4fcdb
 @register_measure("masking")
@@ -172,19 +253,45 @@ def measure_masking(model, ctx) -> list:
 # %% ../nbs/12a_measures.ipynb #fd8a5b4d
 @register_measure("corruptions")
 def measure_corruptions(model, ctx) -> list:
-    "Accuracy per corruption × severity and the mean corruption accuracy."
-    from spectral_align.corruptions import corruption_accuracy, mean_corruption_accuracy, COMMON_CORRUPTIONS
+    """Accuracy per corruption × severity (the constants for the image size, 8-bit images: protocol 'cifar10-c' or
+    'imagenet-c' on every row), the published mean (15 common corruptions × severities 1–5) when the config runs all of
+    them, and this package's means over whatever was run."""
+    from spectral_align.corruptions import (corruption_accuracy, mean_corruption_accuracy, COMMON_CORRUPTIONS,
+                                            SEVERITIES, published_mean_corruption_accuracy)
     cfg = ctx["cfg"]
     x, y = eval_images(ctx, cfg.n_eval)
     df = corruption_accuracy(model, x, y, corruptions=cfg.corruptions or "all", severities=tuple(cfg.severities),
                              seed=ctx["eval_seed"], bs=cfg.bs * 2)
     d = df[df.corruption != "clean"]
-    rows = [measure_row("corruption_acc", r.accuracy, r.severity, r.corruption) for r in d.itertuples()]
-    rows.append(measure_row("corruption_mean_acc", mean_corruption_accuracy(df)))
-    if set(COMMON_CORRUPTIONS) <= set(d.corruption):
-        rows.append(measure_row("corruption_mean_acc_common", mean_corruption_accuracy(df, "common")))
+    prot = "; ".join(dict.fromkeys(d.protocol))
+    rows = [measure_row("corruption_acc", r.accuracy, r.severity, r.corruption, protocol=r.protocol)
+            for r in d.itertuples()]
+    common, n_common = set(COMMON_CORRUPTIONS) <= set(d.corruption), len(set(COMMON_CORRUPTIONS) & set(d.corruption))
+    if common and set(SEVERITIES) <= set(d.severity):
+        rows.append(measure_row("corruption_mean_acc_15x5", published_mean_corruption_accuracy(df), protocol=prot))
+    else:
+        rows.append(measure_row("note_corruptions", float("nan"), protocol=prot, condition=(
+            f"corruptions: the published mean (15 common corruptions x severities 1-5) was not measured: the config "
+            f"runs {n_common} of the 15 at severities {sorted(set(d.severity))}; "
+            "corruption_mean_acc is this package's mean over what was run")))
+    rows.append(measure_row("corruption_mean_acc", mean_corruption_accuracy(df), protocol=prot))
+    if common:
+        rows.append(measure_row("corruption_mean_acc_common", mean_corruption_accuracy(df, "common"), protocol=prot))
     return rows
 
+
+# %% ../nbs/12a_measures.ipynb #58580dee
+describe_measure("corruption_acc", "accuracy under the corruption `condition` at severity `param`, with the "
+                 "generator's constants for the image size and 8-bit images (protocol 'cifar10-c' or 'imagenet-c')",
+                 "fraction of images", 0, 1, "Hendrycks & Dietterich 2019")
+describe_measure("corruption_mean_acc_15x5", "the published summary: mean of corruption_acc over the 15 common "
+                 "corruptions × severities 1–5 (Li et al. 2023's CIFAR-10-C mean)", "fraction of images", 0, 1,
+                 "Hendrycks & Dietterich 2019; Li et al. 2023")
+describe_measure("corruption_mean_acc", "package-defined summary: mean of corruption_acc over the configured "
+                 "corruptions and severities (the published 15 × 5 mean only if those are exactly what was run)",
+                 "fraction of images", 0, 1, "package")
+describe_measure("corruption_mean_acc_common", "package-defined summary: mean of corruption_acc over the 15 common "
+                 "corruptions at the configured severities", "fraction of images", 0, 1, "package")
 
 # %% ../nbs/12a_measures.ipynb #278bdcd7
 def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -229,3 +336,11 @@ def measure_neural(model, ctx) -> list:
             for sp, g in df.groupby("species"): rows.append(measure_row(f"rsa_brain_{sp}", g.rsa.mean()))
     return rows
 
+
+# %% ../nbs/12a_measures.ipynb #5759dbc5
+describe_measure("target_cka", "linear CKA between the penultimate features and the simulated V1 population on the "
+                 "same held-out images", "CKA", 0, 1)
+describe_measure("target_rsa", "Spearman correlation of the penultimate features' RDM with the simulated V1 RDM",
+                 "Spearman ρ", -1, 1)
+describe_measure("rsa_brain", "RSA of the penultimate features to the brain RDM `condition`", "Spearman ρ", -1, 1)
+describe_measure("rsa_brain_*", "mean RSA to the brain RDMs (of one species, after the underscore)", "Spearman ρ", -1, 1)

@@ -27,9 +27,9 @@ from .experiment import (ExperimentConfig, OutputLock, arm_settings, collect_res
                                        read_data_info, run_name, write_csv)
 
 # %% auto #0
-__all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'summary_table', 'format_summary', 'curves',
-           'shift_vs_gain', 'plot_shift_vs_gain', 'make_figures', 'flag_channels', 'paired_change', 'report_notes',
-           'arms_as_used', 'write_report', 'write_outputs', 'report_from_folder']
+__all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'summary_label', 'summary_table', 'format_summary',
+           'curves', 'shift_vs_gain', 'plot_shift_vs_gain', 'make_figures', 'flag_channels', 'paired_change',
+           'report_notes', 'arms_as_used', 'write_report', 'write_outputs', 'report_from_folder']
 
 # %% ../nbs/12b_report.ipynb #38ef820f
 PER_EPS_MEASURES = ("pgd_linf_acc", "pgd_l2_acc")   # curves whose every ε > 0 also goes into the summary
@@ -59,8 +59,9 @@ def _mean_sem_ci(v) -> dict:
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, s.e.m. and 95% CI half-width over seeds, per arm, of every scalar measure and of the robust accuracy at each
-    ε (`PER_EPS_MEASURES`); notes (text, no number) are left to the report."""
-    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds"]
+    ε (`PER_EPS_MEASURES`), with the protocol(s) that made it and where the measure comes from (`source`: a paper,
+    'standard', or 'package' for this package's own summaries; see `experiment.measure_info`); notes are left out."""
+    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol", "source"]
     if results is None or not len(results): return pd.DataFrame(columns=cols)
     sc = results[results.param.isna() & ~results.measure.str.startswith("note")]
     sc = pd.concat([sc, _per_eps_rows(results)], ignore_index=True)
@@ -69,12 +70,35 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     agg = lambda v: pd.Series(_mean_sem_ci(v))
     g = per_seed.groupby(["arm", "measure"], sort=False)["value"].apply(agg).unstack().reset_index()
     g["n_seeds"] = g["n_seeds"].astype(int)
+    prot = sc.get("protocol", pd.Series("", index=sc.index)).fillna("").astype(str)
+    joined = prot.groupby([sc.arm, sc.measure], sort=False).agg(lambda v: "; ".join(dict.fromkeys(o for o in v if o)))
+    g["protocol"] = [joined.get((a, m), "") for a, m in zip(g.arm, g.measure)]
+    g["source"] = [_source(m) for m in g.measure]
     return g[cols]
 
+def _source(measure: str) -> str:
+    "Where `measure` (or `name ε=…`) comes from (`experiment.measure_info`): a paper, 'standard', 'package' or ''."
+    import spectral_align.measures  # noqa: F401  (describes the built-in measures)
+    from spectral_align.experiment import measure_info
+    info = measure_info(measure.split(" ")[0])
+    return "" if info is None else info.source
+
 # %% ../nbs/12b_report.ipynb #293e71fa
-def summary_table(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    "The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure."
+def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
+    """A measure's label in the summary table: its name, then the protocol that made it in brackets (a `bisect` result
+    marked as not the published protocol), then '(package-defined)' for this package's own summaries."""
+    prot = f" [{protocol}]" if protocol else ""
+    if "bisect" in protocol: prot = f" [{protocol}: not the published protocol]"
+    return measure + prot + (" (package-defined)" if source == "package" else "")
+
+def summary_table(summary: pd.DataFrame, digits: int = 3, labels: bool = False) -> pd.DataFrame:
+    """The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure (with `labels`, each
+    labelled by `summary_label`: protocol and package-defined marks, as the report and the printed summary show it)."""
     if not len(summary): return pd.DataFrame()
+    if labels and ("protocol" in summary or "source" in summary):
+        summary = summary.assign(measure=[summary_label(m, p, s) for m, p, s in zip(
+            summary.measure, summary.get("protocol", pd.Series("", index=summary.index)).fillna(""),
+            summary.get("source", pd.Series("", index=summary.index)).fillna(""))])
     def fmt(r):
         if not math.isfinite(r["mean"]): return "n/a"
         return f"{r['mean']:.{digits}g}" + (f" ± {r['sem']:.2g}" if math.isfinite(r["sem"]) else "")
@@ -87,7 +111,7 @@ SYNTHETIC_BANNER = ("PIPELINE CHECK ON SYNTHETIC DATA: these models saw the buil
 
 def format_summary(summary: pd.DataFrame, banner: str | None = None) -> str:
     "The summary table as text, arms as columns (measures are many, arms few), under `banner` if given."
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
+    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
     text = "(no results)" if not len(t) else t.T.to_string()
     return f"*** {banner} ***\n{text}\n*** {banner} ***" if banner else text
 
@@ -154,6 +178,12 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110, bbox_inches="tight"); plt.close(fig)
     return path
 
+def _protocol_title(results, measures) -> str:
+    "' (protocol …)' for a figure of `measures` (bisect marked as not the published protocol); '' if none is named."
+    if "protocol" not in results: return ""
+    prot = "; ".join(sorted(set(results.loc[results.measure.isin(measures), "protocol"].dropna()) - {""}))
+    return f" (protocol {prot}{': not the published protocol' if 'bisect' in prot else ''})" if prot else ""
+
 def _curve_panels(results, measures, xlabel, ylabel, title, banner, line="-o"):
     "One panel per curve measure: each arm's mean over seeds with s.e.m. bars."
     import matplotlib.pyplot as plt
@@ -191,7 +221,7 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
     mins = [m for m in ("minimal_linf_success", "minimal_l2_success") if m in ms]
     if mins:
         fig = _curve_panels(results, mins, lambda m: "ε (L∞)" if "linf" in m else "ε (L2)", "fraction fooled at radius ≤ ε",
-                            "Minimal adversarial perturbations", banner, line="-")
+                            "Minimal adversarial perturbations" + _protocol_title(results, mins), banner, line="-")
         figs["minimal"] = _save(fig, folder / "minimal.png")
     if "masking_acc" in ms:
         f = _channel_figure(results, banner, **(masking or {}))
@@ -200,7 +230,9 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
         d = results[results.measure == "corruption_acc"].groupby(["condition", "arm"], sort=False)["value"].mean().unstack()
         fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(d)), 3.3))
         d.plot.bar(ax=ax, width=0.8); ax.set_ylabel("accuracy (mean over severities)"); ax.set_xlabel("")
-        ax.legend(fontsize=7); ax.set_title(_titled("Common corruptions", banner), fontsize=9 if banner else None)
+        ax.legend(fontsize=7)
+        title = "Common corruptions" + _protocol_title(results, ["corruption_acc"])
+        ax.set_title(_titled(title, banner), fontsize=9 if banner else None)
         figs["corruptions"] = _save(fig, folder / "corruptions.png")
     if len(shift_vs_gain(results)):
         fig, ax = plt.subplots(figsize=(5.2, 4.2))
@@ -240,7 +272,7 @@ def flag_channels(results: pd.DataFrame, kind: str | None = None, size: int | No
         out.loc[run & out.measure.isin(_CHANNEL_VALUES), "value"] = np.nan
         out.loc[run & (out.measure == "channel_fitted"), "value"] = 0.0
         notes.append(dict(arm=a, seed=s, group="masking", measure="note_channel", param=np.nan, value=np.nan,
-                          condition=f"channel {why}; it gave {c:.4g} cycles/image"))
+                          condition=f"channel {why}; it gave {c:.4g} cycles/image", **({"protocol": ""} if "protocol" in out else {})))
     return pd.concat([out, pd.DataFrame(notes, columns=out.columns)], ignore_index=True) if notes else out
 
 # %% ../nbs/12b_report.ipynb #08db8313
@@ -346,7 +378,7 @@ def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.
                  banner: str | None = None) -> Path:
     "Write `out/report.html` (self-contained, under `banner` if given) and return its path."
     out, info = Path(out), read_data_info(out)
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
+    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
     table = t.T.to_html(classes="summary", border=0, na_rep="") if len(t) else "<p>No results yet.</p>"
     figs = "".join(f'<figure>{_img_tag(p)}<figcaption>{html.escape(_CAPTIONS.get(k, k))}</figcaption></figure>'
                    for k, p in figures.items())
