@@ -303,7 +303,7 @@ def _channel_figure(results: pd.DataFrame, banner: str | None = None, kind: str 
         ax.set_title(_titled(f"Critical-band masking channels on {at} (human: Subramanian et al. 2023, 224-px images)", banner), fontsize=9)
     else:
         n = len(mats) + 1
-        fig, axs = plt.subplots(1, n, figsize=(2.9 * n, 2.9), squeeze=False)
+        fig, axs = plt.subplots(1, n, figsize=(3.4 * n, 3.3 + 0.45 * bool(banner)), squeeze=False, constrained_layout=True)
         for ax, (a, (m, _)) in zip(axs[0], mats.items()): plot_masking_heatmap(m, ax=ax, title=a, annotate=n <= 5)
         plot_masking_heatmap(human_matrix(), ax=axs[0][-1], title="human (224 px)", annotate=n <= 5)
         fig.suptitle(_titled(f"Critical-band masking on {at}: accuracy (%) per noise SD × band — no channel fitted", banner), fontsize=9)
