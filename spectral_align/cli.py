@@ -471,9 +471,9 @@ def _print_channel(fit, m, file, hum):
         print(f"centre frequency:       {fit.center_cycles_per_image:.2f} cycles/image in the band labels{ci('center_cycles_per_image')}")
         if fit.noise_kind is not None and fit.size:
             from spectral_align.channel import human_center_cpi
-            h = human_center_cpi(fit.size)
-            print(f"  published-label units: {fit.center_cpi_nominal:.2f}   (human {h['nominal']:.2f} at {fit.size} px)")
-            print(f"  true cycles/image:     {fit.center_cpi_true:.2f}   (human {h['true']:.2f} at {fit.size} px)")
+            h = human_center_cpi()
+            print(f"  published-label units: {fit.center_cpi_nominal:.2f}   (human {h['nominal']:.2f}, measured at 224 px)")
+            print(f"  true cycles/image:     {fit.center_cpi_true:.2f}   (human {h['true']:.2f}, measured at 224 px)")
         else: print(f"  (human {hum['center_cycles_per_image']:.1f} cycles/image in the published pyramid labels at 224 px)")
         print(f"peak noise sensitivity: {fit.peak_noise_sensitivity:.2f}{ci('peak_noise_sensitivity')}   (human {hum['peak_noise_sensitivity']:.2f})")
     else: print(f"not fitted: {fit.reason}")

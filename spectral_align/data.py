@@ -317,7 +317,7 @@ def load_npz(path, *, grayscale=False, dtype=torch.float32, indices=None) -> tup
         raise ValueError(f"`path` {str(p)!r} is corrupt or truncated: array 'x' could not be read ({_first_line(e)})") from None
     return load_arrays(x, y[idx], grayscale=grayscale, dtype=dtype)
 
-# %% ../nbs/02_data.ipynb #a02dcd30
+# %% ../nbs/02_data.ipynb #d31b5ea7
 _16BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
 class _ImageRefused(ValueError): "An image PIL reads but whose values have no defined range."
@@ -334,7 +334,7 @@ def _pil_rgb(im, what: str) -> np.ndarray:
                             "whose range the file does not define; it is refused (save it as 8- or 16-bit)")
     return np.array(im.convert("RGB"))                    # a writable copy (torch.from_numpy warns on read-only arrays)
 
-# %% ../nbs/02_data.ipynb #53514739
+# %% ../nbs/02_data.ipynb #9fb53e4e
 def _decode_image(data, what: str) -> np.ndarray:
     """Decode encoded image bytes (or open an image file) with PIL as uint8 (H, W, 3) (`_pil_rgb`); a file PIL cannot
     read, or whose values have no defined range, is a ValueError naming `what`."""
@@ -498,7 +498,7 @@ def load_cifar10(path, train: bool = True, download: bool = False, grayscale=Fal
         x, y = x[order], y[order]
     return _convert(torch.from_numpy(x), grayscale, dtype), torch.from_numpy(y)
 
-# %% ../nbs/02_data.ipynb #45805fc3
+# %% ../nbs/02_data.ipynb #5cee130f
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 def folder_classes(path) -> list[str]:
@@ -508,14 +508,14 @@ def folder_classes(path) -> list[str]:
     if not classes: raise ValueError(f"`path` {str(root)!r} has no sub-folders; expected one sub-folder of images per class")
     return classes
 
-# %% ../nbs/02_data.ipynb #586f4a6c
+# %% ../nbs/02_data.ipynb #e6c39463
 def read_image(path) -> np.ndarray:
     """The image file `path` as uint8 (H, W, 3), read with PIL by the rule of the table above; a file that is not a
     readable image, or whose values have no defined range, is a ValueError naming it."""
     if not isinstance(path, (str, Path)): raise ValueError(f"`path` must be a path (str or Path); got {describe(path)}")
     return _decode_image(Path(path), f"the file {str(path)!r}")
 
-# %% ../nbs/02_data.ipynb #d4929646
+# %% ../nbs/02_data.ipynb #5cda5eaf
 def _is_image_file(path: str) -> bool:
     name = os.path.basename(path)
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
@@ -542,7 +542,7 @@ def list_image_folder(path, classes=None) -> tuple[list[str], np.ndarray, list[s
                          f"({', '.join(IMAGE_EXTENSIONS)})")
     return [f for f, _ in samples], labels, classes
 
-# %% ../nbs/02_data.ipynb #87c56095
+# %% ../nbs/02_data.ipynb #e1fa6d56
 class ImageFiles(torch.utils.data.Dataset):
     """Image files and their labels, read when indexed (`read_image`), as torchvision's `ImageFolder` does: item `i` is
     `(tfm(x), y[i])`, x the uint8 (3, H, W) image. `vocab` names the classes (label k is `vocab[k]`)."""
@@ -557,7 +557,7 @@ class ImageFiles(torch.utils.data.Dataset):
         return (x if self.tfm is None else self.tfm(x)), self.y[i]
     def __repr__(self): return f"ImageFiles({len(self)} files, e.g. {self.files[0]!r})"
 
-# %% ../nbs/02_data.ipynb #e0ece963
+# %% ../nbs/02_data.ipynb #1e26901d
 AUGMENTS = ("rrc", "padcrop", "none")
 IMAGENET_EVAL_CROP = 224 / 256          # torchvision's ImageNet evaluation: shorter side to 256, centre crop 224
 
@@ -585,7 +585,7 @@ def train_transform(size: int, augment: str = "rrc", min_scale: float = 0.08, cr
     if augment == "none": return view
     return v2.Compose([view, v2.RandomCrop(size, padding=padding, fill=0), v2.RandomHorizontalFlip()])
 
-# %% ../nbs/02_data.ipynb #5f83c92a
+# %% ../nbs/02_data.ipynb #b1bf849d
 RRC_MIN_SIZE = 64       # 'auto' augmentation: random-resized crops from this size up (ImageNet-like), pad-crops below
 
 def resolve_augment(augment: str, size: int) -> str:
@@ -594,7 +594,7 @@ def resolve_augment(augment: str, size: int) -> str:
     check_number(size, "size", low=1, integer=True)
     return augment if augment != "auto" else "rrc" if size >= RRC_MIN_SIZE else "padcrop"
 
-# %% ../nbs/02_data.ipynb #00df1601
+# %% ../nbs/02_data.ipynb #f10acdeb
 def load_image_folder(path, size: int | tuple | None = None, grayscale=False,
                       dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image of a folder with one sub-folder per class (`list_image_folder`; labels follow
@@ -645,7 +645,7 @@ def stratified_indices(y, n: int, seed: int = 0) -> np.ndarray:
     picks = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
     return np.sort(np.concatenate(picks))
 
-# %% ../nbs/02_data.ipynb #e6aec575
+# %% ../nbs/02_data.ipynb #8844993b
 def stratified_order(y, seed: int = 0) -> np.ndarray:
     """Every position of the labels `y`, in an order whose every prefix is class-stratified: the first n positions hold
     each class n // K or n // K + 1 times (K classes; a class that runs out leaves its turns to the others). Within a
@@ -844,7 +844,7 @@ def load_split(source, n_train: int = 0, n_valid: int = 0, seed: int = 0, graysc
         top = max(top, int(y.max()))
     return (*out, top + 1)
 
-# %% ../nbs/02_data.ipynb #ec009aa6
+# %% ../nbs/02_data.ipynb #c1a14c71
 def source_classes(source, n_classes: int) -> list[str]:
     """The names of the `n_classes` classes of a dataset on disk (a `DataSource`, or a folder `data_source` reads),
     label k the k-th: CIFAR-10's names for torchvision's batches, the `classes` array of an .npz training file that
@@ -932,7 +932,7 @@ def _random_pad_crop_flip(x, padding, flip, pad_mode, g):
     fl = torch.rand(b, generator=g, device=x.device) < 0.5 if flip else None
     return _pad_crop_flip(x, dy, dx, fl, padding, pad_mode)
 
-# %% ../nbs/02_data.ipynb #a2040e8d
+# %% ../nbs/02_data.ipynb #a100f30c
 def _check_range(v, name: str, low: float, high: float | None = None) -> tuple[float, float]:
     if not (isinstance(v, (tuple, list)) and len(v) == 2):
         raise ValueError(f"`{name}` must be a pair (min, max); got {describe(v)}")
@@ -966,7 +966,7 @@ def _crop_boxes(n, h, w, scale, ratio, g):
     y0 = torch.where(found, (u[:, 1] * (h - bh + 1)).floor(), float((h - fh) // 2))
     return torch.stack([x0, y0, x0 + bw, y0 + bh], 1)
 
-# %% ../nbs/02_data.ipynb #2587f9a2
+# %% ../nbs/02_data.ipynb #779f7ef6
 def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: int, flip: torch.Tensor | None = None) -> torch.Tensor:
     """The box `boxes[i]` (x0, y0, x1, y1, in pixels: pixel k spans [k, k + 1)) of each image of the float batch `x`
     (B, C, H, W), resized to `size`×`size` by torchvision's `roi_align` (bilinear, ⌈box/size⌉² samples averaged per
@@ -988,7 +988,7 @@ def _resized_crop(x, boxes, size, flip):
     out = roi_align(x, rois, (size, size), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
     return out if flip is None else torch.where(flip[:, None, None, None], out.flip(-1), out)
 
-# %% ../nbs/02_data.ipynb #614867a2
+# %% ../nbs/02_data.ipynb #fd73563e
 def random_resized_crop(x: torch.Tensor, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip: bool = True,
                         seed: int | torch.Generator | None = None) -> torch.Tensor:
     "`resized_crop` of `x` to `size` with boxes from `resized_crop_boxes` and, if `flip`, a flip with probability ½."
@@ -1021,7 +1021,7 @@ class ImageTensors:
         return (xb.float() / 255 if xb.dtype == torch.uint8 else xb), self.y[i]
     def __repr__(self): return f"ImageTensors({len(self)} images of shape {tuple(self.x.shape[1:])}, {self.x.dtype})"
 
-# %% ../nbs/02_data.ipynb #ba4d9340
+# %% ../nbs/02_data.ipynb #e715a97a
 def _show_grid(x: torch.Tensor, titles: list, colors: list | None = None, nrows=None, ncols=None, figsize=None):
     "Images `x` (N, C, H, W) in [0, 1] on a grid of axes (fastai's `get_grid`), each titled."
     from fastai.vision.data import get_grid
@@ -1032,7 +1032,7 @@ def _show_grid(x: torch.Tensor, titles: list, colors: list | None = None, nrows=
         ax.set_title(titles[i], fontsize=9, **({} if colors is None else dict(color=colors[i])))
     return axs
 
-# %% ../nbs/02_data.ipynb #55ce0421
+# %% ../nbs/02_data.ipynb #3bbc81be
 class ImageDL(DataLoader):
     """A fastai `DataLoader` of images and class labels: shuffles with its own `random.Random` seeded by `seed`, and
     answers what fastai users ask of one (`vocab`, `show_batch`, `show_results`)."""
@@ -1065,14 +1065,14 @@ class ImageDL(DataLoader):
         titles = [f"{t}\n{q}" for t, q in zip(self._names(y[:n]), self._names(p[:n]))]
         _show_grid(x[:n], titles, ["green" if o else "red" for o in ok], nrows, ncols, figsize)
 
-# %% ../nbs/02_data.ipynb #64ed19d2
+# %% ../nbs/02_data.ipynb #d7d35508
 class TensorDL(ImageDL):
     "A fastai `DataLoader` over an `ImageTensors`: each batch is gathered by one indexing operation."
     def create_item(self, s): return s                                   # items are just indices
     def create_batch(self, b): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
     def do_batch(self, b): return self.create_batch(self.before_batch(b))
 
-# %% ../nbs/02_data.ipynb #f3c486ee
+# %% ../nbs/02_data.ipynb #fe2d9605
 class SeededBatchTransform:
     """Base of the batch transforms that draw random numbers: a `torch.Generator` seeded with `seed`, made on the
     batch's device at first use, whose state is saved and restored with the training state (exact resume)."""
@@ -1107,7 +1107,7 @@ class BatchAugment(SeededBatchTransform):
         return (_random_pad_crop_flip(x, self.padding, self.flip, self.pad_mode, self._generator(x.device)), *rest)
     def __repr__(self): return f"BatchAugment(padding={self.padding}, flip={self.flip}, pad_mode={self.pad_mode!r})"
 
-# %% ../nbs/02_data.ipynb #2262b93a
+# %% ../nbs/02_data.ipynb #ffd36bbe
 class BatchRandomResizedCrop(SeededBatchTransform):
     """Batch transform: a random-resized crop (`resized_crop_boxes`: area share in [`min_scale`, 1], aspect ratio in
     `ratio`) of every image of a float batch `(x, y, ...)` to `size`×`size` and, if `flip`, a horizontal flip with
@@ -1128,7 +1128,7 @@ class BatchRandomResizedCrop(SeededBatchTransform):
         return (_random_resized_crop(x, self.size, self.scale, self.ratio, self.flip, g), *rest)
     def __repr__(self): return f"BatchRandomResizedCrop(size={self.size}, scale={self.scale}, flip={self.flip})"
 
-# %% ../nbs/02_data.ipynb #e912729b
+# %% ../nbs/02_data.ipynb #e771e9b3
 def _check_split(x, y, xn, yn, n_classes):
     if isinstance(x, np.ndarray): x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or not (x.dtype == torch.uint8 or x.is_floating_point()):
@@ -1152,7 +1152,7 @@ def _check_vocab(vocab, c: int) -> list:
         raise ValueError(f"`vocab` must hold {c} class names (strings), one per class; got {describe(vocab)}")
     return list(vocab)
 
-# %% ../nbs/02_data.ipynb #e40ebfc2
+# %% ../nbs/02_data.ipynb #562a254f
 def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool | str = True, device=None,
             seed: int | torch.Generator = 0, num_workers: int = 0, *, valid_bs: int | None = None, padding: int = 4,
             flip: bool = True, pad_mode: str = "zeros", n_classes: int | None = None, size: int | None = None,
@@ -1206,7 +1206,7 @@ def builtin_dls(n_train: int = 10000, n_valid: int = 2000, bs: int = 128, augmen
     kwargs.setdefault("vocab", list(BUILTIN_CLASSES))
     return get_dls(xt, yt, xv, yv, bs=bs, augment=augment, device=device, seed=seed, n_classes=10, **kwargs)
 
-# %% ../nbs/02_data.ipynb #f3568d5a
+# %% ../nbs/02_data.ipynb #2240c0ab
 HELDOUT_FOLDERS = ("val", "valid", "test")
 
 def _has_class_dirs(p: Path) -> bool:
@@ -1228,7 +1228,7 @@ def is_image_folder_split(path) -> bool:
     except ValueError: return False
     return True
 
-# %% ../nbs/02_data.ipynb #7ad6ccc5
+# %% ../nbs/02_data.ipynb #0690d480
 def default_workers() -> int:
     "Worker processes for reading images: the CPU cores this process may use, at most 8."
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -1257,7 +1257,7 @@ def read_files(ds, num_workers: int = 0, bs: int = 64) -> torch.Tensor:
         raise ValueError("`ds` images differ in size; give it a transform to one size (`eval_transform`)") from None
     return out
 
-# %% ../nbs/02_data.ipynb #5fcf04f8
+# %% ../nbs/02_data.ipynb #7e79178c
 class ToFloatImages:
     """Batch transform: the uint8 images of a batch `(x, y, ...)` to float in [0, 1], on their device, then kept in
     colour or made grayscale by `grayscale` (False, True/1 or 3, as the loaders)."""
@@ -1268,7 +1268,7 @@ class ToFloatImages:
         return (x if self.channels is None else to_grayscale(x, self.channels), *rest)
     def __repr__(self): return f"ToFloatImages(grayscale={self.grayscale!r})"
 
-# %% ../nbs/02_data.ipynb #5787e72d
+# %% ../nbs/02_data.ipynb #0bc63ccf
 def files_dls(train: ImageFiles, valid: ImageFiles, bs: int = 128, device=None, seed: int | torch.Generator = 0,
               num_workers: int = 0, *, valid_bs: int | None = None, grayscale=False,
               n_classes: int | None = None) -> DataLoaders:
@@ -1292,7 +1292,7 @@ def files_dls(train: ImageFiles, valid: ImageFiles, bs: int = 128, device=None, 
     dls.c = c
     return dls
 
-# %% ../nbs/02_data.ipynb #2a5ac617
+# %% ../nbs/02_data.ipynb #619b88f4
 @dataclass
 class DataSplit:
     """The training and held-out images of an experiment, and how to feed them to a model. Labels `y_train`, `y_valid`
@@ -1350,7 +1350,7 @@ class DataSplit:
         if self.in_memory: return tuple(self.x_valid.shape[1:])
         return (1 if _gray_mode(self.grayscale) == 1 else 3, self.image_size, self.image_size)
 
-# %% ../nbs/02_data.ipynb #9b0f6fbc
+# %% ../nbs/02_data.ipynb #9d307bf7
 @patch
 def dls(self: DataSplit, bs: int = 128, device=None, seed: int | torch.Generator = 0, num_workers: int | None = None,
         valid_bs: int | None = None) -> DataLoaders:
@@ -1365,7 +1365,7 @@ def dls(self: DataSplit, bs: int = 128, device=None, seed: int | torch.Generator
                      default_workers() if num_workers is None else num_workers, valid_bs=valid_bs,
                      grayscale=self.grayscale, n_classes=self.n_classes)
 
-# %% ../nbs/02_data.ipynb #d870de62
+# %% ../nbs/02_data.ipynb #2b2f7156
 @patch
 def valid_images(self: DataSplit, idx=None, num_workers: int = 0) -> torch.Tensor:
     """The held-out images at the positions `idx` (default: all), in that order, as float (N, C, H, W) in [0, 1] on the
@@ -1392,7 +1392,7 @@ def valid_batches(self: DataSplit, bs: int = 256, num_workers: int = 0):
         tfm = ToFloatImages(self.grayscale)
         for b in torch.utils.data.DataLoader(self.valid_files, batch_size=bs, num_workers=num_workers): yield tfm(b)
 
-# %% ../nbs/02_data.ipynb #67add68e
+# %% ../nbs/02_data.ipynb #98ee8cc5
 @patch
 def class_counts(self: DataSplit) -> pd.DataFrame:
     "The number of training and held-out images of each class: one row per class, in label order."
@@ -1413,7 +1413,7 @@ def info(self: DataSplit) -> dict:
                 **({"min_scale": self.min_scale} if self.augment == "rrc" else {}), eval_crop=self.eval_crop,
                 storage=store, origin=self.origin)
 
-# %% ../nbs/02_data.ipynb #630e5c36
+# %% ../nbs/02_data.ipynb #f89026f0
 @patch
 def __iter__(self: DataSplit):
     "Deprecated: unpacks as the old 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` (float images)."
@@ -1424,7 +1424,7 @@ def __iter__(self: DataSplit):
     f = lambda x: x.float() / 255 if x.dtype == torch.uint8 else x
     return iter((f(self.x_train), self.y_train, f(self.x_valid), self.y_valid, self.n_classes))
 
-# %% ../nbs/02_data.ipynb #2e910366
+# %% ../nbs/02_data.ipynb #4e482d21
 def _pick(y: np.ndarray, n: int, seed: int, subset: str, name: str, classes: list, what: str) -> np.ndarray:
     "Positions of the `n` images (0: all) of a split: a stratified draw or the first n; refused if a class is left out."
     if n > len(y): raise ValueError(f"`{name}` {n} is more than the {len(y)} {what} images; use 0 for all")
@@ -1453,7 +1453,7 @@ def _first_size(f: str) -> int:
         with Image.open(f) as im: return min(im.size)
     except Exception as e: raise ValueError(f"the file {f!r} is not a readable image ({_first_line(e)})") from None
 
-# %% ../nbs/02_data.ipynb #c050f875
+# %% ../nbs/02_data.ipynb #58541b4d
 def load_folder_split(path, n_train: int = 0, n_valid: int = 0, seed: int = 0, *, image_size: int | None = None,
                       augment: str = "auto", eval_crop: float | None = None, min_scale: float = 0.08, grayscale=False,
                       memory_gb: float = 4.0, num_workers: int | None = None, subset: str = "stratified") -> DataSplit:

@@ -41,7 +41,7 @@ from .data import (AUGMENTS, BUILTIN_CLASSES, CIFAR10_CLASSES, SUBSETS, DataSpli
 from .models import ARCHS, build_front_end, model_from_checkpoint
 from .neural import TARGET_SOURCES
 from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
-                                  local_rank, on_main, world_size)
+                                  local_rank, on_main, world_size, GrayContrastAugment)
 
 # %% auto #0
 __all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'EVAL_SEED', 'EVAL_SUBSETS', 'DATA_KINDS',
@@ -238,7 +238,8 @@ ARM_PARAM_RULES = dict(      # parameter name (or 'arm.name') → check_number b
     lam=dict(low=0), mu=dict(low=0), warmup=dict(low=0, high=1), alpha=dict(low=0), n_target=dict(low=3),
     v1_units=dict(low=1), n_images=dict(low=3), predictor_epochs=dict(low=1), ratio=dict(low=0, low_inclusive=False),
     clip=dict(low=0, high=1, low_inclusive=False, high_inclusive=False), logit_scale=dict(low=0, low_inclusive=False),
-    form=("ce", "kl"), reduction=("mean", "sum"), predictor=GUIDANCE_PREDICTORS, dc_gain=dict(low=0, high=1))
+    form=("ce", "kl"), reduction=("mean", "sum"), predictor=GUIDANCE_PREDICTORS, dc_gain=dict(low=0, high=1),
+    channel_scale=("published", "scaled"))
 ARM_PARAM_RULES["guidance.alpha"] = dict(low=0, high=1)          # the weight of the guidance loss: (1−α)·CE + α·MSE
 
 def _check_param(arm: str, k: str, v, default) -> None:
@@ -271,15 +272,20 @@ def check_arm_params(arm: str, params) -> dict:
 # %% ../nbs/12_experiment.ipynb #b184b652
 def arm_settings(arm: str, params: dict | None = None, size: int | None = None) -> dict:
     """The parameters of `arm` (its defaults updated by `params`), plus, at `size`-px images, the value in cycles/image of
-    each parameter defined relative to another size or to Nyquist (`channel_center`, `lsf_cutoff`)."""
+    each parameter whose meaning depends on the size (`channel_center`, `lsf_cutoff`): `channel_center_cpi@{size}px`, and
+    `channel_peak_gain@{size}px` where the channel lies above Nyquist. A size-scaled channel adds `assumption`."""
     out = dict(get_arm(arm).resolve(check_arm_params(arm, params or {})))
     if size is None: return out
     check_number(size, "size", low=2, integer=True)
     if "channel_center" in out:
         from spectral_align.filters import SteeringBand
         band = SteeringBand("channel", channel_center=out["channel_center"], channel_fwhm=out.get("channel_fwhm", 1.0),
-                            ref_size=out.get("ref_size", 224))
+                            ref_size=out.get("ref_size", 224), channel_scale=out.get("channel_scale", "published"), dc_gain=None)
         out[f"channel_center_cpi@{size}px"] = round(band.channel_center_cpi(size), 3)
+        if band.channel_center_cpi(size) > size / 2:
+            out[f"channel_peak_gain@{size}px"] = round(float(band.gain(size, size).max()), 3)
+        if band.channel_scale == "scaled":
+            out["assumption"] = "size-scaled human channel (39.6·size/224 c/img): an assumption, not the published channel"
     if "lsf_cutoff" in out: out[f"lsf_cutoff_cpi@{size}px"] = round(out["lsf_cutoff"] / 100 * size / 2, 3)
     return out
 
@@ -352,7 +358,8 @@ class ExperimentConfig:
     eval_subset: str = "stratified"    # which held-out images a measure takes: stratified (seeded, nested, every class) | first
     minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published)
     hybrid_partner_seeds: int = 4      # partner draws per hybrid sweep (Li et al. 2023 use 4)
-    masking_protocol: str = "auto"     # subramanian2023 (published, 224 px) | scaled (bands at the same share of Nyquist) | auto
+    gray_contrast_augment: float = 0.0 # share of training images shown gray at a random contrast in [0.2, 1] (the masking protocol's view, no noise); 0: off, as published
+    masking_protocol: str = "subramanian2023"   # subramanian2023 (published) | scaled (by name only: an assumption) | auto (old configs)
     masking_noise: str = "pyramid"     # pyramid (the published Laplacian-pyramid noise) | octave (exact octave bands)
     eps_linf: list = field(default_factory=lambda: ["1/255", "2/255", "4/255", "8/255"])
     eps_l2: list = field(default_factory=lambda: [0.125, 0.25, 0.5, 1.0])
@@ -450,7 +457,8 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     _integer(self.pgd_steps, "pgd_steps", low=1)
     check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
-    check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
+    check_choice(self.masking_protocol, "masking_protocol", ("subramanian2023", "scaled", "auto"))
+    self.gray_contrast_augment = _real(self.gray_contrast_augment, "gray_contrast_augment", low=0, high=1)
     check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
     _integer(self.hybrid_partner_seeds, "hybrid_partner_seeds", low=1, high=64)
     if self.corruptions is not None: self.corruptions = _corruption_list(self.corruptions)
@@ -640,7 +648,8 @@ MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_prot
                     "pgd_steps", "corruptions", "severities", "eval_subset")
 
 # what a config written before a key existed did (its folder holds no such key)
-LEGACY_DEFAULTS = dict(subset="first", eval_subset="first", augment="auto", min_scale=0.08, eval_crop=None, image_memory_gb=4.0)
+LEGACY_DEFAULTS = dict(subset="first", eval_subset="first", augment="auto", min_scale=0.08, eval_crop=None, image_memory_gb=4.0,
+                       gray_contrast_augment=0.0)
 
 def _config_diff(old: dict, new: dict) -> list:
     legacy = dict(LEGACY_DEFAULTS)
@@ -783,7 +792,9 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
         from spectral_align.neural import make_target
         p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
         context = dict(target=make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0]))
-    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context, quiet=quiet)
+    cbs = [GrayContrastAugment(cfg.gray_contrast_augment, seed=seed)] if cfg.gray_contrast_augment else None
+    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context,
+                         quiet=quiet, cbs=cbs)
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
     if is_main_process(): write_csv(hist, rd / "history.csv")
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)

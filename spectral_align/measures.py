@@ -18,8 +18,8 @@ from .experiment import (register_measure, describe_measure, measure_row, eval_i
                                        aligned_to_brain_set)
 
 # %% auto #0
-__all__ = ['measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal', 'measure_masking',
-           'measure_corruptions', 'measure_neural']
+__all__ = ['CHANNEL_CRITERION', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal',
+           'masking_rows', 'measure_masking', 'measure_corruptions', 'measure_neural']
 
 # %% ../nbs/12a_measures.ipynb #c03f4c47
 @register_measure("clean")
@@ -169,58 +169,85 @@ for _t, _n in (("linf", "L∞"), ("l2", "L2")):
                      "fraction of images", 0, 1, source="Li et al. 2023")
 
 # %% ../nbs/12a_measures.ipynb #65b92a59
-@register_measure("masking")
-def measure_masking(model, ctx) -> list:
-    """Masking accuracy per noise SD × band and the fitted channel (index method), under the config's masking protocol
-    (`masking.masking_protocol`: the published 224-px protocol at 224 px, its scaled form elsewhere) and noise kind
-    (the published Laplacian-pyramid noise by default). The channel's centre is given in the noise's own band labels,
-    in true cycles/image and in the published pyramid labels, beside the human centre in the same units."""
-    from spectral_align.masking import masking_accuracy
+CHANNEL_CRITERION = 50.0    # percent correct: the published criterion of the channel fit
+
+def masking_rows(df) -> list:
+    """The rows of the `masking` measure from a `masking.masking_accuracy` table `df` (its `attrs` give the size, noise,
+    protocol, JPEG step, deviations and assumption): accuracies, notes, the noise-free accuracy, the `index` channel at the
+    50 % criterion (NaN with a `note_channel` row "channel declined: …" or "channel unfitted: …" when there is none) and
+    the human reference (unscaled; under the `scaled` protocol also scaled, noted as an assumption)."""
     from spectral_align.channel import fit_channel, human_center_cpi
-    cfg = ctx["cfg"]
-    x, y = eval_images(ctx, cfg.n_eval)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        df = masking_accuracy(model, x, y, seed=ctx["eval_seed"], bs=cfg.bs * 2, protocol=cfg.masking_protocol, kind=cfg.masking_noise)
-    a, size = df.attrs, x.shape[-1]
-    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}") for r in df.itertuples()]
-    rows.append(measure_row("note_masking", float("nan"), condition=f"critical-band masking at {size} px: protocol {a['protocol']!r}, "
-                            f"{a['kind']} noise" + (f"; deviations from the published protocol: {'; '.join(a['deviations'])}" if a["deviations"] else "")))
+    a, note = df.attrs, lambda name, text: measure_row(name, float("nan"), condition=text)
+    size = int(a["size"])
+    proto = str(a.get("protocol", ""))
+    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}", protocol=proto) for r in df.itertuples()]
+    jpeg = f"stimuli saved as JPEG at quality {a['jpeg_quality']}" if a.get("jpeg_quality") else "no JPEG file step"
+    rows.append(note("note_masking", f"critical-band masking at {size} px: protocol {a['protocol']!r}, {a['kind']} noise, {jpeg}"
+                     + (f"; deviations from the published protocol: {'; '.join(a['deviations'])}" if a["deviations"] else "")))
+    if a.get("assumption"): rows.append(note("note_masking", f"assumption: {a['assumption']}"))
     if len(a.get("dropped_bands") or []):
-        rows.append(measure_row("note_masking", float("nan"), condition=f"critical-band masking at {size} px: bands k = "
-                                f"{', '.join(str(int(k)) for k in a['dropped_bands'])} do not fit the image and were dropped"))
-    clean = 100 * float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
-    chance = 100 / ctx["n_classes"]
-    criterion = 50.0
-    if math.isfinite(clean) and clean <= criterion and clean > chance + 5:
-        criterion = chance + (clean - chance) / 2
-        rows.append(measure_row("note_channel", float("nan"), condition="masking: noise-free accuracy under the protocol's "
-                                "contrast reduction is below the paper's 50% criterion, so the channel uses a relative criterion: "
-                                "half-way between chance and the noise-free accuracy"))
-    rows.append(measure_row("channel_criterion_pct", criterion))
-    fit = fit_channel(df, method="index", threshold=criterion)
-    human = human_center_cpi(size)
-    rows += [measure_row("channel_bandwidth_oct", fit.bandwidth_octaves), measure_row("channel_center_cpi", fit.center_cycles_per_image),
-             measure_row("channel_center_cpi_true", fit.center_cpi_true), measure_row("channel_center_cpi_nominal", fit.center_cpi_nominal),
-             measure_row("human_center_cpi_nominal", human["nominal"]), measure_row("human_center_cpi_true", human["true"]),
-             measure_row("channel_peak_sensitivity", fit.peak_noise_sensitivity)]
-    if not fit.fitted: rows.append(measure_row("note_channel", float("nan"), condition=f"masking channel not fitted: {fit.reason}"))
+        rows.append(note("note_masking", f"critical-band masking at {size} px: bands k = "
+                         f"{', '.join(str(int(k)) for k in a['dropped_bands'])} do not fit the image and were dropped"))
+    clean = float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
+    fit = fit_channel(df, method="index", threshold=CHANNEL_CRITERION)
+    rows += [measure_row(m, v, protocol=proto) for m, v in (
+        ("masking_noise_free_acc", clean), ("channel_criterion_pct", CHANNEL_CRITERION), ("channel_n_bands", len(fit.bands)),
+        ("channel_fitted", float(fit.fitted)), ("channel_bandwidth_oct", fit.bandwidth_octaves),
+        ("channel_center_cpi", fit.center_cycles_per_image), ("channel_center_cpi_true", fit.center_cpi_true),
+        ("channel_center_cpi_nominal", fit.center_cpi_nominal), ("channel_peak_sensitivity", fit.peak_noise_sensitivity))]
+    human = human_center_cpi()
+    rows += [measure_row("human_center_cpi_nominal", human["nominal"], protocol=human["protocol"]),
+             measure_row("human_center_cpi_true", human["true"], protocol=human["protocol"])]
+    if a.get("protocol") == "scaled":
+        hs = human_center_cpi(size, protocol="scaled")
+        rows += [measure_row("human_center_cpi_nominal_scaled", hs["nominal"], protocol="scaled"),
+                 measure_row("human_center_cpi_true_scaled", hs["true"], protocol="scaled"),
+                 note("note_channel", f"assumption: {hs['assumption']}; the published reference is the unscaled one")]
+    if not fit.fitted: rows.append(note("note_channel", f"channel {fit.status}: {fit.reason}"))
     return rows
 
 # %% ../nbs/12a_measures.ipynb #98c0be33
-describe_measure("masking_acc", "accuracy on critical-band-masking stimuli with noise of SD `condition` in the band "
-                 "`param`", "fraction of images", 0, 1, "Subramanian et al. 2023")
-describe_measure("channel_criterion_pct", "the accuracy criterion that defines a threshold", "% correct", 0, 100)
-describe_measure("channel_bandwidth_oct", "full width of the fitted channel at half its peak", "octaves", 0,
-                 source="Subramanian et al. 2023")
-for _k, _u in (("", "band labels of the noise"), ("_true", "true cycles/image"), ("_nominal", "published pyramid labels")):
-    describe_measure(f"channel_center_cpi{_k}", "centre frequency of the fitted channel", f"cycles/image ({_u})", 0,
-                     source="Subramanian et al. 2023")
-for _k in ("nominal", "true"):
-    describe_measure(f"human_center_cpi_{_k}", f"the human channel's centre (Subramanian et al. 2023) in {_k} "
-                     "cycles/image, beside the model's", "cycles/image", 0, source="Subramanian et al. 2023")
-describe_measure("channel_peak_sensitivity", "peak noise sensitivity of the fitted channel (1 / threshold SD)",
-                 "1 / noise SD", 0, source="Subramanian et al. 2023")
+_CBM = "Subramanian et al. 2023"
+describe_measure("masking_acc", "accuracy on critical-band-masking stimuli (gray, contrast 0.2, JPEG quality 75 unless the "
+                 "protocol note says otherwise) with noise of SD `condition` in the band `param` (index k)", "fraction of images",
+                 0, 1, _CBM)
+describe_measure("masking_noise_free_acc", "accuracy on the noise-free critical-band-masking stimuli (gray, contrast 0.2): the "
+                 "ceiling every threshold is measured from; at or below the 50 % criterion there is no channel",
+                 "fraction of images", 0, 1, _CBM)
+describe_measure("channel_criterion_pct", "the accuracy criterion that defines a threshold (the published 50 %)", "% correct",
+                 0, 100, _CBM)
+describe_measure("channel_n_bands", "how many of the protocol's 7 masking bands the images hold (pyramid levels, or octave "
+                 "bands below Nyquist); below 5 the channel fit is declined", "bands", 0, 7, "package")
+describe_measure("channel_fitted", "1 if a channel was fitted, 0 if it was declined (fewer than 5 bands) or unfitted (no "
+                 "threshold, or a centre outside or a width beyond the measured bands); the note_channel row says which",
+                 "0 or 1", 0, 1, "package")
+describe_measure("channel_bandwidth_oct", "full width at half maximum of the fitted channel (the Gaussian through the index "
+                 "thresholds); NaN when there is none", "octaves", 0, 7, _CBM)
+for _k, _u in (("", "band labels of the noise"), ("_true", "true cycles/image: where the noise power is centred"),
+               ("_nominal", "published pyramid labels, the human 39.6's units")):
+    describe_measure(f"channel_center_cpi{_k}", "centre frequency of the fitted channel, inside the measured bands (NaN when "
+                     "there is none)", f"cycles/image ({_u})", 0, source=_CBM)
+for _k, _v in (("nominal", "39.6, in published pyramid labels"), ("true", "about 19, where that noise's power is centred")):
+    describe_measure(f"human_center_cpi_{_k}", f"the human channel's centre as published ({_v}), unscaled, beside the "
+                     "model's", "cycles/image", 0, source=_CBM)
+    describe_measure(f"human_center_cpi_{_k}_scaled", f"the human channel's centre moved to this image size (39.6·size/224, "
+                     f"{_k}): an assumption of the 'scaled' protocol, not a measurement", "cycles/image", 0, source="package")
+describe_measure("channel_peak_sensitivity", "peak noise sensitivity of the fitted channel, 2^(A − 4) with A the Gaussian's "
+                 "height in threshold-index units (the human channel: 1)", "relative (human = 1)", 0, 1, _CBM)
+
+# %% ../nbs/12a_measures.ipynb #2ea4fcdb
+@register_measure("masking")
+def measure_masking(model, ctx) -> list:
+    """Masking accuracy per noise SD × band and the fitted channel (index method, 50 % criterion) under the config's
+    protocol (`masking_protocol`: the published one by default) and noise (`masking_noise`: pyramid by default); rows as
+    in `masking_rows`."""
+    from spectral_align.masking import masking_accuracy
+    cfg = ctx["cfg"]
+    x, y = eval_images(ctx, cfg.n_eval)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # dropped bands: in the notes
+        df = masking_accuracy(model, x, y, seed=ctx["eval_seed"], bs=cfg.bs * 2, protocol=cfg.masking_protocol, kind=cfg.masking_noise)
+    return masking_rows(df)
 
 # %% ../nbs/12a_measures.ipynb #fd8a5b4d
 @register_measure("corruptions")

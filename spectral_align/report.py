@@ -28,8 +28,8 @@ from .experiment import (ExperimentConfig, OutputLock, arm_settings, collect_res
 
 # %% auto #0
 __all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'summary_label', 'summary_table', 'format_summary',
-           'curves', 'shift_vs_gain', 'plot_shift_vs_gain', 'make_figures', 'paired_change', 'report_notes',
-           'arms_as_used', 'write_report', 'write_outputs', 'report_from_folder']
+           'curves', 'shift_vs_gain', 'plot_shift_vs_gain', 'make_figures', 'flag_channels', 'paired_change',
+           'report_notes', 'arms_as_used', 'write_report', 'write_outputs', 'report_from_folder']
 
 # %% ../nbs/12b_report.ipynb #38ef820f
 PER_EPS_MEASURES = ("pgd_linf_acc", "pgd_l2_acc")   # curves whose every ε > 0 also goes into the summary
@@ -125,26 +125,6 @@ def curves(results: pd.DataFrame, measure: str) -> dict:
         out[a] = pd.DataFrame(dict(param=ps.mean().index.to_numpy(float), value=ps.mean().to_numpy(float),
                                    sem=ps.sem().to_numpy(float)))
     return out
-
-def _channel_figure(results: pd.DataFrame, banner: str | None = None, kind: str | None = None, size: int | None = None):
-    """Each arm's masking channel (refitted on the seed-averaged accuracies) beside the human channel; an arm whose channel
-    cannot be fitted is not drawn, and the figure says why."""
-    import matplotlib.pyplot as plt
-    from spectral_align.channel import fit_channel, plot_channel
-    d = results[results.measure == "masking_acc"]
-    fits, skipped = {}, []
-    for a, g in d.groupby("arm", sort=False):
-        m = g.assign(sd=g.condition.astype(float)).groupby(["sd", "param"])["value"].mean().unstack()
-        f = fit_channel(m.to_numpy(), unit="fraction", noise_sds=tuple(m.index), bands=tuple(int(b) for b in m.columns), kind=kind, size=size)
-        if getattr(f, "fitted", True): fits[a] = f
-        else: skipped.append(f"{a} ({f.reason})")
-    if not fits and not skipped: return None
-    fig, ax = plt.subplots(figsize=(7.5, 3.4 + 0.25 * len(skipped)))
-    if fits: plot_channel(fits, ax=ax, reference=True)
-    else: ax.set_axis_off()
-    ax.set_title(_titled("Critical-band masking channels (human: Subramanian et al. 2023, 224-px images)", banner), fontsize=9)
-    if skipped: fig.text(0.01, -0.02, "not drawn, channel not fitted: " + "; ".join(skipped), fontsize=7, color="grey", va="top", wrap=True)
-    return fig
 
 # %% ../nbs/12b_report.ipynb #7f908958
 def _per_seed(results, measure):
@@ -260,6 +240,77 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
         figs["shift_vs_gain"] = _save(fig, folder / "shift_vs_gain.png")
     return figs
 
+# %% ../nbs/12b_report.ipynb #9af7c019
+_CHANNEL_VALUES = ("channel_bandwidth_oct", "channel_center_cpi", "channel_center_cpi_true", "channel_center_cpi_nominal",
+                   "channel_peak_sensitivity")
+
+def _band_c0(kind: str | None, size: int | None) -> float:
+    "Label (cycles/image) of band k = 0: the pyramid's at `size` px, else the published 1.75."
+    from spectral_align.masking import BAND_C0, N_BANDS
+    return size / 2 / 2 ** (N_BANDS - 1) if kind in (None, "pyramid") and size else BAND_C0
+
+def flag_channels(results: pd.DataFrame, kind: str | None = None, size: int | None = None) -> pd.DataFrame:
+    """`results` with the channel numbers of every run that holds no measured channel set to NaN and explained in a
+    `note_channel` row ("channel declined (flagged by the report): …" or "channel unfitted (flagged by the report): …"):
+    fewer than 5 masking bands, or a centre (`channel_center_cpi`, in the noise's band labels) outside the measured bands
+    or above the Nyquist frequency of `size`-px images. Runs without masking rows are left as they are."""
+    from spectral_align.channel import MIN_CHANNEL_BANDS
+    from spectral_align.masking import N_BANDS
+    out, notes = results.copy(), []
+    c0 = _band_c0(kind, size)
+    for (a, s), g in results[results.measure == "masking_acc"].groupby(["arm", "seed"], sort=False):
+        run = (out.arm == a) & (out.seed == s)
+        ks = sorted(int(k) for k in g.param.unique())
+        cen = out[run & (out.measure == "channel_center_cpi")].value
+        if not len(cen) or cen.isna().all(): continue
+        c, lo, hi = float(cen.iloc[0]), c0 * 2.0 ** ks[0], c0 * 2.0 ** ks[-1]
+        if len(ks) < MIN_CHANNEL_BANDS:
+            why = f"declined (flagged by the report): {len(ks)} of the {N_BANDS} bands were measured; a channel needs {MIN_CHANNEL_BANDS}"
+        elif not lo - 1e-9 <= c <= hi + 1e-9 or (size and c > size / 2):
+            why = f"unfitted (flagged by the report): the centre lies outside the measured bands ({lo:.3g}–{hi:.3g} cycles/image)"
+        else: continue
+        out.loc[run & out.measure.isin(_CHANNEL_VALUES), "value"] = np.nan
+        out.loc[run & (out.measure == "channel_fitted"), "value"] = 0.0
+        notes.append(dict(arm=a, seed=s, group="masking", measure="note_channel", param=np.nan, value=np.nan,
+                          condition=f"channel {why}; it gave {c:.4g} cycles/image", **({"protocol": ""} if "protocol" in out else {})))
+    return pd.concat([out, pd.DataFrame(notes, columns=out.columns)], ignore_index=True) if notes else out
+
+# %% ../nbs/12b_report.ipynb #08db8313
+def _masking_matrices(results: pd.DataFrame, kind: str | None, size: int | None) -> dict:
+    "arm → (MaskingMatrix of its seed-averaged masking accuracies, ChannelFit)."
+    from spectral_align.channel import as_matrix, fit_channel
+    d, out = results[results.measure == "masking_acc"], {}
+    for a, g in d.groupby("arm", sort=False):
+        m = g.assign(sd=g.condition.astype(float)).groupby(["sd", "param"])["value"].mean().unstack()
+        mm = as_matrix(m.to_numpy(), unit="fraction", noise_sds=tuple(m.index), bands=tuple(int(b) for b in m.columns),
+                       c0=_band_c0(kind, size))
+        out[a] = (mm, fit_channel(mm, kind=kind, size=size))
+    return out
+
+def _channel_figure(results: pd.DataFrame, banner: str | None = None, kind: str | None = None, size: int | None = None):
+    """Each arm's masking channel (refitted on the seed-averaged accuracies) beside the human channel, the arms without one
+    named with the reason; when no arm has one, the arms' accuracy heat maps (what was measured) beside the human one."""
+    import matplotlib.pyplot as plt
+    from spectral_align.channel import human_matrix, plot_channel, plot_masking_heatmap
+    mats = _masking_matrices(results, kind, size)
+    if not mats: return None
+    fits = {a: f for a, (_, f) in mats.items() if f.fitted}
+    skipped = [f"{a}: {f.status} ({f.reason})" for a, (_, f) in mats.items() if not f.fitted]
+    at = f"{size}-px images" if size else "these images"
+    if fits:
+        fig, ax = plt.subplots(figsize=(7.5, 3.4))
+        plot_channel(fits, ax=ax, reference=True)
+        ax.set_title(_titled(f"Critical-band masking channels on {at} (human: Subramanian et al. 2023, 224-px images)", banner), fontsize=9)
+    else:
+        n = len(mats) + 1
+        fig, axs = plt.subplots(1, n, figsize=(3.4 * n, 3.3 + 0.45 * bool(banner)), squeeze=False, constrained_layout=True)
+        for ax, (a, (m, _)) in zip(axs[0], mats.items()): plot_masking_heatmap(m, ax=ax, title=a, annotate=n <= 5)
+        plot_masking_heatmap(human_matrix(), ax=axs[0][-1], title="human (224 px)", annotate=n <= 5)
+        fig.suptitle(_titled(f"Critical-band masking on {at}: accuracy (%) per noise SD × band — no channel fitted", banner), fontsize=9)
+    if skipped:
+        fig.text(0.01, -0.02, "no channel: " + "; ".join(skipped), fontsize=7, color="dimgrey", va="top", wrap=True)
+    return fig
+
 # %% ../nbs/12b_report.ipynb #2c352949
 def paired_change(results: pd.DataFrame, measure: str, baseline: str = "baseline") -> pd.DataFrame:
     """Per arm: the mean paired (same-seed) difference of scalar `measure` from the `baseline` arm, with its 95% t interval.
@@ -285,7 +336,10 @@ _CAPTIONS = dict(
                "(normalisation and any front end are inside the model, so the attacks are adaptive); mean and s.e.m. over seeds.",
     minimal="Attack success rate against the radius ε: the fraction of images whose minimal perturbation is at most ε. "
             "Curves further right mean larger minimal perturbations.",
-    channel="Critical-band masking (Subramanian et al. 2023): the models' noise-sensitivity channels beside the human channel.",
+    channel="Critical-band masking (Subramanian et al. 2023): the models' noise-sensitivity channels (refitted on the seed-"
+            "averaged accuracies) beside the human channel, in the pyramid's band labels (cycles/image). Where no model "
+            "has a channel (fewer than 5 of the 7 bands at this image size, or no threshold), the accuracy heat maps are "
+            "shown instead, with the reason.",
     corruptions="Accuracy under common corruptions (mean over the severities run).",
     shift_vs_gain="One point per arm: change in LSF reliance (x) and in PGD L∞ robust accuracy (y) relative to the "
                   "baseline arm; bars are s.e.m. over seeds. If frequency reliance explained robustness, the points "
@@ -375,11 +429,11 @@ def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
     and the report (`SYNTHETIC_BANNER`)."""
     out, file = Path(cfg.out), file or sys.stdout
     banner = SYNTHETIC_BANNER if cfg.data == "builtin" else None
-    results = collect_results(out, cfg)
+    size = (read_data_info(out).get("image_shape") or [None])[-1]
+    results = flag_channels(collect_results(out, cfg), cfg.masking_noise, size)
     write_csv(results, out / "results.csv")
     summary = summarize(results)
     write_csv(summary, out / "summary.csv")
-    size = (read_data_info(out).get("image_shape") or [None])[-1]
     figures = make_figures(results, out / "figures", banner, masking=dict(kind=cfg.masking_noise, size=size))
     report = write_report(out, cfg, results, summary, figures, banner)
     print(format_summary(summary, banner), file=file)

@@ -27,15 +27,16 @@ from fastprogress.fastprogress import IN_NOTEBOOK
 from .core import check_number, check_choice, get_device, seed_everything
 from .models import build_model, Classifier, save_checkpoint, FRONT_END_POSITIONS
 from .filters import BANDS, SteeringBand
+from .masking import CBM_CONTRAST, gray_contrast_augment
 from .neural import TARGET_SOURCES, make_target
 from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalty, SimilarityRegularizer,
                                          CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
 __all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'PAPER_CONDITIONS', 'Arm', 'register_arm', 'get_arm', 'paper_condition', 'arms_table',
-           'adamw', 'make_learner', 'world_size', 'rank', 'local_rank', 'is_main_process', 'unwrap_model',
-           'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint', 'read_training_state', 'data_parallel',
-           'EpochLines', 'fit', 'save_trained']
+           'GrayContrastAugment', 'adamw', 'make_learner', 'world_size', 'rank', 'local_rank', 'is_main_process',
+           'unwrap_model', 'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint', 'read_training_state',
+           'data_parallel', 'EpochLines', 'fit', 'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
@@ -78,7 +79,7 @@ register_arm("blur", "fixed Gaussian blur front end (Li et al. 2023 blur defence
 # %% ../nbs/11_train.ipynb #26002776
 _LSF = dict(lsf_cutoff=25.0)
 
-_CHANNEL = dict(channel_center=39.6, channel_fwhm=1.0)
+_CHANNEL = dict(channel_center=39.6, channel_fwhm=1.0, channel_scale="published")   # 39.6 c/img at every size, as published
 
 _BAND_PARAMS = {"lsf": _LSF, "channel": _CHANNEL, "lsf+channel": {**_LSF, **_CHANNEL}}
 
@@ -103,7 +104,7 @@ for _b in BANDS:
 register_arm("channel-shao", "Shao et al.'s human-channel front end: a fixed channel band with floor 0.25 and DC gain 0.25, "
              "on the normalised images", {**_CHANNEL, "floor": 0.25, "dc_gain": 0.25},
              front_end=lambda p: SteeringBand("channel", channel_center=p["channel_center"], channel_fwhm=p["channel_fwhm"],
-                                              floor=p["floor"], dc_gain=p["dc_gain"]).spec(),
+                                              floor=p["floor"], dc_gain=p["dc_gain"], channel_scale=p["channel_scale"]).spec(),
              front_end_position="normalized")
 
 register_arm("noise", "Gaussian-noise training (NoiseAugment); sigma in [0, 1] pixel units (0.12: Cohen et al. 2019), "
@@ -182,6 +183,22 @@ def arms_table() -> pd.DataFrame:
     "One row per registered arm: its name, description, default parameters and the paper condition it corresponds to."
     return pd.DataFrame([dict(arm=a.name, doc=a.doc, defaults=json.dumps(a.defaults),
                               paper_condition=paper_condition(a.name)) for a in ARMS.values()])
+
+# %% ../nbs/11_train.ipynb #791e2ad6
+class GrayContrastAugment(Callback):
+    "Training batches only: a share `p` of the images as the masking protocol shows them (`masking.gray_contrast_augment`), seeded."
+    order = 5                         # before the regularisers see the batch
+    def __init__(self, p: float = 0.5, low: float = CBM_CONTRAST, high: float = 1.0, seed: int = 0):
+        self.p, self.low, self.high = check_number(p, "p", low=0, high=1), float(low), float(high)
+        check_number(low, "low", low=0, high=1, low_inclusive=False)
+        check_number(high, "high", low=low, high=1)
+        self.seed, self._g = check_number(seed, "seed", low=0, integer=True), None
+
+    def before_batch(self):
+        if not self.training or self.p == 0: return
+        x = self.xb[0]
+        if self._g is None or self._g.device != x.device: self._g = torch.Generator(x.device).manual_seed(self.seed)
+        self.learn.xb = (gray_contrast_augment(x, self.p, self.low, self.high, seed=self._g), *self.xb[1:])
 
 # %% ../nbs/11_train.ipynb #e651c235
 def adamw(params, **kwargs) -> OptimWrapper:
