@@ -20,8 +20,9 @@ from .core import (check_images, check_number, check_choice, make_generator, des
 from .filters import FourierFilter, SteeringBand, steering_front_end, BANDS   # re-exported: they live in filters
 from .models import FeatureHooks
 from .data import BatchAugment, random_pad_crop_flip
-from .neural import (NeuralPredictor, train_neural_predictor,
-                                   NeuralTarget, make_target, TARGET_SOURCES)   # re-exported: they live in neural
+from .neural import (NeuralTarget, NeuralTargetSet, make_target, TARGET_SOURCES, fit_images,
+                                   li_similarity)   # re-exported: they live in neural
+from .predictor import NeuralPredictor, train_neural_predictor, train_v4_predictor   # and in predictor
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'PREDICTOR_CONTROLS', 'GUIDANCE_CONTROLS', 'fit_images', 'default_layers', 'similarity_loss', 'ramp',
