@@ -15,11 +15,11 @@ import torch
 
 from .core import accuracy
 from .experiment import (register_measure, measure_row, eval_images, brain_set, brain_split,
-                                       aligned_to_brain_set)
+                                       aligned_to_brain_set, brain_recordings, record_brain_split)
 
 # %% auto #0
-__all__ = ['measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal', 'measure_masking',
-           'measure_corruptions', 'measure_neural']
+__all__ = ['V4_LAYER', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal',
+           'measure_masking', 'measure_corruptions', 'measure_neural']
 
 # %% ../nbs/12a_measures.ipynb #c03f4c47
 @register_measure("clean")
@@ -192,10 +192,60 @@ def _features(model, x, bs=256):
     from spectral_align.models import penultimate
     return torch.cat([penultimate(model, x[i:i + bs]).flatten(1) for i in range(0, len(x), bs)])
 
+V4_LAYER = "penultimate"          # the layer of the headline V4 rows: the features the guidance head and the task head read
+
+@torch.no_grad()
+def _stage_features(model, x, bs=256) -> dict:
+    "{layer: (n, d)} on the CPU: each body stage's output average-pooled to 2 × 2, and the penultimate features."
+    import torch.nn.functional as F
+    from spectral_align.core import eval_mode
+    from spectral_align.models import get_features
+    from spectral_align.regularizers import default_layers
+    layers = default_layers(model)
+    out = {l: [] for l in layers + [V4_LAYER]}
+    with eval_mode(model):
+        for i in range(0, len(x), bs):
+            f = get_features(model, x[i:i + bs], layers + ["body"])
+            for l in layers: out[l].append((F.adaptive_avg_pool2d(f[l], 2) if f[l].ndim == 4 else f[l]).flatten(1).float().cpu())
+            out[V4_LAYER].append(f["body"].flatten(1).float().cpu())
+    return {l: torch.cat(v) for l, v in out.items()}
+
+def _v4_rows(model, x, cfg) -> list:
+    "Predictivity and RSA of `model` on the held-out images of every V4 session (see the text above)."
+    import pandas as pd
+    from spectral_align.predictor import brain_scores
+    recs = brain_recordings(cfg)
+    record_brain_split(cfg)
+    us, rs = [], []
+    for rec in recs:
+        u, r = brain_scores(_stage_features(model, _fit_images(rec.float_images(), x[:1]).to(x.device), cfg.bs * 2), rec)
+        us.append(u); rs.append(r)
+    u, r = pd.concat(us, ignore_index=True), pd.concat(rs, ignore_index=True)
+    pen, rpen = u[u.layer == V4_LAYER], r[r.layer == V4_LAYER]
+    rows = [measure_row("v4_predictivity_r_heldout", pen.r.median()), measure_row("v4_rsa_heldout", rpen.rsa.mean())]
+    rel = pen[pen.reliability.notna()]
+    if len(rel):
+        ceil, names = rel.reliability.median(), ", ".join(rel.session.unique())
+        rows += [measure_row("v4_ceiling_r_heldout", ceil, condition=names),
+                 measure_row("v4_predictivity_r_ceiled_heldout", rel.r.median() / ceil if ceil > 0 else float("nan"), condition=names)]
+    rows += [measure_row("v4_predictivity_r_heldout_layer", d.r.median(), condition=l) for l, d in u.groupby("layer", sort=False)]
+    rows += [measure_row("v4_rsa_heldout_layer", d.rsa.mean(), condition=l) for l, d in r.groupby("layer", sort=False)]
+    rows += [measure_row("v4_predictivity_r_heldout_session", d.r.median(), condition=s) for s, d in pen.groupby("session", sort=False)]
+    rows += [measure_row("v4_rsa_heldout_session", d.rsa.mean(), condition=s) for s, d in rpen.groupby("session", sort=False)]
+    cap = f"at most {cfg.neural_images} per session" if cfg.neural_images else "all of them"
+    rows.append(measure_row("note_neural", float("nan"), condition=(
+        f"V4 ({recs.name}): {len(recs)} sessions, {recs.n_units} neurons, scored on {recs.n_images} held-out images ({cap}; "
+        f"split by image content, holdout {cfg.neural_holdout:g}, seed 0: no arm was aligned to them). Predictivity: "
+        "5-fold cross-validated ridge (penalty by inner 5-fold CV) from the penultimate features (per layer: stage outputs "
+        "average-pooled to 2x2) to each neuron, median per-neuron Pearson r; ceiled: over the neurons with single repeats, "
+        "median r / median Spearman-Brown split-half reliability; RSA: Spearman between correlation RDMs, mean over sessions")))
+    return rows
+
 @register_measure("neural")
 def measure_neural(model, ctx) -> list:
-    "CKA and RSA of the penultimate features to the reference neural target; RSA to a brain RDM set if given."
-    from spectral_align.neural import NeuralTarget
+    """CKA and RSA of the penultimate features to the reference neural target; with a brain set in the config (`neural`):
+    RSA to each RDM of the 92-image set, or predictivity and RSA on the held-out images of a V4 folder."""
+    from spectral_align.neural import NeuralTarget, is_v4_folder
     from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
     x, _ = eval_images(ctx, min(ctx["cfg"].n_eval or 256, 256))
     target = NeuralTarget.simulated_v1(x.cpu()).responses.to(x.device)   # the alignment arms' default target population (on CPU, as in training)
@@ -203,7 +253,8 @@ def measure_neural(model, ctx) -> list:
     rows = [measure_row("target_cka", linear_cka(f.double(), target.double())),
             measure_row("target_rsa", rsa(rdm(f.double()), rdm(target.double())))]
     cfg = ctx["cfg"]
-    if cfg.neural:
+    if cfg.neural and is_v4_folder(cfg.neural): rows += _v4_rows(model, x, cfg)
+    elif cfg.neural:
         images, rdms = brain_set(cfg.neural)
         aligned = [a for a in cfg.arms if aligned_to_brain_set(cfg, a)]
         if aligned:

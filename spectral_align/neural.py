@@ -762,15 +762,16 @@ def _zip_images(f: Path, n: int, pick: np.ndarray, decode: bool, session: str) -
     try: zf = zipfile.ZipFile(f)
     except (OSError, zipfile.BadZipFile) as e: raise ValueError(f"{str(f)!r} is not a readable zip ({type(e).__name__})") from None
     with zf:
-        jpgs = {nm for nm in zf.namelist() if nm.lower().endswith(".jpg")}
+        entries = [nm for nm in zf.namelist() if nm.lower().endswith(".jpg") and not nm.startswith("__MACOSX")]
+        jpgs = {nm.rsplit("/", 1)[-1]: nm for nm in entries}                 # image0001.jpg, at the top or in one folder
         want = [f"image{j + 1:04d}.jpg" for j in range(n)]
-        if jpgs != set(want):
-            extra, miss = sorted(jpgs - set(want))[:3], [w for w in want if w not in jpgs][:3]
+        if len(jpgs) != len(entries) or set(jpgs) != set(want):
+            extra, miss = sorted(set(jpgs) - set(want))[:3], [w for w in want if w not in jpgs][:3]
             raise ValueError(f"session {session}: {f.name} must hold image0001.jpg … image{n:04d}.jpg, one per response "
-                             f"column ({n}); it holds {len(jpgs)} JPEGs (missing {miss}, unexpected {extra})")
+                             f"column ({n}); it holds {len(entries)} JPEGs (missing {miss}, unexpected {extra})")
         keys, imgs = [], []
         for j in pick.tolist():
-            b = zf.read(want[j])
+            b = zf.read(jpgs[want[j]])
             keys.append(hashlib.sha1(b).hexdigest())
             if decode:
                 try: im = Image.open(io.BytesIO(b)); im.load()

@@ -16,6 +16,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 from .core import check_images, check_number, get_device, make_generator, describe
 from .models import ARCHS, build_model
+from .similarity import rdm, rsa
 from .neural import (NeuralResponses, ResponsePreprocessor, Recording, Recordings, fit_images,
                                    holdout_mask, load_v4, is_v4_folder, split_half_reliability)
 
@@ -23,7 +24,7 @@ from .neural import (NeuralResponses, ResponsePreprocessor, Recording, Recording
 __all__ = ['RIDGE_GRID', 'PREDICTOR_ARCHS', 'PREDICTOR_FORMAT', 'per_image_pearson', 'per_unit_pearson', 'fit_ridge',
            'cross_validated_predictivity', 'TinyConvNet', 'build_predictor_net', 'net_features', 'NeuralPredictor',
            'fit_predictor', 'train_neural_predictor', 'train_v4_predictor', 'transfer_predictivity',
-           'predictivity_summary', 'load_predictor']
+           'predictivity_summary', 'brain_scores', 'load_predictor']
 
 # %% ../nbs/09a_predictor.ipynb #b43daf0f
 def _check_pair(pred, target):
@@ -423,6 +424,27 @@ def predictivity_summary(table: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({s: row(d) for s, d in table.groupby("session", sort=False)}).T
     out.loc["all"] = row(table)
     return out.rename_axis("session")
+
+# %% ../nbs/09a_predictor.ipynb #dde65d24
+def brain_scores(features: Mapping[str, torch.Tensor], recording: Recording, n_folds: int = 5, seed: int = 0,
+                 reliability_splits: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """For each layer of `features` ({layer: (n_images, ...)} on `recording`'s images, in its order): a per-unit table
+    (layer, session, unit, r, reliability) of `cross_validated_predictivity`, and a per-layer table (layer, session, rsa,
+    n_images) of the Spearman RSA between the layer's and the units' correlation RDMs."""
+    if not isinstance(recording, Recording): raise ValueError(f"`recording` must be a Recording; got {describe(recording)}")
+    if not isinstance(features, Mapping) or not features: raise ValueError(f"`features` must map layer names to tensors; got {describe(features)}")
+    rel = recording.reliability(reliability_splits) if recording.repeats is not None else None
+    brain_rdm = recording.responses.rdm().double()
+    units, rsas = [], []
+    for layer, f in features.items():
+        if not isinstance(f, torch.Tensor) or len(f) != recording.n_images:
+            raise ValueError(f"`features[{layer!r}]` must hold one row per image of {recording.name!r} ({recording.n_images}); got {describe(f)}")
+        f = f.flatten(1).double()
+        r = cross_validated_predictivity(f, recording.responses, n_folds, seed=seed)
+        units.append(pd.DataFrame(dict(layer=layer, session=recording.name, unit=recording.responses.unit_ids, r=r.numpy(),
+                                       reliability=np.full(len(r), np.nan) if rel is None else rel.numpy())))
+        rsas.append(dict(layer=layer, session=recording.name, rsa=rsa(rdm(f), brain_rdm).item(), n_images=recording.n_images))
+    return pd.concat(units, ignore_index=True), pd.DataFrame(rsas)
 
 # %% ../nbs/09a_predictor.ipynb #55139108
 PREDICTOR_FORMAT = "spectral_align.predictor"

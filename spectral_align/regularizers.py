@@ -25,27 +25,12 @@ from .neural import (NeuralTarget, NeuralTargetSet, make_target, TARGET_SOURCES,
 from .predictor import NeuralPredictor, train_neural_predictor, train_v4_predictor   # and in predictor
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'PREDICTOR_CONTROLS', 'GUIDANCE_CONTROLS', 'fit_images', 'default_layers', 'similarity_loss', 'ramp',
-           'Regularizer', 'SimilarityRegularizer', 'CKAAlignment', 'make_predictor', 'dataset_images', 'NeuralGuidance',
+__all__ = ['SCHEDULES', 'PREDICTOR_CONTROLS', 'GUIDANCE_CONTROLS', 'default_layers', 'similarity_loss', 'ramp', 'Regularizer',
+           'SimilarityRegularizer', 'CKAAlignment', 'make_predictor', 'dataset_images', 'NeuralGuidance',
            'NoiseAugment', 'ViewConsistency', 'filtered_accuracy', 'out_of_band_share', 'input_gradient_share',
            'GradientSpectralPenalty']
 
 # %% ../nbs/10_regularizers.ipynb #8587fa31
-def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int) -> torch.Tensor:
-    "`images` (N, C, H, W) in [0, 1] resized to `size` (bilinear, anti-aliased) with `channels` (1 ↔ 3: luminance, or grey repeated)."
-    check_images(images, "images", channels=(1, 3))
-    size = (size, size) if isinstance(size, int) and not isinstance(size, bool) else tuple(size)
-    if len(size) != 2: raise ValueError(f"`size` must be an int or (h, w); got {size!r}")
-    for s in size: check_number(s, "size", low=1, integer=True)
-    check_choice(channels, "channels", (1, 3))
-    x = images
-    if x.shape[1] == 3 and channels == 1:
-        x = to_grayscale(x, 1)
-    elif x.shape[1] == 1 and channels == 3: x = x.expand(-1, 3, -1, -1)
-    if tuple(x.shape[-2:]) != size:
-        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-    return x.contiguous()
-
 def _unwrap(model): return model.module if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)) else model
 
 def default_layers(model: nn.Module) -> list[str]:
@@ -65,17 +50,11 @@ def _check_layers(model, layers) -> list[str]:
     return [layers] if isinstance(layers, str) else list(layers)
 
 # %% ../nbs/10_regularizers.ipynb #d6c59faf
-def _sim(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    "`similarity.similarity_matrix` in float32 without input checks (the per-batch hot path: no device synchronisation)."
-    x = x.flatten(1).float()
-    xc = x - x.mean(0, keepdim=True)
-    xn = xc / xc.norm(dim=1, keepdim=True).clamp_min(eps)
-    return (xn @ xn.T).clamp(-1, 1)
-
 def similarity_loss(features, target: torch.Tensor, weights: torch.Tensor | None = None, clip: float = 0.999,
-                    reduction: str = "mean") -> torch.Tensor:
-    """Li et al. (2019) loss between the `weights`-mixed similarity matrices of `features` (a (m, ...) tensor, or one per layer,
-    for the same m images) and `target` (m, m): mean (or sum) over off-diagonal pairs of (atanh S_model − atanh S_target)²."""
+                    reduction: str = "mean", patterns: bool = False) -> torch.Tensor:
+    """Li et al. (2019) loss between the `weights`-mixed similarity matrices (`neural.li_similarity`, with `patterns`) of
+    `features` (a (m, ...) tensor, or one per layer, for the same m images) and the target's `target` (m, m) on the same
+    images: mean (or sum) over off-diagonal pairs of (atanh S_model − atanh S_target)²."""
     check_number(clip, "clip", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_choice(reduction, "reduction", ("mean", "sum"))
     if isinstance(features, torch.Tensor): features = [features]
@@ -88,8 +67,9 @@ def similarity_loss(features, target: torch.Tensor, weights: torch.Tensor | None
     if not isinstance(target, torch.Tensor) or target.shape != (m, m):
         raise ValueError(f"`target` must be a ({m}, {m}) tensor; got {describe(target)}")
     if weights is None: weights = torch.full((len(features),), 1 / len(features), device=features[0].device)
-    if weights.shape != (len(features),): raise ValueError(f"`weights` must hold one weight per layer ({len(features)}); got shape {tuple(weights.shape)}")
-    s = sum(w * _sim(f) for w, f in zip(weights, features))
+    if weights.shape != (len(features),):
+        raise ValueError(f"`weights` must hold one weight per layer ({len(features)}); got shape {tuple(weights.shape)}")
+    s = sum(w * li_similarity(f.float(), patterns) for w, f in zip(weights, features))
     off = ~torch.eye(m, dtype=torch.bool, device=s.device)
     dz = torch.atanh(s[off].clamp(-clip, clip)) - torch.atanh(target.to(s)[off].clamp(-clip, clip))
     d2 = dz * dz
@@ -192,13 +172,16 @@ def _add(self: Regularizer, term: torch.Tensor, w: float, task_scale: float = 1.
 
 # %% ../nbs/10_regularizers.ipynb #cbf857f2
 class _AlongsideTarget(Regularizer):
-    "Appends `n_images` target images (a fresh random draw each batch) to each training batch and hooks `layers`."
+    "Appends `n_images` target images (a fresh random draw each batch, from one target of a set) to each training batch and hooks `layers`."
     def _init_target(self, target, layers, n_images, normalize, ratio):
-        if not isinstance(target, NeuralTarget): raise ValueError(f"`target` must be a NeuralTarget; got {describe(target)}")
+        if not isinstance(target, (NeuralTarget, NeuralTargetSet)):
+            raise ValueError(f"`target` must be a NeuralTarget or NeuralTargetSet; got {describe(target)}")
         self.target, self._layers = target, layers
-        self.n_images = check_number(n_images, "n_images", low=3, high=len(target), integer=True)
+        self._targets = list(target) if isinstance(target, NeuralTargetSet) else [target]
+        self._weights = torch.tensor([float(len(t)) for t in self._targets])
+        self.n_images = check_number(n_images, "n_images", low=3, high=min(len(t) for t in self._targets), integer=True)
         self.normalize, self.ratio = bool(normalize), check_number(ratio, "ratio", low=0, low_inclusive=False)
-        self._hooks, self._cache, self._feats = None, None, None
+        self._hooks, self._feats, self._draw = None, None, None
 
     def _resolve_layers(self, model):
         return default_layers(model) if self._layers is None else _check_layers(model, self._layers)
@@ -217,25 +200,23 @@ class _AlongsideTarget(Regularizer):
     def after_fit(self):
         if self._hooks is not None: self._hooks.remove(); self._hooks = None
 
-    def _data(self, xb):
-        "Target images resized to the task batch's size and channels, similarity and responses, on its device (cached)."
-        key = (tuple(xb.shape[1:]), xb.device, xb.dtype)
-        if self._cache is None or self._cache[0] != key:
-            resp = None if self.target.responses is None else self.target.responses.to(xb.device)
-            self._cache = (key, fit_images(self.target.images, tuple(xb.shape[-2:]), xb.shape[1]).to(xb.device, xb.dtype),
-                           self.target.similarity.to(xb.device), resp)
-        return self._cache[1:]
-
+    def _draw_images(self, xb: torch.Tensor) -> torch.Tensor:
+        "Draw this batch's target and images (the callback's generator); the images fitted to `xb`'s size, channels, device."
+        gen = self.generator()
+        k = 0 if len(self._targets) == 1 else int(torch.multinomial(self._weights, 1, generator=gen))
+        t = self._targets[k]
+        idx = torch.randperm(len(t), generator=gen)[: self.n_images]
+        self._draw = (t, idx)
+        return fit_images(t.images[idx], tuple(xb.shape[-2:]), xb.shape[1]).to(xb.device, xb.dtype)
 
 # %% ../nbs/10_regularizers.ipynb #5d423c5e
 @patch
 def before_batch(self: _AlongsideTarget):
     if not self.training: return
     xb = self.xb[0]
-    imgs, _, _ = self._data(xb)
-    self._idx = torch.randperm(len(self.target), generator=self.generator())[: self.n_images].to(xb.device)
+    imgs = self._draw_images(xb)
     self._n_task = xb.shape[0]
-    self.learn.xb = (torch.cat([xb, imgs[self._idx]]), *self.xb[1:])
+    self.learn.xb = (torch.cat([xb, imgs]), *self.xb[1:])
 
 @patch
 def after_pred(self: _AlongsideTarget):
@@ -257,19 +238,19 @@ def _balance(self: _AlongsideTarget, g):
 
 @patch
 def _target(self: _AlongsideTarget):
-    "The target similarity (m, m) and responses (m, units) of this batch's target images."
-    _, sim, resp = self._cache[1:]
-    i = self._idx
-    return sim[i][:, i], (None if resp is None else resp[i])
-
+    "The drawn target's side of this batch, on the features' device: its similarity (m, m) and responses (m, units) or None."
+    t, idx = self._draw
+    dev = self._feats[0].device
+    return t.batch_similarity(idx).to(dev), (None if t.responses is None else t.responses[idx].to(dev))
 
 # %% ../nbs/10_regularizers.ipynb #d6adea0d
 class SimilarityRegularizer(_AlongsideTarget):
     """Li et al. (2019): loss = CE + w·`similarity_loss` between the softmax(`logit_scale`·θ)-mixed similarity matrices of
-    `layers` (default: every stage) on `n_images` target images per batch and `target`'s; w = `alpha` × warm-up.
-    `normalize` caps the regulariser's gradient at each layer to `ratio` × the task's (see above)."""
+    `layers` (default: every stage) on `n_images` target images per batch and the target's on the same images, computed
+    the same way (`NeuralTarget.batch_similarity`); w = `alpha` × warm-up. `normalize` caps the regulariser's gradient
+    at each layer to `ratio` × the task's (see above)."""
     aux_name = "similarity"
-    def __init__(self, target: NeuralTarget, layers: str | Sequence[str] | None = None, alpha: float = 20.0,
+    def __init__(self, target: NeuralTarget | NeuralTargetSet, layers: str | Sequence[str] | None = None, alpha: float = 20.0,
                  n_images: int = 32, clip: float = 0.999, reduction: str = "mean", normalize: bool = True,
                  ratio: float = 0.5, warmup: float = 0.25, schedule: str = "linear", learn_weights: bool = True,
                  logit_scale: float = 10.0, seed: int = 0):
@@ -297,7 +278,7 @@ class SimilarityRegularizer(_AlongsideTarget):
     def after_loss(self):
         if not self.training: return
         sim_t, _ = self._target()
-        raw = similarity_loss(self._feats, sim_t, self.mix_weights(), self.clip, self.reduction)
+        raw = similarity_loss(self._feats, sim_t, self.mix_weights(), self.clip, self.reduction, patterns=self._draw[0].patterns)
         w = self.weight
         self._record(task=self.learn.loss_grad.detach(), similarity_loss=raw.detach(), weight=w)
         self._add(raw, w)
@@ -313,10 +294,11 @@ def _cka(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 class CKAAlignment(_AlongsideTarget):
     """Loss = CE + w·(1 − linear CKA) between `layer`'s features (default: the middle stage) on `n_images` target images per
-    batch and `target`'s responses to them; w = `alpha` × warm-up; `normalize`/`ratio` as in `SimilarityRegularizer`."""
-    def __init__(self, target: NeuralTarget, layer: str | None = None, alpha: float = 1.0, n_images: int = 32,
+    batch and `target`'s responses to them (of a set: one target per batch); w = `alpha` × warm-up; `normalize`/`ratio` as
+    in `SimilarityRegularizer`."""
+    def __init__(self, target: NeuralTarget | NeuralTargetSet, layer: str | None = None, alpha: float = 1.0, n_images: int = 32,
                  normalize: bool = True, ratio: float = 0.5, warmup: float = 0.25, schedule: str = "linear", seed: int = 0):
-        if isinstance(target, NeuralTarget) and target.responses is None:
+        if isinstance(target, (NeuralTarget, NeuralTargetSet)) and not target.has_responses:
             raise ValueError(f"`target` {target.name!r} has no responses (it was made from an RDM); CKA needs responses "
                              "(NeuralTarget.from_responses, from_model, simulated_v1 or pixel)")
         if layer is not None and not isinstance(layer, str): raise ValueError(f"`layer` must be one layer name or None; got {describe(layer)}")
@@ -396,29 +378,37 @@ def _batch_augment(dl):
 
 # %% ../nbs/10_regularizers.ipynb #9b544e49
 class NeuralGuidance(Regularizer):
-    """Shao et al. (2024): a second linear head on the penultimate features regresses the frozen `predictor`'s output
-    (z-scored with `calibration` images' statistics) for each task image; loss = (1 − α)·CE + α·MSE, α = `alpha` ∈ [0, 1].
-    `control='shuffled'` (their shuffled control) gives the predictor, in place of training image i, its fixed partner
-    π(i), another training image (pairing drawn from `seed`, augmented like the batch)."""
+    """Shao et al. (2024): a second linear head on the penultimate features regresses the frozen `predictor`'s raw output
+    (the principal-component scores; `standardize=True`: z-scored with `calibration` images' statistics, a package variant)
+    for each task image; loss = (1 − α)·CE + α·MSE, α = `alpha` ∈ [0, 1]. `control='shuffled'` (their shuffled control)
+    gives the predictor, in place of training image i, its fixed partner π(i), another training image (pairing drawn
+    from `seed`, augmented like the batch)."""
     aux_name = "guidance"
     def __init__(self, predictor: nn.Module, alpha: float = 0.9, calibration: torch.Tensor | None = None,
-                 warmup: float = 0.0, schedule: str = "linear", control: str | None = None, seed: int = 0):
-        if not isinstance(predictor, nn.Module): raise ValueError(f"`predictor` must be an nn.Module mapping images to responses; got {describe(predictor)}")
+                 warmup: float = 0.0, schedule: str = "linear", control: str | None = None, seed: int = 0,
+                 standardize: bool = False):
+        if not isinstance(predictor, nn.Module):
+            raise ValueError(f"`predictor` must be an nn.Module mapping images to responses; got {describe(predictor)}")
         self._init_common(alpha, warmup, schedule, seed, alpha_high=1)
         self.control, self.partner = check_choice(control, "control", GUIDANCE_CONTROLS), None
+        if not isinstance(standardize, bool): raise ValueError(f"`standardize` must be True or False; got {standardize!r}")
         for p in predictor.parameters(): p.requires_grad_(False)
-        self.predictor = predictor.eval()
+        self.predictor, self.standardize = predictor.eval(), standardize
         if calibration is not None: check_images(calibration, "calibration")
         self._calibration, self.target_net, self._hook, self._feat, self._out = calibration, None, None, None, None
+        self._order, self._order_dl = None, None
 
     def _setup_target(self, model):
+        "The frozen target: the predictor's raw output (or, with `standardize`, z-scored with the calibration images' statistics)."
         if self.target_net is not None: return
-        x = self._calibration if self._calibration is not None else dataset_images(self.learn.dls.train.dataset, 256)
+        n = 256 if self.standardize else 2
+        x = self._calibration if self._calibration is not None else dataset_images(self.learn.dls.train.dataset, n)
         dev = next(model.parameters()).device
         pred = self.predictor.to(dev)
         with torch.no_grad(): out = torch.cat([pred(x[i:i + 128].to(dev)).flatten(1).float() for i in range(0, len(x), 128)])
-        sd = out.std(0)
-        self.target_net = _Standardized(self.predictor, out.mean(0), torch.where(sd > 1e-8, sd, torch.ones_like(sd)))
+        if not self.standardize: mean, sd = torch.zeros(out.shape[1]), torch.ones(out.shape[1])
+        else: mean, sd = out.mean(0), out.std(0)
+        self.target_net = _Standardized(self.predictor, mean.to(dev), torch.where(sd > 1e-8, sd, torch.ones_like(sd)))
 
     def make_aux(self, model):
         if getattr(model, "n_features", None) is None or not isinstance(getattr(model, "head", None), nn.Module):
@@ -435,35 +425,8 @@ class NeuralGuidance(Regularizer):
         self._hook = model.head.register_forward_pre_hook(self._grab)
         if self.control == "shuffled": self._setup_partners()
 
-    def _setup_partners(self):
-        "The fixed pairing π of the training images (one cycle through all of them: π(i) ≠ i) and the batch augmentation."
-        n = len(self.dls.train.dataset)
-        if n < 2: raise ValueError(f"the 'shuffled' control pairs each training image with another; the training set holds {n}")
-        if self.partner is None or len(self.partner) != n:
-            order = torch.randperm(n, generator=make_generator(self.seed))
-            self.partner = torch.empty(n, dtype=torch.long)
-            self.partner[order] = order.roll(-1)
-        self._augment = _batch_augment(self.dls.train)
-
-    def _partner_images(self, x: torch.Tensor) -> torch.Tensor:
-        "The partners π(i) of the images of this training batch, augmented like it."
-        dl = self.learn.dl
-        order = getattr(dl, "_DataLoader__idxs", None)          # the order fastai's DataLoader draws this epoch's items in
-        if order is None:
-            raise ValueError(f"the 'shuffled' control needs the training data in a fastai DataLoader (data.get_dls); got {type(dl).__name__}")
-        start = self.iter * dl.bs
-        idx = torch.as_tensor(list(order[start:start + len(x)]), dtype=torch.long)
-        if len(idx) != len(x): raise ValueError(f"batch {self.iter} holds {len(x)} images but its DataLoader drew {len(idx)}")
-        xp = _dl_items(self.dls.train.dataset, self.partner[idx]).to(device=x.device, dtype=x.dtype)
-        a = self._augment
-        if a is not None: xp = random_pad_crop_flip(xp, a.padding, a.flip, a.pad_mode, seed=self.generator(x.device))
-        return xp
-
     def _grab(self, module, inputs):
         if self.training: self._feat = inputs[0]
-
-    def after_fit(self):
-        if self._hook is not None: self._hook.remove(); self._hook = None
 
     def after_pred(self):
         if self.training: self._out = self.aux_module(self._feat)
@@ -478,6 +441,50 @@ class NeuralGuidance(Regularizer):
         self._record(task=self.learn.loss_grad.detach(), mse=mse.detach(), r=_pearson_rows(out.detach(), t).mean(), weight=w)
         self._add(mse, w, task_scale=1 - w)
         self._out = self._feat = None
+
+# %% ../nbs/10_regularizers.ipynb #4ea4a38f
+@patch
+def _setup_partners(self: NeuralGuidance):
+    """The fixed pairing π of the training images (one cycle through all of them: π(i) ≠ i), the batch augmentation, and
+    the record of each epoch's item order: the training loader's public `get_idxs`, wrapped for the length of the fit."""
+    dl = self.dls.train
+    n = len(dl.dataset)
+    if n < 2: raise ValueError(f"the 'shuffled' control pairs each training image with another; the training set holds {n}")
+    if not callable(getattr(dl, "get_idxs", None)):
+        raise ValueError(f"the 'shuffled' control needs the training data in a fastai DataLoader (data.get_dls); got {type(dl).__name__}")
+    if self.partner is None or len(self.partner) != n:
+        order = torch.randperm(n, generator=make_generator(self.seed))
+        self.partner = torch.empty(n, dtype=torch.long)
+        self.partner[order] = order.roll(-1)
+    self._augment = _batch_augment(dl)
+    inner = dl.get_idxs                                   # bound method (or a wrapper someone else set)
+    def get_idxs():
+        idxs = inner()
+        self._order = list(idxs)
+        return idxs
+    self._order_dl, self._order_prev = dl, dl.__dict__.get("get_idxs")
+    dl.get_idxs = get_idxs
+
+@patch
+def _partner_images(self: NeuralGuidance, x: torch.Tensor) -> torch.Tensor:
+    "The partners π(i) of the images of this training batch (positions in the epoch's recorded order), augmented like it."
+    if self._order is None: raise ValueError("no item order was recorded for this epoch: the training DataLoader did not call get_idxs")
+    start = self.iter * self.learn.dl.bs
+    idx = torch.as_tensor(self._order[start:start + len(x)], dtype=torch.long)
+    if len(idx) != len(x): raise ValueError(f"batch {self.iter} holds {len(x)} images but its DataLoader drew {len(idx)}")
+    xp = _dl_items(self.dls.train.dataset, self.partner[idx]).to(device=x.device, dtype=x.dtype)
+    a = self._augment
+    if a is not None: xp = random_pad_crop_flip(xp, a.padding, a.flip, a.pad_mode, seed=self.generator(x.device))
+    return xp
+
+@patch
+def after_fit(self: NeuralGuidance):
+    if self._hook is not None: self._hook.remove(); self._hook = None
+    dl = self._order_dl
+    if dl is not None:                                     # give the loader its own get_idxs back
+        if self._order_prev is None: dl.__dict__.pop("get_idxs", None)
+        else: dl.get_idxs = self._order_prev
+        self._order_dl, self._order = None, None
 
 # %% ../nbs/10_regularizers.ipynb #1d57a002
 @patch
