@@ -47,6 +47,7 @@ def test_predictor_reloads_in_a_fresh_process(v4dir, tmp_path):
 
 
 def test_tiny_experiment_scores_every_arm_on_held_out_v4(v4dir, tmp_path):
+    import spectral_align.measures  # noqa: F401  (registers the built-in measures)
     from spectral_align.experiment import ExperimentConfig, run_experiment, brain_split
     p = dict(target=str(v4dir))
     cfg = ExperimentConfig(out=str(tmp_path / "out"), arms=["baseline", "similarity", "cka", "guidance", "guidance-random"],
