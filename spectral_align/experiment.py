@@ -274,7 +274,7 @@ class ExperimentConfig:
     eps_space: str = "pixel"           # pixel (images in [0, 1]) | normalized (the model's normalised input space, as Shao et al.)
     corruptions: list | None = None    # None: all 19 corruption types
     severities: list = field(default_factory=lambda: [1, 3, 5])
-    neural: str | None = None          # brain data to score on: the 92-image human IT RDM set (RSA) or a V4 folder (predictivity, RSA)
+    neural: str | None = None          # brain data scored: the 92-image IT RDMs (RSA) or a V4 folder (predictivity, RSA)
     neural_holdout: float = 0.5        # share of the brain set's images held out from aligned arms (the images scored)
     neural_images: int = 0             # V4: held-out images scored per session, at most (0: all)
     device: str | None = None          # cpu | cuda | cuda:1 ... (default: CUDA if present)
@@ -315,8 +315,10 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     check_choice(self.data, "data", DATA_KINDS)
     self.data_path = _opt_path(self.data_path, "data_path")
     if self.data == "builtin":
-        if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' reads no "
-                                                        f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or drop `data_path`")
+        if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' "
+                                                        "reads no "
+                                                        f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or "
+                                                        "drop `data_path`")
     elif self.data_path is None: raise ValueError(f"`data_path` is needed for data={self.data!r}")
     elif not Path(self.data_path).exists(): raise ValueError(f"`data_path` {self.data_path!r} does not exist")
     g = self.grayscale
@@ -329,10 +331,12 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     check_choice(self.subset, "subset", SUBSETS)
     if self.data == "builtin":
         for k in ("n_train", "n_valid"):
-            if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
+            if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of "
+                                                       "real data only)")
     self.arms = _names(self.arms, "arms", ARMS)
     if self.arm_params is None: self.arm_params = {}
-    if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {_show(self.arm_params)}")
+    if not isinstance(self.arm_params, dict): raise ValueError("`arm_params` must map arm names to parameter dicts; "
+                                                               f"got {_show(self.arm_params)}")
     for a, p in self.arm_params.items():
         check_choice(a, "arm_params", ARMS)
         check_arm_params(a, p)
@@ -347,7 +351,8 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     self.eps_linf = _eps_list(self.eps_linf, "eps_linf", high=1)
     self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
     att = [m for m in ("pgd", "minimal") if m in self.measures]
-    if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
+    if att and not (self.eps_linf or self.eps_l2): raise ValueError("`eps_linf` and `eps_l2` are both empty; the "
+                                                                    f"measure(s) {', '.join(att)} need an ε")
     _integer(self.pgd_steps, "pgd_steps", low=1)
     check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
@@ -359,15 +364,18 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
     if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5")
     self.neural = _opt_path(self.neural, "neural")
-    if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} does not exist")
+    if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} "
+                                                                                    "does not exist")
     if self.neural is not None and not (is_v4_folder(self.neural) or Path(self.neural).is_file()
                                         or (Path(self.neural) / "rdms_and_stimuli.npz").is_file()):
-        raise ValueError(f"`neural` {self.neural!r} is neither a V4 folder (images/, responses_repeat_averaged/) nor the "
+        raise ValueError(f"`neural` {self.neural!r} is neither a V4 folder (images/, responses_repeat_averaged/) nor "
+                         "the "
                          "92-image set (a folder holding rdms_and_stimuli.npz)")
     _integer(self.neural_images, "neural_images", low=0)
     self.neural_holdout = _real(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if self.device is not None:
-        if not isinstance(self.device, str): raise ValueError(f"`device` must be a string such as 'cpu', 'cuda' or 'cuda:1'; got {_show(self.device)}")
+        if not isinstance(self.device, str): raise ValueError("`device` must be a string such as 'cpu', 'cuda' or "
+                                                              f"'cuda:1'; got {_show(self.device)}")
         get_device(self.device)                    # a device that is not present fails here
     self.out = out_folder(self.out)
     return self
@@ -468,19 +476,21 @@ def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
     return isinstance(t, (str, Path)) and str(t) not in ("simulated_v1", "pixel") and _same_data(t, cfg.neural)
 
 def brain_split(cfg: ExperimentConfig) -> tuple:
-    """(fit, held-out) images of the brain set `cfg.neural`: for the 92-image set, index tensors (seeded (0), stratified by
-    category); for a V4 folder, {session: index tensor} by content (`neural.v4_split`, split seed 0)."""
+    """(fit, held-out) images of the brain set `cfg.neural`: for the 92-image set, index tensors (seeded (0), stratified
+    by category); for a V4 folder, {session: index tensor} by content (`neural.v4_split`, split seed 0)."""
     from spectral_align.neural import stratified_split, v4_split
     if is_v4_folder(cfg.neural): return v4_split(cfg.neural, cfg.neural_holdout, seed=0)
     images, rdms = brain_set(cfg.neural)
     n, info = len(images), rdms.image_info
     cats = info["category"].to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
     fit, held = stratified_split(cats, cfg.neural_holdout, seed=0)
-    if len(fit) < 3 or len(held) < 3: raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the {n}-image brain set")
+    if len(fit) < 3 or len(held) < 3:
+        raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the "
+                         f"{n}-image brain set")
     return fit, held
 
 
-# %% ../nbs/12_experiment.ipynb #a76ca7d2
+# %% ../nbs/12_experiment.ipynb #91936e10
 def _scored(keys: list, idx: torch.Tensor, n: int) -> torch.Tensor:
     "The (at most) `n` positions of `idx` first in the order of their content hash (all if n is 0)."
     import hashlib
@@ -501,8 +511,8 @@ def brain_recordings(cfg: ExperimentConfig):
     return _BRAIN_CACHE[key]
 
 def record_brain_split(cfg: ExperimentConfig) -> Path | None:
-    """Write `OUT/neural_split.csv` once: every image of the brain set `cfg.neural` with its side of the split (fit: arms
-    aligned to the set may see it; held-out: never) and, for V4, whether the neural measure scores it."""
+    """Write `OUT/neural_split.csv` once: every image of the brain set `cfg.neural` with its side of the split (fit:
+    arms aligned to the set may see it; held-out: never) and, for V4, whether the neural measure scores it."""
     if not cfg.neural or not is_main_process(): return None
     f = Path(cfg.out) / "neural_split.csv"
     if f.exists(): return f
@@ -511,10 +521,12 @@ def record_brain_split(cfg: ExperimentConfig) -> Path | None:
         from spectral_align.neural import load_v4
         scored = {r.name: set(r.keys) for r in brain_recordings(cfg)}
         rows = [dict(session=r.name, image=r.responses.image_ids[j].split("/")[-1], key=r.keys[j],
-                     part="held-out" if j in set(held[r.name].tolist()) else "fit", scored=r.keys[j] in scored.get(r.name, ()))
+                     part="held-out" if j in set(held[r.name].tolist()) else "fit",
+                     scored=r.keys[j] in scored.get(r.name, ()))
                 for r in load_v4(cfg.neural, images=False, repeats=False) for j in range(r.n_images)]
     else:
-        rows = [dict(image=int(j), part="held-out" if j in set(held.tolist()) else "fit", scored=j in set(held.tolist()))
+        h = set(held.tolist())
+        rows = [dict(image=int(j), part="held-out" if j in h else "fit", scored=j in h)
                 for j in range(len(fit) + len(held))]
     f.parent.mkdir(parents=True, exist_ok=True)
     write_csv(pd.DataFrame(rows), f)
@@ -522,7 +534,8 @@ def record_brain_split(cfg: ExperimentConfig) -> Path | None:
 
 def brain_context(cfg: ExperimentConfig, arm: str) -> dict:
     """What the arms need from the experiment for neural data: the split's holdout (V4 targets use only the fit images),
-    where a V4 predictor is cached (`OUT/predictors/`), and for an arm aligned to the 92-image set its fit images as the target."""
+    where a V4 predictor is cached (`OUT/predictors/`), and for an arm aligned to the 92-image set its fit images as
+    the target."""
     ctx = dict(neural_holdout=cfg.neural_holdout, predictor_cache=str(Path(cfg.out) / "predictors"))
     if aligned_to_brain_set(cfg, arm):
         record_brain_split(cfg)
@@ -713,7 +726,7 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     """Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth` (process 0
     writes). Training prints one line per epoch (a progress bar on a terminal); `quiet` prints nothing."""
     mp = {"auto": "auto", "on": True, "off": False}[cfg.mixed_precision]
-    context = brain_context(cfg, arm)                 # aligned to the brain set: only its fit images (see `brain_split`)
+    context = brain_context(cfg, arm)                 # aligned to the brain set: its fit images only (`brain_split`)
     learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context, quiet=quiet)
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
     if is_main_process(): write_csv(hist, rd / "history.csv")

@@ -184,7 +184,8 @@ def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     if x.shape[-2:] != like.shape[-2:]:
         x = F.interpolate(x, size=tuple(like.shape[-2:]), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
     if like.shape[1] == 1 and x.shape[1] == 3: x = to_grayscale(x, 1)
-    elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like): x = to_grayscale(x, 3)
+    elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like):
+        x = to_grayscale(x, 3)
     return x
 
 @torch.no_grad()
@@ -192,7 +193,7 @@ def _features(model, x, bs=256):
     from spectral_align.models import penultimate
     return torch.cat([penultimate(model, x[i:i + bs]).flatten(1) for i in range(0, len(x), bs)])
 
-V4_LAYER = "penultimate"          # the layer of the headline V4 rows: the features the guidance head and the task head read
+V4_LAYER = "penultimate"          # the layer of the headline V4 rows: what the guidance head and the task head read
 
 @torch.no_grad()
 def _stage_features(model, x, bs=256) -> dict:
@@ -206,7 +207,8 @@ def _stage_features(model, x, bs=256) -> dict:
     with eval_mode(model):
         for i in range(0, len(x), bs):
             f = get_features(model, x[i:i + bs], layers + ["body"])
-            for l in layers: out[l].append((F.adaptive_avg_pool2d(f[l], 2) if f[l].ndim == 4 else f[l]).flatten(1).float().cpu())
+            for l in layers:
+                out[l].append((F.adaptive_avg_pool2d(f[l], 2) if f[l].ndim == 4 else f[l]).flatten(1).float().cpu())
             out[V4_LAYER].append(f["body"].flatten(1).float().cpu())
     return {l: torch.cat(v) for l, v in out.items()}
 
@@ -218,7 +220,8 @@ def _v4_rows(model, x, cfg) -> list:
     record_brain_split(cfg)
     us, rs = [], []
     for rec in recs:
-        u, r = brain_scores(_stage_features(model, _fit_images(rec.float_images(), x[:1]).to(x.device), cfg.bs * 2), rec)
+        imgs = _fit_images(rec.float_images(), x[:1]).to(x.device)
+        u, r = brain_scores(_stage_features(model, imgs, cfg.bs * 2), rec)
         us.append(u); rs.append(r)
     u, r = pd.concat(us, ignore_index=True), pd.concat(rs, ignore_index=True)
     pen, rpen = u[u.layer == V4_LAYER], r[r.layer == V4_LAYER]
@@ -227,24 +230,30 @@ def _v4_rows(model, x, cfg) -> list:
     if len(rel):
         ceil, names = rel.reliability.median(), ", ".join(rel.session.unique())
         rows += [measure_row("v4_ceiling_r_heldout", ceil, condition=names),
-                 measure_row("v4_predictivity_r_ceiled_heldout", rel.r.median() / ceil if ceil > 0 else float("nan"), condition=names)]
-    rows += [measure_row("v4_predictivity_r_heldout_layer", d.r.median(), condition=l) for l, d in u.groupby("layer", sort=False)]
-    rows += [measure_row("v4_rsa_heldout_layer", d.rsa.mean(), condition=l) for l, d in r.groupby("layer", sort=False)]
-    rows += [measure_row("v4_predictivity_r_heldout_session", d.r.median(), condition=s) for s, d in pen.groupby("session", sort=False)]
-    rows += [measure_row("v4_rsa_heldout_session", d.rsa.mean(), condition=s) for s, d in rpen.groupby("session", sort=False)]
+                 measure_row("v4_predictivity_r_ceiled_heldout", rel.r.median() / ceil if ceil > 0 else float("nan"),
+                             condition=names)]
+    by = lambda df, col: df.groupby(col, sort=False)
+    rows += [measure_row("v4_predictivity_r_heldout_layer", d.r.median(), condition=l) for l, d in by(u, "layer")]
+    rows += [measure_row("v4_rsa_heldout_layer", d.rsa.mean(), condition=l) for l, d in by(r, "layer")]
+    rows += [measure_row("v4_predictivity_r_heldout_session", d.r.median(), condition=s) for s, d in by(pen, "session")]
+    rows += [measure_row("v4_rsa_heldout_session", d.rsa.mean(), condition=s) for s, d in by(rpen, "session")]
     cap = f"at most {cfg.neural_images} per session" if cfg.neural_images else "all of them"
     rows.append(measure_row("note_neural", float("nan"), condition=(
-        f"V4 ({recs.name}): {len(recs)} sessions, {recs.n_units} neurons, scored on {recs.n_images} held-out images ({cap}; "
+        f"V4 ({recs.name}): {len(recs)} sessions, {recs.n_units} neurons, scored on {recs.n_images} held-out images "
+        f"({cap}; "
         f"split by image content, holdout {cfg.neural_holdout:g}, seed 0: no arm was aligned to them). Predictivity: "
-        "5-fold cross-validated ridge (penalty by inner 5-fold CV) from the penultimate features (per layer: stage outputs "
-        "average-pooled to 2x2) to each neuron, median per-neuron Pearson r; ceiled: over the neurons with single repeats, "
-        "median r / median Spearman-Brown split-half reliability; RSA: Spearman between correlation RDMs, mean over sessions")))
+        "5-fold cross-validated ridge (penalty by inner 5-fold CV) from the penultimate features (per layer: stage "
+        "outputs "
+        "average-pooled to 2x2) to each neuron, median per-neuron Pearson r; ceiled: over the neurons with single "
+        "repeats, "
+        "median r / median Spearman-Brown split-half reliability; RSA: Spearman between correlation RDMs, mean over "
+        "sessions")))
     return rows
 
 @register_measure("neural")
 def measure_neural(model, ctx) -> list:
-    """CKA and RSA of the penultimate features to the reference neural target; with a brain set in the config (`neural`):
-    RSA to each RDM of the 92-image set, or predictivity and RSA on the held-out images of a V4 folder."""
+    """CKA and RSA of the penultimate features to the reference neural target; with a brain set in the config
+    (`neural`): RSA to each RDM of the 92-image set, or predictivity and RSA on the held-out images of a V4 folder."""
     from spectral_align.neural import NeuralTarget, is_v4_folder
     from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
     x, _ = eval_images(ctx, min(ctx["cfg"].n_eval or 256, 256))

@@ -47,7 +47,8 @@ def _check_finite(x, name):
                          "drop or impute missing responses first")
 
 def _check_repeats(x, name):
-    "Repeats (n_images, n_repeats, n_units): NaN marks a repeat not recorded; no infinities, every image seen once at least."
+    """Repeats (n_images, n_repeats, n_units): NaN marks a repeat not recorded; no infinities, every image seen once at
+    least."""
     if torch.isinf(x).any(): raise ValueError(f"`{name}` contains infinite values")
     seen = torch.isfinite(x).any(1)
     if not seen.all():
@@ -136,9 +137,11 @@ def rdm(self: NeuralResponses, metric: str = "correlation") -> torch.Tensor:
 @patch
 def repeat_rdms(self: NeuralResponses, metric: str = "correlation") -> torch.Tensor:
     "One RDM per repeat, (n_repeats, n, n): the input of a noise ceiling. Every image needs every repeat."
-    if self.n_repeats < 2: raise ValueError(f"{self.name!r} has {self.n_repeats} repeat; RDMs per repeat need at least 2")
+    if self.n_repeats < 2:
+        raise ValueError(f"{self.name!r} has {self.n_repeats} repeat; RDMs per repeat need at least 2")
     if torch.isnan(self.data).any():
-        raise ValueError(f"{self.name!r} lacks some repeats (NaN); an RDM per repeat needs every image in every repeat: "
+        raise ValueError(f"{self.name!r} lacks some repeats (NaN); an RDM per repeat needs every image in every "
+                         "repeat: "
                          "use `split_half_reliability`, which uses the repeats each image has")
     return rdm(self.data.transpose(0, 1), metric, batched=True)
 
@@ -149,7 +152,8 @@ def noise_ceiling(self: NeuralResponses, method: str = "spearman", metric: str =
 
 # %% ../nbs/09_neural.ipynb #1a1f15c7
 def _masked_pearson(a: torch.Tensor, b: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
-    "Per column, Pearson r between `a` and `b` (n, u) over the rows where `ok`; NaN for a column with < 3 rows or no spread."
+    """Per column, Pearson r between `a` and `b` (n, u) over the rows where `ok`; NaN for a column with < 3 rows or no
+    spread."""
     w = ok.to(a.dtype)
     n = w.sum(0)
     a, b = torch.where(ok, a, 0), torch.where(ok, b, 0)
@@ -185,7 +189,8 @@ def split_half_reliability(repeats, n_splits: int = 10, seed: int = 0) -> torch.
 
 # %% ../nbs/09_neural.ipynb #62ef26ce
 class RDMSet:
-    "S named RDMs (S, n, n) over one stimulus set, with a `meta` row per RDM, optional `image_info` per image and optional stimulus `images`."
+    """S named RDMs (S, n, n) over one stimulus set, with a `meta` row per RDM, optional `image_info` per image and
+    optional stimulus `images`."""
     def __init__(self, rdms, names: Sequence[str] | None = None, meta=None, image_ids=None, image_info=None,
                  images: torch.Tensor | None = None):
         r = check_rdm(rdms, "rdms")
@@ -199,7 +204,8 @@ class RDMSet:
         self.image_ids = _ids(image_ids, n, "image_ids")
         if image_info is not None:
             image_info = pd.DataFrame(image_info).reset_index(drop=True)
-            if len(image_info) != n: raise ValueError(f"`image_info` has {len(image_info)} rows but the RDMs cover {n} images")
+            if len(image_info) != n:
+                raise ValueError(f"`image_info` has {len(image_info)} rows but the RDMs cover {n} images")
         self.image_info = image_info
         if images is not None:
             check_images(images, "images")
@@ -231,7 +237,8 @@ def select(self: RDMSet, names: Sequence[str] | None = None, **where) -> "RDMSet
         for nm in names: self[nm]
         keep &= self.meta.name.isin(names)
     for col, val in where.items():
-        if col not in self.meta.columns: raise ValueError(f"`{col}` is not a column of `meta`; columns: {', '.join(self.meta.columns)}")
+        if col not in self.meta.columns:
+            raise ValueError(f"`{col}` is not a column of `meta`; columns: {', '.join(self.meta.columns)}")
         keep &= (self.meta[col] == val).fillna(False).astype(bool)
     idx = np.flatnonzero(keep.to_numpy())
     if len(idx) == 0: raise ValueError(f"no RDM matches names={names} and {where}")
@@ -240,10 +247,13 @@ def select(self: RDMSet, names: Sequence[str] | None = None, **where) -> "RDMSet
 
 @patch
 def subset(self: RDMSet, idx) -> "RDMSet":
-    "The same RDMs over the images at `idx` only (indices or a boolean mask): rows and columns selected, with their ids, info and images."
+    """The same RDMs over the images at `idx` only (indices or a boolean mask): rows and columns selected, with their
+    ids, info and images."""
     i = _index(idx, self.n_images, "idx")
     if len(i) < 3: raise ValueError(f"`idx` must select at least 3 images for an RDM; got {len(i)}")
-    if len(torch.unique(i)) != len(i): raise ValueError("`idx` selects an image more than once; an RDM over repeated images has zero off-diagonal entries")
+    if len(torch.unique(i)) != len(i):
+        raise ValueError("`idx` selects an image more than once; an RDM over repeated images has zero off-diagonal "
+                         "entries")
     return RDMSet(self.rdms[:, i][:, :, i], self.names, self.meta.drop(columns="name"), [self.image_ids[j] for j in i.tolist()],
                   None if self.image_info is None else self.image_info.iloc[i.numpy()],
                   None if self.images is None else self.images[i.to(self.images.device)])
@@ -270,7 +280,8 @@ def compare(self: RDMSet, other=None, method: str = "spearman") -> pd.DataFrame:
         rows = [dict(a=self.names[i], b=self.names[j], rsa=r[i, j].item()) for i, j in pairs]
     else:
         if isinstance(other, RDMSet): o, on = other.rdms, other.names
-        elif isinstance(other, Mapping): o, on = torch.stack([check_rdm(v, f"other[{k!r}]") for k, v in other.items()]), list(other)
+        elif isinstance(other, Mapping):
+            o, on = torch.stack([check_rdm(v, f"other[{k!r}]") for k, v in other.items()]), list(other)
         else:
             o, on = check_rdm(other, "other"), None
             o = o.reshape(-1, *o.shape[-2:])
@@ -282,9 +293,11 @@ def compare(self: RDMSet, other=None, method: str = "spearman") -> pd.DataFrame:
 
 # %% ../nbs/09_neural.ipynb #6a29b039
 def stratified_split(categories, holdout: float = 0.5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    "(fit, held-out) image indices, sorted: within every category of `categories` a seeded random share `holdout` (rounded) is held out."
+    """(fit, held-out) image indices, sorted: within every category of `categories` a seeded random share `holdout`
+    (rounded) is held out."""
     cats = np.asarray(categories)
-    if cats.ndim != 1 or len(cats) == 0: raise ValueError(f"`categories` must be a non-empty 1-D sequence, one per image; got {describe(categories)}")
+    if cats.ndim != 1 or len(cats) == 0:
+        raise ValueError(f"`categories` must be a non-empty 1-D sequence, one per image; got {describe(categories)}")
     check_number(holdout, "holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_number(seed, "seed", low=0, integer=True)
     cats = cats.astype(str)
@@ -308,7 +321,8 @@ def _h5py():
 def _pick(keys, key, path):
     if key is None:
         if len(keys) == 1: return keys[0]
-        raise ValueError(f"{path.name} holds {len(keys)} arrays; pass `key`, one of: {', '.join(map(str, keys)) or '(none)'}")
+        raise ValueError(f"{path.name} holds {len(keys)} arrays; pass `key`, one of: "
+                         f"{', '.join(map(str, keys)) or '(none)'}")
     if key not in keys: raise ValueError(f"`key` {key!r} is not in {path.name}; keys: {', '.join(map(str, keys))}")
     return key
 
@@ -333,8 +347,10 @@ def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
     import scipy.io
     try: m = scipy.io.loadmat(path)
     except NotImplementedError:
-        raise ValueError(f"{path.name} is a MATLAB v7.3 file (HDF5 inside), which scipy cannot read: re-save it in MATLAB "
-                         "with save(..., '-v7'), or read it with h5py (its arrays come out with their axes reversed)") from None
+        raise ValueError(f"{path.name} is a MATLAB v7.3 file (HDF5 inside), which scipy cannot read: re-save it in "
+                         "MATLAB "
+                         "with save(..., '-v7'), or read it with h5py (its arrays come out with their axes "
+                         "reversed)") from None
     return np.asarray(m[_pick([k for k in m if k not in _MAT_SKIP], key, path)])
 
 
@@ -346,17 +362,20 @@ def load_responses(path: str | Path, key: str | None = None, *, repeats_axis: in
     a = load_array(path, key)
     if a.ndim == 3:
         if repeats_axis is None:
-            raise ValueError(f"the array is 3-D {a.shape}: pass `repeats_axis` (0, 1 or 2), the axis holding repeated presentations")
+            raise ValueError(f"the array is 3-D {a.shape}: pass `repeats_axis` (0, 1 or 2), the axis holding repeated "
+                             "presentations")
         check_number(repeats_axis, "repeats_axis", low=0, high=2, integer=True)
         rest = [i for i in range(3) if i != repeats_axis]
         a = np.transpose(a, (rest[0], repeats_axis, rest[1]))
     elif repeats_axis is not None:
-        raise ValueError(f"`repeats_axis` is {repeats_axis} but the array is {a.ndim}-D {a.shape}; repeats need a 3-D array")
+        raise ValueError(f"`repeats_axis` is {repeats_axis} but the array is {a.ndim}-D {a.shape}; repeats need a 3-D "
+                         "array")
     ids = lambda k: None if k is None else load_array(path, k).ravel().tolist()
     return NeuralResponses(a, ids(image_ids_key), ids(unit_ids_key), name or Path(path).stem)
 
 def load_rdms(path: str | Path, key: str | None = None, *, names=None, names_key: str | None = None) -> RDMSet:
-    "An `RDMSet` from a file (see `load_array`): an (n, n) RDM or a stack (..., n, n), flattened; names given or read from `names_key`."
+    """An `RDMSet` from a file (see `load_array`): an (n, n) RDM or a stack (..., n, n), flattened; names given or read
+    from `names_key`."""
     a = load_array(path, key)
     if names is None and names_key is not None: names = load_array(path, names_key).ravel().tolist()
     return RDMSet(a, names)
@@ -369,7 +388,8 @@ def _as_responses(responses, name="responses") -> NeuralResponses:
 
 class ResponsePreprocessor:
     """Average repeats, z-score units with training statistics, and keep the principal components that explain
-    `n_components` of the variance (a fraction in (0, 1]) or that many components (an int); `n_components=None` skips PCA."""
+    `n_components` of the variance (a fraction in (0, 1]) or that many components (an int); `n_components=None` skips
+    PCA."""
     def __init__(self, n_components: float | int | None = 0.95, zscore: bool = True):
         if n_components is not None:
             if isinstance(n_components, (int, np.integer)) and not isinstance(n_components, bool):
@@ -447,7 +467,8 @@ def inverse_transform(self: ResponsePreprocessor, y: torch.Tensor) -> torch.Tens
 
 
 # %% ../nbs/09_neural.ipynb #1cf7dff6
-_PRE_STATE = ("n_units_", "mean_", "std_", "n_constant_", "components_", "explained_variance_", "explained_variance_ratio_")
+_PRE_STATE = ("n_units_", "mean_", "std_", "n_constant_", "components_", "explained_variance_",
+              "explained_variance_ratio_")
 
 @patch
 def state(self: ResponsePreprocessor) -> dict:
@@ -472,18 +493,21 @@ _K92_KEYS = ("images", "category", "is_human", "is_face", "is_animate", "is_natu
              "rdm_human_IT_by_subject_session", "rdm_human_IT_names", "rdm_monkey_IT")
 
 def load_kriegeskorte92(path: str | Path) -> tuple[torch.Tensor, RDMSet]:
-    """The 92-image set of Kriegeskorte et al. (2008) from `path` (the folder holding rdms_and_stimuli.npz, or the file):
-    (images (92, 3, 175, 175) float in [0, 1], RDMSet of human IT per subject × session and monkey IT, holding the
-    same images as `.images`). Never downloads."""
+    """The 92-image set of Kriegeskorte et al. (2008) from `path` (the folder holding rdms_and_stimuli.npz, or the
+    file): (images (92, 3, 175, 175) float in [0, 1], RDMSet of human IT per subject × session and monkey IT, holding
+    the same images as `.images`). Never downloads."""
     p = Path(path)
     f = p / K92_FILE if p.is_dir() else p
     if not f.is_file():
-        raise FileNotFoundError(f"`path` {str(path)!r}: no {K92_FILE} there. spectral_align does not ship or download the "
-                                "Kriegeskorte et al. (2008) data; make the file from rsatoolbox's demos/92imageData .mat files "
+        raise FileNotFoundError(f"`path` {str(path)!r}: no {K92_FILE} there. spectral_align does not ship or download "
+                                "the "
+                                "Kriegeskorte et al. (2008) data; make the file from rsatoolbox's demos/92imageData "
+                                ".mat files "
                                 "(see the neural notebook) and pass its folder")
     with np.load(f, allow_pickle=False) as z:
         missing = [k for k in _K92_KEYS if k not in z.files]
-        if missing: raise ValueError(f"{f.name} lacks the key(s) {', '.join(missing)}; it is not in the expected layout")
+        if missing:
+            raise ValueError(f"{f.name} lacks the key(s) {', '.join(missing)}; it is not in the expected layout")
         d = {k: z[k] for k in _K92_KEYS}
     imgs = d["images"]
     if imgs.ndim != 4 or imgs.shape[-1] != 3 or imgs.dtype != np.uint8:
@@ -491,7 +515,8 @@ def load_kriegeskorte92(path: str | Path) -> tuple[torch.Tensor, RDMSet]:
     images = torch.from_numpy(imgs).permute(0, 3, 1, 2).float().div(255).contiguous()
     h, names = d["rdm_human_IT_by_subject_session"], d["rdm_human_IT_names"]
     if h.ndim != 4 or names.shape != h.shape[:2]:
-        raise ValueError(f"`rdm_human_IT_by_subject_session` {h.shape} and `rdm_human_IT_names` {names.shape} do not fit together")
+        raise ValueError(f"`rdm_human_IT_by_subject_session` {h.shape} and `rdm_human_IT_names` {names.shape} do not "
+                         "fit together")
     n = imgs.shape[0]
     rows, short = [], []
     for (si, se), nm in np.ndenumerate(names):
@@ -509,7 +534,8 @@ def load_kriegeskorte92(path: str | Path) -> tuple[torch.Tensor, RDMSet]:
 # %% ../nbs/09_neural.ipynb #ac638463
 class SimulatedV1(nn.Module):
     """A simulated (model, not data) V1 population of `n_units` Gabor energy units with divisive normalisation;
-    responses (B, n_units) in [0, 1) for any (B, C, H, W) images in [0, 1]. Tuning drawn from `seed` (see the table above)."""
+    responses (B, n_units) in [0, 1) for any (B, C, H, W) images in [0, 1]. Tuning drawn from `seed` (see the table
+    above)."""
     def __init__(self, n_units: int = 256, *, seed: int | torch.Generator = 0, fov_deg: float = 4.0,
                  sf_median_cpd: float = 2.5, sf_sd_octaves: float = 0.8, bandwidth_octaves: float = 1.4,
                  bandwidth_sd_octaves: float = 0.3, simple_fraction: float = 0.5, rf_extent: float = 0.6,
@@ -574,12 +600,14 @@ def _get_bank(self: SimulatedV1, h, w, device, dtype):
 # %% ../nbs/09_neural.ipynb #bab1ed5c
 @patch
 def drive(self: SimulatedV1, x: torch.Tensor) -> torch.Tensor:
-    "The units' drives d before normalisation (B, n_units): energy (complex units) or rectified squared output (simple units)."
+    """The units' drives d before normalisation (B, n_units): energy (complex units) or rectified squared output (simple
+    units)."""
     check_images(x, channels=(1, 3))
     h, w = x.shape[-2:]
     over = int((self.sf_cpi > nyquist(h, w)).sum())
     if over: warnings.warn(f"{over} of {self.n_units} units prefer spatial frequencies above the Nyquist frequency "
-                           f"({nyquist(h, w):g} c/img) of {h}x{w} images and respond little; lower `fov_deg` or use larger images")
+                           f"({nyquist(h, w):g} c/img) of {h}x{w} images and respond little; lower `fov_deg` or use "
+                           "larger images")
     rdt = torch.float64 if x.dtype == torch.float64 else torch.float32
     gray = to_grayscale(x.to(rdt))[:, 0]                                 # ITU-R BT.601 luminance (core.LUMA_WEIGHTS)
     cdt = torch.complex128 if rdt == torch.float64 else torch.complex64
@@ -611,15 +639,17 @@ def simulate(self: SimulatedV1, images: torch.Tensor, n_repeats: int = 1, noise:
 
 # %% ../nbs/09_neural.ipynb #0846a49a
 class Recording:
-    """One recording session `name`: `responses` (`NeuralResponses` (n_images, n_units), repeat-averaged) of its units to
-    its `images` ((n_images, C, H, W) uint8, or None when not decoded), in the same order; optionally its single `repeats`
-    (`NeuralResponses` (n_images, n_repeats, n_units), NaN for a repeat not recorded), a content key per image (`keys`:
-    identical images have the same key) and `info` (a dict: animal, type of images, ...)."""
+    """One recording session `name`: `responses` (`NeuralResponses` (n_images, n_units), repeat-averaged) of its units
+    to its `images` ((n_images, C, H, W) uint8, or None when not decoded), in the same order; optionally its single
+    `repeats` (`NeuralResponses` (n_images, n_repeats, n_units), NaN for a repeat not recorded), a content key per
+    image (`keys`: identical images have the same key) and `info` (a dict: animal, type of images, ...)."""
     def __init__(self, name: str, responses: NeuralResponses, images: torch.Tensor | None = None,
                  repeats: NeuralResponses | None = None, keys: Sequence[str] | None = None, info: dict | None = None):
-        if not isinstance(name, str) or not name: raise ValueError(f"`name` must be a non-empty string; got {describe(name)}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"`name` must be a non-empty string; got {describe(name)}")
         if not isinstance(responses, NeuralResponses) or responses.has_repeats:
-            raise ValueError(f"`responses` must be repeat-averaged NeuralResponses (n_images, n_units); got {describe(responses)}")
+            raise ValueError("`responses` must be repeat-averaged NeuralResponses (n_images, n_units); got "
+                             f"{describe(responses)}")
         n = responses.n_images
         if images is not None:
             if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
@@ -627,7 +657,8 @@ class Recording:
             responses.check_images(images)
         if repeats is not None:
             if not isinstance(repeats, NeuralResponses) or not repeats.has_repeats:
-                raise ValueError(f"`repeats` must be NeuralResponses with repeats (n_images, n_repeats, n_units); got {describe(repeats)}")
+                raise ValueError("`repeats` must be NeuralResponses with repeats (n_images, n_repeats, n_units); got "
+                                 f"{describe(repeats)}")
             if (repeats.n_images, repeats.n_units) != (n, responses.n_units):
                 raise ValueError(f"`repeats` cover {repeats.n_images} images × {repeats.n_units} units but `responses` "
                                  f"{n} × {responses.n_units}; they must be the same images and units")
@@ -664,8 +695,8 @@ class Recording:
 
 # %% ../nbs/09_neural.ipynb #8e0da293
 def holdout_mask(keys: Sequence[str], holdout: float = 0.5, seed: int = 0) -> torch.Tensor:
-    """Boolean (n,), True for the items held out: those whose SHA-1 of (`seed`, key), read as a number in [0, 1), is below
-    `holdout`. Equal keys land on the same side, whatever else is in the set."""
+    """Boolean (n,), True for the items held out: those whose SHA-1 of (`seed`, key), read as a number in [0, 1), is
+    below `holdout`. Equal keys land on the same side, whatever else is in the set."""
     check_number(holdout, "holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_number(seed, "seed", low=0, integer=True)
     if isinstance(keys, str) or not isinstance(keys, Sequence):
@@ -684,14 +715,17 @@ class Recordings:
         self._recs, self.name = dict(zip(names, recordings)), str(name)
 
     sessions = property(lambda self: list(self._recs), doc="The session names, in order.")
-    n_images = property(lambda self: sum(r.n_images for r in self), doc="Images over all sessions (an image shown twice counts twice).")
+    n_images = property(lambda self: sum(r.n_images for r in self),
+                        doc="Images over all sessions (an image shown twice counts twice).")
     n_units = property(lambda self: sum(r.n_units for r in self), doc="Units over all sessions.")
     def __len__(self): return len(self._recs)
     def __iter__(self): return iter(self._recs.values())
     def __getitem__(self, session) -> Recording:
-        if str(session) not in self._recs: raise ValueError(f"no session {session!r}; sessions: {', '.join(self._recs)}")
+        if str(session) not in self._recs:
+            raise ValueError(f"no session {session!r}; sessions: {', '.join(self._recs)}")
         return self._recs[str(session)]
-    def __repr__(self): return f"Recordings({self.name!r}: {len(self)} sessions, {self.n_units} units, {self.n_images} images)"
+    def __repr__(self):
+        return f"Recordings({self.name!r}: {len(self)} sessions, {self.n_units} units, {self.n_images} images)"
 
     @property
     def table(self) -> pd.DataFrame:
@@ -734,7 +768,8 @@ def v4_sessions(path) -> list[str]:
     p = Path(path).expanduser() if isinstance(path, (str, os.PathLike)) else None
     if p is None or not p.is_dir(): raise ValueError(f"`path` {path!r} is not an existing folder")
     if not is_v4_folder(p):
-        raise ValueError(f"`path` {str(p)!r} is not in the V4 layout: it needs the folders images/ (images_<session>.zip) "
+        raise ValueError(f"`path` {str(p)!r} is not in the V4 layout: it needs the folders images/ "
+                         "(images_<session>.zip) "
                          "and responses_repeat_averaged/ (responses_<session>.npy)")
     found = lambda d, pat: {m.group(1) for f in (p / d).iterdir() if (m := re.fullmatch(pat, f.name))}
     both = found("images", r"images_(\w+)\.zip") & found("responses_repeat_averaged", r"responses_(\w+)\.npy")
@@ -752,22 +787,26 @@ def _v4_index(p: Path) -> dict:
 # %% ../nbs/09_neural.ipynb #4d4d0688
 def _npy(f: Path, what: str, ndim: int) -> np.ndarray:
     try: a = np.load(f, allow_pickle=False)
-    except Exception as e: raise ValueError(f"{what} {str(f)!r} is not a readable .npy array ({type(e).__name__})") from None
+    except Exception as e:
+        raise ValueError(f"{what} {str(f)!r} is not a readable .npy array ({type(e).__name__})") from None
     if a.ndim != ndim or a.dtype.kind not in "fiu":
         raise ValueError(f"{what} {str(f)!r} must be a {ndim}-D numeric array; got {describe(a)}")
     return a
 
 def _zip_images(f: Path, n: int, pick: np.ndarray, decode: bool, session: str) -> tuple[list[str], torch.Tensor | None]:
-    "Content keys of the images at `pick` in zip `f` (image0001.jpg … one per column), and the images (uint8) if `decode`."
+    """Content keys of the images at `pick` in zip `f` (image0001.jpg … one per column), and the images (uint8) if
+    `decode`."""
     try: zf = zipfile.ZipFile(f)
-    except (OSError, zipfile.BadZipFile) as e: raise ValueError(f"{str(f)!r} is not a readable zip ({type(e).__name__})") from None
+    except (OSError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{str(f)!r} is not a readable zip ({type(e).__name__})") from None
     with zf:
         entries = [nm for nm in zf.namelist() if nm.lower().endswith(".jpg") and not nm.startswith("__MACOSX")]
-        jpgs = {nm.rsplit("/", 1)[-1]: nm for nm in entries}                 # image0001.jpg, at the top or in one folder
+        jpgs = {nm.rsplit("/", 1)[-1]: nm for nm in entries}        # image0001.jpg, at the top or in one folder
         want = [f"image{j + 1:04d}.jpg" for j in range(n)]
         if len(jpgs) != len(entries) or set(jpgs) != set(want):
             extra, miss = sorted(set(jpgs) - set(want))[:3], [w for w in want if w not in jpgs][:3]
-            raise ValueError(f"session {session}: {f.name} must hold image0001.jpg … image{n:04d}.jpg, one per response "
+            raise ValueError(f"session {session}: {f.name} must hold image0001.jpg … image{n:04d}.jpg, one per "
+                             "response "
                              f"column ({n}); it holds {len(entries)} JPEGs (missing {miss}, unexpected {extra})")
         keys, imgs = [], []
         for j in pick.tolist():
@@ -775,7 +814,9 @@ def _zip_images(f: Path, n: int, pick: np.ndarray, decode: bool, session: str) -
             keys.append(hashlib.sha1(b).hexdigest())
             if decode:
                 try: im = Image.open(io.BytesIO(b)); im.load()
-                except Exception as e: raise ValueError(f"session {session}: {want[j]} is not a readable image ({type(e).__name__})") from None
+                except Exception as e:
+                    raise ValueError(f"session {session}: {want[j]} is not a readable image "
+                                     f"({type(e).__name__})") from None
                 if im.mode != "RGB": raise ValueError(f"session {session}: {want[j]} is {im.mode}, not RGB")
                 imgs.append(np.asarray(im))
     if decode and len({a.shape for a in imgs}) > 1:
@@ -808,18 +849,20 @@ def _v4_session(p: Path, s: str, info: dict, images: bool, repeats: bool, idx) -
         except ValueError as e: raise ValueError(f"session {s}: {e}") from None
     return Recording(s, resp, x, rep, keys, info)
 
-def load_v4(path, sessions=None, *, images: bool = True, repeats: bool = True, indices: Mapping | None = None) -> Recordings:
-    """The V4 data of Cowley et al. (2023) from the folder `path` (layout `V4_LAYOUT`; never downloaded): one `Recording`
-    per session (all, or those in `sessions`) with its repeat-averaged responses, a content key per image (SHA-1 of its
-    JPEG bytes), its images as uint8 if `images`, its single repeats if `repeats` and the folder has them; `indices` maps
-    a session to the positions of the images to read (default all)."""
+def load_v4(path, sessions=None, *, images: bool = True, repeats: bool = True,
+            indices: Mapping | None = None) -> Recordings:
+    """The V4 data of Cowley et al. (2023) from the folder `path` (layout `V4_LAYOUT`; never downloaded): one
+    `Recording` per session (all, or those in `sessions`) with its repeat-averaged responses, a content key per image
+    (SHA-1 of its JPEG bytes), its images as uint8 if `images`, its single repeats if `repeats` and the folder has
+    them; `indices` maps a session to the positions of the images to read (default all)."""
     found = v4_sessions(path)
     p = Path(path).expanduser()
     if sessions is None: sessions = found
     else:
         sessions = [str(s) for s in ([sessions] if isinstance(sessions, (str, int)) else sessions)]
         bad = [s for s in sessions if s not in found]
-        if bad or not sessions: raise ValueError(f"`sessions` {bad or sessions} not in {str(p)!r}; sessions: {', '.join(found)}")
+        if bad or not sessions:
+            raise ValueError(f"`sessions` {bad or sessions} not in {str(p)!r}; sessions: {', '.join(found)}")
     indices = {} if indices is None else {str(k): v for k, v in dict(indices).items()}
     bad = [k for k in indices if k not in sessions]
     if bad: raise ValueError(f"`indices` names session(s) {bad} that are not loaded ({', '.join(sessions)})")
@@ -835,7 +878,8 @@ def v4_split(path, holdout: float = 0.5, seed: int = 0, sessions=None) -> tuple[
     return {s: (~m).nonzero().flatten() for s, m in masks.items()}, {s: m.nonzero().flatten() for s, m in masks.items()}
 
 # %% ../nbs/09_neural.ipynb #73be4d1b
-def write_v4_stand_in(folder, n_images: Sequence[int] = (40, 40, 30), n_units: Sequence[int] = (6, 8, 5), size: int = 32,
+def write_v4_stand_in(folder, n_images: Sequence[int] = (40, 40, 30), n_units: Sequence[int] = (6, 8, 5),
+                      size: int = 32,
                       n_repeats: int = 6, n_shared: int = 10, seed: int = 0) -> Path:
     """Write a STAND-IN for the V4 data in its layout (`V4_LAYOUT`) to `folder` (created): sessions s1, s2, … with
     `n_images[k]` built-in images of `size` px (JPEG) and the Poisson spike counts of `n_units[k]` simulated units
@@ -843,16 +887,19 @@ def write_v4_stand_in(folder, n_images: Sequence[int] = (40, 40, 30), n_units: S
     third image shown one time fewer: NaN) and shows the first `n_shared` images of s1 again. Returns the folder."""
     from spectral_align.data import make_builtin
     n_images, n_units = [int(v) for v in n_images], [int(v) for v in n_units]
-    if len(n_images) != len(n_units) or not n_images: raise ValueError("`n_images` and `n_units` need one entry per session")
+    if len(n_images) != len(n_units) or not n_images:
+        raise ValueError("`n_images` and `n_units` need one entry per session")
     for v in n_images: check_number(v, "n_images", low=3, high=5000, integer=True)
     for v in n_units: check_number(v, "n_units", low=1, high=500, integer=True)
-    check_number(size, "size", low=8, high=256, integer=True); check_number(n_repeats, "n_repeats", low=3, high=50, integer=True)
+    check_number(size, "size", low=8, high=256, integer=True)
+    check_number(n_repeats, "n_repeats", low=3, high=50, integer=True)
     check_number(n_shared, "n_shared", low=0, high=min(n_images[0], n_images[-1]), integer=True)
     root = Path(folder).expanduser()
     for d in ("images", "responses_repeat_averaged", "responses_raw"): (root / d).mkdir(parents=True, exist_ok=True)
     x, _ = make_builtin(sum(n_images), size=size, seed=seed)
     jpeg = [io.BytesIO() for _ in range(len(x))]
-    for b, im in zip(jpeg, (x.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()): Image.fromarray(im).save(b, "JPEG", quality=95)
+    for b, im in zip(jpeg, (x.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()):
+        Image.fromarray(im).save(b, "JPEG", quality=95)
     starts, gen, rows = np.cumsum([0] + n_images), make_generator(seed), []
     for k, (n, u) in enumerate(zip(n_images, n_units)):
         s, last = f"s{k + 1}", k == len(n_images) - 1 and len(n_images) > 1
@@ -867,16 +914,17 @@ def write_v4_stand_in(folder, n_images: Sequence[int] = (40, 40, 30), n_units: S
             for j, i in enumerate(pos): zf.writestr(f"image{j + 1:04d}.jpg", jpeg[i].getvalue())
         np.save(root / V4_LAYOUT["responses"].format(s), raw.nanmean(1).T.numpy())
         if last: np.save(root / V4_LAYOUT["repeats"].format(s), raw.permute(2, 0, 1).numpy())
-        rows.append(dict(session=s, animal="stand-in", n_neurons=u, n_images_resp=n, type_per_readme="STAND-IN", has_raw=last))
+        rows.append(dict(session=s, animal="stand-in", n_neurons=u, n_images_resp=n, type_per_readme="STAND-IN",
+                         has_raw=last))
     pd.DataFrame(rows).to_csv(root / V4_LAYOUT["index"], index=False)
     return root
 
 # %% ../nbs/09_neural.ipynb #15c6d41a
 def li_similarity(x: torch.Tensor, patterns: bool = False, eps: float = 1e-8) -> torch.Tensor:
-    """Li et al. (2019) similarity (m, m) in [−1, 1] of the responses or features `x` (m, ...) of m images: each feature's
-    mean over the m images subtracted, then the cosine between every pair of images. `patterns=True` first centres each
-    image's pattern over its features and scales it to unit norm (what a correlation RDM sees). Checks the shape only
-    (no device synchronisation: regularisers call it every batch); differentiable."""
+    """Li et al. (2019) similarity (m, m) in [−1, 1] of the responses or features `x` (m, ...) of m images: each
+    feature's mean over the m images subtracted, then the cosine between every pair of images. `patterns=True` first
+    centres each image's pattern over its features and scales it to unit norm (what a correlation RDM sees). Checks
+    the shape only (no device synchronisation: regularisers call it every batch); differentiable."""
     if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] < 2:
         raise ValueError(f"`x` must be a tensor (m ≥ 2 images, ...); got {describe(x)}")
     x = x.flatten(1)
@@ -889,8 +937,9 @@ def li_similarity(x: torch.Tensor, patterns: bool = False, eps: float = 1e-8) ->
     return (xn @ xn.T).clamp(-1, 1)
 
 def similarity_from_gram(gram: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Li et al. (2019) similarity (m, m) from the Gram matrix `gram` (m, m) of m images' vectors (e.g. 1 − a correlation
-    RDM, the Gram matrix of the normalised patterns): centred over the m images (H G H) and cosine-normalised."""
+    """Li et al. (2019) similarity (m, m) from the Gram matrix `gram` (m, m) of m images' vectors (e.g. 1 − a
+    correlation RDM, the Gram matrix of the normalised patterns): centred over the m images (H G H) and
+    cosine-normalised."""
     if not isinstance(gram, torch.Tensor) or gram.ndim != 2 or gram.shape[0] != gram.shape[1] or gram.shape[0] < 2:
         raise ValueError(f"`gram` must be a square (m, m) tensor with m ≥ 2; got {describe(gram)}")
     g = gram if gram.is_floating_point() else gram.float()
@@ -907,7 +956,8 @@ def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int)
     size = (size, size) if isinstance(size, int) and not isinstance(size, bool) else tuple(size)
     if len(size) != 2: raise ValueError(f"`size` must be an int or (h, w); got {size!r}")
     for s in size: check_number(s, "size", low=1, integer=True)
-    if channels not in (1, 3) or isinstance(channels, bool): raise ValueError(f"`channels` must be one of 1, 3; got {channels!r}")
+    if channels not in (1, 3) or isinstance(channels, bool):
+        raise ValueError(f"`channels` must be one of 1, 3; got {channels!r}")
     x = images
     if x.shape[1] == 3 and channels == 1: x = to_grayscale(x, 1)
     elif x.shape[1] == 1 and channels == 3: x = x.expand(-1, 3, -1, -1)
@@ -930,34 +980,40 @@ def _target_images(images) -> torch.Tensor:
     return check_images(images, "images", channels=(1, 3))
 
 class NeuralTarget:
-    """What an alignment regulariser aligns to: target `images` (N, C, H, W), float in [0, 1] or uint8, with, for the same
-    images in order, either their `responses` (N, units) or, when only an RDM is known, the `similarity` (N, N) of their
-    response patterns (1 − a correlation-distance RDM). See `batch_similarity` and `similarity_of`."""
+    """What an alignment regulariser aligns to: target `images` (N, C, H, W), float in [0, 1] or uint8, with, for the
+    same images in order, either their `responses` (N, units) or, when only an RDM is known, the `similarity` (N, N)
+    of their response patterns (1 − a correlation-distance RDM). See `batch_similarity` and `similarity_of`."""
     def __init__(self, images, similarity=None, responses=None, name: str = "target", source: str = "custom"):
         images = _target_images(images)
         n = images.shape[0]
         if n < 3: raise ValueError(f"`images` holds {n} images; a target needs at least 3")
         if (similarity is None) == (responses is None):
-            raise ValueError("give a NeuralTarget either `responses` (N, units) or, when only an RDM is known, the `similarity` "
-                             "of the images' response patterns (N, N); got " + ("both" if responses is not None else "neither"))
+            raise ValueError("give a NeuralTarget either `responses` (N, units) or, when only an RDM is known, the "
+                             "`similarity` "
+                             "of the images' response patterns (N, N); got "
+                             "" + ("both" if responses is not None else "neither"))
         if similarity is not None:
-            s = (similarity if isinstance(similarity, torch.Tensor) else torch.as_tensor(np.asarray(similarity))).float()
-            if s.shape != (n, n): raise ValueError(f"`similarity` must be ({n}, {n}) for {n} images; got shape {tuple(s.shape)}")
+            s = similarity if isinstance(similarity, torch.Tensor) else torch.as_tensor(np.asarray(similarity))
+            s = s.float()
+            if s.shape != (n, n):
+                raise ValueError(f"`similarity` must be ({n}, {n}) for {n} images; got shape {tuple(s.shape)}")
             if not torch.isfinite(s).all(): raise ValueError("`similarity` contains NaN or infinite values")
             asym = (s - s.T).abs().max().item()
             if asym > 1e-4: raise ValueError(f"`similarity` must be symmetric; got |S − Sᵀ| up to {asym:.3g}")
-            if s.abs().max() > 1 + 1e-4: raise ValueError(f"`similarity` must lie in [−1, 1]; got values up to {s.abs().max().item():.3g}")
+            if s.abs().max() > 1 + 1e-4:
+                raise ValueError(f"`similarity` must lie in [−1, 1]; got values up to {s.abs().max().item():.3g}")
             similarity = s.clamp(-1, 1)
         else:
             responses = _responses_matrix(responses)
             if responses.shape[0] != n:
-                raise ValueError(f"`responses` hold {responses.shape[0]} images but `images` holds {n}; they must be the same "
+                raise ValueError(f"`responses` hold {responses.shape[0]} images but `images` holds {n}; they must be "
+                                 "the same "
                                  "images, in order")
         self.images, self.gram, self.responses = images, similarity, responses
         self.name, self.source, self._full = str(name), str(source), None
 
     patterns = property(lambda self: self.responses is None,
-                        doc="True when only the patterns' similarity is known (an RDM): both sides then compare normalised patterns.")
+                        doc="True when only the patterns' similarity is known (an RDM): both sides compare patterns.")
     has_responses = property(lambda self: self.responses is not None)
     sizes = property(lambda self: [len(self)], doc="The number of images (a list, as `NeuralTargetSet.sizes`).")
     def __len__(self): return self.images.shape[0]
@@ -989,7 +1045,8 @@ def similarity(self: NeuralTarget) -> torch.Tensor:
 def subset(self: NeuralTarget, idx) -> NeuralTarget:
     "The target restricted to the images at `idx`."
     i = _index(idx, len(self))
-    if self.responses is not None: return NeuralTarget(self.images[i], responses=self.responses[i], name=self.name, source=self.source)
+    if self.responses is not None:
+        return NeuralTarget(self.images[i], responses=self.responses[i], name=self.name, source=self.source)
     return NeuralTarget(self.images[i], self.gram[i][:, i], name=self.name, source=self.source)
 
 # %% ../nbs/09_neural.ipynb #fe693ca0
@@ -1000,7 +1057,8 @@ def from_responses(cls: NeuralTarget, images, responses, name: str | None = None
         responses.check_images(images); name = name or responses.name
     r = _responses_matrix(responses)
     if r.shape[0] != len(images):
-        raise ValueError(f"`images` holds {len(images)} images but `responses` {r.shape[0]}; they must be the same images, in order")
+        raise ValueError(f"`images` holds {len(images)} images but `responses` {r.shape[0]}; they must be the same "
+                         "images, in order")
     return cls(images, responses=r, name=name or "responses", source="responses")
 
 @patch(cls_method=True)
@@ -1013,12 +1071,14 @@ def from_rdm(cls: NeuralTarget, images, rdm, name: str | None = None) -> NeuralT
     else: r = check_rdm(rdm, "rdm")
     if r.ndim != 2: raise ValueError(f"`rdm` must be one (N, N) RDM or an RDMSet; got shape {tuple(r.shape)}")
     if r.shape[0] != len(images):
-        raise ValueError(f"`rdm` is {r.shape[0]}x{r.shape[0]} but `images` holds {len(images)} images; they must match, in order")
+        raise ValueError(f"`rdm` is {r.shape[0]}x{r.shape[0]} but `images` holds {len(images)} images; they must "
+                         "match, in order")
     return cls(images, (1 - r.float()).clamp(-1, 1), name=name or "rdm", source="rdm")
 
 # %% ../nbs/09_neural.ipynb #64f05d64
 @patch(cls_method=True)
-def from_model(cls: NeuralTarget, images, model: nn.Module, name: str | None = None, batch_size: int = 256) -> NeuralTarget:
+def from_model(cls: NeuralTarget, images, model: nn.Module, name: str | None = None,
+               batch_size: int = 256) -> NeuralTarget:
     "Target from the responses of `model` (any module mapping images to (N, units), e.g. `SimulatedV1`) to `images`."
     if not isinstance(model, nn.Module): raise ValueError(f"`model` must be an nn.Module; got {describe(model)}")
     check_images(images, "images")
@@ -1027,7 +1087,8 @@ def from_model(cls: NeuralTarget, images, model: nn.Module, name: str | None = N
     return cls.from_responses(images, r, name or type(model).__name__)
 
 @patch(cls_method=True)
-def simulated_v1(cls: NeuralTarget, images, n_units: int = 256, seed: int = 0, fov_deg: float | None = None) -> NeuralTarget:
+def simulated_v1(cls: NeuralTarget, images, n_units: int = 256, seed: int = 0,
+                 fov_deg: float | None = None) -> NeuralTarget:
     """Target from a `SimulatedV1` population (a model, not data) of `n_units` units drawn from `seed`; `fov_deg`
     defaults to 1.25° per 32 px, so the units' preferred frequencies, in cycles/image, scale with the image size."""
     check_images(images, "images")
@@ -1067,21 +1128,26 @@ class NeuralTargetSet:
 TARGET_SOURCES = ("simulated_v1", "pixel")
 
 def _npz_images(a: np.ndarray, path) -> torch.Tensor:
-    if a.ndim != 4: raise ValueError(f"`images` in {path} must be 4-D (N, H, W, C) uint8 or (N, C, H, W) float; got shape {a.shape}")
+    if a.ndim != 4:
+        raise ValueError(f"`images` in {path} must be 4-D (N, H, W, C) uint8 or (N, C, H, W) float; got shape "
+                         f"{a.shape}")
     if a.dtype == np.uint8: return torch.from_numpy(a).permute(0, 3, 1, 2).float().div(255).contiguous()
     return torch.from_numpy(np.ascontiguousarray(a)).float()
 
 def _v4_target(p: Path, holdout: float, split_seed: int) -> NeuralTargetSet:
     fit, _ = v4_split(p, holdout, split_seed)
     recs = load_v4(p, repeats=False, indices={s: i for s, i in fit.items() if len(i) >= 3})
-    return NeuralTargetSet([NeuralTarget.from_responses(r.images, r.responses, name=f"{recs.name} {r.name}") for r in recs],
-                           name=f"{recs.name}: fit images (holdout {holdout:g}, split seed {split_seed})", source="recordings")
+    targets = [NeuralTarget.from_responses(r.images, r.responses, name=f"{recs.name} {r.name}") for r in recs]
+    return NeuralTargetSet(targets,
+                           name=f"{recs.name}: fit images (holdout {holdout:g}, split seed {split_seed})",
+                           source="recordings")
 
 def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human", n_units: int = 256, seed: int = 0,
                 holdout: float = 0.5, split_seed: int = 0) -> NeuralTarget | NeuralTargetSet:
-    """A target from `source`: a NeuralTarget or NeuralTargetSet (returned), 'simulated_v1' or 'pixel' (on `images`), or a
-    path to the Kriegeskorte 92-image data (`rdm` = 'human', 'monkey' or an RDM name), to a V4 folder (`load_v4`: one
-    target per session, its fit images for `holdout`/`split_seed`) or to an .npz with images and responses or rdm."""
+    """A target from `source`: a NeuralTarget or NeuralTargetSet (returned), 'simulated_v1' or 'pixel' (on `images`), or
+    a path to the Kriegeskorte 92-image data (`rdm` = 'human', 'monkey' or an RDM name), to a V4 folder (`load_v4`:
+    one target per session, its fit images for `holdout`/`split_seed`) or to an .npz with images and responses or
+    rdm."""
     if isinstance(source, (NeuralTarget, NeuralTargetSet)): return source
     if source in TARGET_SOURCES:
         if images is None: raise ValueError(f"`images` are needed to build the {source!r} target")
@@ -1090,7 +1156,8 @@ def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human
         raise ValueError(f"`source` must be a NeuralTarget, one of {TARGET_SOURCES} or a path; got {describe(source)}")
     p = Path(source).expanduser()
     if not p.exists():
-        raise ValueError(f"`source` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path; got {str(source)!r}")
+        raise ValueError(f"`source` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path; got "
+                         f"{str(source)!r}")
     if is_v4_folder(p): return _v4_target(p, holdout, split_seed)
     if p.is_dir() or p.name == "rdms_and_stimuli.npz":
         imgs, rdms = load_kriegeskorte92(p)
@@ -1102,7 +1169,8 @@ def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human
     with np.load(p, allow_pickle=False) as z:
         keys = set(z.files)
         if "images" not in keys or not ({"responses", "rdm"} & keys):
-            raise ValueError(f"`source` {p.name} must hold 'images' and 'responses' or 'rdm'; it holds {', '.join(sorted(keys))}")
+            raise ValueError(f"`source` {p.name} must hold 'images' and 'responses' or 'rdm'; it holds "
+                             f"{', '.join(sorted(keys))}")
         imgs = _npz_images(z["images"], p.name)
         if "responses" in keys: return NeuralTarget.from_responses(imgs, z["responses"], name=p.stem)
         return NeuralTarget.from_rdm(imgs, z["rdm"], name=p.stem)

@@ -37,7 +37,8 @@ def _check_pair(pred, target):
         if not bool(torch.isfinite(t).all()): raise ValueError(f"`{nm}` contains NaN or infinite values")
 
 def per_image_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    "Pearson r between `pred` and `target` (n_images, n_dims) for each image, over its dims: (n_images,). A constant row gives 0."
+    """Pearson r between `pred` and `target` (n_images, n_dims) for each image, over its dims: (n_images,). A constant
+    row gives 0."""
     _check_pair(pred, target)
     if pred.shape[1] < 2: raise ValueError(f"a per-image correlation needs at least 2 dims; got {pred.shape[1]}")
     p = pred - pred.mean(1, keepdim=True)
@@ -45,13 +46,14 @@ def per_image_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-
     return (p * t).sum(1) / (p.norm(dim=1) * t.norm(dim=1)).clamp_min(eps)
 
 def per_unit_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    "Pearson r between `pred` and `target` (n_images, n_units) for each unit, over the images: (n_units,). A constant column gives 0."
+    """Pearson r between `pred` and `target` (n_images, n_units) for each unit, over the images: (n_units,). A constant
+    column gives 0."""
     _check_pair(pred, target)
     if pred.shape[0] < 3: raise ValueError(f"a per-unit correlation needs at least 3 images; got {pred.shape[0]}")
     return per_image_pearson(pred.T, target.T, eps)
 
 # %% ../nbs/09a_predictor.ipynb #1d1f2105
-RIDGE_GRID = tuple(10.0 ** np.arange(-4, 3.01, 0.5))       # × the mean non-zero eigenvalue of the standardised Gram matrix
+RIDGE_GRID = tuple(10.0 ** np.arange(-4, 3.01, 0.5))       # × the mean non-zero eigenvalue of the standardised Gram
 
 def _folds(n: int, n_folds: int, gen) -> list[torch.Tensor]:
     perm = torch.randperm(n, generator=gen)
@@ -65,11 +67,13 @@ def _ridge_solutions(xs, yc, alphas):
 
 def fit_ridge(x: torch.Tensor, y: torch.Tensor, grid: Sequence[float] = RIDGE_GRID, inner_folds: int = 5,
               seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Ridge regression from features `x` (n, d) to responses `y` (n, u), penalty chosen from `grid` by `inner_folds`-fold
-    cross-validation on these images; returns the fitted map (a function of new features (m, d) → (m, u)) with its
-    penalty as `.alpha` (absolute) and `.alpha_rel` (relative to the mean eigenvalue)."""
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor) or x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-        raise ValueError(f"`x` (n, d) and `y` (n, u) must be 2-D tensors of the same n; got {describe(x)} and {describe(y)}")
+    """Ridge regression from features `x` (n, d) to responses `y` (n, u), penalty chosen from `grid` by
+    `inner_folds`-fold cross-validation on these images; returns the fitted map (a function of new features (m, d) →
+    (m, u)) with its penalty as `.alpha` (absolute) and `.alpha_rel` (relative to the mean eigenvalue)."""
+    ok = isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.ndim == 2 and y.ndim == 2
+    if not ok or len(x) != len(y):
+        raise ValueError(f"`x` (n, d) and `y` (n, u) must be 2-D tensors of the same n; got {describe(x)} and "
+                         f"{describe(y)}")
     check_number(inner_folds, "inner_folds", low=2, high=len(x), integer=True)
     if not len(grid) or min(grid) <= 0: raise ValueError(f"`grid` must hold positive penalties; got {grid!r}")
     x, y = x.double(), y.double()
@@ -93,7 +97,8 @@ def fit_ridge(x: torch.Tensor, y: torch.Tensor, grid: Sequence[float] = RIDGE_GR
     return predict
 
 # %% ../nbs/09a_predictor.ipynb #a4dfe4c1
-def cross_validated_predictivity(features: torch.Tensor, responses, n_folds: int = 5, grid: Sequence[float] = RIDGE_GRID,
+def cross_validated_predictivity(features: torch.Tensor, responses, n_folds: int = 5,
+                                 grid: Sequence[float] = RIDGE_GRID,
                                  inner_folds: int = 5, seed: int = 0) -> torch.Tensor:
     """Per unit (n_units,), Pearson r between the out-of-fold ridge predictions (`fit_ridge` on the other folds) and the
     responses, over all n images: `features` (n, ...) and `responses` (NeuralResponses or (n, [repeats,] units)) of the
@@ -111,7 +116,8 @@ def cross_validated_predictivity(features: torch.Tensor, responses, n_folds: int
 
 # %% ../nbs/09a_predictor.ipynb #8996814f
 class TinyConvNet(nn.Sequential):
-    "A small CNN mapping (B, in_channels, H, W) images in [0, 1] to (B, n_out): 3 convolutions, 4×4 average pooling, a linear read-out."
+    """A small CNN mapping (B, in_channels, H, W) images in [0, 1] to (B, n_out): 3 convolutions, 4×4 average pooling, a
+    linear read-out."""
     def __init__(self, in_channels: int, n_out: int, width: int = 16):
         check_number(in_channels, "in_channels", low=1, integer=True); check_number(n_out, "n_out", low=1, integer=True)
         check_number(width, "width", low=1, integer=True)
@@ -129,13 +135,16 @@ class TinyConvNet(nn.Sequential):
 PREDICTOR_ARCHS = ("tiny", *ARCHS)
 
 def build_predictor_net(arch: str, in_channels: int, n_out: int, **arch_kwargs) -> nn.Module:
-    "The network of a predictor: `TinyConvNet` ('tiny') or a `models.build_model` Classifier (`models.ARCHS`) with `n_out` outputs."
-    if arch not in PREDICTOR_ARCHS: raise ValueError(f"`arch` must be one of {', '.join(map(repr, PREDICTOR_ARCHS))}; got {arch!r}")
+    """The network of a predictor: `TinyConvNet` ('tiny') or a `models.build_model` Classifier (`models.ARCHS`) with
+    `n_out` outputs."""
+    if arch not in PREDICTOR_ARCHS:
+        raise ValueError(f"`arch` must be one of {', '.join(map(repr, PREDICTOR_ARCHS))}; got {arch!r}")
     if arch == "tiny": return TinyConvNet(in_channels, n_out, **arch_kwargs)
     return build_model(arch, n_out, in_channels, **arch_kwargs)
 
 def net_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    "The penultimate features (B, D) of a predictor network: a Classifier's `features`, or all but the last layer of a Sequential."
+    """The penultimate features (B, D) of a predictor network: a Classifier's `features`, or all but the last layer of a
+    Sequential."""
     if callable(getattr(net, "features", None)): return net.features(x).flatten(1)
     if isinstance(net, nn.Sequential):
         for m in list(net)[:-1]: x = m(x)
@@ -155,7 +164,8 @@ class NeuralPredictor(nn.Module):
         if not isinstance(net, nn.Module): raise ValueError(f"`net` must be an nn.Module; got {describe(net)}")
         if not isinstance(preprocessors, Mapping) or not preprocessors or \
                 not all(isinstance(p, ResponsePreprocessor) for p in preprocessors.values()):
-            raise ValueError(f"`preprocessors` must map session names to fitted ResponsePreprocessors; got {describe(preprocessors)}")
+            raise ValueError("`preprocessors` must map session names to fitted ResponsePreprocessors; got "
+                             f"{describe(preprocessors)}")
         self.net, self.preprocessors = net, {str(k): v for k, v in preprocessors.items()}
         ends = np.cumsum([0] + [p.n_out_ for p in self.preprocessors.values()])
         self.slices = {s: slice(int(a), int(b)) for s, a, b in zip(self.preprocessors, ends[:-1], ends[1:])}
@@ -171,9 +181,11 @@ class NeuralPredictor(nn.Module):
 
     def _only(self):
         if len(self.preprocessors) != 1:
-            raise ValueError(f"this predictor has {len(self.preprocessors)} sessions ({', '.join(self.sessions)}); name one")
+            raise ValueError(f"this predictor has {len(self.preprocessors)} sessions ({', '.join(self.sessions)}); "
+                             "name one")
         return self.sessions[0]
-    preprocessor = property(lambda self: self.preprocessors[self._only()], doc="The preprocessor of a one-session predictor.")
+    preprocessor = property(lambda self: self.preprocessors[self._only()],
+                            doc="The preprocessor of a one-session predictor.")
     train_idx = property(lambda self: self.splits[self._only()][0])
     valid_idx = property(lambda self: self.splits[self._only()][1])
 
@@ -196,7 +208,8 @@ def predict(self: NeuralPredictor, images: torch.Tensor, bs: int = 256, session:
             features: bool = False) -> torch.Tensor:
     """The outputs (B, n_out) for `images` (float or uint8), in eval mode without gradients: all sessions', those of
     `session`, or the penultimate `features`."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4: raise ValueError(f"`images` must be (B, C, H, W); got {describe(images)}")
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError(f"`images` must be (B, C, H, W); got {describe(images)}")
     check_number(bs, "bs", low=1, integer=True)
     if session is not None and str(session) not in self.slices:
         raise ValueError(f"`session` {session!r} is not one of this predictor's sessions: {', '.join(self.sessions)}")
@@ -211,14 +224,16 @@ def predict(self: NeuralPredictor, images: torch.Tensor, bs: int = 256, session:
     return out if session is None or features else out[:, self.slices[str(session)]]
 
 @patch
-def predict_responses(self: NeuralPredictor, images: torch.Tensor, session: str | None = None, bs: int = 256) -> torch.Tensor:
+def predict_responses(self: NeuralPredictor, images: torch.Tensor, session: str | None = None,
+                      bs: int = 256) -> torch.Tensor:
     "The predicted responses (B, n_units) of `session`'s units in their own units (components mapped back)."
     s = str(session) if session is not None else self._only()
     return self.preprocessors[s].inverse_transform(self.predict(images, bs, s).double()).float()
 
 @patch
 def evaluate(self: NeuralPredictor, images: torch.Tensor, responses, session: str | None = None) -> torch.Tensor:
-    "Per-image Pearson r on new `images` and their raw `responses` of `session` (preprocessed with its fitted preprocessor)."
+    """Per-image Pearson r on new `images` and their raw `responses` of `session` (preprocessed with its fitted
+    preprocessor)."""
     s = str(session) if session is not None else self._only()
     resp = responses if isinstance(responses, NeuralResponses) else NeuralResponses(responses)
     resp.check_images(images)
@@ -228,9 +243,11 @@ def evaluate(self: NeuralPredictor, images: torch.Tensor, responses, session: st
 # %% ../nbs/09a_predictor.ipynb #c9927adc
 def _sessions_of(recordings) -> list[tuple]:
     "Sessions as (name, images, responses, repeats, keys) from `Recordings` (images must be loaded)."
-    if not isinstance(recordings, Recordings): raise ValueError(f"`recordings` must be Recordings; got {describe(recordings)}")
+    if not isinstance(recordings, Recordings):
+        raise ValueError(f"`recordings` must be Recordings; got {describe(recordings)}")
     for r in recordings:
-        if r.images is None: raise ValueError(f"session {r.name!r} was loaded without images (images=False); the predictor needs them")
+        if r.images is None:
+            raise ValueError(f"session {r.name!r} was loaded without images (images=False); the predictor needs them")
     return [(r.name, r.images, r.responses, r.repeats, r.keys) for r in recordings]
 
 def _check_splits(sessions, splits) -> dict:
@@ -241,21 +258,26 @@ def _check_splits(sessions, splits) -> dict:
         tr, va = (torch.as_tensor(v, dtype=torch.long).flatten() for v in splits[name])
         if len(tr) < 2: raise ValueError(f"session {name!r}: {len(tr)} training image(s); at least 2 are needed")
         both = torch.cat([tr, va])
-        if len(both) and (both.min() < 0 or both.max() >= n): raise ValueError(f"session {name!r}: split indices outside [0, {n})")
-        if len(set(both.tolist())) != len(both): raise ValueError(f"session {name!r}: the split repeats an image or shares one between train and valid")
+        if len(both) and (both.min() < 0 or both.max() >= n):
+            raise ValueError(f"session {name!r}: split indices outside [0, {n})")
+        if len(set(both.tolist())) != len(both):
+            raise ValueError(f"session {name!r}: the split repeats an image or shares one between train and valid")
         out[name] = (tr, va)
     return out
 
 def _make_net(arch, arch_kwargs, in_ch, n_out, seed):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if isinstance(arch, str): return build_predictor_net(arch, in_ch, n_out, **arch_kwargs), dict(arch=arch, arch_kwargs=arch_kwargs)
+        if isinstance(arch, str):
+            return build_predictor_net(arch, in_ch, n_out, **arch_kwargs), dict(arch=arch, arch_kwargs=arch_kwargs)
         if callable(arch): return arch(in_ch, n_out), None
-    raise ValueError(f"`arch` must be one of {PREDICTOR_ARCHS} or a callable (in_channels, n_out) -> nn.Module; got {describe(arch)}")
+    raise ValueError(f"`arch` must be one of {PREDICTOR_ARCHS} or a callable (in_channels, n_out) -> nn.Module; got "
+                     f"{describe(arch)}")
 
 # %% ../nbs/09a_predictor.ipynb #61976c8d
 def _batch(sessions, pred, ks, js, tj, dev):
-    "Images of the rows (session k, image j) and their targets (row tj of the session's components) with the output mask."
+    """Images of the rows (session k, image j) and their targets (row tj of the session's components) with the output
+    mask."""
     xs, ys, ms = [], [], []
     for k in ks.unique().tolist():
         sel = ks == k
@@ -269,7 +291,8 @@ def _batch(sessions, pred, ks, js, tj, dev):
     return torch.cat(xs), torch.cat(ys), torch.cat(ms)
 
 def _evaluate(pred, sessions, splits, reliability_splits):
-    "Held-out per-image r (components), mean loss, and the per-neuron table (units, against their split-half reliability)."
+    """Held-out per-image r (components), mean loss, and the per-neuron table (units, against their split-half
+    reliability)."""
     vr, loss, rows, n = [], 0.0, [], 0
     for name, images, resp, repeats, _ in sessions:
         va = splits[name][1]
@@ -279,22 +302,27 @@ def _evaluate(pred, sessions, splits, reliability_splits):
         loss += ((out - y) ** 2).sum().item(); n += len(va)
         if out.shape[1] >= 2: vr.append(per_image_pearson(out, y))
         if len(va) >= 3:
-            r = per_unit_pearson(pred.preprocessors[name].inverse_transform(out.double()).float(), resp.mean_responses()[va].float())
-            rel = split_half_reliability(repeats.subset(va), reliability_splits) if repeats is not None and len(va) >= 3 else None
-            rows += [dict(session=name, unit=u, r=r[i].item(), reliability=float("nan") if rel is None else rel[i].item())
+            units = pred.preprocessors[name].inverse_transform(out.double()).float()
+            r = per_unit_pearson(units, resp.mean_responses()[va].float())
+            rel = None if repeats is None else split_half_reliability(repeats.subset(va), reliability_splits)
+            rows += [dict(session=name, unit=u, r=r[i].item(),
+                          reliability=float("nan") if rel is None else rel[i].item())
                      for i, u in enumerate(resp.unit_ids)]
     return (torch.cat(vr) if vr else torch.zeros(0)), (loss / n if n else float("nan")), pd.DataFrame(rows)
 
 # %% ../nbs/09a_predictor.ipynb #ae4fc87a
-def fit_predictor(sessions: Sequence[tuple], splits: Mapping, *, arch: str | Callable = "small_cnn", arch_kwargs: dict | None = None,
-                  image_size: int | None = None, epochs: int = 40, lr: float = 1e-3, bs: int = 64, weight_decay: float = 5e-4,
+def fit_predictor(sessions: Sequence[tuple], splits: Mapping, *, arch: str | Callable = "small_cnn",
+                  arch_kwargs: dict | None = None,
+                  image_size: int | None = None, epochs: int = 40, lr: float = 1e-3, bs: int = 64,
+                  weight_decay: float = 5e-4,
                   n_components: float | int | None = 0.95, shuffle: bool = False, valid_every: int = 1, seed: int = 0,
                   device=None, reliability_splits: int = 10) -> NeuralPredictor:
-    """Train a predictor on `sessions` ((name, images (N, C, H, W) float or uint8, responses, repeats or None, keys or None)
-    each) with `splits` (name → (train, valid) indices): per session a `ResponsePreprocessor(n_components)` fitted on its
-    training images, one block of outputs of a network `arch` (a `PREDICTOR_ARCHS` name with `arch_kwargs`, or a callable
-    (in_channels, n_out) → module) at `image_size` px, Adam on the summed squared error; scored on the valid images every
-    `valid_every` epochs (0: at the end). `shuffle`: targets shuffled across each session's training images (control)."""
+    """Train a predictor on `sessions` ((name, images (N, C, H, W) float or uint8, responses, repeats or None, keys or
+    None) each) with `splits` (name → (train, valid) indices): per session a `ResponsePreprocessor(n_components)`
+    fitted on its training images, one block of outputs of a network `arch` (a `PREDICTOR_ARCHS` name with
+    `arch_kwargs`, or a callable (in_channels, n_out) → module) at `image_size` px, Adam on the summed squared error;
+    scored on the valid images every `valid_every` epochs (0: at the end). `shuffle`: targets shuffled across each
+    session's training images (control)."""
     for v, nm, lo in ((epochs, "epochs", 0), (bs, "bs", 1), (valid_every, "valid_every", 0), (seed, "seed", 0)):
         check_number(v, nm, low=lo, integer=True)
     check_number(lr, "lr", low=0, low_inclusive=False); check_number(weight_decay, "weight_decay", low=0)
@@ -309,8 +337,9 @@ def fit_predictor(sessions: Sequence[tuple], splits: Mapping, *, arch: str | Cal
     if not isinstance(net, nn.Module): raise ValueError(f"`arch` returned {describe(net)}, not an nn.Module")
     size = image_size or sessions[0][1].shape[-1]
     keys = [k for name, _, _, _, ks in sessions if ks is not None for k in (ks[i] for i in splits[name][0].tolist())]
-    pred = NeuralPredictor(net.to(dev), pres, splits, shuffled=shuffle, image_size=size, in_channels=sessions[0][1].shape[1],
-                           spec=None if spec is None else {**spec, "in_channels": sessions[0][1].shape[1]}, train_keys=keys)
+    in_ch = sessions[0][1].shape[1]
+    pred = NeuralPredictor(net.to(dev), pres, splits, shuffled=shuffle, image_size=size, in_channels=in_ch,
+                           spec=None if spec is None else {**spec, "in_channels": in_ch}, train_keys=keys)
     pred._targets = {name: pres[name].transform(resp).float() for name, _, resp, _, _ in sessions}
     with torch.no_grad(): out = pred(sessions[0][1][:1].to(dev))
     if out.shape != (1, pred.n_out):
@@ -339,7 +368,8 @@ def fit_predictor(sessions: Sequence[tuple], splits: Mapping, *, arch: str | Cal
             tot /= len(perm)
         score = ep == epochs or (valid_every and ep % valid_every == 0)
         vr, vl, table = _evaluate(pred, sessions, splits, reliability_splits) if score else (None, float("nan"), None)
-        rows.append(dict(epoch=ep, train_loss=tot, valid_loss=vl, valid_r=vr.mean().item() if vr is not None and len(vr) else float("nan"),
+        mean_r = vr.mean().item() if vr is not None and len(vr) else float("nan")
+        rows.append(dict(epoch=ep, train_loss=tot, valid_loss=vl, valid_r=mean_r,
                          valid_neuron_r=table.r.median() if table is not None and len(table) else float("nan")))
     net.eval()
     pred.history, pred.valid_r, pred.neuron_r = pd.DataFrame(rows), vr, table
@@ -357,7 +387,8 @@ def _split(n, valid_frac, valid_idx, gen):
         v = torch.randperm(n, generator=gen)[: max(1, round(valid_frac * n))].sort().values
     train = torch.ones(n, dtype=torch.bool); train[v] = False
     t = train.nonzero().flatten()
-    if len(t) < 2 or len(v) < 1: raise ValueError(f"the split leaves {len(t)} training and {len(v)} held-out images; need at least 2 and 1")
+    if len(t) < 2 or len(v) < 1:
+        raise ValueError(f"the split leaves {len(t)} training and {len(v)} held-out images; need at least 2 and 1")
     return t, v
 
 def train_neural_predictor(images: torch.Tensor, responses, *, valid_frac: float = 0.2, valid_idx=None, arch="tiny",
@@ -373,15 +404,18 @@ def train_neural_predictor(images: torch.Tensor, responses, *, valid_frac: float
     tr, va = _split(len(images), valid_frac, valid_idx, make_generator(seed))
     reps = resp if resp.has_repeats else None
     avg = resp.average_repeats()
-    return fit_predictor([(resp.name, images, avg, reps, None)], {resp.name: (tr, va)}, arch=arch, epochs=epochs, seed=seed, **kwargs)
+    return fit_predictor([(resp.name, images, avg, reps, None)], {resp.name: (tr, va)}, arch=arch, epochs=epochs,
+                         seed=seed,
+                         **kwargs)
 
 # %% ../nbs/09a_predictor.ipynb #fd65c8be
 def train_v4_predictor(source, holdout: float = 0.5, split_seed: int = 0, sessions=None, **kwargs) -> NeuralPredictor:
-    """A predictor of recordings `source` (`Recordings` with images, or a V4 folder, read with `load_v4`), trained on the
-    images that `holdout_mask(keys, holdout, split_seed)` keeps for fitting and scored on the held-out ones, one read-out per
-    session (all, or those in `sessions`); `kwargs` go to `fit_predictor`. The same `holdout` and `split_seed` as the
-    measure's keep every scored image out of the predictor."""
-    recs = load_v4(source, sessions) if not isinstance(source, Recordings) else (source if sessions is None else source.select(sessions))
+    """A predictor of recordings `source` (`Recordings` with images, or a V4 folder, read with `load_v4`), trained on
+    the images that `holdout_mask(keys, holdout, split_seed)` keeps for fitting and scored on the held-out ones, one
+    read-out per session (all, or those in `sessions`); `kwargs` go to `fit_predictor`. The same `holdout` and
+    `split_seed` as the measure's keep every scored image out of the predictor."""
+    if not isinstance(source, Recordings): recs = load_v4(source, sessions)
+    else: recs = source if sessions is None else source.select(sessions)
     splits = {}
     for r in recs:
         if r.keys is None: raise ValueError(f"session {r.name!r} has no image keys; the split by content needs them")
@@ -390,22 +424,26 @@ def train_v4_predictor(source, holdout: float = 0.5, split_seed: int = 0, sessio
     return fit_predictor(_sessions_of(recs), splits, **kwargs)
 
 # %% ../nbs/09a_predictor.ipynb #6bfad5a2
-def transfer_predictivity(features_of: Callable | NeuralPredictor, recording: Recording, n_folds: int = 5, seed: int = 0,
+def transfer_predictivity(features_of: Callable | NeuralPredictor, recording: Recording, n_folds: int = 5,
+                          seed: int = 0,
                           exclude: set | None = None, reliability_splits: int = 10) -> pd.DataFrame:
-    """Per unit of `recording` (session, unit, r, reliability, n_images): `cross_validated_predictivity` of a fresh ridge
-    read-out from `features_of(images)` (a function of float images, or a `NeuralPredictor`: its penultimate features)
-    to the units, over the recording's images except those whose key is in `exclude` (default: the predictor's training
-    images); reliability: `split_half_reliability` on the same images (NaN without repeats)."""
+    """Per unit of `recording` (session, unit, r, reliability, n_images): `cross_validated_predictivity` of a fresh
+    ridge read-out from `features_of(images)` (a function of float images, or a `NeuralPredictor`: its penultimate
+    features) to the units, over the recording's images except those whose key is in `exclude` (default: the
+    predictor's training images); reliability: `split_half_reliability` on the same images (NaN without repeats)."""
     if not isinstance(recording, Recording) or recording.images is None:
         raise ValueError(f"`recording` must be a Recording with images; got {describe(recording)}")
     if isinstance(features_of, NeuralPredictor):
         exclude = features_of.train_keys if exclude is None else exclude
         pred, features_of = features_of, lambda x: pred.predict(x, features=True)
-    if not callable(features_of): raise ValueError(f"`features_of` must be a function of images or a NeuralPredictor; got {describe(features_of)}")
+    if not callable(features_of):
+        raise ValueError("`features_of` must be a function of images or a NeuralPredictor; got "
+                         f"{describe(features_of)}")
     keep = torch.ones(recording.n_images, dtype=torch.bool)
     if exclude and recording.keys is not None: keep = torch.tensor([k not in exclude for k in recording.keys])
     if int(keep.sum()) < 2 * n_folds:
-        raise ValueError(f"session {recording.name!r} has {int(keep.sum())} images the predictor has not seen; {2 * n_folds} are needed")
+        raise ValueError(f"session {recording.name!r} has {int(keep.sum())} images the predictor has not seen; "
+                         f"{2 * n_folds} are needed")
     rec = recording.subset(keep)
     r = cross_validated_predictivity(features_of(rec.float_images()), rec.responses, n_folds, seed=seed)
     rel = rec.reliability(reliability_splits) if rec.repeats is not None else None
@@ -425,25 +463,30 @@ def predictivity_summary(table: pd.DataFrame) -> pd.DataFrame:
     out.loc["all"] = row(table)
     return out.rename_axis("session")
 
-# %% ../nbs/09a_predictor.ipynb #dde65d24
+# %% ../nbs/09a_predictor.ipynb #aaa6769f
 def brain_scores(features: Mapping[str, torch.Tensor], recording: Recording, n_folds: int = 5, seed: int = 0,
                  reliability_splits: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For each layer of `features` ({layer: (n_images, ...)} on `recording`'s images, in its order): a per-unit table
-    (layer, session, unit, r, reliability) of `cross_validated_predictivity`, and a per-layer table (layer, session, rsa,
-    n_images) of the Spearman RSA between the layer's and the units' correlation RDMs."""
-    if not isinstance(recording, Recording): raise ValueError(f"`recording` must be a Recording; got {describe(recording)}")
-    if not isinstance(features, Mapping) or not features: raise ValueError(f"`features` must map layer names to tensors; got {describe(features)}")
+    (layer, session, unit, r, reliability) of `cross_validated_predictivity`, and a per-layer table (layer, session,
+    rsa, n_images) of the Spearman RSA between the layer's and the units' correlation RDMs."""
+    if not isinstance(recording, Recording):
+        raise ValueError(f"`recording` must be a Recording; got {describe(recording)}")
+    if not isinstance(features, Mapping) or not features:
+        raise ValueError(f"`features` must map layer names to tensors; got {describe(features)}")
     rel = recording.reliability(reliability_splits) if recording.repeats is not None else None
     brain_rdm = recording.responses.rdm().double()
     units, rsas = [], []
     for layer, f in features.items():
         if not isinstance(f, torch.Tensor) or len(f) != recording.n_images:
-            raise ValueError(f"`features[{layer!r}]` must hold one row per image of {recording.name!r} ({recording.n_images}); got {describe(f)}")
+            raise ValueError(f"`features[{layer!r}]` must hold one row per image of {recording.name!r} "
+                             f"({recording.n_images}); got {describe(f)}")
         f = f.flatten(1).double()
         r = cross_validated_predictivity(f, recording.responses, n_folds, seed=seed)
-        units.append(pd.DataFrame(dict(layer=layer, session=recording.name, unit=recording.responses.unit_ids, r=r.numpy(),
+        units.append(pd.DataFrame(dict(layer=layer, session=recording.name, unit=recording.responses.unit_ids,
+                                       r=r.numpy(),
                                        reliability=np.full(len(r), np.nan) if rel is None else rel.numpy())))
-        rsas.append(dict(layer=layer, session=recording.name, rsa=rsa(rdm(f), brain_rdm).item(), n_images=recording.n_images))
+        rsas.append(dict(layer=layer, session=recording.name, rsa=rsa(rdm(f), brain_rdm).item(),
+                         n_images=recording.n_images))
     return pd.concat(units, ignore_index=True), pd.DataFrame(rsas)
 
 # %% ../nbs/09a_predictor.ipynb #55139108
@@ -459,11 +502,13 @@ def save(self: NeuralPredictor, path) -> Path:
                          f"({', '.join(PREDICTOR_ARCHS)}) can be saved and rebuilt")
     state = {"format": PREDICTOR_FORMAT, "version": 1,
              "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-             "meta": json.dumps(dict(spec=self.spec, image_size=self.image_size, in_channels=self.in_channels, shuffled=self.shuffled,
+             "meta": json.dumps(dict(spec=self.spec, image_size=self.image_size, in_channels=self.in_channels,
+                                     shuffled=self.shuffled,
                                      sessions=self.sessions, train_keys=sorted(self.train_keys))),
              "preprocessors": {s: p.state() for s, p in self.preprocessors.items()},
              "splits": {s: [t.cpu(), v.cpu()] for s, (t, v) in self.splits.items()},
-             "history": _plain_frame(self.history), "neuron_r": _plain_frame(self.neuron_r), "valid_r": self.valid_r.cpu()}
+             "history": _plain_frame(self.history), "neuron_r": _plain_frame(self.neuron_r),
+             "valid_r": self.valid_r.cpu()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
@@ -476,19 +521,23 @@ def save(self: NeuralPredictor, path) -> Path:
     return path
 
 def load_predictor(path, map_location="cpu") -> NeuralPredictor:
-    "A `NeuralPredictor` saved by `NeuralPredictor.save`, rebuilt (weights only: no arbitrary unpickling), in eval mode."
+    """A `NeuralPredictor` saved by `NeuralPredictor.save`, rebuilt (weights only: no arbitrary unpickling), in eval
+    mode."""
     p = Path(path)
     if not p.is_file(): raise ValueError(f"`path` {str(path)!r} is not a file")
     try: st = torch.load(p, map_location=map_location, weights_only=True)
-    except Exception as e: raise ValueError(f"`path` {str(p)!r} is not a readable predictor ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise ValueError(f"`path` {str(p)!r} is not a readable predictor ({type(e).__name__}: {e})") from None
     if not isinstance(st, dict) or st.get("format") != PREDICTOR_FORMAT:
         raise ValueError(f"`path` {str(p)!r} is not a spectral_align predictor file")
     meta = json.loads(st["meta"])
     pres = {s: ResponsePreprocessor.from_state(st["preprocessors"][s]) for s in meta["sessions"]}
     spec = meta["spec"]
-    net = build_predictor_net(spec["arch"], spec["in_channels"], sum(q.n_out_ for q in pres.values()), **spec["arch_kwargs"])
+    n_out = sum(q.n_out_ for q in pres.values())
+    net = build_predictor_net(spec["arch"], spec["in_channels"], n_out, **spec["arch_kwargs"])
     net.load_state_dict(st["state_dict"])
     frame = lambda d: None if d is None else pd.DataFrame(d)
-    return NeuralPredictor(net.eval(), pres, {s: tuple(v) for s, v in st["splits"].items()}, frame(st["history"]), st["valid_r"],
+    splits = {s: tuple(v) for s, v in st["splits"].items()}
+    return NeuralPredictor(net.eval(), pres, splits, frame(st["history"]), st["valid_r"],
                            meta["shuffled"], image_size=meta["image_size"], in_channels=meta["in_channels"], spec=spec,
                            neuron_r=frame(st["neuron_r"]), train_keys=meta["train_keys"]).eval()

@@ -112,8 +112,9 @@ register_arm("noise", "Gaussian-noise training (NoiseAugment); sigma in [0, 1] p
              callbacks=lambda p, ctx: [NoiseAugment(p["sigma"], p["p"], seed=ctx["seed"])])
 
 def _arm_target(p: dict, ctx: dict):
-    """The target of an alignment arm: `context['target']`, or `make_target(p['target'], ...)`: on the first training images
-    ('simulated_v1', 'pixel'), or data at a path (a V4 folder: its fit images for `context['neural_holdout']`, default 0.5)."""
+    """The target of an alignment arm: `context['target']`, or `make_target(p['target'], ...)`: on the first training
+    images ('simulated_v1', 'pixel'), or data at a path (a V4 folder: its fit images for `context['neural_holdout']`,
+    default 0.5)."""
     if ctx.get("target") is not None: return make_target(ctx["target"])
     imgs = dataset_images(ctx["dls"].train.dataset, p["n_target"]) if p["target"] in TARGET_SOURCES else None
     return make_target(p["target"], imgs, rdm=p.get("rdm", "human"), n_units=p["v1_units"],
@@ -138,8 +139,9 @@ GUIDANCE_PREDICTORS = ("trained", "random", "shuffled", "shuffled-responses")
 
 # %% ../nbs/11_train.ipynb #834ed712
 def _v4_predictor(p: dict, ctx: dict, control: str | None) -> NeuralPredictor:
-    """The V4 predictor of a guidance arm (`train_v4_predictor` on the fit images of `context['neural_holdout']`, seed 0 for
-    every arm seed), loaded from `context['predictor_cache']` when trained there before (with its per-session summary)."""
+    """The V4 predictor of a guidance arm (`train_v4_predictor` on the fit images of `context['neural_holdout']`, seed 0
+    for every arm seed), loaded from `context['predictor_cache']` when trained there before (with its per-session
+    summary)."""
     kw = dict(arch=p["predictor_arch"], arch_kwargs={"width": p["predictor_width"]}, image_size=p["predictor_size"],
               epochs=0 if control == "random" else p["predictor_epochs"], shuffle=control == "shuffled-responses",
               valid_every=0, seed=0)
@@ -167,21 +169,25 @@ def _arm_predictor(p: dict, ctx: dict) -> nn.Module:
     else:
         t = make_target(ctx.get("target") or p["target"])
         if not t.has_responses or not hasattr(t, "images"):
-            raise ValueError(f"`target` {p['target']!r} holds no responses (only an RDM); neural guidance needs responses to train its predictor")
+            raise ValueError(f"`target` {p['target']!r} holds no responses (only an RDM); neural guidance needs "
+                             "responses to train its predictor")
         imgs, resp = fit_images(t.images, ctx["image_size"], ctx["in_channels"]), t.responses
     return make_predictor(imgs, resp, control, p["predictor_epochs"], n_units=p["v1_units"], seed=ctx["seed"])
 
-_GUIDANCE = dict(alpha=0.9, target="simulated_v1", n_target=512, predictor_epochs=10, v1_units=256, predictor_arch="tiny",
+_GUIDANCE = dict(alpha=0.9, target="simulated_v1", n_target=512, predictor_epochs=10, v1_units=256,
+                 predictor_arch="tiny",
                  predictor_width=16, predictor_size=64)
 _GUIDE = "neural guidance (Shao et al. 2024): a second head regresses a frozen neural predictor; (1−α)CE + α·MSE"
 register_arm("guidance", _GUIDE, {**_GUIDANCE, "predictor": "trained"},
              callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor(p, ctx), p["alpha"], seed=ctx["seed"],
                                                       control="shuffled" if p["predictor"] == "shuffled" else None)])
-register_arm("guidance-random", "control of guidance: the same head and loss on a randomly initialised, untrained predictor",
-             _GUIDANCE, callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor({**p, "predictor": "random"}, ctx), p["alpha"],
+register_arm("guidance-random", "control of guidance: the same head and loss on an untrained (random) predictor",
+             _GUIDANCE, callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor({**p, "predictor": "random"}, ctx),
+                                                               p["alpha"],
                                                                seed=ctx["seed"])])
-register_arm("guidance-shuffled", "control of guidance: the trained predictor is fed another training image than the network",
-             _GUIDANCE, callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor({**p, "predictor": "shuffled"}, ctx), p["alpha"],
+register_arm("guidance-shuffled", "control of guidance: the trained predictor is fed another image than the network",
+             _GUIDANCE, callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor({**p, "predictor": "shuffled"}, ctx),
+                                                               p["alpha"],
                                                                seed=ctx["seed"], control="shuffled")])
 
 # %% ../nbs/11_train.ipynb #ff58eade
