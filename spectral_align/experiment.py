@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import io
 import json
+import math
 import numbers
 import os
 import pickle
@@ -34,7 +35,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import accuracy, check_choice, check_number, get_device, moved_names
+from .core import accuracy, check_choice, check_number, describe, get_device, moved_names
 from .data import SUBSETS, data_source, get_dls, load_image_folder, load_split
 from .models import ARCHS, build_front_end, model_from_checkpoint
 from .neural import TARGET_SOURCES, is_v4_folder
@@ -43,15 +44,16 @@ from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_
                                   local_rank, on_main, world_size)
 
 # %% auto #0
-__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET',
-           'DEMO_PRESET_SYNTHETIC', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS', 'register_measure',
-           'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'eval_images',
-           'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig',
-           'demo_config_keys', 'read_config_file', 'load_config', 'experiment_data', 'brain_set',
-           'aligned_to_brain_set', 'brain_split', 'brain_recordings', 'record_brain_split', 'brain_context', 'run_name',
-           'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
-           'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
-           'collect_results', 'launch_experiment']
+__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET',
+           'DEMO_PRESET_SYNTHETIC', 'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS',
+           'register_measure', 'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on',
+           'eval_images', 'MeasureInfo', 'describe_measure', 'measure_info', 'parse_eps', 'parse_list',
+           'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file',
+           'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'brain_recordings',
+           'record_brain_split', 'brain_context', 'run_name', 'write_csv', 'prepare_output', 'read_lock', 'OutputLock',
+           'train_run', 'measure_frame', 'missing_runs', 'experiment_context', 'run_one', 'run_experiment',
+           'write_data_info', 'read_data_info', 'finish_outputs', 'read_results', 'collect_results',
+           'launch_experiment']
 
 # %% ../nbs/12_experiment.ipynb #dccd3d9a
 MEASURES: dict[str, Callable] = {}
@@ -82,9 +84,10 @@ def resolve_measures(names) -> dict:
     "name → function for each of `names` (every one must be registered)."
     return {m: measure_function(m) for m in names}
 
-def measure_row(measure: str, value, param=float("nan"), condition: str = "") -> dict:
-    "One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar) and the value."
-    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value))
+def measure_row(measure: str, value, param=float("nan"), condition: str = "", protocol: str = "") -> dict:
+    """One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar), the
+    value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists)."""
+    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value), protocol=str(protocol))
 
 def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
     "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
@@ -97,6 +100,55 @@ def eval_images(ctx, n: int):
     n = len(x) if not n else min(n, len(x))
     return x[:n].to(ctx["device"]), y[:n].to(ctx["device"])
 
+
+# %% ../nbs/12_experiment.ipynb #45b3549a
+@dataclass(frozen=True)
+class MeasureInfo:
+    "What one `measure` name of `results.csv` means (see `describe_measure`)."
+    name: str                     # the `measure` value, or a prefix ending in `*`
+    definition: str               # one sentence a reader can follow
+    unit: str = ""                # e.g. "fraction of images", "cycles/image", "ε, pixel units in [0, 1]"
+    low: float = -math.inf        # the range a valid value lies in (inclusive); NaN is always allowed
+    high: float = math.inf
+    source: str = "package"       # "package" (defined here), "standard", or the paper, e.g. "Li et al. 2023"
+
+    @property
+    def package_defined(self) -> bool:
+        "Whether spectral_align defines this quantity (it is not a published or standard one)."
+        return self.source == "package"
+
+    def in_range(self, value) -> bool:
+        "Whether `value` is NaN (not measured) or a finite number in [`low`, `high`]."
+        v = float(value)
+        return math.isnan(v) or (math.isfinite(v) and self.low <= v <= self.high)
+
+# %% ../nbs/12_experiment.ipynb #7a85e1bd
+MEASURE_INFO: dict[str, MeasureInfo] = {}
+
+def describe_measure(name: str, definition: str, unit: str = "", low: float = -math.inf, high: float = math.inf,
+                     source: str = "package") -> MeasureInfo:
+    "Record what the measure `name` (or, ending in `*`, every name with that prefix) means in `MEASURE_INFO`."
+    for k, v in (("name", name), ("definition", definition), ("source", source)):
+        if not isinstance(v, str) or not v.strip(): raise ValueError(f"`{k}` must be non-empty text; got {describe(v)}")
+    if not isinstance(unit, str): raise ValueError(f"`unit` must be text; got {describe(unit)}")
+    for k, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v):
+            raise ValueError(f"`{k}` must be a number (±inf allowed); got {describe(v)}")
+    if not low <= high: raise ValueError(f"`low` {low:g} must not exceed `high` {high:g}")
+    MEASURE_INFO[name] = MeasureInfo(name, definition, unit, low, high, source)
+    return MEASURE_INFO[name]
+
+# %% ../nbs/12_experiment.ipynb #9aa4314b
+def measure_info(name: str) -> MeasureInfo | None:
+    "The `MeasureInfo` of the measure `name`: its own entry, else the longest `prefix*` entry it matches, else None."
+    if not isinstance(name, str): raise ValueError(f"`name` must be a measure name (text); got {describe(name)}")
+    if name in MEASURE_INFO: return MEASURE_INFO[name]
+    hits = [k for k in MEASURE_INFO if k.endswith("*") and name.startswith(k[:-1])]
+    return MEASURE_INFO[max(hits, key=len)] if hits else None
+
+# %% ../nbs/12_experiment.ipynb #257c3d77
+describe_measure("note_*", "a note on how a measure was made (a protocol, a deviation, a check that failed); the text "
+                 "is in `condition`", "none (value NaN)", source="package")
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -547,6 +599,8 @@ def brain_context(cfg: ExperimentConfig, arm: str) -> dict:
 
 
 # %% ../nbs/12_experiment.ipynb #688d110c
+RESULT_COLUMNS = ("arm", "seed", "group", "measure", "condition", "param", "value", "protocol")   # results.csv
+
 def run_name(arm: str, seed: int) -> str: return f"{arm.replace('+', '_')}-seed{seed}"
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -733,7 +787,8 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
 
 def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["measure", "condition", "param", "value"])
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS[3:])
+    df["protocol"] = df["protocol"].fillna("").astype(str)
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
     return df
 
@@ -925,6 +980,15 @@ def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
     if missing: print(f"note: {len(missing)} run(s) not finished yet: {', '.join(run_name(a, s) for a, s in missing)}", file=file or sys.stdout)
     return dict(results=collect_results(cfg.out, cfg))
 
+def read_results(path) -> pd.DataFrame:
+    """A results file (`results.csv`, or a run's `measures/<name>.csv`) as written: text columns (`condition`,
+    `protocol`) as text (`''` where empty, also in files written before `protocol` existed), numbers as floats."""
+    df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    if "protocol" not in df: df["protocol"] = ""                                      # measured before the column existed
+    for c in ("condition", "protocol"):
+        if c in df: df[c] = ["" if pd.isna(v) else str(v) for v in df[c]]
+    return df
+
 def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order."
     out, dfs = Path(out), []
@@ -932,12 +996,10 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
         for s in cfg.seed_list:
             for m in cfg.measures:
                 f = out / "runs" / run_name(a, s) / "measures" / f"{m}.csv"
-                if f.exists(): dfs.append(pd.read_csv(f, keep_default_na=False, na_values=["", "nan", "NaN"]))
-    cols = ["arm", "seed", "group", "measure", "condition", "param", "value"]
-    if not dfs: return pd.DataFrame(columns=cols)
-    df = pd.concat(dfs, ignore_index=True)[cols]
-    df["condition"] = ["" if pd.isna(c) else str(c) for c in df["condition"]]      # read back as NaN where empty
-    return df
+                if f.exists(): dfs.append(read_results(f))
+    if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
+
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .core import accuracy
-from .experiment import (register_measure, measure_row, eval_images, brain_set, brain_split,
+from .experiment import (register_measure, describe_measure, measure_row, eval_images, brain_set, brain_split,
                                        aligned_to_brain_set, brain_recordings, record_brain_split)
 
 # %% auto #0
@@ -73,6 +73,27 @@ def measure_lowpass_highpass(model, ctx) -> list:
     return rows
 
 
+# %% ../nbs/12a_measures.ipynb #6140d87b
+describe_measure("clean_acc", "accuracy on every held-out image", "fraction of images", 0, 1, "standard")
+describe_measure("hybrid_acc_low", "share of hybrid images classified as the image that gave their low frequencies, at "
+                 "the cutoff `param` (% of Nyquist), averaged over partner seeds", "fraction of images", 0, 1, "Li et al. 2023")
+describe_measure("hybrid_acc_high", "share of hybrid images classified as the image that gave their high frequencies, at "
+                 "the cutoff `param` (% of Nyquist), averaged over partner seeds", "fraction of images", 0, 1, "Li et al. 2023")
+for _s in ("low", "high"):
+    describe_measure(f"hybrid_acc_{_s}_sd", f"standard deviation of hybrid_acc_{_s} over the partner seeds",
+                     "fraction of images", 0, 1)
+describe_measure("hybrid_crossover_pct", "the cutoff (% of Nyquist) where the hybrid curves cross: below it a model "
+                 "follows the low-frequency image less than the high-frequency one", "% of Nyquist", 0, 100)
+describe_measure("hybrid_crossover_pct_sd", "standard deviation of the crossover over the partner seeds", "% of Nyquist", 0, 100)
+describe_measure("lsf_reliance", "mean over the hybrid cutoffs of acc_low / (acc_low + acc_high): the share of decided "
+                 "hybrids a model assigns to the low-frequency image (0.5: no preference)", "fraction", 0, 1)
+describe_measure("lsf_reliance_sd", "standard deviation of lsf_reliance over the partner seeds", "fraction", 0, 1)
+for _s in ("low", "high"):
+    describe_measure(f"{_s}pass_acc", f"accuracy on {_s}-pass filtered images (ideal filter) at the cutoff `param`",
+                     "fraction of images", 0, 1, "standard")
+    describe_measure(f"{_s}pass_half_cutoff_cpi", f"the cutoff where accuracy on {_s}-passed images reaches half the "
+                     "clean accuracy", "cycles/image", 0)
+
 # %% ../nbs/12a_measures.ipynb #2ffb097e
 _NORMS = (("inf", "linf"), ("2", "l2"))
 
@@ -120,6 +141,21 @@ def measure_minimal(model, ctx) -> list:
     return rows
 
 
+# %% ../nbs/12a_measures.ipynb #18edb9d6
+for _t, _n in (("linf", "L∞"), ("l2", "L2")):
+    describe_measure(f"pgd_{_t}_acc", f"accuracy under a PGD {_n} attack of radius ε = `param` (ε = 0: the attacked "
+                     "images unperturbed)", "fraction of images", 0, 1, "standard")
+    describe_measure(f"pgd_{_t}_eps_pixel", f"the {_n} radius `param` of the normalised input space, in pixel units",
+                     "ε, pixel units", 0)
+    describe_measure(f"robust_acc_{_t}", f"mean of pgd_{_t}_acc over the configured radii (ε = 0 excluded)",
+                     "fraction of images", 0, 1)
+    describe_measure(f"masking_checks_passed_{_t}", f"1 if every gradient-masking check of the {_n} attack passed, else 0",
+                     "0 or 1", 0, 1)
+    describe_measure(f"minimal_{_t}_median", f"median {_n} minimal perturbation over the attacked images (by the "
+                     "protocol named in the minimal note)", "ε, pixel units", 0)
+    describe_measure(f"minimal_{_t}_success", f"share of attacked images whose minimal {_n} perturbation is at most "
+                     "ε = `param`", "fraction of images", 0, 1)
+
 # %% ../nbs/12a_measures.ipynb #65b92a59
 @register_measure("masking")
 def measure_masking(model, ctx) -> list:
@@ -159,6 +195,21 @@ def measure_masking(model, ctx) -> list:
     if not fit.fitted: rows.append(measure_row("note_channel", float("nan"), condition=f"masking channel not fitted: {fit.reason}"))
     return rows
 
+# %% ../nbs/12a_measures.ipynb #98c0be33
+describe_measure("masking_acc", "accuracy on critical-band-masking stimuli with noise of SD `condition` in the band "
+                 "`param`", "fraction of images", 0, 1, "Subramanian et al. 2023")
+describe_measure("channel_criterion_pct", "the accuracy criterion that defines a threshold", "% correct", 0, 100)
+describe_measure("channel_bandwidth_oct", "full width of the fitted channel at half its peak", "octaves", 0,
+                 source="Subramanian et al. 2023")
+for _k, _u in (("", "band labels of the noise"), ("_true", "true cycles/image"), ("_nominal", "published pyramid labels")):
+    describe_measure(f"channel_center_cpi{_k}", "centre frequency of the fitted channel", f"cycles/image ({_u})", 0,
+                     source="Subramanian et al. 2023")
+for _k in ("nominal", "true"):
+    describe_measure(f"human_center_cpi_{_k}", f"the human channel's centre (Subramanian et al. 2023) in {_k} "
+                     "cycles/image, beside the model's", "cycles/image", 0, source="Subramanian et al. 2023")
+describe_measure("channel_peak_sensitivity", "peak noise sensitivity of the fitted channel (1 / threshold SD)",
+                 "1 / noise SD", 0, source="Subramanian et al. 2023")
+
 # %% ../nbs/12a_measures.ipynb #fd8a5b4d
 @register_measure("corruptions")
 def measure_corruptions(model, ctx) -> list:
@@ -175,6 +226,14 @@ def measure_corruptions(model, ctx) -> list:
         rows.append(measure_row("corruption_mean_acc_common", mean_corruption_accuracy(df, "common")))
     return rows
 
+
+# %% ../nbs/12a_measures.ipynb #58580dee
+describe_measure("corruption_acc", "accuracy under the corruption `condition` at severity `param`", "fraction of images",
+                 0, 1, "Hendrycks & Dietterich 2019")
+describe_measure("corruption_mean_acc", "mean of corruption_acc over the configured corruptions and severities",
+                 "fraction of images", 0, 1)
+describe_measure("corruption_mean_acc_common", "mean of corruption_acc over the 15 benchmark corruptions at the "
+                 "configured severities", "fraction of images", 0, 1)
 
 # %% ../nbs/12a_measures.ipynb #278bdcd7
 def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -279,3 +338,11 @@ def measure_neural(model, ctx) -> list:
             for sp, g in df.groupby("species"): rows.append(measure_row(f"rsa_brain_{sp}", g.rsa.mean()))
     return rows
 
+
+# %% ../nbs/12a_measures.ipynb #5759dbc5
+describe_measure("target_cka", "linear CKA between the penultimate features and the simulated V1 population on the "
+                 "same held-out images", "CKA", 0, 1)
+describe_measure("target_rsa", "Spearman correlation of the penultimate features' RDM with the simulated V1 RDM",
+                 "Spearman ρ", -1, 1)
+describe_measure("rsa_brain", "RSA of the penultimate features to the brain RDM `condition`", "Spearman ρ", -1, 1)
+describe_measure("rsa_brain_*", "mean RSA to the brain RDMs (of one species, after the underscore)", "Spearman ρ", -1, 1)

@@ -59,8 +59,8 @@ def _mean_sem_ci(v) -> dict:
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, s.e.m. and 95% CI half-width over seeds, per arm, of every scalar measure and of the robust accuracy at each
-    ε (`PER_EPS_MEASURES`); notes (text, no number) are left to the report."""
-    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds"]
+    ε (`PER_EPS_MEASURES`), with the protocol(s) that made it; notes (text, no number) are left to the report."""
+    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol"]
     if results is None or not len(results): return pd.DataFrame(columns=cols)
     sc = results[results.param.isna() & ~results.measure.str.startswith("note")]
     sc = pd.concat([sc, _per_eps_rows(results)], ignore_index=True)
@@ -69,6 +69,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     agg = lambda v: pd.Series(_mean_sem_ci(v))
     g = per_seed.groupby(["arm", "measure"], sort=False)["value"].apply(agg).unstack().reset_index()
     g["n_seeds"] = g["n_seeds"].astype(int)
+    prot = sc.get("protocol", pd.Series("", index=sc.index)).fillna("").astype(str)
+    joined = prot.groupby([sc.arm, sc.measure], sort=False).agg(lambda v: "; ".join(dict.fromkeys(o for o in v if o)))
+    g["protocol"] = [joined.get((a, m), "") for a, m in zip(g.arm, g.measure)]
     return g[cols]
 
 # %% ../nbs/12b_report.ipynb #293e71fa

@@ -12,7 +12,7 @@ pytest.importorskip("submitit")
 pytest.importorskip("accelerate")
 
 from spectral_align.core import suite_seed
-from spectral_align.experiment import ExperimentConfig, missing_runs, read_lock, run_experiment, run_name
+from spectral_align.experiment import ExperimentConfig, missing_runs, read_lock, read_results, run_experiment, run_name
 from spectral_align.report import report_from_folder
 import spectral_align.measures  # noqa: F401  (registers the built-in measures)
 from spectral_align.train import read_training_state
@@ -50,8 +50,7 @@ def test_local_launcher_matches_sequential(tmp_path, capsys, monkeypatch):
     cmd = ["experiment", *_flags(TINY), "--first-seed", str(suite_seed()), "--out", str(out), "--launcher", "local",
            "--slurm-time", "10"]
     assert "submitted 2 run(s) as local job(s)" in _cli(cmd, capsys)
-    par = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=["", "nan", "NaN"])
-    par["condition"] = par["condition"].fillna("").astype(str)
+    par = read_results(out / "results.csv")
     pd.testing.assert_frame_equal(par, seq)                              # number for number
     assert (out / "summary.csv").exists() and (out / "report.html").exists()
     assert read_lock(out) is None and not list(out.glob("runs/*/.lock"))  # every lock released
