@@ -346,3 +346,23 @@ describe_measure("target_rsa", "Spearman correlation of the penultimate features
                  "Spearman ρ", -1, 1)
 describe_measure("rsa_brain", "RSA of the penultimate features to the brain RDM `condition`", "Spearman ρ", -1, 1)
 describe_measure("rsa_brain_*", "mean RSA to the brain RDMs (of one species, after the underscore)", "Spearman ρ", -1, 1)
+_V4 = ("on the held-out V4 images (Cowley et al. 2023; no arm was aligned to them): median over neurons of the Pearson r "
+       "between each neuron's responses and its 5-fold cross-validated ridge prediction")
+describe_measure("v4_predictivity_r_heldout", f"neural predictivity {_V4} from the penultimate features", "Pearson r",
+                 -1, 1, "Brain-Score (Schrimpf et al. 2018); ridge, folds, layer: package")
+describe_measure("v4_predictivity_r_heldout_layer", f"neural predictivity {_V4} from the layer `condition` (a body stage "
+                 "average-pooled to 2x2, or penultimate)", "Pearson r", -1, 1)
+describe_measure("v4_predictivity_r_heldout_session", f"neural predictivity {_V4} from the penultimate features, over "
+                 "the neurons of session `condition` only", "Pearson r", -1, 1)
+describe_measure("v4_ceiling_r_heldout", "the noise ceiling of the V4 predictivity: median over the neurons of the "
+                 "sessions `condition` (those with single repeats) of their Spearman-Brown-corrected split-half "
+                 "reliability on the same held-out images", "Pearson r", -1, 1, "Brain-Score internal consistency")
+describe_measure("v4_predictivity_r_ceiled_heldout", "the ceiled V4 predictivity: median r / median ceiling over the "
+                 "neurons of the sessions `condition` (may exceed 1)", "ratio", -math.inf, math.inf,
+                 "Brain-Score (Schrimpf et al. 2018)")
+describe_measure("v4_rsa_heldout", "RSA on the held-out V4 images: Spearman correlation between the penultimate "
+                 "features' RDM and the neurons' RDM (1 - Pearson), mean over sessions", "Spearman ρ", -1, 1,
+                 "RSA (Kriegeskorte et al. 2008)")
+describe_measure("v4_rsa_heldout_layer", "v4_rsa_heldout from the layer `condition` (a body stage average-pooled to 2x2, "
+                 "or penultimate)", "Spearman ρ", -1, 1)
+describe_measure("v4_rsa_heldout_session", "v4_rsa_heldout of session `condition` alone", "Spearman ρ", -1, 1)
