@@ -527,11 +527,18 @@ def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
     t = get_arm(arm).resolve(cfg.arm_params.get(arm) or {}).get("target")
     return isinstance(t, (str, Path)) and str(t) not in ("simulated_v1", "pixel") and _same_data(t, cfg.neural)
 
+def _v4_keys(cfg: ExperimentConfig):
+    "The sessions of the V4 folder `cfg.neural` with their image keys and responses (no image decoded), read once."
+    from spectral_align.neural import load_v4
+    key = ("v4-keys", str(Path(cfg.neural).resolve()))
+    if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_v4(cfg.neural, images=False, repeats=False)
+    return _BRAIN_CACHE[key]
+
 def brain_split(cfg: ExperimentConfig) -> tuple:
     """(fit, held-out) images of the brain set `cfg.neural`: for the 92-image set, index tensors (seeded (0), stratified
     by category); for a V4 folder, {session: index tensor} by content (`neural.v4_split`, split seed 0)."""
     from spectral_align.neural import stratified_split, v4_split
-    if is_v4_folder(cfg.neural): return v4_split(cfg.neural, cfg.neural_holdout, seed=0)
+    if is_v4_folder(cfg.neural): return v4_split(_v4_keys(cfg), cfg.neural_holdout, seed=0)
     images, rdms = brain_set(cfg.neural)
     n, info = len(images), rdms.image_info
     cats = info["category"].to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
@@ -557,7 +564,7 @@ def brain_recordings(cfg: ExperimentConfig):
     key = ("v4", str(Path(cfg.neural).resolve()), cfg.neural_holdout, cfg.neural_images)
     if key not in _BRAIN_CACHE:
         _, held = brain_split(cfg)
-        keys = {r.name: r.keys for r in load_v4(cfg.neural, images=False, repeats=False)}
+        keys = {r.name: r.keys for r in _v4_keys(cfg)}
         pick = {s: _scored(keys[s], i, cfg.neural_images) for s, i in held.items() if len(i) >= 10}
         _BRAIN_CACHE[key] = load_v4(cfg.neural, list(pick), indices=pick)
     return _BRAIN_CACHE[key]
@@ -570,12 +577,11 @@ def record_brain_split(cfg: ExperimentConfig) -> Path | None:
     if f.exists(): return f
     fit, held = brain_split(cfg)
     if is_v4_folder(cfg.neural):
-        from spectral_align.neural import load_v4
-        scored = {r.name: set(r.keys) for r in brain_recordings(cfg)}
+        scored, hs = {r.name: set(r.keys) for r in brain_recordings(cfg)}, {s: set(i.tolist()) for s, i in held.items()}
         rows = [dict(session=r.name, image=r.responses.image_ids[j].split("/")[-1], key=r.keys[j],
-                     part="held-out" if j in set(held[r.name].tolist()) else "fit",
+                     part="held-out" if j in hs[r.name] else "fit",
                      scored=r.keys[j] in scored.get(r.name, ()))
-                for r in load_v4(cfg.neural, images=False, repeats=False) for j in range(r.n_images)]
+                for r in _v4_keys(cfg) for j in range(r.n_images)]
     else:
         h = set(held.tolist())
         rows = [dict(image=int(j), part="held-out" if j in h else "fit", scored=j in h)

@@ -870,10 +870,10 @@ def load_v4(path, sessions=None, *, images: bool = True, repeats: bool = True,
     recs = [_v4_session(p, s, info.get(s, {}), images, repeats, indices.get(s)) for s in sessions]
     return Recordings(recs, "Cowley 2023 V4" if p.name.startswith("cowley2023") else p.name)
 
-def v4_split(path, holdout: float = 0.5, seed: int = 0, sessions=None) -> tuple[dict, dict]:
-    """The (fit, held-out) image positions of every session of the V4 folder `path`, {session: indices}: `holdout_mask`
-    of the image keys, read without decoding (pass them to `load_v4` as `indices`)."""
-    recs = load_v4(path, sessions, images=False, repeats=False)
+def v4_split(source, holdout: float = 0.5, seed: int = 0, sessions=None) -> tuple[dict, dict]:
+    """The (fit, held-out) image positions of every session of the V4 folder `source` (or of `Recordings` with keys),
+    {session: indices}: `holdout_mask` of the image keys, read without decoding (pass them to `load_v4` as `indices`)."""
+    recs = source if isinstance(source, Recordings) else load_v4(source, sessions, images=False, repeats=False)
     masks = {r.name: holdout_mask(r.keys, holdout, seed) for r in recs}
     return {s: (~m).nonzero().flatten() for s, m in masks.items()}, {s: m.nonzero().flatten() for s, m in masks.items()}
 

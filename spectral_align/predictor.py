@@ -84,11 +84,13 @@ def fit_ridge(x: torch.Tensor, y: torch.Tensor, grid: Sequence[float] = RIDGE_GR
     scale = (xs * xs).sum() / min(xs.shape)
     alphas = [float(a) * scale.item() for a in grid]
     err = torch.zeros(len(alphas), dtype=torch.float64)
+    a = torch.tensor(alphas, dtype=torch.float64)
     for val in _folds(len(x), inner_folds, make_generator(seed)):
         tr = torch.ones(len(x), dtype=torch.bool); tr[val] = False
-        m = xs[tr].mean(0)
-        w = _ridge_solutions(xs[tr] - m, y[tr] - y[tr].mean(0), alphas)
-        pred = (xs[val] - m) @ w + y[tr].mean(0)
+        m, my = xs[tr].mean(0), y[tr].mean(0)
+        u, s, vt = torch.linalg.svd(xs[tr] - m, full_matrices=False)
+        shrink = s / (s * s + a[:, None])                                  # (n_alphas, k): one SVD, every penalty
+        pred = torch.einsum("nk,ak,ku->anu", (xs[val] - m) @ vt.T, shrink, u.T @ (y[tr] - my)) + my
         err += ((pred - y[val]) ** 2).sum((1, 2))
     best = int(err.argmin())
     w = _ridge_solutions(xs, y - ym, [alphas[best]])[0]
