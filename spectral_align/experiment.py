@@ -39,7 +39,8 @@ from .core import accuracy, check_choice, check_number, describe, get_device, mo
 from .data import (AUGMENTS, BUILTIN_CLASSES, CIFAR10_CLASSES, SUBSETS, DataSplit, data_source, default_workers,
                                  load_folder_split, load_split, make_builtin, resolve_augment, source_classes, stratified_order)
 from .models import ARCHS, build_front_end, model_from_checkpoint
-from .neural import TARGET_SOURCES
+from .neural import TARGET_SOURCES, is_v4_folder
+from .predictor import PREDICTOR_ARCHS
 from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
                                   local_rank, on_main, world_size, GrayContrastAugment)
 
@@ -50,10 +51,11 @@ __all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'E
            'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'MeasureInfo',
            'describe_measure', 'measure_info', 'eval_images', 'heldout_accuracy', 'parse_eps', 'parse_list',
            'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file',
-           'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name',
-           'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
-           'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
-           'read_results', 'collect_results', 'launch_experiment']
+           'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'brain_recordings',
+           'record_brain_split', 'brain_context', 'run_name', 'write_csv', 'prepare_output', 'read_lock', 'OutputLock',
+           'train_run', 'measure_frame', 'missing_runs', 'experiment_context', 'run_one', 'run_experiment',
+           'write_data_info', 'read_data_info', 'finish_outputs', 'read_results', 'collect_results',
+           'launch_experiment']
 
 # %% ../nbs/12_experiment.ipynb #dccd3d9a
 MEASURES: dict[str, Callable] = {}
@@ -239,7 +241,8 @@ ARM_PARAM_RULES = dict(      # parameter name (or 'arm.name') → check_number b
     v1_units=dict(low=1), n_images=dict(low=3), predictor_epochs=dict(low=1), ratio=dict(low=0, low_inclusive=False),
     clip=dict(low=0, high=1, low_inclusive=False, high_inclusive=False), logit_scale=dict(low=0, low_inclusive=False),
     form=("ce", "kl"), reduction=("mean", "sum"), predictor=GUIDANCE_PREDICTORS, dc_gain=dict(low=0, high=1),
-    channel_scale=("published", "scaled"))
+    channel_scale=("published", "scaled"),
+    predictor_arch=PREDICTOR_ARCHS, predictor_width=dict(low=1, high=512), predictor_size=dict(low=8, high=1024))
 ARM_PARAM_RULES["guidance.alpha"] = dict(low=0, high=1)          # the weight of the guidance loss: (1−α)·CE + α·MSE
 
 def _check_param(arm: str, k: str, v, default) -> None:
@@ -367,8 +370,9 @@ class ExperimentConfig:
     eps_space: str = "pixel"           # pixel (images in [0, 1]) | normalized (the model's normalised input space, as Shao et al.)
     corruptions: list | None = None    # None: all 19 corruption types
     severities: list = field(default_factory=lambda: [1, 3, 5])
-    neural: str | None = None          # path to a brain RDM set (e.g. the 92-image human IT set) for RSA
-    neural_holdout: float = 0.5        # share of the brain set held out from arms aligned to that same set (RSA is scored on it)
+    neural: str | None = None          # brain data scored: the 92-image IT RDMs (RSA) or a V4 folder (predictivity, RSA)
+    neural_holdout: float = 0.5        # share of the brain set's images held out from aligned arms (the images scored)
+    neural_images: int = 0             # V4: held-out images scored per session, at most (0: all)
     device: str | None = None          # cpu | cuda | cuda:1 ... (default: CUDA if present)
     out: str = "spectral_align_out"
 
@@ -423,8 +427,10 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     check_choice(self.data, "data", DATA_KINDS)
     self.data_path = _opt_path(self.data_path, "data_path")
     if self.data == "builtin":
-        if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' reads no "
-                                                        f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or drop `data_path`")
+        if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' "
+                                                        "reads no "
+                                                        f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or "
+                                                        "drop `data_path`")
     elif self.data_path is None: raise ValueError(f"`data_path` is needed for data={self.data!r}")
     elif not Path(self.data_path).exists(): raise ValueError(f"`data_path` {self.data_path!r} does not exist")
     g = self.grayscale
@@ -435,10 +441,12 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     check_choice(self.subset, "subset", SUBSETS)
     if self.data == "builtin":
         for k in ("n_train", "n_valid"):
-            if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
+            if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of "
+                                                       "real data only)")
     self.arms = _names(self.arms, "arms", ARMS)
     if self.arm_params is None: self.arm_params = {}
-    if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {_show(self.arm_params)}")
+    if not isinstance(self.arm_params, dict): raise ValueError("`arm_params` must map arm names to parameter dicts; "
+                                                               f"got {_show(self.arm_params)}")
     for a, p in self.arm_params.items():
         check_choice(a, "arm_params", ARMS)
         check_arm_params(a, p)
@@ -453,7 +461,8 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     self.eps_linf = _eps_list(self.eps_linf, "eps_linf", high=1)
     self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
     att = [m for m in ("pgd", "minimal") if m in self.measures]
-    if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
+    if att and not (self.eps_linf or self.eps_l2): raise ValueError("`eps_linf` and `eps_l2` are both empty; the "
+                                                                    f"measure(s) {', '.join(att)} need an ε")
     _integer(self.pgd_steps, "pgd_steps", low=1)
     check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
@@ -466,10 +475,18 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
     if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5")
     self.neural = _opt_path(self.neural, "neural")
-    if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} does not exist")
+    if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} "
+                                                                                    "does not exist")
+    if self.neural is not None and not (is_v4_folder(self.neural) or Path(self.neural).is_file()
+                                        or (Path(self.neural) / "rdms_and_stimuli.npz").is_file()):
+        raise ValueError(f"`neural` {self.neural!r} is neither a V4 folder (images/, responses_repeat_averaged/) nor "
+                         "the "
+                         "92-image set (a folder holding rdms_and_stimuli.npz)")
+    _integer(self.neural_images, "neural_images", low=0)
     self.neural_holdout = _real(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if self.device is not None:
-        if not isinstance(self.device, str): raise ValueError(f"`device` must be a string such as 'cpu', 'cuda' or 'cuda:1'; got {_show(self.device)}")
+        if not isinstance(self.device, str): raise ValueError("`device` must be a string such as 'cpu', 'cuda' or "
+                                                              f"'cuda:1'; got {_show(self.device)}")
         get_device(self.device)                    # a device that is not present fails here
     self.out = out_folder(self.out)
     return self
@@ -573,6 +590,7 @@ def _as_split(data) -> DataSplit:
 _BRAIN_CACHE: dict = {}
 
 def brain_set(path):
+    "The 92-image brain RDM set at `path` (images, RDMSet), read once per process."
     from spectral_align.neural import load_kriegeskorte92
     key = str(Path(path).resolve())
     if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_kriegeskorte92(path)
@@ -591,15 +609,81 @@ def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
     t = get_arm(arm).resolve(cfg.arm_params.get(arm) or {}).get("target")
     return isinstance(t, (str, Path)) and str(t) not in ("simulated_v1", "pixel") and _same_data(t, cfg.neural)
 
-def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    "(fit, held-out) image indices of the brain set `cfg.neural`: seeded (0), stratified by category when known."
-    from spectral_align.neural import stratified_split
+def _v4_keys(cfg: ExperimentConfig):
+    "The sessions of the V4 folder `cfg.neural` with their image keys and responses (no image decoded), read once."
+    from spectral_align.neural import load_v4
+    key = ("v4-keys", str(Path(cfg.neural).resolve()))
+    if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_v4(cfg.neural, images=False, repeats=False)
+    return _BRAIN_CACHE[key]
+
+def brain_split(cfg: ExperimentConfig) -> tuple:
+    """(fit, held-out) images of the brain set `cfg.neural`: for the 92-image set, index tensors (seeded (0), stratified
+    by category); for a V4 folder, {session: index tensor} by content (`neural.v4_split`, split seed 0)."""
+    from spectral_align.neural import stratified_split, v4_split
+    if is_v4_folder(cfg.neural): return v4_split(_v4_keys(cfg), cfg.neural_holdout, seed=0)
     images, rdms = brain_set(cfg.neural)
     n, info = len(images), rdms.image_info
     cats = info["category"].to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
     fit, held = stratified_split(cats, cfg.neural_holdout, seed=0)
-    if len(fit) < 3 or len(held) < 3: raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the {n}-image brain set")
+    if len(fit) < 3 or len(held) < 3:
+        raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the "
+                         f"{n}-image brain set")
     return fit, held
+
+
+# %% ../nbs/12_experiment.ipynb #91936e10
+def _scored(keys: list, idx: torch.Tensor, n: int) -> torch.Tensor:
+    "The (at most) `n` positions of `idx` first in the order of their content hash (all if n is 0)."
+    import hashlib
+    if not n or len(idx) <= n: return idx
+    h = [hashlib.sha1(f"score:{keys[i]}".encode()).hexdigest() for i in idx.tolist()]
+    return idx[torch.as_tensor(sorted(range(len(idx)), key=h.__getitem__)[:n])].sort().values
+
+def brain_recordings(cfg: ExperimentConfig):
+    """The held-out images of the V4 folder `cfg.neural` that every arm is scored on, with responses and single repeats:
+    at most `cfg.neural_images` per session (0: all), chosen by content hash. Read once per process."""
+    from spectral_align.neural import load_v4
+    key = ("v4", str(Path(cfg.neural).resolve()), cfg.neural_holdout, cfg.neural_images)
+    if key not in _BRAIN_CACHE:
+        _, held = brain_split(cfg)
+        keys = {r.name: r.keys for r in _v4_keys(cfg)}
+        pick = {s: _scored(keys[s], i, cfg.neural_images) for s, i in held.items() if len(i) >= 10}
+        _BRAIN_CACHE[key] = load_v4(cfg.neural, list(pick), indices=pick)
+    return _BRAIN_CACHE[key]
+
+def record_brain_split(cfg: ExperimentConfig) -> Path | None:
+    """Write `OUT/neural_split.csv` once: every image of the brain set `cfg.neural` with its side of the split (fit:
+    arms aligned to the set may see it; held-out: never) and, for V4, whether the neural measure scores it."""
+    if not cfg.neural or not is_main_process(): return None
+    f = Path(cfg.out) / "neural_split.csv"
+    if f.exists(): return f
+    fit, held = brain_split(cfg)
+    if is_v4_folder(cfg.neural):
+        scored, hs = {r.name: set(r.keys) for r in brain_recordings(cfg)}, {s: set(i.tolist()) for s, i in held.items()}
+        rows = [dict(session=r.name, image=r.responses.image_ids[j].split("/")[-1], key=r.keys[j],
+                     part="held-out" if j in hs[r.name] else "fit",
+                     scored=r.keys[j] in scored.get(r.name, ()))
+                for r in _v4_keys(cfg) for j in range(r.n_images)]
+    else:
+        h = set(held.tolist())
+        rows = [dict(image=int(j), part="held-out" if j in h else "fit", scored=j in h)
+                for j in range(len(fit) + len(held))]
+    f.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(pd.DataFrame(rows), f)
+    return f
+
+def brain_context(cfg: ExperimentConfig, arm: str) -> dict:
+    """What the arms need from the experiment for neural data: the split's holdout (V4 targets use only the fit images),
+    where a V4 predictor is cached (`OUT/predictors/`), and for an arm aligned to the 92-image set its fit images as
+    the target."""
+    ctx = dict(neural_holdout=cfg.neural_holdout, predictor_cache=str(Path(cfg.out) / "predictors"))
+    if aligned_to_brain_set(cfg, arm):
+        record_brain_split(cfg)
+        if not is_v4_folder(cfg.neural):
+            from spectral_align.neural import make_target
+            p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
+            ctx["target"] = make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0])
+    return ctx
 
 
 # %% ../nbs/12_experiment.ipynb #688d110c
@@ -641,10 +725,11 @@ def _hms(s: float) -> str:
     s = int(round(s)); return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 # %% ../nbs/12_experiment.ipynb #16129491
-_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs")
+_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs",
+            "predictors", "neural_split.csv")
 
 MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
-                    "masking_noise", "eps_linf", "eps_l2", "eps_space",
+                    "masking_noise", "eps_linf", "eps_l2", "eps_space", "neural_images",
                     "pgd_steps", "corruptions", "severities", "eval_subset")
 
 # what a config written before a key existed did (its folder holds no such key)
@@ -787,11 +872,7 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     """Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth` (process 0
     writes). Training prints one line per epoch (a progress bar on a terminal); `quiet` prints nothing."""
     mp = {"auto": "auto", "on": True, "off": False}[cfg.mixed_precision]
-    context = None
-    if aligned_to_brain_set(cfg, arm):                # aligned to the brain set: only its fit images (see `brain_split`)
-        from spectral_align.neural import make_target
-        p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
-        context = dict(target=make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0]))
+    context = brain_context(cfg, arm)                 # aligned to the brain set: its fit images only (`brain_split`)
     cbs = [GrayContrastAugment(cfg.gray_contrast_augment, seed=seed)] if cfg.gray_contrast_augment else None
     learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context,
                          quiet=quiet, cbs=cbs)

@@ -13,13 +13,13 @@ import warnings
 import numpy as np
 import torch
 
-from .experiment import (register_measure, describe_measure, measure_row, eval_images, heldout_accuracy,
-                                       brain_set, brain_split,
-                                       aligned_to_brain_set)
+from .core import accuracy
+from .experiment import (register_measure, describe_measure, measure_row, eval_images, heldout_accuracy, brain_set, brain_split,
+                                       aligned_to_brain_set, brain_recordings, record_brain_split)
 
 # %% auto #0
-__all__ = ['CHANNEL_CRITERION', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal',
-           'masking_rows', 'measure_masking', 'measure_corruptions', 'measure_neural']
+__all__ = ['CHANNEL_CRITERION', 'V4_LAYER', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd',
+           'measure_minimal', 'masking_rows', 'measure_masking', 'measure_corruptions', 'measure_neural']
 
 # %% ../nbs/12a_measures.ipynb #c03f4c47
 @register_measure("clean")
@@ -300,7 +300,8 @@ def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     if x.shape[-2:] != like.shape[-2:]:
         x = F.interpolate(x, size=tuple(like.shape[-2:]), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
     if like.shape[1] == 1 and x.shape[1] == 3: x = to_grayscale(x, 1)
-    elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like): x = to_grayscale(x, 3)
+    elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like):
+        x = to_grayscale(x, 3)
     return x
 
 @torch.no_grad()
@@ -308,10 +309,68 @@ def _features(model, x, bs=256):
     from spectral_align.models import penultimate
     return torch.cat([penultimate(model, x[i:i + bs]).flatten(1) for i in range(0, len(x), bs)])
 
+V4_LAYER = "penultimate"          # the layer of the headline V4 rows: what the guidance head and the task head read
+
+@torch.no_grad()
+def _stage_features(model, x, bs=256) -> dict:
+    "{layer: (n, d)} on the CPU: each body stage's output average-pooled to 2 × 2, and the penultimate features."
+    import torch.nn.functional as F
+    from spectral_align.core import eval_mode
+    from spectral_align.models import get_features
+    from spectral_align.regularizers import default_layers
+    layers = default_layers(model)
+    out = {l: [] for l in layers + [V4_LAYER]}
+    with eval_mode(model):
+        for i in range(0, len(x), bs):
+            f = get_features(model, x[i:i + bs], layers + ["body"])
+            for l in layers:
+                out[l].append((F.adaptive_avg_pool2d(f[l], 2) if f[l].ndim == 4 else f[l]).flatten(1).float().cpu())
+            out[V4_LAYER].append(f["body"].flatten(1).float().cpu())
+    return {l: torch.cat(v) for l, v in out.items()}
+
+def _v4_rows(model, x, cfg) -> list:
+    "Predictivity and RSA of `model` on the held-out images of every V4 session (see the text above)."
+    import pandas as pd
+    from spectral_align.predictor import brain_scores
+    recs = brain_recordings(cfg)
+    record_brain_split(cfg)
+    us, rs = [], []
+    for rec in recs:
+        imgs = _fit_images(rec.float_images(), x[:1]).to(x.device)
+        u, r = brain_scores(_stage_features(model, imgs, cfg.bs * 2), rec)
+        us.append(u); rs.append(r)
+    u, r = pd.concat(us, ignore_index=True), pd.concat(rs, ignore_index=True)
+    pen, rpen = u[u.layer == V4_LAYER], r[r.layer == V4_LAYER]
+    rows = [measure_row("v4_predictivity_r_heldout", pen.r.median()), measure_row("v4_rsa_heldout", rpen.rsa.mean())]
+    rel = pen[pen.reliability.notna()]
+    if len(rel):
+        ceil, names = rel.reliability.median(), ", ".join(rel.session.unique())
+        rows += [measure_row("v4_ceiling_r_heldout", ceil, condition=names),
+                 measure_row("v4_predictivity_r_ceiled_heldout", rel.r.median() / ceil if ceil > 0 else float("nan"),
+                             condition=names)]
+    by = lambda df, col: df.groupby(col, sort=False)
+    rows += [measure_row("v4_predictivity_r_heldout_layer", d.r.median(), condition=l) for l, d in by(u, "layer")]
+    rows += [measure_row("v4_rsa_heldout_layer", d.rsa.mean(), condition=l) for l, d in by(r, "layer")]
+    rows += [measure_row("v4_predictivity_r_heldout_session", d.r.median(), condition=s) for s, d in by(pen, "session")]
+    rows += [measure_row("v4_rsa_heldout_session", d.rsa.mean(), condition=s) for s, d in by(rpen, "session")]
+    cap = f"at most {cfg.neural_images} per session" if cfg.neural_images else "all of them"
+    rows.append(measure_row("note_neural", float("nan"), condition=(
+        f"V4 ({recs.name}): {len(recs)} sessions, {recs.n_units} neurons, scored on {recs.n_images} held-out images "
+        f"({cap}; "
+        f"split by image content, holdout {cfg.neural_holdout:g}, seed 0: no arm was aligned to them). Predictivity: "
+        "5-fold cross-validated ridge (penalty by inner 5-fold CV) from the penultimate features (per layer: stage "
+        "outputs "
+        "average-pooled to 2x2) to each neuron, median per-neuron Pearson r; ceiled: over the neurons with single "
+        "repeats, "
+        "median r / median Spearman-Brown split-half reliability; RSA: Spearman between correlation RDMs, mean over "
+        "sessions")))
+    return rows
+
 @register_measure("neural")
 def measure_neural(model, ctx) -> list:
-    "CKA and RSA of the penultimate features to the reference neural target; RSA to a brain RDM set if given."
-    from spectral_align.neural import NeuralTarget
+    """CKA and RSA of the penultimate features to the reference neural target; with a brain set in the config
+    (`neural`): RSA to each RDM of the 92-image set, or predictivity and RSA on the held-out images of a V4 folder."""
+    from spectral_align.neural import NeuralTarget, is_v4_folder
     from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
     x, _ = eval_images(ctx, min(ctx["cfg"].n_eval or 256, 256))
     target = NeuralTarget.simulated_v1(x.cpu()).responses.to(x.device)   # the alignment arms' default target population (on CPU, as in training)
@@ -319,7 +378,8 @@ def measure_neural(model, ctx) -> list:
     rows = [measure_row("target_cka", linear_cka(f.double(), target.double())),
             measure_row("target_rsa", rsa(rdm(f.double()), rdm(target.double())))]
     cfg = ctx["cfg"]
-    if cfg.neural:
+    if cfg.neural and is_v4_folder(cfg.neural): rows += _v4_rows(model, x, cfg)
+    elif cfg.neural:
         images, rdms = brain_set(cfg.neural)
         aligned = [a for a in cfg.arms if aligned_to_brain_set(cfg, a)]
         if aligned:
@@ -343,3 +403,23 @@ describe_measure("target_rsa", "Spearman correlation of the penultimate features
                  "Spearman ρ", -1, 1)
 describe_measure("rsa_brain", "RSA of the penultimate features to the brain RDM `condition`", "Spearman ρ", -1, 1)
 describe_measure("rsa_brain_*", "mean RSA to the brain RDMs (of one species, after the underscore)", "Spearman ρ", -1, 1)
+_V4 = ("on the held-out V4 images (Cowley et al. 2023; no arm was aligned to them): median over neurons of the Pearson r "
+       "between each neuron's responses and its 5-fold cross-validated ridge prediction")
+describe_measure("v4_predictivity_r_heldout", f"neural predictivity {_V4} from the penultimate features", "Pearson r",
+                 -1, 1, "Brain-Score (Schrimpf et al. 2018); ridge, folds, layer: package")
+describe_measure("v4_predictivity_r_heldout_layer", f"neural predictivity {_V4} from the layer `condition` (a body stage "
+                 "average-pooled to 2x2, or penultimate)", "Pearson r", -1, 1)
+describe_measure("v4_predictivity_r_heldout_session", f"neural predictivity {_V4} from the penultimate features, over "
+                 "the neurons of session `condition` only", "Pearson r", -1, 1)
+describe_measure("v4_ceiling_r_heldout", "the noise ceiling of the V4 predictivity: median over the neurons of the "
+                 "sessions `condition` (those with single repeats) of their Spearman-Brown-corrected split-half "
+                 "reliability on the same held-out images", "Pearson r", -1, 1, "Brain-Score internal consistency")
+describe_measure("v4_predictivity_r_ceiled_heldout", "the ceiled V4 predictivity: median r / median ceiling over the "
+                 "neurons of the sessions `condition` (may exceed 1)", "ratio", -math.inf, math.inf,
+                 "Brain-Score (Schrimpf et al. 2018)")
+describe_measure("v4_rsa_heldout", "RSA on the held-out V4 images: Spearman correlation between the penultimate "
+                 "features' RDM and the neurons' RDM (1 - Pearson), mean over sessions", "Spearman ρ", -1, 1,
+                 "RSA (Kriegeskorte et al. 2008)")
+describe_measure("v4_rsa_heldout_layer", "v4_rsa_heldout from the layer `condition` (a body stage average-pooled to 2x2, "
+                 "or penultimate)", "Spearman ρ", -1, 1)
+describe_measure("v4_rsa_heldout_session", "v4_rsa_heldout of session `condition` alone", "Spearman ρ", -1, 1)
