@@ -103,7 +103,7 @@ _METAVARS = dict(data="KIND", data_path="PATH", grayscale="{false,true,1,3}", im
                  eps_l2="EPS,...", eps_space="{pixel,normalized}", corruptions="NAME,...", severities="S,...", neural="PATH",
                  neural_holdout="SHARE", device="DEVICE", out="FOLDER")
 
-# %% ../nbs/14_cli.ipynb #52b5fa90
+# %% ../nbs/14_cli.ipynb #f9d3f6aa
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
     """The argument parser of `spectral-align experiment` (or, with a `prog` ending in 'demo', `spectral-align demo`): one
     flag per `ExperimentConfig` key, with what it means, its unit, its allowed values and this command's default, plus
@@ -301,7 +301,7 @@ def _wrote(paths) -> str:
     return "wrote " + (", ".join(ps[:-1]) + " and " + ps[-1] if len(ps) > 1 else ps[0])
 
 
-# %% ../nbs/14_cli.ipynb #b34d611b
+# %% ../nbs/14_cli.ipynb #5534785b
 def _trained_on(checkpoint, meta: dict) -> tuple:
     """`(data, where)`: the data a checkpoint was trained on, as `--data` would name it, and how that was found. A model of
     an experiment (`OUT/runs/RUN/model.pth`) uses the data of `OUT/config.json`; another model its checkpoint's `data`
@@ -559,7 +559,7 @@ def _print_channel(fit, m, file, hum):
     else: print(f"not fitted: {fit.reason}")
     for n_ in fit.notes: print(f"note: {n_}")
 
-# %% ../nbs/14_cli.ipynb #74ba78f0
+# %% ../nbs/14_cli.ipynb #c019e6c8
 _MASKING_NOTE = re.compile(r"at (\d+) px: protocol '[^']*', (\w+) noise")
 
 def _results_matrices(path) -> dict | None:

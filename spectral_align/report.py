@@ -77,7 +77,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     g["protocol"] = [joined.get((a, m), "") for a, m in zip(g.arm, g.measure)]
     return g[cols]
 
-# %% ../nbs/12b_report.ipynb #e5446126
+# %% ../nbs/12b_report.ipynb #dce499a6
 ERROR_BARS = "95% confidence intervals over seeds (t-distribution); none with one seed"
 LINF_RADII = ("minimal_linf_median", "pgd_linf_eps_pixel")     # L∞ radii: shown as k/255, as the ε of the attacks
 
@@ -139,7 +139,7 @@ def format_summary(summary: pd.DataFrame, banner: str | None = None, findings: d
     text = "\n".join(parts)
     return f"*** {banner} ***\n{text}\n*** {banner} ***" if banner else text
 
-# %% ../nbs/12b_report.ipynb #e623aa7a
+# %% ../nbs/12b_report.ipynb #1cda79f0
 def glossary(measures) -> pd.DataFrame:
     """What each of `measures` (names of results or summary rows) means, once per measure, from `experiment.MEASURE_INFO`:
     `measure`, `definition`, `unit` (L∞ radii as k/255, as the report shows them), `valid` range, `source` (the paper,
@@ -257,12 +257,13 @@ def _curve_panels(results, measures, xlabel, ylabel, title, banner, line="-o"):
                             layout="constrained")                    # the layout makes room for a long title: no overlaps
     for ax, m in zip(axs[0], measures):
         for a, d in curves(results, m).items():
-            ax.errorbar(d.param * _linf_scale(m), d.value, yerr=d["ci95"].fillna(0), fmt=line, ms=3, capsize=2, label=a)
+            bars = None if d["ci95"].isna().all() else d["ci95"].fillna(0)       # one seed: no bars at all
+            ax.errorbar(d.param * _linf_scale(m), d.value, yerr=bars, fmt=line, ms=3, capsize=2, label=a)
         ax.set_xlabel(xlabel(m)); ax.set_ylabel(ylabel); ax.set_ylim(-0.03, 1.03)
     axs[0][-1].legend(fontsize=7); fig.suptitle(_titled(title, banner), fontsize=9)
     return fig
 
-# %% ../nbs/12b_report.ipynb #4573a5f1
+# %% ../nbs/12b_report.ipynb #5200b61d
 def make_figures(results: pd.DataFrame, folder, banner: str | None = None, masking: dict | None = None) -> dict:
     """Draw every figure the results allow into `folder` (PNG), each titled under `banner` if given; return name → path.
     `masking` (`kind`, `size`) says which noise and image size the masking results came from."""
@@ -322,7 +323,7 @@ def paired_change(results: pd.DataFrame, measure: str, baseline: str = "baseline
                          ci95_high=m["mean"] + m["ci95"], n_seeds=m["n_seeds"]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/12b_report.ipynb #5dc77f8c
+# %% ../nbs/12b_report.ipynb #d360b527
 def captions(n_attack="n_attack", n_valid="all") -> dict:
     """Each figure's caption, every one stating its error bars (`ERROR_BARS`) and its units; `n_attack` and `n_valid` are
     the numbers of attacked and of held-out images (the robustness figure's ε = 0 point and the table's clean accuracy
@@ -351,7 +352,7 @@ def captions(n_attack="n_attack", n_valid="all") -> dict:
 
 _CAPTIONS = captions()          # the captions with the sizes left as names (kept for code that reads this table)
 
-# %% ../nbs/12b_report.ipynb #fcad3de6
+# %% ../nbs/12b_report.ipynb #50bfac2d
 def _signed(v: float) -> str: return f"{v:+.3f}"
 
 _NAMES = dict(lsf_reliance="LSF reliance", robust_acc_linf="PGD L∞ robust accuracy (mean over ε)")
@@ -490,7 +491,7 @@ def _glossary_html(measures) -> str:
     return ('<table class="glossary"><thead><tr><th>measure</th><th>definition</th><th>unit</th><th>valid range</th>'
             f"<th>source</th></tr></thead><tbody>{rows}</tbody></table>")
 
-# %% ../nbs/12b_report.ipynb #151050be
+# %% ../nbs/12b_report.ipynb #c30c094e
 def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.DataFrame, figures: dict,
                  banner: str | None = None) -> Path:
     """Write `out/report.html` (self-contained, under `banner` if given) and return its path: the findings and their
