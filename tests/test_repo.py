@@ -104,3 +104,11 @@ def test_readme_links_work():
     assert targets, "README.md has no relative links to check"
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+def test_notebooks_have_a_kernelspec():
+    "Every notebook names its kernel, so that JupyterLab opens it without asking (nbdev-clean keeps the kernelspec)."
+    import json
+    nbs = sorted(p for p in (ROOT / "nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    bare = [str(p.relative_to(ROOT)) for p in nbs if not json.loads(p.read_text())["metadata"].get("kernelspec", {}).get("name")]
+    assert not bare, f"notebooks without a kernelspec (add {{'name': 'python3', ...}} to their metadata): {bare}"
