@@ -210,7 +210,8 @@ def _report(argv: list[str]) -> int:
     from spectral_align.core import CommandParser
     p = CommandParser(prog="spectral-align report", description="Rebuild results.csv, summary.csv, the figures and "
                       "report.html of an experiment folder from the runs it holds (e.g. after cluster jobs).")
-    p.add_argument("out", help="the experiment's output folder (--out)")
+    _version_flag(p)
+    p.add_argument("out", help="the experiment's output folder (its --out): the folder that holds config.json and runs/")
     from spectral_align.report import report_from_folder
     report_from_folder(p.parse_args(argv).out)
     return 0

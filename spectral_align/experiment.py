@@ -678,7 +678,7 @@ MEASUREMENT_KEYS = ("measures", "profile", "n_eval", "n_attack", "n_minimal", "m
                     "masking_noise", "eps_linf", "eps_l2", "eps_space",
                     "pgd_steps", "corruptions", "severities")
 
-LEGACY_DEFAULTS = dict(subset="first")   # what a config written before a key existed did (its folder holds no such key)
+LEGACY_DEFAULTS = dict(subset="first", profile="auto")   # what a config written before a key existed did (its folder holds no such key)
 
 def _config_diff(old: dict, new: dict) -> list:
     old = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in old}, **old}
@@ -1169,6 +1169,14 @@ def _approx(s: float) -> str:
     "Seconds as a rounded duration, '?' when unknown."
     return "?" if not math.isfinite(s) else _hms(s) if s >= 1 else "<0:01"
 
+def _busy(device) -> str:
+    "A warning when other work keeps this CPU busy (load average above the cores) and this process runs several threads."
+    try: load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    except (AttributeError, OSError): return ""
+    if torch.device(device).type != "cpu" or load <= cores or torch.get_num_threads() < 2: return ""
+    return (f"note: this machine is busy (load average {load:.1f} on {cores} cores), so the estimate holds for now only; on a busy "
+            "CPU several threads per process slow small batches down most (attacks): OMP_NUM_THREADS=1 may finish much sooner")
+
 def format_plan(plan: pd.DataFrame, device, full: pd.DataFrame | None = None) -> str:
     """The plan of `plan_experiment` as the lines an experiment prints before it starts: the tasks, the estimated time
     on this machine (total, training, measures, per task of one run), the costliest measure with the flags that make it
@@ -1192,6 +1200,8 @@ def format_plan(plan: pd.DataFrame, device, full: pd.DataFrame | None = None) ->
         how = CHEAPER.get(m, "fewer images")
         if m == "minimal" and rc.minimal_protocol == "bisect": how = "--n-minimal"
         lines.append(f"costliest measure: {m}, ~{_approx(meas[m])} per run; cheaper with {how}")
+    busy = _busy(device)
+    if busy: lines.append(busy)
     dev = deviations(rc)
     if dev or prof != "full":
         more = "" if full is None else f" (estimated ~{_approx(full.seconds.sum(skipna=False))} here)"

@@ -317,7 +317,7 @@ def band_explorer(x: torch.Tensor, i: int = 0, band: int | None = None, noise_sd
     if n > 1: controls["i"] = W.IntSlider(value=i, min=0, max=n - 1, description="image", continuous_update=False)
     return Explorer(draw, controls)
 
-# %% ../nbs/13_widgets.ipynb #0d692274
+# %% ../nbs/13_widgets.ipynb #d9448e85
 def _draw_control(ax, k: int, name: str, c) -> None:
     "Control `c` drawn in slot `k` of the strip `ax` (x from k to k + 1): its name, and a slider at its value or a box with its choice."
     desc = getattr(c, "description", "") or name
