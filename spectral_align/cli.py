@@ -151,13 +151,18 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
 
 # %% ../nbs/14_cli.ipynb #fd304b09
 def _arms_text(size: int = 32) -> str:
-    "Each arm with its doc and default parameters, and those defined at another image size as used on `size`-px images."
-    from spectral_align.train import ARMS
+    """Each arm with its doc and default parameters (those defined at another image size as used on `size`-px images),
+    and the paper condition it corresponds to (`train.paper_condition`)."""
+    from spectral_align.train import ARMS, paper_condition
     from spectral_align.experiment import arm_settings
     def extra(n):
         d = {k: v for k, v in arm_settings(n, size=size).items() if k.endswith(f"@{size}px")}
         return f"; at {size} px: " + ", ".join(f"{k.split('@')[0]}={v:g}" for k, v in d.items()) if d else ""
-    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults}{extra(n)})" if a.defaults else "") for n, a in ARMS.items())
+    def paper(n):
+        p = paper_condition(n)
+        return f"\n{'':16s} paper condition: {p}" if p else ""
+    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults}{extra(n)})" if a.defaults else "") + paper(n)
+                     for n, a in ARMS.items())
 
 def _on_sigterm(signum, frame): raise KeyboardInterrupt
 
@@ -471,7 +476,8 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         a = _corrupt_parser().parse_args(argv)
         import pandas as pd
         from spectral_align.corruptions import (CORRUPTION_GROUPS, MAX_BS, check_severity, corruption_accuracy,
-                                                mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions)
+                                                mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions,
+                                                published_mean_corruption_accuracy)
         check_number(a.n, "--n", low=1, integer=True)
         check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
@@ -492,13 +498,16 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
     except SystemExit as e: return int(e.code or 0)                   # --help, --version
     except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
     mca = mean_corruption_accuracy(df)
+    try: pub = f"published mean (15 corruptions × severities 1–5) {published_mean_corruption_accuracy(df):.3f}; "
+    except ValueError: pub = ""                                       # not all 75 were run
     title = f"{Path(a.checkpoint).name}: mean corruption accuracy {mca:.3f}"
     try: paths = _save_results(out, df, a.checkpoint, "corruptions", lambda t: plot_corruption_accuracy(t, title=title))
     except OSError as e: return command_error(prog, e)
     table = df[df.corruption != "clean"].pivot(index="corruption", columns="severity", values="accuracy").loc[list(names)]
     table["mean"] = table.mean(1)
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
-        print(f"{len(x)} test images from {data} ({why}), clean accuracy {df.accuracy.iloc[0]:.3f}, mean corruption accuracy {mca:.3f}")
+        print(f"{len(x)} test images from {data} ({why}), clean accuracy {df.accuracy.iloc[0]:.3f}, protocol "
+              f"{df.protocol.iloc[1]}: {pub}mean over the {len(df) - 1} conditions run {mca:.3f}")
         print(table.to_string())
     print(_wrote(paths))
     return 0

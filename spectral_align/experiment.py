@@ -319,7 +319,7 @@ class ExperimentConfig:
     n_eval: int | str = "auto"         # held-out images for the frequency probes and corruptions (full 500, quick 100)
     n_attack: int | str = "auto"       # images for PGD robust accuracy (full 256, quick 32)
     n_minimal: int | str = "auto"      # images for the minimal-perturbation search (full 64, quick 8)
-    minimal_protocol: str = "auto"     # li2023 (Li et al. 2023: PGD ε grid + minimum-norm attack, p ≥ 0.5) | bisect (fast PGD bisection)
+    minimal_protocol: str = "auto"     # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published) | auto (full li2023, quick bisect)
     hybrid_partner_seeds: int | str = "auto"  # partner draws per hybrid sweep (Li et al. 2023 use 4; full 4, quick 2)
     masking_protocol: str = "auto"     # subramanian2023 (published, 224 px) | scaled (bands at the same share of Nyquist) | auto
     masking_noise: str = "pyramid"     # pyramid (the published Laplacian-pyramid noise) | octave (exact octave bands)
@@ -406,7 +406,7 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     att = [m for m in ("pgd", "minimal") if m in self.measures]
     if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
     _integer(self.pgd_steps, "pgd_steps", low=1)
-    check_choice(self.minimal_protocol, "minimal_protocol", ("auto", "li2023", "bisect"))
+    check_choice(self.minimal_protocol, "minimal_protocol", ("auto", "li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
     check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
     check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))

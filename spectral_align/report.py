@@ -30,9 +30,9 @@ from .experiment import (ExperimentConfig, OutputLock, arm_settings, collect_res
 
 # %% auto #0
 __all__ = ['PER_EPS_MEASURES', 'ERROR_BARS', 'LINF_RADII', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'out_of_range',
-           'summary_table', 'format_summary', 'glossary', 'curves', 'shift_vs_gain', 'plot_shift_vs_gain',
-           'make_figures', 'paired_change', 'captions', 'findings', 'report_notes', 'arms_as_used', 'write_report',
-           'write_outputs', 'report_from_folder']
+           'summary_label', 'summary_table', 'format_summary', 'glossary', 'curves', 'shift_vs_gain',
+           'plot_shift_vs_gain', 'make_figures', 'paired_change', 'captions', 'findings', 'report_notes',
+           'arms_as_used', 'write_report', 'write_outputs', 'report_from_folder']
 
 # %% ../nbs/12b_report.ipynb #38ef820f
 PER_EPS_MEASURES = ("pgd_linf_acc", "pgd_l2_acc")   # curves whose every ε > 0 also goes into the summary
@@ -62,8 +62,9 @@ def _mean_sem_ci(v) -> dict:
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, s.e.m. and 95% CI half-width over seeds, per arm, of every scalar measure and of the robust accuracy at each
-    ε (`PER_EPS_MEASURES`), with the protocol(s) that made it; notes (text, no number) are left to the report."""
-    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol"]
+    ε (`PER_EPS_MEASURES`), with the protocol(s) that made it and where the measure comes from (`source`: a paper,
+    'standard', or 'package' for this package's own summaries; see `experiment.measure_info`); notes are left out."""
+    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol", "source"]
     if results is None or not len(results): return pd.DataFrame(columns=cols)
     sc = results[results.param.isna() & ~results.measure.str.startswith("note")]
     sc = pd.concat([sc, _per_eps_rows(results)], ignore_index=True)
@@ -75,7 +76,15 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     prot = sc.get("protocol", pd.Series("", index=sc.index)).fillna("").astype(str)
     joined = prot.groupby([sc.arm, sc.measure], sort=False).agg(lambda v: "; ".join(dict.fromkeys(o for o in v if o)))
     g["protocol"] = [joined.get((a, m), "") for a, m in zip(g.arm, g.measure)]
+    g["source"] = [_source(m) for m in g.measure]
     return g[cols]
+
+def _source(measure: str) -> str:
+    "Where `measure` (or `name ε=…`) comes from (`experiment.measure_info`): a paper, 'standard', 'package' or ''."
+    import spectral_align.measures  # noqa: F401  (describes the built-in measures)
+    from spectral_align.experiment import measure_info
+    info = measure_info(measure.split(" ")[0])
+    return "" if info is None else info.source
 
 # %% ../nbs/12b_report.ipynb #dce499a6
 ERROR_BARS = "95% confidence intervals over seeds (t-distribution); none with one seed"
@@ -108,12 +117,24 @@ def _fmt_value(measure: str, mean: float, ci: float, digits: int = 3) -> str:
     return f"{mean * k:.{digits}g}{u}" + (f" ± {ci * k:.2g}{u}" if math.isfinite(ci) else "")
 
 # %% ../nbs/12b_report.ipynb #293e71fa
-def summary_table(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
+    """A measure's label in the summary table: its name, then the protocol that made it in brackets (a `bisect` result
+    marked as not the published protocol), then '(package-defined)' for this package's own summaries."""
+    prot = f" [{protocol}]" if protocol else ""
+    if "bisect" in protocol: prot = f" [{protocol}: not the published protocol]"
+    return measure + prot + (" (package-defined)" if source == "package" else "")
+
+def summary_table(summary: pd.DataFrame, digits: int = 3, labels: bool = False) -> pd.DataFrame:
     """The summary as a wide table: one row per arm, one 'mean ± 95% CI half-width' column per measure (L∞ radii as
-    k/255; a value outside its measure's valid range flagged instead of printed)."""
+    k/255; a value outside its measure's valid range flagged instead of printed). With `labels`, each column is
+    labelled by `summary_label` (protocol and package-defined marks), as the report and the printed summary show it."""
     if not len(summary): return pd.DataFrame()
-    t = summary.assign(v=[_fmt_value(r.measure, r.mean, r.ci95, digits) for r in summary.itertuples()])
-    t = t.pivot(index="arm", columns="measure", values="v")
+    summary = summary.assign(v=[_fmt_value(r.measure, r.mean, r.ci95, digits) for r in summary.itertuples()])
+    if labels and ("protocol" in summary or "source" in summary):
+        summary = summary.assign(measure=[summary_label(m, p, s) for m, p, s in zip(
+            summary.measure, summary.get("protocol", pd.Series("", index=summary.index)).fillna(""),
+            summary.get("source", pd.Series("", index=summary.index)).fillna(""))])
+    t = summary.pivot(index="arm", columns="measure", values="v")
     arms = list(dict.fromkeys(summary.arm)); meas = list(dict.fromkeys(summary.measure))
     return t.loc[arms, meas]
 
@@ -122,9 +143,10 @@ SYNTHETIC_BANNER = ("PIPELINE CHECK ON SYNTHETIC DATA: these models saw the buil
 
 def format_summary(summary: pd.DataFrame, banner: str | None = None, findings: dict | None = None) -> str:
     """The summary as text, under `banner` if given: the `findings` paragraph and its caveats (see `findings`) if given,
-    the table with arms as columns (measures are many, arms few; mean ± 95% CI half-width), and what each measure means."""
+    the table with arms as columns (measures are many, arms few; mean ± 95% CI half-width; labelled with protocols and
+    package-defined marks), and what each measure means."""
     s = summary[~summary.measure.str.startswith("note")] if len(summary) else summary
-    t = summary_table(s)
+    t = summary_table(s, labels=True)
     parts = []
     if findings:
         parts.append(textwrap.fill("Findings: " + " ".join(findings["findings"]), 110))
@@ -250,6 +272,12 @@ def _save(fig, path: Path) -> Path:
 
 def _linf_scale(m: str) -> float: return 255.0 if "linf" in m else 1.0   # L∞ radii are drawn as k/255
 
+def _protocol_title(results, measures) -> str:
+    "' (protocol …)' for a figure of `measures` (bisect marked as not the published protocol); '' if none is named."
+    if "protocol" not in results: return ""
+    prot = "; ".join(sorted(set(results.loc[results.measure.isin(measures), "protocol"].dropna()) - {""}))
+    return f" (protocol {prot}{': not the published protocol' if 'bisect' in prot else ''})" if prot else ""
+
 def _curve_panels(results, measures, xlabel, ylabel, title, banner, line="-o"):
     "One panel per curve measure: each arm's mean over seeds with 95% confidence intervals (L∞ radii drawn as k/255)."
     import matplotlib.pyplot as plt
@@ -291,7 +319,8 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
     mins = [m for m in ("minimal_linf_success", "minimal_l2_success") if m in ms]
     if mins:
         fig = _curve_panels(results, mins, lambda m: "ε (L∞, k/255)" if "linf" in m else "ε (L2, pixel units)",
-                            "fraction fooled at radius ≤ ε", "Minimal adversarial perturbations", banner, line="-")
+                            "fraction fooled at radius ≤ ε", "Minimal adversarial perturbations" + _protocol_title(results, mins),
+                            banner, line="-")
         figs["minimal"] = _save(fig, folder / "minimal.png")
     if "masking_acc" in ms:
         f = _channel_figure(results, banner, **(masking or {}))
@@ -300,7 +329,9 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
         d = results[results.measure == "corruption_acc"].groupby(["condition", "arm"], sort=False)["value"].mean().unstack()
         fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(d)), 3.3))
         d.plot.bar(ax=ax, width=0.8); ax.set_ylabel("accuracy (mean over severities)"); ax.set_xlabel("")
-        ax.legend(fontsize=7); ax.set_title(_titled("Common corruptions", banner), fontsize=9 if banner else None)
+        ax.legend(fontsize=7)
+        title = "Common corruptions" + _protocol_title(results, ["corruption_acc"])
+        ax.set_title(_titled(title, banner), fontsize=9 if banner else None)
         figs["corruptions"] = _save(fig, folder / "corruptions.png")
     if len(shift_vs_gain(results)):
         fig, ax = plt.subplots(figsize=(5.2, 4.2))
@@ -471,15 +502,15 @@ def _anchor(measure: str) -> str: return "m-" + re.sub(r"[^A-Za-z0-9_]", "-", _b
 
 def _summary_html(summary: pd.DataFrame) -> str:
     "The summary table (measures as rows, arms as columns), each measure linked to its entry in the glossary."
-    t = summary_table(summary)
+    t = summary_table(summary)                                            # raw names: what the links point to
     if not len(t): return "<p>No results yet.</p>"
-    g = glossary(t.columns).set_index("measure")
+    first = summary.drop_duplicates("measure")
+    shown = dict(zip(first.measure, summary_table(first, labels=True).columns))   # each one's label: protocol, package-defined
     head = "<tr><th>measure</th>" + "".join(f"<th>{html.escape(str(a))}</th>" for a in t.index) + "</tr>"
     rows = []
     for m in t.columns:
-        star = "*" if _base_measure(m) in g.index and g.package_defined[_base_measure(m)] else ""
         cells = "".join(f'<td{" class=flag" if str(v).startswith("⚠") else ""}>{html.escape(str(v))}</td>' for v in t[m])
-        rows.append(f'<tr><th><a href="#{_anchor(m)}">{html.escape(m)}</a>{star}</th>{cells}</tr>')
+        rows.append(f'<tr><th><a href="#{_anchor(m)}">{html.escape(shown.get(m, m))}</a></th>{cells}</tr>')
     return f'<table class="summary"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 def _glossary_html(measures) -> str:

@@ -32,9 +32,10 @@ from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalt
                                          CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
-__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw', 'make_learner', 'world_size',
-           'rank', 'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed', 'barrier', 'on_main',
-           'EpochCheckpoint', 'read_training_state', 'data_parallel', 'EpochLines', 'fit', 'save_trained']
+__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'PAPER_CONDITIONS', 'Arm', 'register_arm', 'get_arm', 'paper_condition', 'arms_table',
+           'adamw', 'make_learner', 'world_size', 'rank', 'local_rank', 'is_main_process', 'unwrap_model',
+           'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint', 'read_training_state', 'data_parallel',
+           'EpochLines', 'fit', 'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
@@ -153,9 +154,34 @@ register_arm("guidance", "neural guidance (Shao et al. 2024): a second head regr
                                                       control="shuffled" if p["predictor"] == "shuffled" else None)])
 
 # %% ../nbs/11_train.ipynb #ff58eade
+PAPER_CONDITIONS = {
+    "baseline": "Li et al. 2023; Shao et al.: standard training",
+    "blur": "Li et al. 2023: the blur defence (blur-net); Shao et al.: their LSF arm (the same blur front end)",
+    "channel-shao": "Shao et al.: their human-channel arm (a fixed channel band-pass in front of the network)",
+    "similarity": "Li et al. 2019: the similarity regulariser (Li et al. 2023's neurally regularised models)",
+    "guidance": "Shao et al. 2024: neural guidance (NeuralGuidance)",
+    "noise": "none: this package's augmentation control (Gaussian noise: σ as Cohen et al. 2019, p as Rusak et al.)",
+    "cka": "none: this package's alignment variant (linear CKA to the target, as Dapello et al. 2023 align)",
+}   # arm -> the published condition it reproduces, or what it is instead
+_STEERING = {"": "view consistency", "vc": "view consistency", "fe": "a fixed band filter in front of the network",
+             "grad": "an input-gradient spectral penalty"}
+_PAPER_TWIN = {"lsf": "Shao et al.'s LSF arm is `blur`", "channel": "Shao et al.'s human-channel arm is `channel-shao`",
+               "lsf+channel": "no paper steers to both bands"}
+
+def paper_condition(arm: str) -> str:
+    """Which paper's condition the arm `arm` reproduces (`PAPER_CONDITIONS`), or, for this package's own spectral
+    steering arms, that they are not a published condition and which arm is; '' for arms registered without a note."""
+    get_arm(arm)
+    if arm in PAPER_CONDITIONS: return PAPER_CONDITIONS[arm]
+    band, _, family = arm.partition("-")
+    if band in _PAPER_TWIN and family in _STEERING:
+        return f"none: this package's own steering method ({_STEERING[family]}); {_PAPER_TWIN[band]}"
+    return ""
+
 def arms_table() -> pd.DataFrame:
-    "One row per registered arm: its name, description and default parameters."
-    return pd.DataFrame([dict(arm=a.name, doc=a.doc, defaults=json.dumps(a.defaults)) for a in ARMS.values()])
+    "One row per registered arm: its name, description, default parameters and the paper condition it corresponds to."
+    return pd.DataFrame([dict(arm=a.name, doc=a.doc, defaults=json.dumps(a.defaults),
+                              paper_condition=paper_condition(a.name)) for a in ARMS.values()])
 
 # %% ../nbs/11_train.ipynb #e651c235
 def adamw(params, **kwargs) -> OptimWrapper:
