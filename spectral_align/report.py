@@ -563,7 +563,8 @@ def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.
 <ul>{"".join(f"<li>{html.escape(c)}</li>" for c in fd["caveats"])}</ul>
 <h2>Summary</h2>
 <p>Mean ± 95% confidence-interval half-width over seeds (t-distribution; no interval with one seed). Each measure links
-to its definition (<a href="#measures">Measures</a>); * marks a summary this package defines, not a published quantity.
+to its definition (<a href="#measures">Measures</a>); its label names the protocol that made it (a <code>bisect</code>
+result is marked as not the published protocol) and marks the summaries this package defines (package-defined).
 L∞ radii are in k/255, as the attack radii are; a value outside its measure's valid range is flagged (⚠), not reported.
 The per-seed, per-condition numbers are in <code>results.csv</code>; this table is <code>summary.csv</code>.</p>
 {_summary_html(s)}
