@@ -62,6 +62,10 @@ def _int_or_auto(s: str):
     try: return int(s)
     except ValueError: raise argparse.ArgumentTypeError(f"must be an integer or 'auto'; got {s!r}") from None
 
+def _version_flag(p):
+    from spectral_align import __version__
+    p.add_argument("--version", action="version", version=f"spectral_align {__version__}")
+
 def _flag_type(name: str, default):
     if name == "arm_params": return _json_flag
     if name == "grayscale": return _grayscale_flag
@@ -110,7 +114,6 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
     --config/--resume/--force/--plan."""
     from spectral_align.experiment import config_help, DEMO_PRESET
     from spectral_align.core import CommandParser       # no abbreviations: a flag is a config key, spelled out (`--epoch` is a mistake)
-    from spectral_align import __version__
     demo = prog.endswith("demo")
     p = CommandParser(prog=prog, description=(
         f"The demo: a small experiment on CIFAR-10 ({len(DEMO_PRESET['arms'])} arms, {DEMO_PRESET['n_train']:,} images, "
@@ -119,7 +122,7 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
         "Train every arm × seed, measure frequency reliance, robustness and brain-likeness, and write results.csv, "
         "summary.csv, figures and report.html.") + " Before training it prints its plan: the tasks and the time they "
         "take on this machine.")
-    p.add_argument("--version", action="version", version=f"spectral_align {__version__}")
+    _version_flag(p)
     p.add_argument("--config", metavar="FILE", help="YAML or TOML file with any of the keys below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue the results already in --out (same config)")
     p.add_argument("--force", action="store_true", help="delete the results already in --out and start over")
@@ -354,10 +357,6 @@ _DATA_HELP = ("test images: 'builtin' (a fresh draw of the synthetic images), an
               "files, or train/ and test/ image folders: its test split). Default: the data the checkpoint was trained on "
               "(its experiment folder's data, or builtin for a model trained on it); required when that is unknown")
 _DEFAULT_EPS = {"inf": "1/255,2/255,4/255,8/255", "2": "0.125,0.25,0.5,1"}
-
-def _version_flag(p):
-    from spectral_align import __version__
-    p.add_argument("--version", action="version", version=f"spectral_align {__version__}")
 
 def _attack_parser():
     from spectral_align.core import CommandParser

@@ -329,7 +329,7 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
         d = results[results.measure == "corruption_acc"].groupby(["condition", "arm"], sort=False)["value"].mean().unstack()
         fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(d)), 3.3))
         d.plot.bar(ax=ax, width=0.8); ax.set_ylabel("accuracy (mean over severities)"); ax.set_xlabel("")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))     # beside the bars, never over them
         title = "Common corruptions" + _protocol_title(results, ["corruption_acc"])
         ax.set_title(_titled(title, banner), fontsize=9 if banner else None)
         figs["corruptions"] = _save(fig, folder / "corruptions.png")
@@ -447,10 +447,10 @@ def findings(results: pd.DataFrame, summary: pd.DataFrame, cfg: ExperimentConfig
                if cfg.seeds == 1 else f"{cfg.seeds} seeds: intervals are 95% t-intervals with {cfg.seeds - 1} degree(s) of "
                "freedom, wide with few seeds.")
     st = plan.get("settings", {})
-    n = lambda k: st.get(k, getattr(cfg, k))
-    cav.append(f"Size: {cfg.arch}, {info.get('n_train', cfg.n_train)} training images, {cfg.epochs} epoch(s); measured on "
-               f"{info.get('n_valid', cfg.n_valid)} held-out images (clean accuracy), the first {n('n_eval')} (frequency probes, "
-               f"masking, corruptions), {n('n_attack')} (PGD) and {n('n_minimal')} (minimal perturbation).")
+    n = lambda k: (lambda v: f"{k} (as the profile set it)" if v == "auto" else v)(st.get(k, getattr(cfg, k)))
+    cav.append(f"Size: {cfg.arch}, {info.get('n_train', cfg.n_train)} training images, {cfg.epochs} epoch(s); clean accuracy on "
+               f"{info.get('n_valid', cfg.n_valid)} held-out images; frequency probes, masking and corruptions on the first "
+               f"{n('n_eval')}, PGD on {n('n_attack')}, minimal perturbations on {n('n_minimal')}.")
     chance = 1 / info["n_classes"] if info.get("n_classes") else None
     weak = [a for a, v in acc.items() if chance is not None and v < 2 * chance]
     if weak: cav.append(f"Near chance ({chance:.2f}): {', '.join(weak)}; such models are too weakly trained to compare.")
