@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import signal
 import sys
 import warnings
@@ -19,7 +20,8 @@ from pathlib import Path
 
 
 # %% auto #0
-__all__ = ['run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main', 'cli_attack', 'cli_corrupt', 'cli_channel']
+__all__ = ['run_command', 'help_defaults', 'experiment_parser', 'cli_report', 'cli_experiment', 'main', 'cli_attack',
+           'cli_corrupt', 'cli_channel']
 
 # %% ../nbs/14_cli.ipynb #0f289861
 def _quiet_stdout() -> None:
@@ -55,9 +57,19 @@ def _json_flag(s: str):
     try: return json.loads(s)
     except ValueError as e: raise argparse.ArgumentTypeError(f"must be JSON such as '{{\"blur\": {{\"sigma\": 1.0}}}}'; got {s!r} ({e})") from None
 
+def _int_or_auto(s: str):
+    if s.strip().lower() == "auto": return "auto"
+    try: return int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"must be an integer or 'auto'; got {s!r}") from None
+
+def _version_flag(p):
+    from spectral_align import __version__
+    p.add_argument("--version", action="version", version=f"spectral_align {__version__}")
+
 def _flag_type(name: str, default):
     if name == "arm_params": return _json_flag
     if name == "grayscale": return _grayscale_flag
+    if default == "auto" and name in ("n_eval", "n_attack", "n_minimal", "hybrid_partner_seeds"): return _int_or_auto
     if name in ("image_size", "num_workers") or (isinstance(default, int) and not isinstance(default, bool)): return int
     if name == "eval_crop" or isinstance(default, float): return float
     return str                                     # lists are comma-separated strings, parsed by the config
@@ -68,29 +80,40 @@ def _defaults() -> dict:
     return {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(ExperimentConfig)}
 
 # %% ../nbs/14_cli.ipynb #683a074f
-_FLAG_HELP = dict(
-    data="builtin, cifar10, folder (train/ and val/ of class sub-folders) or npz (the demo finds it from --data-path)",
-    seeds="number of training seeds (first_seed .. first_seed + N - 1)", arms="comma-separated arm names",
-    arm_params='JSON, e.g. \'{"blur": {"sigma": 1.0}}\'',
-    image_size="image folders: the side, in px, of the images the models see (default: the shorter side of the first "
-               "training image)",
-    augment="training augmentation: auto (rrc from 64 px up, padcrop below), rrc (random-resized crop and flip), "
-            "padcrop (pad-crop and flip) or none",
-    min_scale="rrc: the smallest share of the image's area a crop covers, in (0, 1]",
-    eval_crop="image folders: the share of the shorter side the held-out centre crop keeps, in (0, 1] (default: "
-              "224/256 with rrc, else 1)",
-    image_memory_gb="image folders: GiB the chosen images may take in memory as bytes; a larger subset streams from "
-                    "disk",
-    num_workers="processes that read image files (default: the CPU cores, at most 8)",
-    eval_subset="which held-out images each measure takes: stratified (seeded, every class, a smaller set inside a "
-                "larger) or first (the first files)")
+def _show(v) -> str:
+    "A default as a user would type it."
+    if v is None: return "none"
+    if isinstance(v, bool): return str(v).lower()
+    if isinstance(v, (list, tuple)): return ",".join(map(str, v)) or "none"
+    if isinstance(v, dict): return json.dumps(v) if v else "{}"
+    return str(v)
 
-def _demo_defaults() -> dict:
-    "Each key the demo's presets set → (its value on CIFAR-10, its value on an image folder)."
-    from spectral_align.experiment import DEMO_PRESET, DEMO_PRESET_FOLDER
-    d = _defaults()
-    return {k: (DEMO_PRESET.get(k, d[k]), DEMO_PRESET_FOLDER.get(k, d[k])) for k in {*DEMO_PRESET, *DEMO_PRESET_FOLDER}
-            if k not in ("data", "data_path")}
+def help_defaults(demo: bool = False) -> dict:
+    "Each config key → the default that `spectral-align experiment` (or, with `demo`, `spectral-align demo`) uses, as text."
+    d = {k: _show(v) for k, v in _defaults().items()}
+    d.update(device="CUDA when present, else the CPU", corruptions="all 19")
+    if demo:
+        from spectral_align.experiment import DEMO_PRESET, DEMO_PRESET_SYNTHETIC, DEMO_PRESET_FOLDER
+        dd = _defaults()
+        for k in dict.fromkeys([*DEMO_PRESET, *DEMO_PRESET_FOLDER, *DEMO_PRESET_SYNTHETIC]):
+            if k in ("data", "data_path"): continue
+            v, f = DEMO_PRESET.get(k, dd[k]), DEMO_PRESET_FOLDER.get(k, dd[k])
+            s = DEMO_PRESET_SYNTHETIC.get(k, v)
+            d[k] = (f"{_show(v)} on CIFAR-10" + (f", {_show(f)} on an image folder" if f != v else "")
+                    + (f", {_show(s)} offline on the synthetic data" if s != v else ""))
+        d["data"] = ("an image folder (train/ and val/ of class sub-folders) if --data-path or $SPECTRAL_ALIGN_DATA is one; "
+                     "else CIFAR-10 (cifar10 or npz, detected); offline with no copy: builtin")
+        d["data_path"] = "--data-path, else $SPECTRAL_ALIGN_DATA, else the cache, else a download"
+    return d
+
+_METAVARS = dict(data="KIND", data_path="PATH", grayscale="{false,true,1,3}", image_size="PX", subset="{stratified,first}",
+                 arms="ARM,...", arm_params="JSON", lr="LR", mixed_precision="{auto,on,off}", arch="ARCH", measures="NAME,...",
+                 profile="{auto,full,quick}", minimal_protocol="{auto,li2023,li2023-targeted,bisect}",
+                 masking_protocol="{auto,subramanian2023,scaled}", masking_noise="{pyramid,octave}", eps_linf="EPS,...",
+                 eps_l2="EPS,...", eps_space="{pixel,normalized}", corruptions="NAME,...", severities="S,...", neural="PATH",
+                 neural_holdout="SHARE", device="DEVICE", out="FOLDER",
+                 augment="{auto,rrc,padcrop,none}", min_scale="SHARE", eval_crop="SHARE", image_memory_gb="GIB",
+                 eval_subset="{stratified,first}", gray_contrast_augment="SHARE", neural_images="N")
 
 def _demo_description() -> str:
     from spectral_align.experiment import DEMO_PRESET as C, DEMO_PRESET_FOLDER as F, DEMO_TIMES as T
@@ -102,43 +125,47 @@ def _demo_description() -> str:
             f"CPU cores; in {C['out']}/); else, offline, the built-in synthetic data (a pipeline check). Any flag "
             "overrides the preset.")
 
-# %% ../nbs/14_cli.ipynb #135f9908
+# %% ../nbs/14_cli.ipynb #f9d3f6aa
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
-    """The argument parser of `spectral-align experiment` (or, when `prog` ends in 'demo', of `spectral-align demo`,
-    whose help shows the demo's defaults): one flag per `ExperimentConfig` key, plus --config/--resume/--force."""
-    from spectral_align.experiment import measure_names
+    """The argument parser of `spectral-align experiment` (or, with a `prog` ending in 'demo', `spectral-align demo`): one
+    flag per `ExperimentConfig` key, with what it means, its unit, its allowed values and this command's default, plus
+    --config/--resume/--force/--plan."""
+    from spectral_align.experiment import config_help
     from spectral_align.core import CommandParser       # no abbreviations: a flag is a config key, spelled out (`--epoch` is a mistake)
     demo = prog.endswith("demo")
-    p = CommandParser(prog=prog, description=_demo_description() if demo else
-                      "Train every arm × seed, measure frequency reliance, robustness and "
-                      "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
-    p.add_argument("--config", help="YAML or TOML file with any of the keys below (flags override it)")
+    p = CommandParser(prog=prog, description=(
+        _demo_description() + " Every flag of `spectral-align experiment` works here too." if demo else
+        "Train every arm × seed, measure frequency reliance, robustness and brain-likeness, and write results.csv, "
+        "summary.csv, figures and report.html.") + " Before training it prints its plan: the tasks and the time they "
+        "take on this machine.")
+    _version_flag(p)
+    p.add_argument("--config", metavar="FILE", help="YAML or TOML file with any of the keys below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue the results already in --out (same config)")
     p.add_argument("--force", action="store_true", help="delete the results already in --out and start over")
+    p.add_argument("--plan", action="store_true", help="print the plan (tasks, estimated time on this machine, deviations "
+                   "from the published protocols) and exit without training")
     p.add_argument("--list-arms", action="store_true", help="list the training arms and exit")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines, only one line per task (training an arm, a measure)")
     if demo:
         p.add_argument("--download", action=argparse.BooleanOptionalAction, default=None,
-                       help="download CIFAR-10 into the cache when no local copy is found (default: try, and use the "
-                            "built-in synthetic data when offline)")
+                       help="download CIFAR-10 (170 MB) into the cache when no local copy is found (default: try, and use "
+                            "the built-in synthetic data when offline)")
     g = p.add_argument_group("launching the runs (submitit; pip install 'spectral_align[cluster]')")
     g.add_argument("--launcher", choices=("sequential", "local", "slurm"), default="sequential",
                    help="sequential: one run after another in this process; local: one process per run on this machine; "
                         "slurm: one SLURM job per run (default: sequential)")
-    g.add_argument("--slurm-partition", help="SLURM partition of the jobs")
-    g.add_argument("--slurm-account", help="SLURM account to charge")
-    g.add_argument("--slurm-time", type=int, help="time limit of each job, in minutes (default: 1440)")
-    g.add_argument("--slurm-mem", type=int, help="memory of each job, in GB")
-    g.add_argument("--cpus-per-run", type=int, help="CPU cores of each job")
-    g.add_argument("--gpus-per-run", type=int, help="GPUs of each job (more than 1: data-parallel training of the run)")
-    g.add_argument("--max-parallel", type=int, help="at most this many jobs at once (SLURM)")
-    shown = _demo_defaults() if demo else {}
+    g.add_argument("--slurm-partition", metavar="NAME", help="SLURM partition of the jobs (default: the cluster's)")
+    g.add_argument("--slurm-account", metavar="NAME", help="SLURM account to charge (default: yours)")
+    g.add_argument("--slurm-time", type=int, metavar="MINUTES", help="time limit of each job, in minutes (default: 1440)")
+    g.add_argument("--slurm-mem", type=int, metavar="GB", help="memory of each job, in GB (default: the cluster's)")
+    g.add_argument("--cpus-per-run", type=int, metavar="N", help="CPU cores of each job (default: the cluster's)")
+    g.add_argument("--gpus-per-run", type=int, metavar="N", help="GPUs of each job; more than 1: data-parallel training of the run (default: 0)")
+    g.add_argument("--max-parallel", type=int, metavar="N", help="at most this many jobs at once, SLURM (default: no limit)")
+    k = p.add_argument_group("settings (config keys; a YAML/TOML --config file may set them too)")
+    docs, shown = config_help(), help_defaults(demo)
     for name, default in _defaults().items():
-        text = f"comma-separated, from {', '.join(measure_names())}" if name == "measures" else _FLAG_HELP.get(name, "")
-        dflt = (f"(demo: {shown[name][0]!r} on CIFAR-10, {shown[name][1]!r} on an image folder)" if name in shown
-                else "" if "default:" in text else f"(default: {default!r})")
-        p.add_argument("--" + name.replace("_", "-"), default=None, dest=name, type=_flag_type(name, default),
-                       help=f"{text} {dflt}".strip())
+        k.add_argument("--" + name.replace("_", "-"), default=None, dest=name, type=_flag_type(name, default),
+                       metavar=_METAVARS.get(name, "N"), help=f"{docs.get(name, name)} (default: {shown[name]})".replace("%", "%%"))
     return p
 
 # %% ../nbs/14_cli.ipynb #fd304b09
@@ -180,6 +207,10 @@ def _experiment(argv: list[str], preset: dict | None, prog: str) -> int:
     if a.config is not None: d.update(read_config_file(a.config))
     d.update({k: getattr(a, k) for k in ExperimentConfig.keys() if getattr(a, k) is not None})
     cfg = ExperimentConfig.from_dict(d)
+    if a.plan:
+        from spectral_align.experiment import print_plan
+        print_plan(cfg)
+        return 0
     opts = dict(partition=a.slurm_partition, account=a.slurm_account, time_min=a.slurm_time, mem_gb=a.slurm_mem,
                 cpus_per_run=a.cpus_per_run, gpus_per_run=a.gpus_per_run, max_parallel=a.max_parallel)
     opts = {k: v for k, v in opts.items() if v is not None}
@@ -203,7 +234,8 @@ def _report(argv: list[str]) -> int:
     from spectral_align.core import CommandParser
     p = CommandParser(prog="spectral-align report", description="Rebuild results.csv, summary.csv, the figures and "
                       "report.html of an experiment folder from the runs it holds (e.g. after cluster jobs).")
-    p.add_argument("out", help="the experiment's output folder (--out)")
+    _version_flag(p)
+    p.add_argument("out", help="the experiment's output folder (its --out): the folder that holds config.json and runs/")
     from spectral_align.report import report_from_folder
     report_from_folder(p.parse_args(argv).out)
     return 0
@@ -222,15 +254,16 @@ def cli_experiment(argv: list[str], preset=None) -> int:
 # %% ../nbs/14_cli.ipynb #3f96d7a9
 _COMMANDS = dict(
     experiment="train every arm × seed, measure, and write the report",
-    demo="a small experiment on an image folder or CIFAR-10 (5–10 minutes on 2 CPU cores; synthetic data offline)",
+    demo="a small experiment on an image folder or CIFAR-10, sized for a laptop (synthetic data when offline); its own defaults: demo --help",
     report="rebuild the results, summary, figures and report of an experiment folder",
-    channel="fit the critical-band-masking channel of a results file",
+    channel="fit the critical-band-masking channel of a results file (an experiment's results.csv too)",
     attack="robust accuracy of a checkpoint against adversarial attacks",
     corrupt="accuracy of a checkpoint under common corruptions")
 
 def _usage(ok: bool) -> int:
     print("usage: spectral-align COMMAND [options]   (spectral-align COMMAND --help for its options)\n\ncommands:")
     for k, v in _COMMANDS.items(): print(f"  {k:11s} {v}")
+    print("\noptions:\n  -h, --help  show this message and exit\n  --version   print the version and exit")
     return 0 if ok else 2
 
 def _dispatch(cmd: str, rest: list[str]) -> int:
@@ -293,34 +326,89 @@ def _wrote(paths) -> str:
     return "wrote " + (", ".join(ps[:-1]) + " and " + ps[-1] if len(ps) > 1 else ps[0])
 
 
+# %% ../nbs/14_cli.ipynb #5534785b
+def _trained_on(checkpoint, meta: dict) -> tuple:
+    """`(data, where)`: the data a checkpoint was trained on, as `--data` would name it, and how that was found. A model of
+    an experiment (`OUT/runs/RUN/model.pth`) uses the data of `OUT/config.json`; another model its checkpoint's `data`
+    entry (`meta`, the checkpoint's metadata) when that is 'builtin'. Otherwise `--data` is needed: a ValueError says so."""
+    ck = Path(checkpoint).expanduser().absolute()
+    cfg = ck.parent.parent.parent / "config.json"
+    if ck.parent.parent.name == "runs" and cfg.is_file():
+        try: s = json.loads(cfg.read_text()).get("settings", {})
+        except ValueError: s = {}
+        if s.get("data") == "builtin": return "builtin", f"the experiment in {str(cfg.parent)!r} trained on it"
+        if s.get("data_path"):
+            p = Path(s["data_path"]).expanduser()
+            if not p.is_absolute(): p = (Path.cwd() / p) if p.exists() else (cfg.parent / p)
+            if p.exists(): return str(p), f"the experiment in {str(cfg.parent)!r} trained on it"
+            raise ValueError(f"--data is needed: the experiment in {str(cfg.parent)!r} trained on {s.get('data')} data at "
+                             f"{s['data_path']!r}, which is not there now; pass --data PATH (its test images)")
+    kind = (meta or {}).get("data")
+    if kind == "builtin": return "builtin", "the checkpoint was trained on it"
+    raise ValueError(f"--data is needed: checkpoint {str(checkpoint)!r} does not record test data this command can find "
+                     f"(trained on {kind!r} data); pass --data builtin, an .npz file, an image folder or a dataset folder"
+                     if kind else f"--data is needed: checkpoint {str(checkpoint)!r} does not record what it was trained on; "
+                     "pass --data builtin, an .npz file, an image folder or a dataset folder")
+
+def _eval_data(data, n: int, seed: int, grayscale: bool, size):
+    """The first `n` test images of `data`: 'builtin', an .npz file, an image folder (one sub-folder per class), or a
+    dataset folder (torchvision's CIFAR-10, train/test .npz files, or train/ and test/ image folders): its test split."""
+    from spectral_align.data import data_source, load_split, load_test_data
+    p = Path(str(data)).expanduser()
+    if str(data) != "builtin" and p.is_dir():
+        split = next((p / s for s in ("test", "valid", "val") if (p / "train").is_dir() and (p / s).is_dir()), None)
+        if split is not None: p = split
+        else:
+            try: src = data_source(p, "--data")
+            except ValueError: src = None
+            if src is not None:
+                d = load_split(src, 1, 0, grayscale=grayscale, subset="first")
+                return d[2][:n], d[3][:n]
+    return load_test_data("builtin" if str(data) == "builtin" else p, n, seed, grayscale=grayscale, size=size)
+
 # %% ../nbs/14_cli.ipynb #4b90693a
 _ATTACK_FILES = ("attack.csv", "attack_checks.csv", "attack.png")
+_DATA_HELP = ("test images: 'builtin' (a fresh draw of the synthetic images), an .npz file (x and y, or JPEG-packed), an "
+              "image folder (one sub-folder per class) or a dataset folder (torchvision's cifar-10-batches-py, train/test .npz "
+              "files, or train/ and test/ image folders: its test split). Default: the data the checkpoint was trained on "
+              "(its experiment folder's data, or builtin for a model trained on it); required when that is unknown")
+_DEFAULT_EPS = {"inf": "1/255,2/255,4/255,8/255", "2": "0.125,0.25,0.5,1"}
 
 def _attack_parser():
     from spectral_align.core import CommandParser
-    from spectral_align.attacks import ATTACKS, MAX_STEPS
-    p = CommandParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack.")
-    p.add_argument("checkpoint", help="model checkpoint (models.save_checkpoint / train.save_trained)")
-    p.add_argument("--data", default="builtin", help="'builtin' (fresh built-in test images) or an .npz file with x and y")
-    p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
-    p.add_argument("--size", type=int, default=32, help="size of the built-in images")
-    p.add_argument("--norm", default="inf", help="inf or 2")
-    p.add_argument("--eps", default="1/255,2/255,4/255,8/255", help="comma-separated radii; fractions allowed")
-    p.add_argument("--attack", default="pgd", choices=tuple(ATTACKS), help="attack")
-    p.add_argument("--steps", type=int, default=10, help=f"PGD steps (also used by the gradient-masking checks; at most {MAX_STEPS // 5})")
-    p.add_argument("--loss", default="ce", choices=("ce", "margin"), help="loss that PGD and FGSM maximise")
+    from spectral_align.attacks import ATTACKS, MAX_STEPS, TORCHATTACKS_VERSION
+    p = CommandParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack, "
+                      "with gradient-masking checks; writes attack.csv, attack_checks.csv and attack.png.")
+    _version_flag(p)
+    p.add_argument("checkpoint", help="a saved model: OUT/runs/ARM-seedK/model.pth of an experiment, or a file of "
+                   "train.save_trained / models.save_checkpoint")
+    p.add_argument("--data", default=None, metavar="DATA", help=_DATA_HELP)
+    p.add_argument("--n", type=int, default=500, metavar="N", help="number of test images, the first N (default: 500)")
+    p.add_argument("--size", type=int, default=32, metavar="PX", help="side in pixels of the built-in images (default: 32)")
+    p.add_argument("--norm", default="inf", metavar="{inf,2}", help="the attack's norm: inf (L∞) or 2 (L2) (default: inf)")
+    p.add_argument("--eps", default=None, metavar="EPS,...",
+                   help="comma-separated radii in pixel units of images in [0, 1]; L∞ radii as k/255 fractions (2/255) or "
+                        f"numbers (default: {_DEFAULT_EPS['inf']} for L∞, {_DEFAULT_EPS['2']} for L2)")
+    p.add_argument("--attack", default="pgd", choices=tuple(ATTACKS),
+                   help="pgd (projected gradient descent with a random start), fgsm (one signed-gradient step) or autoattack "
+                        f"(needs torchattacks: pip install --no-deps torchattacks=={TORCHATTACKS_VERSION}) (default: pgd)")
+    p.add_argument("--steps", type=int, default=10, metavar="N", help=f"PGD iterations per radius, 1–{MAX_STEPS // 5}; the "
+                   "gradient-masking checks run up to 5 × as many (default: 10)")
+    p.add_argument("--loss", default="ce", choices=("ce", "margin"), help="the loss PGD and FGSM maximise: ce (cross-entropy) "
+                   "or margin (the largest other logit minus the true one) (default: ce)")
     p.add_argument("--no-checks", action="store_true", help="skip the gradient-masking checks")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--bs", type=int, default=256, help="batch size")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--out", default="attack_results", help="output folder for attack.csv, attack_checks.csv and attack.png")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random starts and of the built-in images (default: 0)")
+    p.add_argument("--bs", type=int, default=256, metavar="N", help="batch size, images per forward pass (default: 256)")
+    p.add_argument("--device", default="auto", metavar="DEVICE", help="auto (CUDA if present), cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--out", default="attack_results", metavar="FOLDER",
+                   help="folder (created if missing) for attack.csv, attack_checks.csv and attack.png (default: attack_results)")
     return p
-
 
 # %% ../nbs/14_cli.ipynb #d11853cc
 def cli_attack(argv: list[str] | None = None) -> int:
     """The `spectral-align attack` command: robust accuracy against ε; prints the table, writes CSV and PNG. Returns the exit status:
-    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
+    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data,
+    no `--data` for a checkpoint whose training data cannot be found)."""
     from spectral_align.core import check_number, check_out_dir, command_error, get_device
     prog = "spectral-align attack"
     try:
@@ -328,8 +416,8 @@ def cli_attack(argv: list[str] | None = None) -> int:
         import pandas as pd
         from spectral_align.attacks import (GradientMaskingWarning, MAX_BS, MAX_STEPS, check_norm, parse_eps,
                                             plot_robust_accuracy, robust_accuracy)
-        from spectral_align.data import load_test_data
-        norm, eps = check_norm(a.norm), parse_eps(a.eps)
+        norm = check_norm(a.norm)
+        eps = parse_eps(_DEFAULT_EPS[norm] if a.eps is None else a.eps)
         check_number(a.n, "--n", low=1, integer=True)
         check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
         check_number(a.steps, "--steps", low=1, high=MAX_STEPS // 5, integer=True)
@@ -337,13 +425,13 @@ def cli_attack(argv: list[str] | None = None) -> int:
         device = get_device(a.device)
         out = check_out_dir(a.out, _ATTACK_FILES)
         model = _load_checkpoint(a.checkpoint, device)
-        x, y = load_test_data(a.data, a.n, a.seed, grayscale=model.normalize.n_channels == 1,
-                              size=a.size if a.data == "builtin" else None)
+        data, why = (a.data, "--data") if a.data is not None else _trained_on(a.checkpoint, getattr(model, "checkpoint_meta", {}))
+        x, y = _eval_data(data, a.n, a.seed, model.normalize.n_channels == 1, a.size if data == "builtin" else None)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GradientMaskingWarning)
             df = robust_accuracy(model, x, y, eps, norm, a.attack, steps=a.steps, seed=a.seed, bs=a.bs, loss=a.loss,
                                  checks=not a.no_checks)
-    except SystemExit as e: return int(e.code or 0)                   # --help
+    except SystemExit as e: return int(e.code or 0)                   # --help, --version
     except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
     checks = df.attrs.get("checks")
     title = f"{Path(a.checkpoint).name}: {df.attack.iloc[-1]}, {'L∞' if norm == 'inf' else 'L2'}"
@@ -352,7 +440,7 @@ def cli_attack(argv: list[str] | None = None) -> int:
     except OSError as e: return command_error(prog, e)
     show = df.drop(columns=["checkpoint"]).assign(**({"eps_255": df.eps * 255} if norm == "inf" else {}))
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
-        print(f"{len(x)} images from {a.data}; model {Path(a.checkpoint).name}")
+        print(f"{len(x)} test images from {data} ({why}); model {Path(a.checkpoint).name}")
         print(show.to_string(index=False))
         if checks is not None:
             print("\ngradient-masking checks:")
@@ -361,7 +449,6 @@ def cli_attack(argv: list[str] | None = None) -> int:
     print(_wrote(paths))
     return 0
 
-
 # %% ../nbs/14_cli.ipynb #6752b041
 def _parse_list(s, name, conv):
     try: return [conv(v) for v in s.split(",") if v.strip()]
@@ -369,28 +456,35 @@ def _parse_list(s, name, conv):
 
 def _corrupt_parser():
     from spectral_align.core import CommandParser
-    from spectral_align.corruptions import BACKENDS
-    p = CommandParser(prog="spectral-align corrupt",
-                   description="Accuracy of a model under the common corruptions (CIFAR-10-C / ImageNet-C set).")
-    p.add_argument("checkpoint", help="model checkpoint (spectral_align.models.save_checkpoint)")
-    p.add_argument("--data", default="builtin",
-                   help="test images: 'builtin', an .npz file (x and y, or jpeg_bytes/offsets/y) or an image folder (one sub-folder per class)")
-    p.add_argument("--n", type=int, default=500, help="number of test images (the first n)")
-    p.add_argument("--size", type=int, default=None, help="image size: of the built-in images (default 32), or to resize folder images to")
-    p.add_argument("--corruptions", default="all", help="'all', 'common', 'extra', a group, or name,name,...")
-    p.add_argument("--severities", default="1,2,3,4,5", help="comma-separated severities in 1..5")
-    p.add_argument("--out", default="corruption_results", help="output folder for corruptions.csv and corruptions.png")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--bs", type=int, default=256, help="batch size")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help="torch versions where available (auto) or the reference for all")
+    from spectral_align.corruptions import BACKENDS, CORRUPTION_GROUPS
+    p = CommandParser(prog="spectral-align corrupt", description="Accuracy of a saved model under the common corruptions "
+                      "(the CIFAR-10-C / ImageNet-C set); writes corruptions.csv and corruptions.png.")
+    _version_flag(p)
+    p.add_argument("checkpoint", help="a saved model: OUT/runs/ARM-seedK/model.pth of an experiment, or a file of "
+                   "train.save_trained / models.save_checkpoint")
+    p.add_argument("--data", default=None, metavar="DATA", help=_DATA_HELP)
+    p.add_argument("--n", type=int, default=500, metavar="N", help="number of test images, the first N (default: 500)")
+    p.add_argument("--size", type=int, default=None, metavar="PX", help="side in pixels: of the built-in images (default: 32), "
+                   "or to resize folder images to (default: as they are)")
+    p.add_argument("--corruptions", default="all", metavar="NAMES",
+                   help="all (19), common (the 15 of the benchmark), extra (the other 4), a group ("
+                        + ", ".join(CORRUPTION_GROUPS) + ") or name,name,... (default: all)")
+    p.add_argument("--severities", default="1,2,3,4,5", metavar="S,...", help="comma-separated severities in 1–5 (default: 1,2,3,4,5)")
+    p.add_argument("--out", default="corruption_results", metavar="FOLDER",
+                   help="folder (created if missing) for corruptions.csv and corruptions.png (default: corruption_results)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random corruptions and of the built-in images (default: 0)")
+    p.add_argument("--bs", type=int, default=256, metavar="N", help="batch size, images per forward pass (default: 256)")
+    p.add_argument("--device", default="auto", metavar="DEVICE", help="auto (CUDA if present), cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: the batched torch versions where they exist, the "
+                   "reference implementation (imagecorruptions) for the others; torch: the torch versions only (an error for a "
+                   "corruption without one); reference: the reference for all (default: auto)")
     return p
-
 
 # %% ../nbs/14_cli.ipynb #322f772d
 def cli_corrupt(argv: list[str] | None = None) -> int:
     """The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status:
-    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
+    0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data,
+    no `--data` for a checkpoint whose training data cannot be found)."""
     from spectral_align.core import check_number, check_out_dir, command_error, get_device
     prog = "spectral-align corrupt"
     try:
@@ -399,7 +493,6 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         from spectral_align.corruptions import (CORRUPTION_GROUPS, MAX_BS, check_severity, corruption_accuracy,
                                                 mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions,
                                                 published_mean_corruption_accuracy)
-        from spectral_align.data import load_test_data
         check_number(a.n, "--n", low=1, integer=True)
         check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
@@ -409,14 +502,15 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
                                     else _parse_list(a.corruptions, "corruptions", str))
         device = get_device(a.device)
         if a.size is not None: check_number(a.size, "--size", low=1, integer=True)
-        if a.data != "builtin" and not Path(a.data).expanduser().exists():
-            raise ValueError(f"`--data` must be 'builtin', an .npz file or an image folder; {a.data!r} does not exist")
+        if a.data is not None and a.data != "builtin" and not Path(a.data).expanduser().exists():
+            raise ValueError(f"`--data` must be 'builtin', an .npz file or an image or dataset folder; {a.data!r} does not exist")
         out = check_out_dir(a.out, ("corruptions.csv", "corruptions.png"))
         model = _load_checkpoint(a.checkpoint, device)
-        in_ch = getattr(model, "checkpoint_meta", {}).get("in_channels", 3)
-        x, y = load_test_data(a.data, a.n, a.seed, grayscale=in_ch == 1, size=a.size)
+        meta = getattr(model, "checkpoint_meta", {})
+        data, why = (a.data, "--data") if a.data is not None else _trained_on(a.checkpoint, meta)
+        x, y = _eval_data(data, a.n, a.seed, meta.get("in_channels", 3) == 1, a.size)
         df = corruption_accuracy(model, x, y, names, sevs, seed=a.seed, bs=a.bs, backend=a.backend)
-    except SystemExit as e: return int(e.code or 0)                   # --help
+    except SystemExit as e: return int(e.code or 0)                   # --help, --version
     except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
     mca = mean_corruption_accuracy(df)
     try: pub = f"published mean (15 corruptions × severities 1–5) {published_mean_corruption_accuracy(df):.3f}; "
@@ -427,29 +521,40 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
     table = df[df.corruption != "clean"].pivot(index="corruption", columns="severity", values="accuracy").loc[list(names)]
     table["mean"] = table.mean(1)
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
-        print(f"{len(x)} images, clean accuracy {df.accuracy.iloc[0]:.3f}, protocol {df.protocol.iloc[1]}: {pub}"
-              f"mean over the {len(df) - 1} conditions run {mca:.3f}")
+        print(f"{len(x)} test images from {data} ({why}), clean accuracy {df.accuracy.iloc[0]:.3f}, protocol "
+              f"{df.protocol.iloc[1]}: {pub}mean over the {len(df) - 1} conditions run {mca:.3f}")
         print(table.to_string())
     print(_wrote(paths))
     return 0
-
 
 # %% ../nbs/14_cli.ipynb #6217fe51
 def _channel_parser():
     from spectral_align.core import CommandParser
     from spectral_align.channel import MAX_BOOT
     p = CommandParser(prog="spectral-align channel",
-                      description="Fit the spatial-frequency channel (Subramanian et al. 2023) of a critical-band-masking results file.")
-    p.add_argument("file", help="per-trial JSON (noise{sd}freq{k} → 0/1 list), JSON matrix object, or masking_accuracy CSV")
-    p.add_argument("--method", choices=("index", "psychometric"), default="index", help="threshold method (default: index, as published)")
-    p.add_argument("--threshold", type=float, default=50.0, help="criterion, percent correct (default: 50)")
-    p.add_argument("--unit", choices=("percent", "fraction"), default=None, help="unit of a JSON matrix without a 'unit' key")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--n-boot", type=int, default=200, help=f"bootstrap samples for the psychometric method (default: 200; at most {MAX_BOOT})")
+                      description="Fit the spatial-frequency channel (Subramanian et al. 2023) of critical-band-masking results: "
+                                  "bandwidth (octaves), centre frequency (cycles/image) and peak noise sensitivity, beside the human channel.")
+    _version_flag(p)
+    p.add_argument("file", help="masking results: an experiment's results.csv or a run's measures/masking.csv (each arm is "
+                   "fitted on its accuracies averaged over seeds), a per-trial JSON (noise{sd}freq{k} → list of 0/1), a JSON "
+                   "matrix object (accuracy, unit, noise_sds, bands) or a masking_accuracy CSV (noise_sd, band, accuracy)")
+    p.add_argument("--arm", metavar="ARM", help="in a results file with several arms, fit only this one (default: every arm, in turn)")
+    p.add_argument("--method", choices=("index", "psychometric"), default="index",
+                   help="threshold method: index (the published integer thresholds) or psychometric (a fitted curve per band, "
+                        "with bootstrap intervals) (default: index)")
+    p.add_argument("--threshold", type=float, default=None, metavar="PCT",
+                   help="criterion, percent correct in 0–100 (default: 50, as published; for an experiment's results, the "
+                        "criterion its masking measure used)")
+    p.add_argument("--unit", choices=("percent", "fraction"), default=None,
+                   help="unit of a JSON matrix's accuracies when the file has no 'unit' key")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap seed (default: 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per fitted arm (one line each) instead of text")
+    p.add_argument("--n-boot", type=int, default=200, metavar="N",
+                   help=f"bootstrap samples of the psychometric method, 0–{MAX_BOOT} (default: 200)")
     p.add_argument("--kind", choices=("pyramid", "octave"), default=None,
                    help="noise kind of a file that does not record it (the published files: pyramid)")
-    p.add_argument("--size", type=int, default=None, help="image size (px) of a file that does not record it (the published files: 224)")
+    p.add_argument("--size", type=int, default=None, metavar="PX",
+                   help="image side in pixels of a file that does not record it (the published files: 224)")
     return p
 
 def _print_channel(fit, m, file, hum):
@@ -479,9 +584,46 @@ def _print_channel(fit, m, file, hum):
     else: print(f"not fitted: {fit.reason}")
     for n_ in fit.notes: print(f"note: {n_}")
 
+# %% ../nbs/14_cli.ipynb #c019e6c8
+_MASKING_NOTE = re.compile(r"at (\d+) px: protocol '[^']*', (\w+) noise")
+
+def _results_matrices(path) -> dict | None:
+    """An experiment's `results.csv` or a run's `measures/masking.csv` as arm → (`MaskingMatrix` of the `masking_acc` rows,
+    averaged over seeds, with the noise kind and image size its masking note records; the channel criterion the experiment
+    used, or None); None for a file that is not a results file (no `measure` column). Read without pandas."""
+    import csv
+    from spectral_align.channel import as_matrix
+    p = Path(path)
+    if p.suffix.lower() != ".csv" or not p.is_file(): return None
+    try:
+        with open(p, newline="", encoding="utf-8") as f: rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as e: raise ValueError(f"{str(path)!r} is not a readable CSV table: {e}") from None
+    if not rows or not {"measure", "value", "param", "condition"} <= set(rows[0]): return None
+    cells, crit, where = {}, {}, {}
+    for r in rows:
+        a = r.get("arm", "")
+        if r["measure"] == "masking_acc":
+            cells.setdefault(a, {}).setdefault((float(r["condition"]), int(float(r["param"]))), []).append(float(r["value"]))
+        elif r["measure"] == "channel_criterion_pct" and r["value"] not in ("", "nan"): crit.setdefault(a, []).append(float(r["value"]))
+        elif r["measure"] == "note_masking" and _MASKING_NOTE.search(r["condition"]):
+            m = _MASKING_NOTE.search(r["condition"]); where[a] = (int(m.group(1)), m.group(2))
+    if not cells: raise ValueError(f"{str(path)!r} is a results file without masking results (no `masking_acc` rows): run the "
+                                   "experiment's `masking` measure")
+    out = {}
+    for a, c in cells.items():
+        sds, bands = sorted({k[0] for k in c}), sorted({k[1] for k in c})
+        missing = [k for k in ((s, b) for s in sds for b in bands) if k not in c]
+        if missing: raise ValueError(f"{str(path)!r}: arm {a!r} lacks the masking accuracy at noise SD {missing[0][0]:g}, band {missing[0][1]}")
+        acc = [[sum(c[s, b]) / len(c[s, b]) for b in bands] for s in sds]
+        m = as_matrix(acc, unit="fraction", noise_sds=sds, bands=bands)
+        if a in where: m = dataclasses.replace(m, size=where[a][0], kind=where[a][1])
+        out[a] = (m, sum(crit[a]) / len(crit[a]) if crit.get(a) else None)
+    return out
+
 # %% ../nbs/14_cli.ipynb #a64a0b61
 def cli_channel(argv: list[str] | None = None) -> int:
-    "`spectral-align channel FILE [--method index|psychometric] [--threshold 50] [--json]`: fit and print a channel."
+    """`spectral-align channel FILE [--arm A] [--method index|psychometric] [--threshold PCT] [--json]`: fit and print the
+    channel of each arm of FILE; returns 0 if every channel was fitted, 1 if one was not, 2 for a user error."""
     from spectral_align.core import check_number, command_error
     from spectral_align.channel import MAX_BOOT, fit_channel, human_reference, load_results
     prog = "spectral-align channel"
@@ -489,21 +631,33 @@ def cli_channel(argv: list[str] | None = None) -> int:
         args = _channel_parser().parse_args(argv)
         check_number(args.n_boot, "--n-boot", low=0, high=MAX_BOOT, integer=True)
         check_number(args.seed, "--seed", low=0, integer=True)
-        m = load_results(args.file, unit=args.unit)
         if args.size is not None: check_number(args.size, "--size", low=5, integer=True)
-        fit = fit_channel(m, method=args.method, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed,
-                          kind=args.kind if m.kind is None else m.kind, size=args.size if m.size is None else m.size)
-    except SystemExit as e: return int(e.code or 0)                   # --help
+        found = _results_matrices(args.file)
+        if found is None: found = {None: (load_results(args.file, unit=args.unit), None)}
+        if args.arm is not None:
+            if args.arm not in found: raise ValueError(f"--arm {args.arm!r}: {args.file!r} holds the arms {', '.join(map(repr, found))}")
+            found = {args.arm: found[args.arm]}
+        fits = {}
+        for arm, (m, crit) in found.items():
+            thr = args.threshold if args.threshold is not None else 50.0 if crit is None else crit
+            fits[arm] = (m, fit_channel(m, method=args.method, threshold=thr, n_boot=args.n_boot, seed=args.seed,
+                                        kind=args.kind if m.kind is None else m.kind, size=args.size if m.size is None else m.size))
+    except SystemExit as e: return int(e.code or 0)                   # --help, --version
     except (ValueError, OSError) as e: return command_error(prog, e)
     except (TypeError, KeyError, IndexError) as e: return command_error(prog, f"cannot read {args.file!r} as masking results: {e!r}")
     hum = human_reference()["channel"]
-    if args.json:
-        d = fit.to_dict()
-        d.update(file=str(args.file), n_trials=None if m.n is None else int(m.n.sum()), human=hum,
-                 bandwidth_ratio_to_human=(None if d["bandwidth_octaves"] is None else d["bandwidth_octaves"] / hum["bandwidth_octaves"]))
-        print(json.dumps(d))
-    else: _print_channel(fit, m, args.file, hum)
-    return 0 if fit.fitted else 1
+    for i, (arm, (m, fit)) in enumerate(fits.items()):
+        if args.json:
+            d = fit.to_dict()
+            d.update(file=str(args.file), n_trials=None if m.n is None else int(m.n.sum()), human=hum,
+                     bandwidth_ratio_to_human=(None if d["bandwidth_octaves"] is None else d["bandwidth_octaves"] / hum["bandwidth_octaves"]))
+            if arm is not None: d["arm"] = arm
+            print(json.dumps(d))
+        else:
+            if i: print()
+            if arm is not None: print(f"arm: {arm} (accuracies averaged over its seeds)")
+            _print_channel(fit, m, args.file, hum)
+    return 0 if all(f.fitted for _, f in fits.values()) else 1
 
 # %% ../nbs/14_cli.ipynb #bc38c682
 if __name__ == "__main__": sys.exit(main())

@@ -46,16 +46,18 @@ from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_
 
 # %% auto #0
 __all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'EVAL_SEED', 'EVAL_SUBSETS', 'DATA_KINDS',
-           'ARM_PARAM_RULES', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC', 'DEMO_PRESET_FOLDER', 'DEMO_TIMES',
-           'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS', 'register_measure',
-           'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'MeasureInfo',
-           'describe_measure', 'measure_info', 'eval_images', 'heldout_accuracy', 'parse_eps', 'parse_list',
-           'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file',
-           'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'brain_recordings',
-           'record_brain_split', 'brain_context', 'run_name', 'write_csv', 'prepare_output', 'read_lock', 'OutputLock',
-           'train_run', 'measure_frame', 'missing_runs', 'experiment_context', 'run_one', 'run_experiment',
-           'write_data_info', 'read_data_info', 'finish_outputs', 'read_results', 'collect_results',
-           'launch_experiment']
+           'ARM_PARAM_RULES', 'AUTO_KEYS', 'PROFILES', 'PUBLISHED_SETTINGS', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC',
+           'DEMO_PRESET_FOLDER', 'DEMO_TIMES', 'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME',
+           'WORK_COLUMNS', 'CHEAPER', 'LAUNCHERS', 'register_measure', 'measure_names', 'measure_function',
+           'resolve_measures', 'measure_row', 'accuracy_on', 'MeasureInfo', 'describe_measure', 'measure_info',
+           'eval_images', 'heldout_accuracy', 'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings',
+           'out_folder', 'ExperimentConfig', 'profile_name', 'deviations', 'detect_data_kind', 'config_help',
+           'demo_config_keys', 'read_config_file', 'load_config', 'experiment_data', 'brain_set',
+           'aligned_to_brain_set', 'brain_split', 'brain_recordings', 'record_brain_split', 'brain_context', 'run_name',
+           'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
+           'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
+           'read_results', 'collect_results', 'calibrate_speed', 'measure_work', 'train_work', 'plan_experiment',
+           'format_plan', 'write_plan', 'read_plan', 'announce_plan', 'plan_rates', 'print_plan', 'launch_experiment']
 
 # %% ../nbs/12_experiment.ipynb #dccd3d9a
 MEASURES: dict[str, Callable] = {}
@@ -332,7 +334,9 @@ def _corruption_list(v) -> list:
 # %% ../nbs/12_experiment.ipynb #c3547740
 @dataclass
 class ExperimentConfig:
-    "Every setting of an experiment (see the table in the docs); every value is checked when it is made (`from_dict` also checks the names)."
+    """Every setting of an experiment; `config_help()` says what each key means, its unit and its allowed values (the
+    table below, and `spectral-align experiment --help`). Every value is checked when it is made (`from_dict` also checks
+    the names). Keys left at 'auto' are set by the `profile` for the device the run uses (`for_device`)."""
     data: str = "builtin"              # builtin | cifar10 | folder | npz
     data_path: str | None = None       # folder or file for the non-builtin kinds
     grayscale: bool | int = False      # False: colour; True or 1: one luminance channel (as Li et al. 2023); 3: luminance in 3 channels
@@ -355,12 +359,13 @@ class ExperimentConfig:
     lr: float = 3e-3
     mixed_precision: str = "auto"      # auto (bf16 on CUDA only) | on | off
     measures: list = field(default_factory=lambda: list(DEFAULT_MEASURES))
-    n_eval: int = 500                  # held-out images for the frequency probes and corruptions
-    n_attack: int = 256                # images for PGD robust accuracy
-    n_minimal: int = 64                # images for the minimal-perturbation search
+    profile: str = "auto"              # auto (full on a GPU, quick otherwise) | full | quick: what the keys left at 'auto' become
+    n_eval: int | str = "auto"         # held-out images for the frequency probes and corruptions (full 500, quick 100)
+    n_attack: int | str = "auto"       # images for PGD robust accuracy (full 256, quick 32)
+    n_minimal: int | str = "auto"      # images for the minimal-perturbation search (full 64, quick 8)
     eval_subset: str = "stratified"    # which held-out images a measure takes: stratified (seeded, nested, every class) | first
-    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published)
-    hybrid_partner_seeds: int = 4      # partner draws per hybrid sweep (Li et al. 2023 use 4)
+    minimal_protocol: str = "auto"     # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published) | auto (full li2023, quick bisect)
+    hybrid_partner_seeds: int | str = "auto"  # partner draws per hybrid sweep (Li et al. 2023 use 4; full 4, quick 2)
     gray_contrast_augment: float = 0.0 # share of training images shown gray at a random contrast in [0.2, 1] (the masking protocol's view, no noise); 0: off, as published
     masking_protocol: str = "subramanian2023"   # subramanian2023 (published) | scaled (by name only: an assumption) | auto (old configs)
     masking_noise: str = "pyramid"     # pyramid (the published Laplacian-pyramid noise) | octave (exact octave bands)
@@ -369,7 +374,7 @@ class ExperimentConfig:
     pgd_steps: int = 10
     eps_space: str = "pixel"           # pixel (images in [0, 1]) | normalized (the model's normalised input space, as Shao et al.)
     corruptions: list | None = None    # None: all 19 corruption types
-    severities: list = field(default_factory=lambda: [1, 3, 5])
+    severities: list | str = "auto"    # corruption severities 1..5 (full 1, 3, 5; quick 3)
     neural: str | None = None          # brain data scored: the 92-image IT RDMs (RSA) or a V4 folder (predictivity, RSA)
     neural_holdout: float = 0.5        # share of the brain set's images held out from aligned arms (the images scored)
     neural_images: int = 0             # V4: held-out images scored per session, at most (0: all)
@@ -383,6 +388,18 @@ class ExperimentConfig:
     def seed_list(self) -> list:
         "The training seeds: `first_seed` … `first_seed + seeds - 1`."
         return list(range(self.first_seed, self.first_seed + self.seeds))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExperimentConfig":
+        "A checked config from a dict (unknown keys are refused with the list of valid ones)."
+        if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
+        bad = [k for k in d if not isinstance(k, str)]
+        if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
+        d = {k.replace("-", "_"): v for k, v in d.items()}
+        unknown = sorted(set(d) - set(cls.keys()))
+        if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
+        if d.get("data") is None and d.get("data_path") is not None: d["data"] = detect_data_kind(d["data_path"])
+        return cls(**d)
 
     def __post_init__(self): self.check()
 
@@ -437,7 +454,9 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     if not (isinstance(g, bool) or (isinstance(g, numbers.Integral) and g in (1, 3))):
         raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {_show(g)}")
     _check_image_keys(self)
-    for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0)
+    check_choice(self.profile, "profile", ("auto", *PROFILES))
+    for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"):
+        if not _is_auto(getattr(self, k)): _integer(getattr(self, k), k, low=0)
     check_choice(self.subset, "subset", SUBSETS)
     if self.data == "builtin":
         for k in ("n_train", "n_valid"):
@@ -464,16 +483,17 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     if att and not (self.eps_linf or self.eps_l2): raise ValueError("`eps_linf` and `eps_l2` are both empty; the "
                                                                     f"measure(s) {', '.join(att)} need an ε")
     _integer(self.pgd_steps, "pgd_steps", low=1)
-    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "li2023-targeted", "bisect"))
+    check_choice(self.minimal_protocol, "minimal_protocol", ("auto", "li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
     check_choice(self.masking_protocol, "masking_protocol", ("subramanian2023", "scaled", "auto"))
     self.gray_contrast_augment = _real(self.gray_contrast_augment, "gray_contrast_augment", low=0, high=1)
     check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
-    _integer(self.hybrid_partner_seeds, "hybrid_partner_seeds", low=1, high=64)
+    if not _is_auto(self.hybrid_partner_seeds): _integer(self.hybrid_partner_seeds, "hybrid_partner_seeds", low=1, high=64)
     if self.corruptions is not None: self.corruptions = _corruption_list(self.corruptions)
-    sev = parse_list(self.severities, "severities", lambda o: int(o) if isinstance(o, str) and o.strip().isdigit() else o)
-    self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
-    if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5")
+    if not _is_auto(self.severities):
+        sev = parse_list(self.severities, "severities", lambda o: int(o) if isinstance(o, str) and o.strip().isdigit() else o)
+        self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
+        if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5 (or be 'auto')")
     self.neural = _opt_path(self.neural, "neural")
     if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} "
                                                                                     "does not exist")
@@ -490,6 +510,117 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
         get_device(self.device)                    # a device that is not present fails here
     self.out = out_folder(self.out)
     return self
+
+# %% ../nbs/12_experiment.ipynb #65ea3618
+def _is_auto(v) -> bool: return isinstance(v, str) and v == "auto"
+
+AUTO_KEYS = ("n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "severities")
+PROFILES = dict(    # what each key left at 'auto' becomes: `full` (the published protocols) on a GPU, `quick` on a CPU
+    full=dict(n_eval=500, n_attack=256, n_minimal=64, minimal_protocol="li2023", hybrid_partner_seeds=4, severities=[1, 3, 5]),
+    quick=dict(n_eval=100, n_attack=32, n_minimal=8, minimal_protocol="bisect", hybrid_partner_seeds=2, severities=[3]))
+PUBLISHED_SETTINGS = dict(  # key → (the published value, whose protocol): a run with another value deviates from it
+    minimal_protocol=("li2023", "Li et al. 2023"), hybrid_partner_seeds=(4, "Li et al. 2023"))
+
+def profile_name(profile: str, device) -> str:
+    "The profile a run uses: `profile`, or for 'auto' `full` on a CUDA device and `quick` elsewhere (a CPU, Apple's MPS)."
+    check_choice(profile, "profile", ("auto", *PROFILES))
+    if profile != "auto": return profile
+    return "full" if torch.device(device).type == "cuda" else "quick"
+
+@patch
+def for_device(self: ExperimentConfig, device) -> ExperimentConfig:
+    "A copy of the config with every key left at 'auto' set by the profile for `device` (`profile_name`)."
+    prof = PROFILES[profile_name(self.profile, device)]
+    return dataclasses.replace(self, **{k: prof[k] for k in AUTO_KEYS if _is_auto(getattr(self, k))})
+
+def deviations(cfg: ExperimentConfig) -> list:
+    "One sentence per published protocol a resolved config (`for_device`) departs from."
+    out = []
+    for k, (v, who) in PUBLISHED_SETTINGS.items():
+        got = getattr(cfg, k)
+        if not _is_auto(got) and got != v: out.append(f"{k} {got!r} instead of {v!r} ({who})")
+    return out
+
+# %% ../nbs/12_experiment.ipynb #47db4c73
+def detect_data_kind(path) -> str:
+    """The data kind (`data`) of the folder `path`: 'folder' (`train/` and `test/`, `valid/` or `val/` folders of class
+    sub-folders), else what `data.data_source` finds ('cifar10': torchvision's batches; 'npz': train/test .npz files)."""
+    p = Path(_opt_path(path, "data_path"))
+    if not p.exists(): raise ValueError(f"`data_path` {str(p)!r} does not exist")
+    if p.is_dir() and (p / "train").is_dir() and any((p / s).is_dir() for s in ("test", "valid", "val")): return "folder"
+    try: return data_source(p, "data_path").layout
+    except ValueError as e:
+        raise ValueError(f"`data` was not given and could not be detected from `data_path`: {e}; set `data` to one of "
+                         f"{', '.join(DATA_KINDS[1:])}") from None
+
+# %% ../nbs/12_experiment.ipynb #12960e1c
+def _auto(k: str) -> str:
+    "How the profiles set the key `k` when it is left at 'auto'."
+    f, q = PROFILES["full"][k], PROFILES["quick"][k]
+    show = lambda v: ",".join(map(str, v)) if isinstance(v, list) else str(v)
+    return f"auto: {show(f)} in the full profile (a GPU), {show(q)} in the quick one (a CPU)"
+
+def config_help() -> dict:
+    "Each `ExperimentConfig` key → what it means, its unit and its allowed values (the docs' table and the `--help` text)."
+    from spectral_align.corruptions import CORRUPTION_GROUPS
+    return dict(
+        data=f"where the images come from: {', '.join(DATA_KINDS)} (builtin: the procedural synthetic dataset, generated; the "
+             "others read `data_path`)",
+        data_path="folder (or file) of the data: torchvision's cifar-10-batches-py, a folder with train/test .npz files, or "
+                  "train/ and test/ folders of class sub-folders; with `data` left out, the kind is detected from it",
+        grayscale="false: colour; true or 1: one luminance channel (as Li et al. 2023); 3: luminance copied to 3 channels",
+        image_size="resize folder images to this many pixels per side (data 'folder' only; ≥ 8)",
+        n_train="training images: generated (builtin) or taken from the data (0 = all of real data)",
+        n_valid="held-out images (clean accuracy on all of them; the other measures on the first n_eval/n_attack/n_minimal); "
+                "0 = all of real data",
+        subset="which n_train / n_valid images of real data: stratified (a seeded, class-balanced draw) or first",
+        augment="training augmentation: auto (rrc from 64 px up, padcrop below), rrc (random-resized crop and flip), padcrop "
+                "(pad-crop and flip) or none",
+        min_scale="rrc: the smallest share of the image's area a crop covers, in (0, 1]",
+        eval_crop="image folders: the share of the shorter side the held-out centre crop keeps, in (0, 1] (empty: 224/256 "
+                  "with rrc, else 1)",
+        image_memory_gb="image folders: GiB the chosen images may take in memory as bytes; a larger subset streams from disk",
+        num_workers="processes that read image files (empty: the CPU cores, at most 8); not a result setting",
+        arms="comma-separated training arms (spectral-align experiment --list-arms lists them)",
+        arm_params='each arm\'s parameters as JSON, e.g. \'{"blur": {"sigma": 1.0}}\' (σ in pixels)',
+        seeds="number of training seeds (first_seed … first_seed + seeds − 1); one seed gives no error bars",
+        first_seed="the first training seed (the data and evaluation seeds do not change)",
+        epochs="training epochs per arm × seed (≥ 1)",
+        arch=f"network: {', '.join(ARCHS)}",
+        bs="batch size, images per step (training; the measures use 2 × bs)",
+        lr="peak learning rate of the one-cycle schedule (> 0)",
+        mixed_precision="bf16 autocast: auto (on CUDA only), on, off",
+        measures="comma-separated measures: " + ", ".join(measure_names()),
+        profile="what the keys left at 'auto' become: full (the published protocols), quick (smaller samples and the fast "
+                "minimal-perturbation search, sized for a laptop CPU) or auto (full on a GPU, quick otherwise)",
+        n_eval="held-out images for the hybrid, low/high-pass, masking, corruption and neural measures; " + _auto("n_eval"),
+        n_attack="held-out images attacked by PGD; " + _auto("n_attack"),
+        n_minimal="held-out images whose minimal perturbation is searched; " + _auto("n_minimal"),
+        eval_subset="which held-out images each measure takes: stratified (seeded, every class, a smaller set inside a larger) "
+                    "or first (the first images)",
+        minimal_protocol="minimal-perturbation search: li2023 (Li et al. 2023: PGD over an ε grid + Brendel–Bethge, success = "
+                         "another class with p ≥ 0.5; slow on a CPU), li2023-targeted (the same, towards robust-arena's random targets) or "
+                         "bisect (a fast PGD bisection, not published); " + _auto("minimal_protocol"),
+        hybrid_partner_seeds="partner draws per hybrid-image sweep (Li et al. 2023 use 4; 1–64); " + _auto("hybrid_partner_seeds"),
+        gray_contrast_augment="share of training images shown gray at a random contrast in [0.2, 1] (the masking protocol's "
+                              "view, without noise), in [0, 1]; 0: off, as published",
+        masking_protocol="critical-band masking: subramanian2023 (published: the 7 bands in cycles/image of the image), scaled "
+                         "(bands at the same share of Nyquist at other sizes: an assumption, by name only) or auto (configs "
+                         "written before the default changed: the published one at 224 px, scaled elsewhere)",
+        masking_noise="masking noise: pyramid (the published Laplacian-pyramid noise) or octave (exact octave bands)",
+        eps_linf="comma-separated L∞ attack radii in (0, 1], as k/255 fractions (2/255) or numbers (pixel units of images in [0, 1])",
+        eps_l2="comma-separated L2 attack radii > 0, pixel units of images in [0, 1]",
+        pgd_steps="PGD iterations per radius (≥ 1; the gradient-masking checks run up to 5 × as many)",
+        eps_space="the space ε is measured in: pixel (images in [0, 1]) or normalized (the model's normalised input, as Shao et al.)",
+        corruptions="comma-separated corruption names or groups (all, common, torch, " + ", ".join(CORRUPTION_GROUPS)
+                    + "); empty: all 19 types",
+        severities="comma-separated corruption severities in 1–5; " + _auto("severities"),
+        neural="brain data scored: a brain RDM set (e.g. the 92-image human IT set; RSA) or a V4 recordings folder "
+               "(predictivity and RSA on held-out images); empty: none",
+        neural_holdout="share of the brain set's images held out from arms aligned to it, in (0, 1); the measures score them",
+        neural_images="V4: held-out images scored per session, at most (0: all)",
+        device="cpu, cuda, cuda:N or mps; empty: CUDA when present, else the CPU",
+        out="output folder: results.csv, summary.csv, report.html, figures/ and one folder per run under runs/ go into it")
 
 # %% ../nbs/12_experiment.ipynb #ae492a81
 DEMO_PRESET = dict(arch="small_cnn", arms=["baseline", "blur", "noise", "lsf"], seeds=1, epochs=4, n_train=5000, n_valid=1000,
@@ -700,11 +831,15 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 class _Progress:
     """One overall progress line per task (training an arm × seed, or one measure), with an estimate of the
     remaining time from the tasks done so far (training is estimated per epoch, each measure by its own mean)."""
-    def __init__(self, tasks: list, file=None):
+    def __init__(self, tasks: list, file=None, prior: dict | None = None):
         self.tasks, self.i, self.t0, self.file, self.secs = tasks, 0, time.time(), file or sys.stdout, {}
+        self.prior, self.seen = prior or {}, [0.0, 0.0]      # the plan's seconds per unit of weight; measured, planned so far
     def _estimate(self, kind, weight):
-        "Seconds for a task: its own kind's mean rate; an untimed measure takes the mean of the timed measures."
+        """Seconds for a task: its own kind's mean rate; an untimed one the plan's estimate, scaled by how the finished
+        tasks compared with theirs; without a plan, an untimed measure takes the mean of the timed measures."""
         rates = self.secs.get(kind)
+        if not rates and kind in self.prior:
+            return self.prior[kind] * weight * (self.seen[0] / self.seen[1] if self.seen[1] > 0 else 1.0)
         if not rates and kind != "train": rates = [r for k, v in self.secs.items() if k != "train" for r in v]
         return None if not rates else float(np.mean(rates)) * weight
     def start(self, what: str):
@@ -717,6 +852,9 @@ class _Progress:
     def done(self):
         kind, weight = self.tasks[self.i]
         self.secs.setdefault(kind, []).append((time.time() - self._t) / weight)
+        if kind in self.prior:
+            self.seen[0] += time.time() - self._t
+            self.seen[1] += self.prior[kind] * weight
         self.i += 1
     def close(self):
         print(f"[{'#' * 30}] {self.i}/{len(self.tasks)}  elapsed {_hms(time.time() - self.t0)}", file=self.file, flush=True)
@@ -728,13 +866,13 @@ def _hms(s: float) -> str:
 _OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs",
             "predictors", "neural_split.csv")
 
-MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
+MEASUREMENT_KEYS = ("measures", "profile", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
                     "masking_noise", "eps_linf", "eps_l2", "eps_space", "neural_images",
                     "pgd_steps", "corruptions", "severities", "eval_subset")
 
 # what a config written before a key existed did (its folder holds no such key)
 LEGACY_DEFAULTS = dict(subset="first", eval_subset="first", augment="auto", min_scale=0.08, eval_crop=None, image_memory_gb=4.0,
-                       gray_contrast_augment=0.0)
+                       gray_contrast_augment=0.0, profile="auto")
 
 def _config_diff(old: dict, new: dict) -> list:
     legacy = dict(LEGACY_DEFAULTS)
@@ -928,7 +1066,7 @@ def experiment_context(cfg: ExperimentConfig, data: DataSplit, device) -> tuple:
     number of classes and the output folder."""
     data = _as_split(data)
     dls = data.dls(bs=cfg.bs, device=device, seed=0, num_workers=cfg.num_workers)
-    return dls, dict(data=data, cfg=cfg, device=device, eval_seed=EVAL_SEED, eval_order=stratified_order(data.y_valid, EVAL_SEED),
+    return dls, dict(data=data, cfg=cfg.for_device(device), device=device, eval_seed=EVAL_SEED, eval_order=stratified_order(data.y_valid, EVAL_SEED),
                      n_classes=data.n_classes, out=Path(cfg.out))
 
 # %% ../nbs/12_experiment.ipynb #9136a345
@@ -1053,7 +1191,8 @@ def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False
           f"{'' if data.in_memory else ', streamed from disk'}), device {device}"
           + (f" × {world_size()} processes" if world_size() > 1 else "") +
           f"; {len(tasks)} task(s) to run, results in {cfg.out}", file=file, flush=True)
-    prog = _Progress(tasks, file)
+    plan = on_main(announce_plan, cfg, device, tuple(xt.shape[1:]), len(xt), len(xv), ctx["n_classes"], file)
+    prog = _Progress(tasks, file, prior=None if plan is None else plan_rates(plan, cfg))
     for a, s in runs: _run_one(cfg, a, s, dls, ctx, prog, file, measures, quiet)
     prog.close()
     return on_main(finish_outputs, cfg, file, write)
@@ -1097,6 +1236,216 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
                 if f.exists(): dfs.append(read_results(f))
     if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
+
+# %% ../nbs/12_experiment.ipynb #2ac404d1
+def _timed(f, device) -> float:
+    "Seconds of `f()`, the device synchronised before and after."
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync(); t = time.perf_counter(); f(); sync()
+    return time.perf_counter() - t
+
+def _pixel_work(x: torch.Tensor) -> torch.Tensor:
+    "A fixed mix of the image operations filters, noise and corruptions do (FFT round trip, 5 × 5 blur, pyramid step)."
+    n, c, h, w = x.shape
+    y = torch.fft.irfft2(torch.fft.rfft2(x), s=(h, w))
+    y = nn.functional.conv2d(nn.functional.pad(y, (2, 2, 2, 2), mode="reflect"), x.new_ones(c, 1, 5, 5) / 25, groups=c)
+    y = nn.functional.interpolate(nn.functional.avg_pool2d(y, 2), size=(h, w), mode="bilinear", align_corners=False)
+    return (0.5 * y + 0.25).clamp(0, 1)
+
+def calibrate_speed(arch: str, shape: tuple, n_classes: int, device, n: int = 64) -> dict:
+    """This machine's speed for an experiment, measured in a second or two on random images of `shape` (C, H, W): the
+    model's forward pass (`forward`) and forward-and-backward pass (`backward`, a training or attack step), each as
+    seconds per call (`*_call`, timed on 4 images) and per image (from `n` images), and a fixed mix of image operations
+    (`pixels`, seconds per image: the unit of the work of filters, noise and corruptions). Best of three runs each."""
+    check_choice(arch, "arch", ARCHS); check_number(n, "n", low=8, high=1024, integer=True)
+    check_number(n_classes, "n_classes", low=2, integer=True)
+    if not (isinstance(shape, (tuple, list, torch.Size)) and len(shape) == 3):
+        raise ValueError(f"`shape` must be (C, H, W); got {shape!r}")
+    c, h, w = (int(v) for v in shape)
+    device = torch.device(device)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(n, c, h, w, generator=g).to(device), torch.randint(0, n_classes, (n,), generator=g).to(device)
+    from spectral_align.models import build_model
+    model = build_model(arch, n_classes=n_classes, in_channels=c).to(device)
+    def fwd(k):
+        with torch.no_grad(): model(x[:k])
+    def fwd_bwd(k):
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x[:k]), y[:k]).backward()
+    out = {}
+    for name, f, train in (("forward", fwd, False), ("backward", fwd_bwd, True)):
+        model.train(train)
+        f(n)                                                 # warm-up: allocation, kernel selection
+        t_small, t_big = (min(_timed(lambda: f(k), device) for _ in range(3)) for k in (4, n))
+        out[f"{name}_image"] = max(t_big - t_small, 0.0) / (n - 4)
+        out[f"{name}_call"] = max(t_small - 4 * out[f"{name}_image"], 0.0)
+    _pixel_work(x)
+    out["pixels"] = min(_timed(lambda: _pixel_work(x), device) for _ in range(2)) / n
+    return out
+
+# %% ../nbs/12_experiment.ipynb #d5336dce
+WORK_COLUMNS = ("forward_calls", "forward", "backward_calls", "backward", "pixels")
+_BB_STEPS = 1000         # Brendel–Bethge iterations per start (foolbox's default), counted as attack steps
+
+def _masking_bands(cfg, size) -> int:
+    try:
+        from spectral_align.masking import masking_bands
+        return len(masking_bands(size, warn=False, kind=cfg.masking_noise))
+    except (ValueError, ImportError): return 7
+
+def _work(images: int, passes: float, bs: int, backward: bool = False, pixels: float = 0.0) -> dict:
+    "`passes` passes of `images` images through the model, in batches of at most `bs`."
+    calls = passes * math.ceil(images / bs) if images else 0
+    k = "backward" if backward else "forward"
+    return {f"{k}_calls": calls, k: passes * images, "pixels": pixels * passes * images}
+
+def measure_work(cfg: ExperimentConfig, name: str, n_valid: int, size: int) -> dict | None:
+    """The work of the measure `name` on one model under the resolved config `cfg` (`for_device`), following its protocol:
+    calls of the model and images through it, forward (`forward_calls`, `forward`) and forward-and-backward (`backward_calls`,
+    `backward`: attack steps), and FFT-sized image operations (`pixels`); None for a measure this package does not know."""
+    n_eval = min(cfg.n_eval or n_valid, n_valid)
+    n_att, n_min, bs = min(cfg.n_attack or n_valid, n_valid), min(cfg.n_minimal or n_valid, n_valid), 2 * cfg.bs
+    norms = [e for e in (cfg.eps_linf, cfg.eps_l2) if e]
+    s = cfg.pgd_steps
+    if name == "clean": return _work(n_valid, 1, bs)
+    if name == "hybrid": return _work(n_eval, 18 * cfg.hybrid_partner_seeds, bs, pixels=0.15 * 2)
+    if name == "lowpass_highpass": return _work(n_eval, 36, bs, pixels=0.1)
+    if name == "pgd":
+        steps = sum(len(e) * s + s + 5 * s + max(s, 20) for e in norms)      # the radii, then the gradient-masking checks
+        return {**_work(n_att, len(norms), bs), **_work(n_att, steps, bs, backward=True)}
+    if name == "minimal":
+        steps = 10 * 20 if cfg.minimal_protocol == "bisect" else 100 * 45 + 9 * _BB_STEPS
+        return _work(n_min, len(norms) * steps, bs, backward=True)
+    if name == "masking": return _work(n_eval, 5 * _masking_bands(cfg, size), bs, pixels=7.0)
+    if name == "corruptions":
+        from spectral_align.corruptions import ALL_CORRUPTIONS
+        return _work(n_eval, len(cfg.corruptions or ALL_CORRUPTIONS) * len(cfg.severities), bs, pixels=6.0)
+    if name == "neural": return _work(min(n_eval, 256) + 92, 1, bs)
+    return None
+
+def train_work(cfg: ExperimentConfig, n_train: int, n_valid: int) -> dict:
+    "The work of training one model (see `measure_work`): each epoch, a step per batch of training images and a validation pass."
+    return {**_work(n_valid, cfg.epochs, 2 * cfg.bs), **_work(n_train, cfg.epochs, cfg.bs, backward=True)}
+
+# %% ../nbs/12_experiment.ipynb #45ed6bf6
+CHEAPER = dict(   # measure → the flags that make it cheaper (its time grows with each)
+    clean="--n-valid", hybrid="--n-eval, --hybrid-partner-seeds", lowpass_highpass="--n-eval",
+    pgd="--n-attack, --pgd-steps, fewer radii (--eps-linf, --eps-l2)", minimal="--minimal-protocol bisect, --n-minimal",
+    masking="--n-eval", corruptions="--n-eval, --severities, --corruptions", neural="--n-eval")
+
+def _seconds(w: dict, speed: dict) -> float:
+    return (w.get("forward_calls", 0) * speed["forward_call"] + w.get("forward", 0) * speed["forward_image"]
+            + w.get("backward_calls", 0) * speed["backward_call"] + w.get("backward", 0) * speed["backward_image"]
+            + w.get("pixels", 0) * speed["pixels"])
+
+def plan_experiment(cfg: ExperimentConfig, device, shape: tuple, n_train: int, n_valid: int, n_classes: int,
+                    speed: dict | None = None) -> pd.DataFrame:
+    """The tasks of `cfg` still to do in `cfg.out` (all of them in a new folder), each with its estimated seconds on
+    `device`: one row per run × task (`train` or a measure) with its work (`WORK_COLUMNS`, see `measure_work`) and
+    `seconds` (NaN for a measure this package cannot estimate). The keys left at 'auto' are resolved for `device` first;
+    `speed` is `calibrate_speed`'s result (measured here when None). `df.attrs` holds `speed`, `profile` and the
+    resolved config (`cfg`)."""
+    device = torch.device(device)
+    rc = cfg.for_device(device)
+    speed = speed or calibrate_speed(cfg.arch, shape, n_classes, device, n=min(cfg.bs, 128))
+    rows = []
+    for a in cfg.arms:
+        for s in cfg.seed_list:
+            train, todo = _todo(cfg, Path(cfg.out) / "runs" / run_name(a, s))
+            work = [("train", train_work(rc, n_train, n_valid))] if train else []
+            work += [(m, measure_work(rc, m, n_valid, shape[-1])) for m in todo]
+            for task, w in work:
+                w = {k: math.nan for k in WORK_COLUMNS} if w is None else {k: w.get(k, 0) for k in WORK_COLUMNS}
+                rows.append(dict(arm=a, seed=s, task=task, **w, seconds=_seconds(w, speed)))
+    df = pd.DataFrame(rows, columns=["arm", "seed", "task", *WORK_COLUMNS, "seconds"])
+    df.attrs.update(speed=speed, profile=profile_name(cfg.profile, device), cfg=rc)
+    return df
+
+# %% ../nbs/12_experiment.ipynb #9077ea8f
+def _approx(s: float) -> str:
+    "Seconds as a rounded duration, '?' when unknown."
+    return "?" if not math.isfinite(s) else _hms(s) if s >= 1 else "<0:01"
+
+def _busy(device) -> str:
+    "A warning when other work keeps this CPU busy (load average above the cores) and this process runs several threads."
+    try: load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    except (AttributeError, OSError): return ""
+    if torch.device(device).type != "cpu" or load <= cores or torch.get_num_threads() < 2: return ""
+    return (f"note: this machine is busy (load average {load:.1f} on {cores} cores), so the estimate holds for now only; on a busy "
+            "CPU several threads per process slow small batches down most (attacks): OMP_NUM_THREADS=1 may finish much sooner")
+
+def format_plan(plan: pd.DataFrame, device, full: pd.DataFrame | None = None) -> str:
+    """The plan of `plan_experiment` as the lines an experiment prints before it starts: the tasks, the estimated time
+    on this machine (total, training, measures, per task of one run), the costliest measure with the flags that make it
+    cheaper, and the deviations from the published protocols, with the estimate of the full profile `full` if given."""
+    rc, speed, prof = plan.attrs["cfg"], plan.attrs["speed"], plan.attrs["profile"]
+    device = torch.device(device)
+    where = f"{device}" + (f", {torch.get_num_threads()} CPU thread(s)" if device.type == "cpu" else "")
+    auto = " (auto: " + ("a GPU" if prof == "full" else "no GPU") + ")" if rc.profile == "auto" else ""
+    lines = [f"plan: {plan[['arm', 'seed']].drop_duplicates().shape[0]} run(s), {len(plan)} task(s) on {where}; profile "
+             f"{prof!r}{auto}"]
+    if not len(plan): return "\n".join(lines + ["nothing to do: every run is complete"])
+    tot, tr = plan.seconds.sum(skipna=False), plan[plan.task == "train"].seconds.sum()
+    lines.append(f"estimated time here: ~{_approx(tot)} (training ~{_approx(tr)}, measures ~{_approx(tot - tr)}), from the "
+                 f"speed of {rc.arch} measured here: forward {speed['forward_image'] * 1e3:.3g} ms, forward + backward "
+                 f"{speed['backward_image'] * 1e3:.3g} ms per image (+ {speed['backward_call'] * 1e3:.3g} ms per step)")
+    per = plan.groupby("task", sort=False).seconds.mean()
+    lines.append("per run: " + " · ".join(f"{k} {_approx(v)}" for k, v in per.items()))
+    meas = per.drop("train", errors="ignore").dropna()
+    if len(meas):
+        m = meas.idxmax()
+        how = CHEAPER.get(m, "fewer images")
+        if m == "minimal" and rc.minimal_protocol == "bisect": how = "--n-minimal"
+        lines.append(f"costliest measure: {m}, ~{_approx(meas[m])} per run; cheaper with {how}")
+    busy = _busy(device)
+    if busy: lines.append(busy)
+    dev = deviations(rc)
+    if dev or prof != "full":
+        more = "" if full is None else f" (estimated ~{_approx(full.seconds.sum(skipna=False))} here)"
+        lines.append(f"deviations from the published protocols (profile {prof!r}): " + ("; ".join(dev) or "none")
+                     + (f"; smaller samples (n_eval {rc.n_eval}, n_attack {rc.n_attack}, n_minimal {rc.n_minimal})"
+                        if prof != "full" else "") + f"; --profile full runs the published settings{more}")
+    return "\n".join(lines)
+
+def write_plan(out, plan: pd.DataFrame, device) -> Path:
+    "Write `OUT/plan.json`: the device, the profile, the resolved automatic settings, the deviations and the estimate."
+    rc = plan.attrs["cfg"]
+    info = dict(device=str(device), profile=plan.attrs["profile"], settings={k: getattr(rc, k) for k in AUTO_KEYS},
+                deviations=deviations(rc), estimated_seconds=None if plan.seconds.isna().any() else float(plan.seconds.sum()),
+                speed=plan.attrs["speed"])
+    p = Path(out) / "plan.json"
+    tmp = p.with_suffix(".tmp"); tmp.write_text(json.dumps(info, indent=1)); os.replace(tmp, p)
+    return p
+
+def read_plan(out) -> dict:
+    "`OUT/plan.json` as a dict (empty when the folder has none: written before plans existed)."
+    p = Path(out) / "plan.json"
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+def announce_plan(cfg: ExperimentConfig, device, shape: tuple, n_train: int, n_valid: int, n_classes: int, file=None,
+                  save: bool = True) -> pd.DataFrame:
+    """Plan `cfg` (`plan_experiment`), print the plan (`format_plan`, with the full profile's estimate when the run uses
+    another) on `file` and, with `save`, save it (`write_plan`); return the plan. `run_experiment` calls it before it
+    trains anything."""
+    plan = plan_experiment(cfg, device, shape, n_train, n_valid, n_classes)
+    full = None
+    if plan.attrs["profile"] != "full":
+        full = plan_experiment(dataclasses.replace(cfg, profile="full"), device, shape, n_train, n_valid, n_classes,
+                               speed=plan.attrs["speed"])
+    print(format_plan(plan, device, full), file=file or sys.stdout, flush=True)
+    if save: write_plan(cfg.out, plan, device)
+    return plan
+
+def plan_rates(plan: pd.DataFrame, cfg: ExperimentConfig) -> dict:
+    "Task kind → estimated seconds per unit of progress weight (training: per epoch; a measure: per run), from `plan`."
+    per = plan.dropna(subset=["seconds"]).groupby("task").seconds.mean()
+    return {k: v / (cfg.epochs if k == "train" else 1) for k, v in per.items()}
+
+def print_plan(cfg: ExperimentConfig, file=None) -> pd.DataFrame:
+    "Print the plan `run_experiment` would print for `cfg` (`--plan`): it reads the data, and trains and writes nothing."
+    cfg = _check_cfg(cfg)
+    device, data = _device(cfg), experiment_data(cfg)
+    return announce_plan(cfg, device, tuple(data[0].shape[1:]), len(data[0]), len(data[2]), int(data[4]), file, save=False)
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")

@@ -14,6 +14,8 @@ import html
 import json
 import math
 import os
+import re
+import textwrap
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -24,11 +26,12 @@ import torch
 
 from . import __version__
 from .experiment import (ExperimentConfig, OutputLock, arm_settings, collect_results, missing_runs, out_folder,
-                                       read_data_info, run_name, write_csv)
+                                       read_data_info, read_plan, run_name, write_csv)
 
 # %% auto #0
-__all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'summary_label', 'summary_table', 'format_summary',
-           'curves', 'shift_vs_gain', 'plot_shift_vs_gain', 'make_figures', 'flag_channels', 'paired_change',
+__all__ = ['PER_EPS_MEASURES', 'ERROR_BARS', 'LINF_RADII', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'out_of_range',
+           'summary_label', 'summary_table', 'format_summary', 'glossary', 'curves', 'shift_vs_gain',
+           'plot_shift_vs_gain', 'make_figures', 'flag_channels', 'paired_change', 'captions', 'findings',
            'report_notes', 'arms_as_used', 'write_report', 'write_outputs', 'report_from_folder']
 
 # %% ../nbs/12b_report.ipynb #38ef820f
@@ -83,6 +86,36 @@ def _source(measure: str) -> str:
     info = measure_info(measure.split(" ")[0])
     return "" if info is None else info.source
 
+# %% ../nbs/12b_report.ipynb #dce499a6
+ERROR_BARS = "95% confidence intervals over seeds (t-distribution); none with one seed"
+LINF_RADII = ("minimal_linf_median", "pgd_linf_eps_pixel")     # L∞ radii: shown as k/255, as the ε of the attacks
+
+def _base_measure(name: str) -> str:
+    "The measure a summary row is about: `pgd_linf_acc ε=2/255` is a point of `pgd_linf_acc`."
+    return name.split(" ε=")[0]
+
+def _info(name: str):
+    from spectral_align.experiment import measure_info
+    return measure_info(_base_measure(name))
+
+def out_of_range(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary rows whose mean lies outside its measure's valid range (`experiment.MEASURE_INFO`): `arm`, `measure`,
+    `mean`, `low`, `high`. Such a number is a failure of a measure, not a result; the report flags it instead of printing it."""
+    rows = []
+    for r in summary.itertuples():
+        i = _info(r.measure)
+        if i is not None and not i.in_range(r.mean): rows.append(dict(arm=r.arm, measure=r.measure, mean=r.mean, low=i.low, high=i.high))
+    return pd.DataFrame(rows, columns=["arm", "measure", "mean", "low", "high"])
+
+def _fmt_value(measure: str, mean: float, ci: float, digits: int = 3) -> str:
+    "'mean ± 95% CI half-width' as a reader wants it: L∞ radii in k/255; out-of-range values flagged, not printed as results."
+    i = _info(measure)
+    if not math.isfinite(mean): return "n/a"
+    if i is not None and not i.in_range(mean): return f"⚠ out of range ({mean:.{digits}g}; valid {i.low:g} to {i.high:g})"
+    if math.isfinite(ci) and ci <= 1e-9 * max(abs(mean), 1.0): ci = 0.0      # every seed gave the same value
+    k, u = (255, "/255") if _base_measure(measure) in LINF_RADII else (1, "")
+    return f"{mean * k:.{digits}g}{u}" + (f" ± {ci * k:.2g}{u}" if math.isfinite(ci) else "")
+
 # %% ../nbs/12b_report.ipynb #293e71fa
 def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
     """A measure's label in the summary table: its name, then the protocol that made it in brackets (a `bisect` result
@@ -92,38 +125,72 @@ def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
     return measure + prot + (" (package-defined)" if source == "package" else "")
 
 def summary_table(summary: pd.DataFrame, digits: int = 3, labels: bool = False) -> pd.DataFrame:
-    """The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure (with `labels`, each
-    labelled by `summary_label`: protocol and package-defined marks, as the report and the printed summary show it)."""
+    """The summary as a wide table: one row per arm, one 'mean ± 95% CI half-width' column per measure (L∞ radii as
+    k/255; a value outside its measure's valid range flagged instead of printed). With `labels`, each column is
+    labelled by `summary_label` (protocol and package-defined marks), as the report and the printed summary show it."""
     if not len(summary): return pd.DataFrame()
+    summary = summary.assign(v=[_fmt_value(r.measure, r.mean, r.ci95, digits) for r in summary.itertuples()])
     if labels and ("protocol" in summary or "source" in summary):
         summary = summary.assign(measure=[summary_label(m, p, s) for m, p, s in zip(
             summary.measure, summary.get("protocol", pd.Series("", index=summary.index)).fillna(""),
             summary.get("source", pd.Series("", index=summary.index)).fillna(""))])
-    def fmt(r):
-        if not math.isfinite(r["mean"]): return "n/a"
-        return f"{r['mean']:.{digits}g}" + (f" ± {r['sem']:.2g}" if math.isfinite(r["sem"]) else "")
-    t = summary.assign(v=summary.apply(fmt, axis=1)).pivot(index="arm", columns="measure", values="v")
+    t = summary.pivot(index="arm", columns="measure", values="v")
     arms = list(dict.fromkeys(summary.arm)); meas = list(dict.fromkeys(summary.measure))
     return t.loc[arms, meas]
 
 SYNTHETIC_BANNER = ("PIPELINE CHECK ON SYNTHETIC DATA: these models saw the built-in procedural images, not a real "
                     "dataset; no finding should be read from these numbers")
 
-def format_summary(summary: pd.DataFrame, banner: str | None = None) -> str:
-    "The summary table as text, arms as columns (measures are many, arms few), under `banner` if given."
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
-    text = "(no results)" if not len(t) else t.T.to_string()
+def format_summary(summary: pd.DataFrame, banner: str | None = None, findings: dict | None = None) -> str:
+    """The summary as text, under `banner` if given: the `findings` paragraph and its caveats (see `findings`) if given,
+    the table with arms as columns (measures are many, arms few; mean ± 95% CI half-width; labelled with protocols and
+    package-defined marks), and what each measure means."""
+    s = summary[~summary.measure.str.startswith("note")] if len(summary) else summary
+    t = summary_table(s, labels=True)
+    parts = []
+    if findings:
+        parts.append(textwrap.fill("Findings: " + " ".join(findings["findings"]), 110))
+        parts += [textwrap.fill(f"- {c}", 110, subsequent_indent="  ") for c in findings["caveats"]]
+        parts.append("")
+    parts.append("(no results)" if not len(t) else "mean ± 95% CI half-width over seeds (none with one seed):\n" + t.T.to_string())
+    if len(t):
+        g = glossary(s.measure)
+        parts.append("\nmeasures (* defined by this package, not a published quantity):")
+        parts += [textwrap.fill(f"{r.measure}{'*' if r.package_defined else ''}: {r.definition} [{r.unit}]", 110,
+                                subsequent_indent="    ") for r in g.itertuples()]
+    text = "\n".join(parts)
     return f"*** {banner} ***\n{text}\n*** {banner} ***" if banner else text
+
+# %% ../nbs/12b_report.ipynb #1cda79f0
+def glossary(measures) -> pd.DataFrame:
+    """What each of `measures` (names of results or summary rows) means, once per measure, from `experiment.MEASURE_INFO`:
+    `measure`, `definition`, `unit` (L∞ radii as k/255, as the report shows them), `valid` range, `source` (the paper,
+    'standard', or 'package' for a quantity this package defines) and `package_defined`."""
+    rows = []
+    for m in dict.fromkeys(_base_measure(str(x)) for x in measures):
+        if m.startswith("note"): continue
+        i = _info(m)
+        if i is None:
+            rows.append(dict(measure=m, definition="not described: a measure registered outside spectral_align", unit="",
+                             valid="", source="unknown", package_defined=False))
+            continue
+        lo, hi = ("−∞" if i.low == -math.inf else f"{i.low:g}"), ("∞" if i.high == math.inf else f"{i.high:g}")
+        unit = "ε as k/255 (pixel units × 255)" if m in LINF_RADII else i.unit
+        rows.append(dict(measure=m, definition=i.definition, unit=unit, valid=f"{lo} to {hi}", source=i.source,
+                         package_defined=i.package_defined))
+    return pd.DataFrame(rows, columns=["measure", "definition", "unit", "valid", "source", "package_defined"])
 
 # %% ../nbs/12b_report.ipynb #4f2d23fd
 def curves(results: pd.DataFrame, measure: str) -> dict:
-    "arm → DataFrame(param, value, sem) of the curve `measure`: per seed averaged over conditions, then mean and s.e.m. over seeds."
+    """arm → DataFrame(param, value, sem, ci95) of the curve `measure`: per seed averaged over conditions, then the mean
+    over seeds, its s.e.m. and its 95% t-interval half-width (NaN with one seed)."""
     d = results[results.measure == measure]
     out = {}
     for a, g in d.groupby("arm", sort=False):
-        ps = g.groupby(["param", "seed"], sort=True)["value"].mean().groupby("param")
-        out[a] = pd.DataFrame(dict(param=ps.mean().index.to_numpy(float), value=ps.mean().to_numpy(float),
-                                   sem=ps.sem().to_numpy(float)))
+        ps = g.groupby(["param", "seed"], sort=True)["value"].mean()
+        st = [(p, _mean_sem_ci(v.to_numpy())) for p, v in ps.groupby("param")]
+        out[a] = pd.DataFrame(dict(param=[float(p) for p, _ in st], value=[m["mean"] for _, m in st],
+                                   sem=[m["sem"] for _, m in st], ci95=[m["ci95"] for _, m in st]))
     return out
 
 # %% ../nbs/12b_report.ipynb #7f908958
@@ -132,22 +199,26 @@ def _per_seed(results, measure):
     return d.groupby(["arm", "seed"], sort=False)["value"].mean()
 
 def shift_vs_gain(results: pd.DataFrame, x: str = "lsf_reliance", y: str = "robust_acc_linf", baseline: str = "baseline") -> pd.DataFrame:
-    """Per arm: change of measure `x` and of measure `y` from the baseline arm's mean (mean and s.e.m. over seeds)."""
+    """Per arm: change of measure `x` and of measure `y` from the baseline arm's mean: the mean over seeds, its s.e.m. and
+    its 95% t-interval half-width (`dx`, `dx_sem`, `dx_ci`, `dy`, ...)."""
     px, py = _per_seed(results, x), _per_seed(results, y)
     if baseline not in px.index.get_level_values(0) or baseline not in py.index.get_level_values(0): return pd.DataFrame()
     bx, by = px[baseline].mean(), py[baseline].mean()
     rows = []
     for a in dict.fromkeys(results.arm):
         if a == baseline or a not in px.index.get_level_values(0) or a not in py.index.get_level_values(0): continue
-        dx, dy = (px[a] - bx).to_numpy(float), (py[a] - by).to_numpy(float)
-        sem = lambda v: float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
-        rows.append(dict(arm=a, dx=float(dx.mean()), dx_sem=sem(dx), dy=float(dy.mean()), dy_sem=sem(dy), n_seeds=len(dx)))
+        mx, my = _mean_sem_ci((px[a] - bx).to_numpy(float)), _mean_sem_ci((py[a] - by).to_numpy(float))
+        rows.append(dict(arm=a, dx=mx["mean"], dx_sem=mx["sem"], dx_ci=mx["ci95"], dy=my["mean"], dy_sem=my["sem"],
+                         dy_ci=my["ci95"], n_seeds=mx["n_seeds"]))
     return pd.DataFrame(rows)
+
+_MARKERS = "osD^vP*Xh<>p"
 
 def plot_shift_vs_gain(results: pd.DataFrame, ax=None, banner: str | None = None):
     """The study's figure: one point per arm at its `shift_vs_gain` (x: LSF-reliance shift, y: PGD L∞ robustness gain,
-    both from the baseline arm), with s.e.m. bars over seeds; returns the axes, or None when no arm can be compared.
-    An arm without a number on either axis is not drawn; the figure names it."""
+    both from the baseline arm), with 95% confidence intervals over seeds (none with one seed), the arms named in a
+    legend (so that labels never collide); returns the axes, or None when no arm can be compared. An arm without a
+    number on either axis is not drawn; the figure names it."""
     import matplotlib.pyplot as plt
     sg = shift_vs_gain(results)
     if not len(sg): return None
@@ -155,14 +226,15 @@ def plot_shift_vs_gain(results: pd.DataFrame, ax=None, banner: str | None = None
     arms = list(dict.fromkeys(results.arm))                                     # the same colour per arm as in the curves
     ok = np.isfinite(sg.dx) & np.isfinite(sg.dy)
     for r in sg[ok].itertuples():
-        ax.errorbar(r.dx, r.dy, xerr=None if math.isnan(r.dx_sem) else r.dx_sem,
-                    yerr=None if math.isnan(r.dy_sem) else r.dy_sem, fmt="o", color=f"C{arms.index(r.arm) % 10}", capsize=3)
-        ax.annotate(r.arm, (r.dx, r.dy), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        i = arms.index(r.arm)
+        ax.errorbar(r.dx, r.dy, xerr=None if math.isnan(r.dx_ci) else r.dx_ci, yerr=None if math.isnan(r.dy_ci) else r.dy_ci,
+                    fmt=_MARKERS[i % len(_MARKERS)], color=f"C{i % 10}", capsize=3, ms=6, label=r.arm)
     if (~ok).any():
         ax.text(0.01, 0.01, f"not drawn (no value): {', '.join(sg.arm[~ok])}", transform=ax.transAxes, fontsize=7, color="grey")
     ax.axhline(0, color="grey", lw=0.7); ax.axvline(0, color="grey", lw=0.7)
     ax.set_xlabel("LSF-reliance shift from baseline\n(share of hybrids following the low frequencies)")
     ax.set_ylabel("robustness gain from baseline\n(PGD L∞ accuracy, mean over ε)")
+    if ok.any(): ax.legend(fontsize=7, title="arm", title_fontsize=7, loc="best", framealpha=0.8)
     ax.set_title(_titled("Does frequency reliance explain robustness?", banner), fontsize=9 if banner else None)
     return ax
 
@@ -178,6 +250,8 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110, bbox_inches="tight"); plt.close(fig)
     return path
 
+def _linf_scale(m: str) -> float: return 255.0 if "linf" in m else 1.0   # L∞ radii are drawn as k/255
+
 def _protocol_title(results, measures) -> str:
     "' (protocol …)' for a figure of `measures` (bisect marked as not the published protocol); '' if none is named."
     if "protocol" not in results: return ""
@@ -185,16 +259,19 @@ def _protocol_title(results, measures) -> str:
     return f" (protocol {prot}{': not the published protocol' if 'bisect' in prot else ''})" if prot else ""
 
 def _curve_panels(results, measures, xlabel, ylabel, title, banner, line="-o"):
-    "One panel per curve measure: each arm's mean over seeds with s.e.m. bars."
+    "One panel per curve measure: each arm's mean over seeds with 95% confidence intervals (L∞ radii drawn as k/255)."
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, len(measures), figsize=(4.5 * len(measures), 3.3), squeeze=False)
+    fig, axs = plt.subplots(1, len(measures), figsize=(4.5 * len(measures), 3.3 + 0.45 * bool(banner)), squeeze=False,
+                            layout="constrained")                    # the layout makes room for a long title: no overlaps
     for ax, m in zip(axs[0], measures):
         for a, d in curves(results, m).items():
-            ax.errorbar(d.param, d.value, yerr=d["sem"].fillna(0), fmt=line, ms=3, capsize=2, label=a)
+            bars = None if d["ci95"].isna().all() else d["ci95"].fillna(0)       # one seed: no bars at all
+            ax.errorbar(d.param * _linf_scale(m), d.value, yerr=bars, fmt=line, ms=3, capsize=2, label=a)
         ax.set_xlabel(xlabel(m)); ax.set_ylabel(ylabel); ax.set_ylim(-0.03, 1.03)
-    axs[0][-1].legend(fontsize=7); fig.suptitle(_titled(title, banner), fontsize=9 if banner else None)
+    axs[0][-1].legend(fontsize=7); fig.suptitle(_titled(title, banner), fontsize=9)
     return fig
 
+# %% ../nbs/12b_report.ipynb #5200b61d
 def make_figures(results: pd.DataFrame, folder, banner: str | None = None, masking: dict | None = None) -> dict:
     """Draw every figure the results allow into `folder` (PNG), each titled under `banner` if given; return name → path.
     `masking` (`kind`, `size`) says which noise and image size the masking results came from."""
@@ -209,19 +286,21 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
         ax.set_title(_titled("Hybrid images: which source do the arms follow? (mean over seeds)", banner), fontsize=9)
         figs["hybrid"] = _save(fig, folder / "hybrid.png")
     if {"lowpass_acc", "highpass_acc"} <= ms:
-        fig = _curve_panels(results, ["lowpass_acc", "highpass_acc"], lambda m: f"{m[:-7]}-pass cutoff (cycles/image)", "accuracy",
+        side = dict(lowpass_acc="low-pass", highpass_acc="high-pass")
+        fig = _curve_panels(results, ["lowpass_acc", "highpass_acc"], lambda m: f"{side[m]} cutoff (cycles/image)", "accuracy",
                             "Accuracy on low- and high-passed images", banner)
         for ax in fig.axes: ax.set_xscale("symlog", linthresh=1)
         figs["lowpass_highpass"] = _save(fig, folder / "lowpass_highpass.png")
     rob = [m for m in ("pgd_linf_acc", "pgd_l2_acc") if m in ms]
     if rob:
-        fig = _curve_panels(results, rob, lambda m: "ε (L∞, pixel scale [0, 1])" if "linf" in m else "ε (L2, pixel scale)",
-                            "robust accuracy (PGD)", "Robust accuracy against ε (ε = 0: clean); bars: s.e.m. over seeds", banner)
+        fig = _curve_panels(results, rob, lambda m: "ε (L∞, k/255)" if "linf" in m else "ε (L2, pixel units)",
+                            "robust accuracy (PGD)", "Robust accuracy against ε (ε = 0: the attacked images unperturbed)", banner)
         figs["robustness"] = _save(fig, folder / "robustness.png")
     mins = [m for m in ("minimal_linf_success", "minimal_l2_success") if m in ms]
     if mins:
-        fig = _curve_panels(results, mins, lambda m: "ε (L∞)" if "linf" in m else "ε (L2)", "fraction fooled at radius ≤ ε",
-                            "Minimal adversarial perturbations" + _protocol_title(results, mins), banner, line="-")
+        fig = _curve_panels(results, mins, lambda m: "ε (L∞, k/255)" if "linf" in m else "ε (L2, pixel units)",
+                            "fraction fooled at radius ≤ ε", "Minimal adversarial perturbations" + _protocol_title(results, mins),
+                            banner, line="-")
         figs["minimal"] = _save(fig, folder / "minimal.png")
     if "masking_acc" in ms:
         f = _channel_figure(results, banner, **(masking or {}))
@@ -230,7 +309,7 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
         d = results[results.measure == "corruption_acc"].groupby(["condition", "arm"], sort=False)["value"].mean().unstack()
         fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(d)), 3.3))
         d.plot.bar(ax=ax, width=0.8); ax.set_ylabel("accuracy (mean over severities)"); ax.set_xlabel("")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))     # beside the bars, never over them
         title = "Common corruptions" + _protocol_title(results, ["corruption_acc"])
         ax.set_title(_titled(title, banner), fontsize=9 if banner else None)
         figs["corruptions"] = _save(fig, folder / "corruptions.png")
@@ -326,25 +405,120 @@ def paired_change(results: pd.DataFrame, measure: str, baseline: str = "baseline
                          ci95_high=m["mean"] + m["ci95"], n_seeds=m["n_seeds"]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/12b_report.ipynb #46ecdfdc
-_CAPTIONS = dict(
-    hybrid="Hybrid images (Li et al. 2023): fraction of hybrids classified as the image that supplied the low "
-           "frequencies (solid) or the high frequencies (dashed) against the cutoff; dotted lines mark the crossovers. "
-           "A crossover at a lower cutoff means more reliance on low spatial frequencies.",
-    lowpass_highpass="Accuracy on low-passed (left) and high-passed (right) held-out images against the ideal filter's cutoff.",
-    robustness="PGD robust accuracy against the perturbation budget ε, for L∞ and L2 attacks in pixel space "
-               "(normalisation and any front end are inside the model, so the attacks are adaptive); mean and s.e.m. over seeds.",
-    minimal="Attack success rate against the radius ε: the fraction of images whose minimal perturbation is at most ε. "
-            "Curves further right mean larger minimal perturbations.",
-    channel="Critical-band masking (Subramanian et al. 2023): the models' noise-sensitivity channels (refitted on the seed-"
-            "averaged accuracies) beside the human channel, in the pyramid's band labels (cycles/image). Where no model "
-            "has a channel (fewer than 5 of the 7 bands at this image size, or no threshold), the accuracy heat maps are "
-            "shown instead, with the reason.",
-    corruptions="Accuracy under common corruptions (mean over the severities run).",
-    shift_vs_gain="One point per arm: change in LSF reliance (x) and in PGD L∞ robust accuracy (y) relative to the "
-                  "baseline arm; bars are s.e.m. over seeds. If frequency reliance explained robustness, the points "
-                  "would lie along a rising line.")
+# %% ../nbs/12b_report.ipynb #d360b527
+def captions(n_attack="n_attack", n_valid="all") -> dict:
+    """Each figure's caption, every one stating its error bars (`ERROR_BARS`) and its units; `n_attack` and `n_valid` are
+    the numbers of attacked and of held-out images (the robustness figure's ε = 0 point and the table's clean accuracy
+    come from these two different sets)."""
+    bars = f"Bars: {ERROR_BARS}."
+    return dict(
+        hybrid="Hybrid images (Li et al. 2023): fraction of hybrids classified as the image that supplied the low "
+               "frequencies (solid) or the high frequencies (dashed) against the cutoff (% of Nyquist); dotted lines mark the "
+               "crossovers. A crossover at a lower cutoff means more reliance on low spatial frequencies. Mean over seeds; "
+               "no bars (the spread over seeds is in the table's lsf_reliance and hybrid_crossover_pct).",
+        lowpass_highpass="Accuracy on low-passed (left) and high-passed (right) held-out images against the ideal filter's "
+                         f"cutoff (cycles/image). Mean over seeds. {bars}",
+        robustness="PGD robust accuracy against the radius ε, L∞ in k/255 and L2 in pixel units of images in [0, 1] "
+                   "(normalisation and any front end are inside the model, so the attacks are adaptive). The point at ε = 0 "
+                   f"is the accuracy on the {n_attack} attacked images, unperturbed; the table's clean_acc is measured on all "
+                   f"{n_valid} held-out images, so the two can differ. Mean over seeds. {bars}",
+        minimal="Attack success rate against the radius ε (L∞ in k/255, L2 in pixel units): the fraction of images whose "
+                f"minimal perturbation is at most ε. Curves further right mean larger minimal perturbations. {bars}",
+        channel="Critical-band masking (Subramanian et al. 2023): the models' noise-sensitivity channels, each fitted on the "
+                "accuracies averaged over seeds, beside the human channel, in the pyramid's band labels (cycles/image). Where no "
+                "model has a channel (fewer than 5 of the 7 bands at this image size, or no threshold), the accuracy heat maps "
+                "are shown instead, with the reason. No bars.",
+        corruptions="Accuracy under common corruptions, mean over the severities run and over seeds. No bars (the spread "
+                    "over seeds of the mean is in the table's corruption_mean_acc).",
+        shift_vs_gain="One point per arm: change in LSF reliance (x) and in PGD L∞ robust accuracy, mean over ε (y), "
+                      f"relative to the baseline arm's mean. {bars} If frequency reliance explained robustness, the points "
+                      "would lie along a rising line.")
 
+_CAPTIONS = captions()          # the captions with the sizes left as names (kept for code that reads this table)
+
+# %% ../nbs/12b_report.ipynb #50bfac2d
+def _signed(v: float) -> str: return f"{v:+.3f}"
+
+_NAMES = dict(lsf_reliance="LSF reliance", robust_acc_linf="PGD L∞ robust accuracy (mean over ε)")
+
+def _changes(results, measure, arms, baseline) -> tuple:
+    "('blur +0.080 [+0.069, +0.090], noise ...', arms whose interval lies above 0, arms whose interval lies below 0)."
+    pc = paired_change(results, measure, baseline).set_index("arm")
+    txt, up, down = [], [], []
+    for a in arms:
+        if a not in pc.index: continue
+        r = pc.loc[a]
+        ci = f" [{_signed(r.ci95_low)}, {_signed(r.ci95_high)}]" if math.isfinite(r.ci95_low) else ""
+        txt.append(f"{a} {_signed(r.change)}{ci}")
+        if math.isfinite(r.ci95_low) and r.ci95_low > 0: up.append(a)
+        if math.isfinite(r.ci95_high) and r.ci95_high < 0: down.append(a)
+    return ", ".join(txt), up, down
+
+def findings(results: pd.DataFrame, summary: pd.DataFrame, cfg: ExperimentConfig, info: dict | None = None,
+             plan: dict | None = None, baseline: str = "baseline") -> dict:
+    """What an experiment found, as sentences generated from its numbers (`findings`: clean accuracy, the paired change
+    of LSF reliance and of robustness from the baseline with 95% intervals, whether the most shifted arm is the most
+    robust), and what limits them (`caveats`: the data, the seeds, the sizes, models near chance, the departures from
+    published protocols (`plan`, from `plan.json`, and the measures' protocol notes) and the values flagged as out of
+    range). `info` is `data.json`'s content."""
+    info, plan = info or {}, plan or {}
+    out, cav = [], []
+    s = summary.set_index(["arm", "measure"])["mean"] if len(summary) else pd.Series(dtype=float)
+    acc = {a: s[a, "clean_acc"] for a in dict.fromkeys(summary.arm) if (a, "clean_acc") in s.index} if len(summary) else {}
+    if acc:
+        lo, hi = min(acc, key=acc.get), max(acc, key=acc.get)
+        out.append(f"Clean accuracy ranged from {acc[lo]:.3f} ({lo}) to {acc[hi]:.3f} ({hi})." if lo != hi
+                   else f"Clean accuracy was {acc[lo]:.3f} ({lo}).")
+    ms, arms_all = (set(results.measure), list(dict.fromkeys(results.arm))) if len(results) else (set(), [])
+    arms = [a for a in arms_all if a != baseline]
+    have = [m for m in _NAMES if m in ms]
+    if have and baseline in arms_all and arms:
+        clear = []
+        for m in have:
+            txt, up, down = _changes(results, m, arms, baseline)
+            out.append(f"Change from the {baseline} in {_NAMES[m]}, paired by seed"
+                       + (" (95% CI)" if cfg.seeds > 1 else "") + f": {txt}.")
+            if up or down: clear.append(f"{_NAMES[m].split(' (')[0]} " + " and ".join(
+                x for x in (f"higher for {', '.join(up)}" if up else "", f"lower for {', '.join(down)}" if down else "") if x))
+        if cfg.seeds > 1:
+            out.append(("Changes whose interval excludes zero: " + "; ".join(clear) + ".") if clear
+                       else "No change from the baseline has a 95% interval that excludes zero.")
+        sg = shift_vs_gain(results, baseline=baseline).dropna(subset=["dx", "dy"]) if len(have) == 2 else pd.DataFrame()
+        if len(sg) >= 2:
+            fx, fy = sg.arm[sg.dx.idxmax()], sg.arm[sg.dy.idxmax()]
+            out.append(f"The arm that moved furthest toward low frequencies ({fx}) "
+                       + ("also gained the most robustness." if fx == fy else f"is not the one that gained the most robustness ({fy}).")
+                       + (f" Across the {len(sg)} arms the rank correlation of shift and gain is {sg.dx.rank().corr(sg.dy.rank()):+.2f}."
+                          if len(sg) >= 4 else ""))
+    elif arms and baseline not in arms_all:
+        out.append(f"There is no {baseline!r} arm, so no change from a baseline can be given.")
+    if not out: out.append("No results yet.")
+    if info.get("synthetic", cfg.data == "builtin"):
+        cav.append("Synthetic data: these models saw the built-in procedural images, not a real dataset; this run checks the "
+                   "pipeline and no finding about real images should be read from it.")
+    cav.append("One seed: no uncertainty can be given, and a difference between arms may be run-to-run noise."
+               if cfg.seeds == 1 else f"{cfg.seeds} seeds: intervals are 95% t-intervals with {cfg.seeds - 1} degree(s) of "
+               "freedom, wide with few seeds.")
+    st = plan.get("settings", {})
+    n = lambda k: (lambda v: f"{k} (as the profile set it)" if v == "auto" else v)(st.get(k, getattr(cfg, k)))
+    cav.append(f"Size: {cfg.arch}, {info.get('n_train', cfg.n_train)} training images, {cfg.epochs} epoch(s); clean accuracy on "
+               f"{info.get('n_valid', cfg.n_valid)} held-out images; frequency probes, masking and corruptions on the first "
+               f"{n('n_eval')}, PGD on {n('n_attack')}, minimal perturbations on {n('n_minimal')}.")
+    chance = 1 / info["n_classes"] if info.get("n_classes") else None
+    weak = [a for a, v in acc.items() if chance is not None and v < 2 * chance]
+    if weak: cav.append(f"Near chance ({chance:.2f}): {', '.join(weak)}; such models are too weakly trained to compare.")
+    if plan:
+        cav.append(f"Profile {plan.get('profile')!r} on {plan.get('device')}; departures from the published protocols: "
+                   + "; ".join(plan.get("deviations") or ["none"]) + ".")
+    prot = sorted({t for t in (results[results.measure.isin(["note_minimal", "note_masking"])].condition if len(results) else [])
+                   if "protocol" in t})
+    if prot: cav.append("Protocols as run (the measures' notes): " + "; ".join(prot) + ".")
+    bad = out_of_range(summary) if len(summary) else pd.DataFrame()
+    if len(bad): cav.append(f"{len(bad)} value(s) lie outside their measure's valid range and are flagged, not reported: "
+                            + ", ".join(f"{r.measure} of {r.arm} ({r.mean:.3g})" for r in bad.itertuples()) + ".")
+    return dict(findings=out, caveats=cav)
+
+# %% ../nbs/12b_report.ipynb #46ecdfdc
 def report_notes(results: pd.DataFrame) -> list:
     "Plain-text notes left by the measures (rows whose measure name starts with `note`), each with the runs it concerns."
     d = results[results.measure.str.startswith("note")]
@@ -370,17 +544,49 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2e
 table.summary { border-collapse: collapse; font-size: .85em; }
 table.summary th, table.summary td { padding: .25em .7em; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
 table.summary th { text-align: left; } table.summary thead th { text-align: right; background: #f4f6f8; }
+table.glossary { border-collapse: collapse; font-size: .85em; } table.glossary td, table.glossary th { padding: .3em .6em;
+  border-bottom: 1px solid #eee; text-align: left; vertical-align: top; } table.glossary td:nth-child(2) { max-width: 520px; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; } figcaption { font-size: .9em; color: #555; max-width: 850px; }
 .meta { color: #555; } pre { background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: .8em; }
+.findings { font-size: 1.05em; max-width: 900px; } .flag { color: #a00; }
 .banner { background: #fff3cd; border: 2px solid #e0a800; padding: .8em 1em; font-weight: 600; }"""
 
+def _anchor(measure: str) -> str: return "m-" + re.sub(r"[^A-Za-z0-9_]", "-", _base_measure(measure))
+
+def _summary_html(summary: pd.DataFrame) -> str:
+    "The summary table (measures as rows, arms as columns), each measure linked to its entry in the glossary."
+    t = summary_table(summary)                                            # raw names: what the links point to
+    if not len(t): return "<p>No results yet.</p>"
+    first = summary.drop_duplicates("measure")
+    shown = dict(zip(first.measure, summary_table(first, labels=True).columns))   # each one's label: protocol, package-defined
+    head = "<tr><th>measure</th>" + "".join(f"<th>{html.escape(str(a))}</th>" for a in t.index) + "</tr>"
+    rows = []
+    for m in t.columns:
+        cells = "".join(f'<td{" class=flag" if str(v).startswith("⚠") else ""}>{html.escape(str(v))}</td>' for v in t[m])
+        rows.append(f'<tr><th><a href="#{_anchor(m)}">{html.escape(shown.get(m, m))}</a></th>{cells}</tr>')
+    return f'<table class="summary"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+def _glossary_html(measures) -> str:
+    g = glossary(measures)
+    if not len(g): return "<p>No measures.</p>"
+    rows = "".join(f'<tr id="{_anchor(r.measure)}"><td><code>{html.escape(r.measure)}</code>{"*" if r.package_defined else ""}</td>'
+                   f"<td>{html.escape(r.definition)}</td><td>{html.escape(r.unit)}</td><td>{html.escape(r.valid)}</td>"
+                   f"<td>{html.escape(r.source)}</td></tr>" for r in g.itertuples())
+    return ('<table class="glossary"><thead><tr><th>measure</th><th>definition</th><th>unit</th><th>valid range</th>'
+            f"<th>source</th></tr></thead><tbody>{rows}</tbody></table>")
+
+# %% ../nbs/12b_report.ipynb #c30c094e
 def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.DataFrame, figures: dict,
                  banner: str | None = None) -> Path:
-    "Write `out/report.html` (self-contained, under `banner` if given) and return its path."
-    out, info = Path(out), read_data_info(out)
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
-    table = t.T.to_html(classes="summary", border=0, na_rep="") if len(t) else "<p>No results yet.</p>"
-    figs = "".join(f'<figure>{_img_tag(p)}<figcaption>{html.escape(_CAPTIONS.get(k, k))}</figcaption></figure>'
+    """Write `out/report.html` (self-contained, under `banner` if given) and return its path: the findings and their
+    caveats first, then the table (every measure linked to its definition), the figures (each caption stating its units
+    and error bars), the glossary of measures, the notes, the settings chosen for the device, the arms and the config."""
+    out, info, plan = Path(out), read_data_info(out), read_plan(out)
+    s = summary[~summary.measure.str.startswith("note")] if len(summary) else summary
+    fd = findings(results, s, cfg, info, plan)
+    n_att = plan.get("settings", {}).get("n_attack", cfg.n_attack)
+    caps = captions(n_att, info.get("n_valid", cfg.n_valid or "all"))
+    figs = "".join(f'<figure>{_img_tag(p)}<figcaption>{html.escape(caps.get(k, k))}</figcaption></figure>'
                    for k, p in figures.items())
     notes = report_notes(results)
     notes_html = ("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else "<p>None.</p>"
@@ -389,6 +595,11 @@ def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.
     data = f"{cfg.data}" + (f" ({html.escape(str(cfg.data_path))})" if cfg.data_path else "")
     shape = f", images {'×'.join(map(str, info['image_shape']))}" if info.get("image_shape") else ""
     bann = f'<p class="banner">{html.escape(banner)}</p>' if banner else ""
+    auto = (f"<p>Profile <b>{html.escape(str(plan.get('profile')))}</b> on {html.escape(str(plan.get('device')))}: "
+            + ", ".join(f"{html.escape(k)} = {html.escape(str(v))}" for k, v in plan.get("settings", {}).items())
+            + ". Departures from the published protocols: " + html.escape("; ".join(plan.get("deviations") or ["none"]))
+            + "." + (f" Estimated before the run: {plan['estimated_seconds'] / 60:.1f} min." if plan.get("estimated_seconds") else "")
+            + "</p>") if plan else "<p>Not recorded (a run made before plans were saved).</p>"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>spectral_align experiment report</title>
 <style>
@@ -399,16 +610,26 @@ def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.
 <p class="meta">Arms: {html.escape(', '.join(cfg.arms))} &middot; seeds: {cfg.seeds} &middot; {cfg.epochs} epochs of {html.escape(cfg.arch)}
 &middot; data: {data}, {info.get('n_train', cfg.n_train or 'all')} training / {info.get('n_valid', cfg.n_valid or 'all')} held-out images{shape}
 &middot; written {datetime.datetime.now().isoformat(timespec='minutes')} with spectral_align {__version__}, torch {torch.__version__}</p>
+<h2>Findings</h2>
+<p class="findings">{html.escape(" ".join(fd["findings"]))}</p>
+<p><b>Caveats.</b></p>
+<ul>{"".join(f"<li>{html.escape(c)}</li>" for c in fd["caveats"])}</ul>
 <h2>Summary</h2>
-<p>Mean ± s.e.m. over seeds (s.e.m. only with more than one seed). Accuracies are fractions; cutoffs in % of Nyquist
-(<code>_pct</code>) or cycles/image (<code>_cpi</code>); perturbation sizes in pixel units of images in [0, 1];
-<code>pgd_*_acc ε=…</code> is the robust accuracy at one ε, <code>robust_acc_*</code> its mean over ε.
+<p>Mean ± 95% confidence-interval half-width over seeds (t-distribution; no interval with one seed). Each measure links
+to its definition (<a href="#measures">Measures</a>); its label names the protocol that made it (a <code>bisect</code>
+result is marked as not the published protocol) and marks the summaries this package defines (package-defined).
+L∞ radii are in k/255, as the attack radii are; a value outside its measure's valid range is flagged (⚠), not reported.
 The per-seed, per-condition numbers are in <code>results.csv</code>; this table is <code>summary.csv</code>.</p>
-{table}
+{_summary_html(s)}
 <h2>Figures</h2>
 {figs or '<p>No figures (the measures that draw them were not run).</p>'}
+<h2 id="measures">Measures</h2>
+<p>What each number means, its unit and its valid range (from <code>spectral_align.experiment.MEASURE_INFO</code>).</p>
+{_glossary_html(s.measure if len(s) else [])}
 <h2>Notes</h2>
 {notes_html}
+<h2>Settings for this device</h2>
+{auto}
 <h2>Arms as run</h2>
 <p>Each arm's parameters; those defined for another image size (the human channel's centre is given at 224 px) also at
 the size these images have.</p>
@@ -436,7 +657,9 @@ def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
     write_csv(summary, out / "summary.csv")
     figures = make_figures(results, out / "figures", banner, masking=dict(kind=cfg.masking_noise, size=size))
     report = write_report(out, cfg, results, summary, figures, banner)
-    print(format_summary(summary, banner), file=file)
+    fd = findings(results, summary[~summary.measure.str.startswith('note')] if len(summary) else summary, cfg,
+                  read_data_info(out), read_plan(out))
+    print(format_summary(summary, banner, fd), file=file)
     missing = missing_runs(cfg)
     if missing: print(f"note: {len(missing)} run(s) not finished yet: {', '.join(run_name(a, s) for a, s in missing)}", file=file)
     print(f"report: {report.resolve()}", file=file, flush=True)

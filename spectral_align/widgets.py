@@ -7,6 +7,7 @@ Docs: https://spectral-align.github.io/spectral_align/widgets.html.md"""
 # %% ../nbs/13_widgets.ipynb #489ccd41
 from __future__ import annotations
 import math, os
+from fastcore.basics import patch
 import numpy as np
 import torch
 from .core import check_images, check_number, check_choice, describe
@@ -315,3 +316,51 @@ def band_explorer(x: torch.Tensor, i: int = 0, band: int | None = None, noise_sd
                     seed=W.BoundedIntText(value=seed, min=0, max=2 ** 31 - 1, description="seed", layout=W.Layout(width="160px")))
     if n > 1: controls["i"] = W.IntSlider(value=i, min=0, max=n - 1, description="image", continuous_update=False)
     return Explorer(draw, controls)
+
+# %% ../nbs/13_widgets.ipynb #d9448e85
+def _draw_control(ax, k: int, name: str, c) -> None:
+    "Control `c` drawn in slot `k` of the strip `ax` (x from k to k + 1): its name, and a slider at its value or a box with its choice."
+    desc = getattr(c, "description", "") or name
+    x0, x1 = k + 0.08, k + 0.92
+    ax.text(x0, 0.78, desc, fontsize=8, va="center", ha="left")
+    opts = list(getattr(c, "options", []) or [])
+    kind = type(c).__name__
+    if kind in ("IntSlider", "FloatSlider") and c.max > c.min:
+        frac, shown = (c.value - c.min) / (c.max - c.min), f"{c.value:g}"
+    elif opts and kind == "SelectionSlider":
+        vals = [o[1] if isinstance(o, tuple) else o for o in opts]
+        frac, shown = vals.index(c.value) / max(len(vals) - 1, 1), str(c.label)
+    else: frac, shown = None, str(getattr(c, "label", None) or c.value)
+    if frac is None:                                       # a menu or a text box: its current choice in a box
+        ax.add_patch(__import__("matplotlib").patches.FancyBboxPatch((x0, 0.12), x1 - x0, 0.36, boxstyle="round,pad=0.02",
+                                                                    fc="white", ec="0.55", lw=0.8))
+        ax.text(x0 + 0.04, 0.30, shown + (" ▾" if opts else ""), fontsize=8, va="center")
+        return
+    xs = x0 + (x1 - x0 - 0.25) * frac
+    ax.plot([x0, x1 - 0.25], [0.3, 0.3], color="0.75", lw=3, solid_capstyle="round")
+    ax.plot([x0, xs], [0.3, 0.3], color="#2196f3", lw=3, solid_capstyle="round")
+    ax.plot([xs], [0.3], "o", color="white", mec="0.4", ms=7)
+    ax.text(x1 - 0.2, 0.3, shown, fontsize=8, va="center")
+
+@patch
+def snapshot(self: Explorer, dpi: int = 72):
+    """A static picture of the explorer as a notebook shows it: its controls, each drawn at its current value (a slider,
+    or a box with the chosen option), above its current figure. For pages that cannot run widgets (the docs, a
+    report); returns a matplotlib Figure."""
+    import io
+    import matplotlib.pyplot as plt
+    if self.figure is None: raise ValueError(f"the explorer has no figure to picture; its last drawing failed: {self.error}")
+    buf = io.BytesIO()
+    self.figure.savefig(buf, format="png", dpi=dpi)
+    buf.seek(0)
+    img = plt.imread(buf)
+    h, w = img.shape[0] / dpi, img.shape[1] / dpi
+    strip = 0.5 * math.ceil(len(self.controls) / 4)
+    fig = plt.figure(figsize=(w, h + strip), dpi=dpi)
+    im = fig.add_axes([0, 0, 1, h / (h + strip)]); im.imshow(img); im.set_axis_off()
+    n_row = min(4, len(self.controls))
+    for r in range(math.ceil(len(self.controls) / 4)):
+        bar = fig.add_axes([0, (h + strip - 0.5 * (r + 1)) / (h + strip), 1, 0.5 / (h + strip)])
+        bar.set_xlim(0, n_row); bar.set_ylim(0, 1); bar.set_axis_off()
+        for k, (name, c) in enumerate(list(self.controls.items())[4 * r:4 * r + 4]): _draw_control(bar, k, name, c)
+    return fig

@@ -233,3 +233,27 @@ def test_demo_on_a_local_copy(tmp_path):
     assert "epoch 1/1" not in p.stdout                                    # --quiet: no epoch lines
     info = json.loads((tmp_path / "o" / "data.json").read_text())
     assert (info["data"], info["n_train"], info["synthetic"]) == ("npz", 64, False)
+
+
+def test_help_shows_each_commands_defaults(tmp_path):
+    "`demo --help` shows the demo's own defaults and `experiment --help` the experiment's; `--version` is listed."
+    demo, exp, top = run("demo", "--help", cwd=tmp_path), run("experiment", "--help", cwd=tmp_path), run("--help", cwd=tmp_path)
+    assert demo.returncode == exp.returncode == top.returncode == 0, (demo.stderr, exp.stderr, top.stderr)
+    d, e = " ".join(demo.stdout.split()), " ".join(exp.stdout.split())
+    assert "(default: 5000;" in d and "(default: 6000)" in e
+    assert "(default: demo_out;" in d and "(default: spectral_align_out)" in e
+    assert "(default: clean,hybrid,pgd)" in d and "--version" in top.stdout
+
+
+def test_channel_reads_an_experiments_results(tmp_path):
+    "`spectral-align channel results.csv` fits each arm of an experiment's own results file (no pandas needed to read it)."
+    d = json.loads((ROOT / "spectral_align" / "data" / "human_cbm.json").read_text())
+    lines = ["arm,seed,group,measure,condition,param,value,protocol"]
+    for s in (0, 1):
+        for i, sd in enumerate(d["noise_sds"]):
+            for j, k in enumerate(d["bands"]): lines.append(f"baseline,{s},masking,masking_acc,{sd:g},{k},{d['accuracy_percent'][i][j] / 100},")
+    (tmp_path / "results.csv").write_text("\n".join(lines) + "\n")
+    p = run("channel", tmp_path / "results.csv", "--json", "--kind", "pyramid", "--size", "224", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    fit = json.loads(p.stdout.splitlines()[0])
+    assert fit["arm"] == "baseline" and fit["fitted"] and abs(fit["center_cycles_per_image"] - 39.6) < 0.1, fit

@@ -46,3 +46,25 @@ def test_figures_are_published(nb):
                if not any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
     assert not missing, (f"{nb.name}: {len(missing)} of {len(cells)} figure cells have no image output; run "
                          f"`make outputs` and commit (first lines: {missing[:3]})")
+
+
+def test_sidebar_lists_the_pages():
+    "nbs/sidebar.yml (kept by hand) lists every notebook once and nothing that is not a page (no nbdev.yml, styles.css, images)."
+    import yaml
+    def pages(items):
+        for it in items:
+            if isinstance(it, dict): yield from pages(it.get("contents", []))
+            else: yield it
+    listed = list(pages(yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]))
+    nbs = sorted(str(p.relative_to(ROOT / "nbs")) for p in NBS)
+    assert sorted(listed) == nbs, (f"nbs/sidebar.yml lists {sorted(set(listed) - set(nbs))} that are not notebooks and "
+                                   f"misses {sorted(set(nbs) - set(listed))}; repeated: {[p for p in listed if listed.count(p) > 1]}")
+
+
+def test_workflows_follow_nbdev():
+    "The CI and docs workflows exist, parse, run `make test` and deploy with nbdev's Quarto action."
+    import yaml
+    wf = ROOT / ".github" / "workflows"
+    test, deploy = (yaml.safe_load((wf / f).read_text()) for f in ("test.yaml", "deploy.yaml"))
+    assert any(s.get("run") == "make test" for s in test["jobs"]["test"]["steps"]), test
+    assert any(s.get("uses", "").startswith("fastai/workflows/quarto-ghp3@") for s in deploy["jobs"]["deploy"]["steps"]), deploy

@@ -46,7 +46,7 @@ def test_library_matches_notebooks(tmp_path):
 
 def test_readme_follows_index():
     "README.md says what nbs/index.ipynb says (kept by hand where nbdev-readme, which needs Quarto, cannot run)."
-    import json
+    import json, re
     nb = json.loads((ROOT / "nbs" / "index.ipynb").read_text())
     readme = (ROOT / "README.md").read_text()
     missing = []
@@ -54,7 +54,7 @@ def test_readme_follows_index():
         src = "".join(c["source"])
         if src.startswith("#| hide"): continue
         for line in src.splitlines():
-            line = line.strip().replace("](images/", "](nbs/images/")
+            line = re.sub(r"\]\((?!https?:|#|/)", "](nbs/", line.strip())     # relative links: from nbs/ to the root
             if line and line not in readme: missing.append(line)
     assert not missing, f"README.md is out of step with nbs/index.ipynb; lines missing from README: {missing[:5]}"
 
@@ -94,3 +94,21 @@ def test_imports_flow_one_way():
             if MODULE_ORDER.index(other) >= MODULE_ORDER.index(m): bad.append(f"{m}.py:{line} imports {other} (not above it)")
             bad += [f"{m}.py:{line} imports the private name {other}.{n}" for n in names if n.startswith("_")]
     assert not bad, "\n".join(bad)
+
+
+def test_readme_links_work():
+    "Every relative link and image of README.md (and so of the docs' home page) points at a file of the repository."
+    import re
+    text = (ROOT / "README.md").read_text()
+    targets = [t.split("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"https?:|#|mailto:", t)]
+    assert targets, "README.md has no relative links to check"
+    missing = [t for t in targets if not (ROOT / t).exists()]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+def test_notebooks_have_a_kernelspec():
+    "Every notebook names its kernel, so that JupyterLab opens it without asking (nbdev-clean keeps the kernelspec)."
+    import json
+    nbs = sorted(p for p in (ROOT / "nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    bare = [str(p.relative_to(ROOT)) for p in nbs if not json.loads(p.read_text())["metadata"].get("kernelspec", {}).get("name")]
+    assert not bare, f"notebooks without a kernelspec (add {{'name': 'python3', ...}} to their metadata): {bare}"
