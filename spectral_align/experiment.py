@@ -1191,7 +1191,7 @@ def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False
           f"{'' if data.in_memory else ', streamed from disk'}), device {device}"
           + (f" × {world_size()} processes" if world_size() > 1 else "") +
           f"; {len(tasks)} task(s) to run, results in {cfg.out}", file=file, flush=True)
-    plan = on_main(announce_plan, cfg, device, tuple(xt.shape[1:]), len(xt), len(xv), ctx["n_classes"], file)
+    plan = on_main(announce_plan, cfg, device, tuple(data.image_shape), data.n_train, data.n_valid, data.n_classes, file)
     prog = _Progress(tasks, file, prior=None if plan is None else plan_rates(plan, cfg))
     for a, s in runs: _run_one(cfg, a, s, dls, ctx, prog, file, measures, quiet)
     prog.close()
@@ -1445,7 +1445,8 @@ def print_plan(cfg: ExperimentConfig, file=None) -> pd.DataFrame:
     "Print the plan `run_experiment` would print for `cfg` (`--plan`): it reads the data, and trains and writes nothing."
     cfg = _check_cfg(cfg)
     device, data = _device(cfg), experiment_data(cfg)
-    return announce_plan(cfg, device, tuple(data[0].shape[1:]), len(data[0]), len(data[2]), int(data[4]), file, save=False)
+    return announce_plan(cfg, device, tuple(data.image_shape), data.n_train, data.n_valid, data.n_classes, file,
+                         save=False)
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")
