@@ -1335,7 +1335,7 @@ def plan_experiment(cfg: ExperimentConfig, device, shape: tuple, n_train: int, n
     resolved config (`cfg`)."""
     device = torch.device(device)
     rc = cfg.for_device(device)
-    speed = speed or calibrate_speed(cfg.arch, shape, n_classes, device, n=min(cfg.bs, 128))
+    speed = speed or calibrate_speed(cfg.arch, shape, n_classes, device, n=min(max(cfg.bs, 8), 128))      # at least 8 images: a tiny batch times nothing
     rows = []
     for a in cfg.arms:
         for s in cfg.seed_list:
