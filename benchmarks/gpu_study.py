@@ -301,10 +301,10 @@ def study_config(study: str, where: dict, out: Path, a, device):
     if study == "cifar10": c.update(arch="resnet18_cifar", n_train=0, n_valid=0)
     else: c.update(arch="resnet18", image_size=224, n_train=0, n_valid=0)
     if a.dry:               # tiny sizes: the same steps in about a minute per study on 2 CPU cores
-        c.update(arch="small_cnn", epochs=a.epochs or 1, bs=16, n_eval=16, n_attack=8, n_minimal=4, pgd_steps=2,
+        c.update(arch="small_cnn", epochs=a.epochs or 1, bs=16, n_eval=8, n_attack=4, n_minimal=2, pgd_steps=1,
                  eps_linf=["8/255"], eps_l2=[0.5], severities=[1], minimal_protocol="bisect", hybrid_partner_seeds=1,
-                 corruptions=["gaussian_noise", "gaussian_blur", "contrast"],
-                 arm_params=dict(noise=dict(sigma=0.12, p=0.5), similarity=dict(aligned, n_target=32, v1_units=64)))
+                 corruptions=["gaussian_noise"],
+                 arm_params=dict(noise=dict(sigma=0.12, p=0.5), similarity=dict(aligned, n_target=32, v1_units=32)))
         if study == "imagenette": c.update(image_size=32)
     return ExperimentConfig(**c)
 
@@ -319,23 +319,32 @@ def worker(argv) -> int:
     from spectral_align.experiment import ExperimentConfig, run_one, run_name
     import spectral_align.measures  # noqa: F401  (registers the built-in measures)
     cfg = ExperimentConfig.from_dict(json.loads(Path(cfg_file).read_text()))
+    failed = 0
     for r in json.loads(runs):
         arm, seed = r
         f = Path(timings) / f"{run_name(arm, seed)}.json"
         t = dict(arm=arm, seed=seed, start=time.time(), pid=os.getpid())
         f.write_text(json.dumps(t))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            run_one(cfg, arm, seed, quiet=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run_one(cfg, arm, seed, quiet=True)
+        except Exception as e:                  # the lane goes on with its next run; the study names the failure
+            traceback.print_exc(file=sys.stdout)
+            msg = str(e).strip().splitlines()[-1] if str(e).strip() else ""
+            print(f"lane {os.getpid()}: FAILED {run_name(arm, seed)}: {type(e).__name__}: {msg}", flush=True)
+            failed += 1
+            continue
         f.write_text(json.dumps(dict(t, end=time.time())))
         print(f"lane {os.getpid()}: done {run_name(arm, seed)} in {time.time() - t['start']:.1f} s", flush=True)
-    return 0
+    return 1 if failed else 0
 
 
 def run_lanes(cfg, todo: list, n_lanes: int, deadline: float, folder: Path, threads: int, file) -> bool:
-    "Run `todo` in `n_lanes` worker processes until done or `deadline` (time.time()); True when every lane finished."
+    """Run `todo` in `n_lanes` worker processes until done or `deadline` (time.time()); return whether every lane
+    finished, and the runs that failed ('name: error')."""
     folder.mkdir(parents=True, exist_ok=True)
-    cfg_file = folder / "config.json"
+    cfg_file = folder / "lanes_config.json"
     cfg_file.write_text(json.dumps(dataclasses.asdict(cfg)))
     lanes = [todo[k::n_lanes] for k in range(n_lanes)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore"}
@@ -361,12 +370,17 @@ def run_lanes(cfg, todo: list, n_lanes: int, deadline: float, folder: Path, thre
                 if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
             break
         time.sleep(0.5)
-    for p, lf, runs in procs:
-        p.wait(); lf.close()
-        if p.returncode != 0 and done:
-            tail = (folder / f"lane{procs.index((p, lf, runs))}.log").read_text()[-1500:]
-            print(f"grid: a lane failed (exit {p.returncode}); its log ends:\n{tail}", file=file, flush=True)
-    return done
+    failed = []
+    for k, (p, lf, runs) in enumerate(procs):
+        p.wait()
+        lf.close()
+        lines = (folder / f"lane{k}.log").read_text().splitlines()
+        failed += [ln.split("FAILED ", 1)[1] for ln in lines if ": FAILED " in ln]
+        if p.returncode not in (0, 1) and done:
+            print(f"grid: lane {k} ended with exit status {p.returncode}; its log ends:\n" + "\n".join(lines[-20:]),
+                  file=file, flush=True)
+    for f in failed: print(f"grid: run FAILED: {f} (traceback in the lane logs)", file=file, flush=True)
+    return done, failed
 
 
 # --- time budget --------------------------------------------------------------------------------------------------------
@@ -385,7 +399,7 @@ def measured_runs(cfg, timings: Path) -> dict:
     (from the previous file to its CSV), from the run folders' file times."""
     from spectral_align.experiment import run_name
     tot, runs = {}, []
-    for f in sorted(timings.glob("*.json")):
+    for f in sorted(timings.glob("*-seed*.json")):
         t = json.loads(f.read_text())
         rd = Path(cfg.out) / "runs" / run_name(t["arm"], t["seed"])
         prev, row = t["start"], dict(run=rd.name, start=t["start"], end=t.get("end"))
@@ -470,9 +484,9 @@ def run_study(study: str, a, device, deadline: float) -> dict:
         if timings.exists(): shutil.rmtree(timings)
         t = time.perf_counter()
         print(f"\n== {study}: grid", file=file, flush=True)
-        complete = True
+        complete, failed = True, []
         if not todo: print("grid: every run is complete", file=file, flush=True)
-        elif n_lanes: complete = run_lanes(cfg, todo, n_lanes, deadline, timings, a.threads, file)
+        elif n_lanes: complete, failed = run_lanes(cfg, todo, n_lanes, deadline, timings, a.threads, file)
     if todo and not n_lanes:               # launch_experiment takes the output folder's lock itself; no deadline
         print("grid: every missing run as a job of the local launcher (launch_experiment)", file=file, flush=True)
         launch_experiment(cfg, "local", resume=True, gpus_per_run=int(device.type == "cuda"), threads=a.threads,
@@ -480,7 +494,7 @@ def run_study(study: str, a, device, deadline: float) -> dict:
     steps["grid"] = dict(measured_s=round(time.perf_counter() - t, 2))
     print(f"-- grid: {steps['grid']['measured_s']:.1f} s", file=file, flush=True)
     with OutputLock(cfg.out, file):
-        timed("report", finish_outputs, cfg, file, write_outputs)
+        timed("report", finish_outputs, cfg, logf, write_outputs)      # its long summary goes to the log only
     missing = missing_runs(cfg)
     steps["data"]["planned_s"], steps["plan"]["planned_s"] = ready_plan["data"], ready_plan["plan"]
     steps["report"]["planned_s"] = ready_plan["report"]
@@ -495,14 +509,14 @@ def run_study(study: str, a, device, deadline: float) -> dict:
                   written=time.strftime("%Y-%m-%dT%H:%M:%S"), lanes=n_lanes, threads_per_lane=a.threads,
                   arms=cfg.arms, seeds=cfg.seed_list, epochs=cfg.epochs, arch=cfg.arch, n_train=data.n_train, n_valid=data.n_valid,
                   steps=steps, total_measured_s=total, within_target=total <= TARGET_S, complete=not missing,
-                  unfinished_runs=[f"{x}-seed{s}" for x, s in missing], stopped_at_deadline=not complete,
+                  unfinished_runs=[f"{x}-seed{s}" for x, s in missing], stopped_at_deadline=not complete, failed_runs=failed,
                   reference_images_s=REF_IMAGES_S[study],
                   measured_tasks=measured_runs(cfg, timings) if timings.exists() else dict(per_task_total={}, runs=[]))
     over = [k for k, s in steps.items() if s.get("planned_s") is not None and s["measured_s"] > s["planned_s"]]
     budget["over_plan"] = over
     write_budget(out, budget)
     print_budget(budget, file)
-    verdict = ("COMPLETE" if not missing else "PARTIAL") + (" (dry run, CPU, tiny sizes)" if a.dry else "")
+    verdict = ("FAILED RUNS" if failed else "COMPLETE" if not missing else "PARTIAL") + (" (dry run, CPU, tiny sizes)" if a.dry else "")
     print(f"gpu-study {study}: {verdict}: {len(cfg.arms) * cfg.seeds - len(missing)}/{len(cfg.arms) * cfg.seeds} runs, "
           f"{total:.0f} s (target {TARGET_S} s" + (f"; over the plan: {', '.join(over)}" if over else "") + f"); {out}",
           file=file, flush=True)
@@ -522,7 +536,7 @@ def bundle(out: Path, study: str, dst: Path) -> None:
 
 # --- the dry run's source data --------------------------------------------------------------------------------------------
 
-def make_dry_source(root: Path, n_train: int = 120, n_test: int = 60) -> Path:
+def make_dry_source(root: Path, n_train: int = 64, n_test: int = 40) -> Path:
     """A tiny stand-in for ../shared/data: cifar10/lossy_jpeg/{train,test}_jpeg.npz (the built-in synthetic images as
     JPEG files, 32 px) and imagenette/{train,val}/<class>/*.JPEG (the same at 48 px)."""
     from PIL import Image
@@ -605,7 +619,9 @@ def main(argv=None) -> int:
     studies = ["cifar10", "imagenette"] if a.study == "all" else [a.study]
     failed = []
     for s in studies:
-        try: run_study(s, a, device, deadline)
+        try:
+            b = run_study(s, a, device, deadline)
+            if b["failed_runs"]: failed.append(f"{s} ({len(b['failed_runs'])} run(s) failed: {'; '.join(b['failed_runs'])})")
         except Exception as e:
             traceback.print_exc(file=sys.stdout)
             failed.append(f"{s} ({type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''})")
