@@ -51,6 +51,21 @@ The pack prints each part's size and each study's carry (working tree + wheels +
 Packages the GPU machine lacks travel as wheels in `.whl/` (/work/.library/device/README.md): fastai, fastcore,
 fastprogress, fasttransform, plum-dispatch, beartype, foolbox, eagerpy, imagecorruptions-imaug, torchattacks.
 
+In a GPU window (15 minutes of device time, 10 a command, 64 MiB carried, a bare machine each time):
+
+    # here, once: the wheels into .whl/ FIRST (the pack sizes Imagenette to what they leave), then the pack
+    python benchmarks/gpu_study.py --pack
+    # call 1, carry [".gpu_data/cifar10", ".gpu_data/neural", ".whl"]:
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD &&
+      PYTHONUNBUFFERED=1 python3 benchmarks/gpu_study.py --study cifar10 --bundle $OUT 2>&1 | tee $OUT/cifar10.log
+    # call 2, carry [".gpu_data/imagenette", ".gpu_data/neural", ".whl"]: the same with --study imagenette
+A call stops its lanes at --deadline-s (540 s) and still writes the report, the budget and the bundle; calling it
+again at once (the machine still warm) resumes. The plan, honestly: CIFAR-10 training alone is 21 runs x 10 epochs x
+50,000 images / 21,963 images/s = ~478 s of the 600 s at the reference speed (lanes do not shorten training, which
+fills the GPU), leaving ~57 s for every measure of 21 runs, and li2023's Brendel-Bethge search alone is estimated at
+far more: expect PARTIAL at the deadline; time_budget.json then says which step broke the target (the speed work of
+issue 24 item 2, or fewer epochs with --epochs, is what would make it fit).
+
 `--dry` runs every step on the CPU at tiny sizes in about two minutes: it writes a tiny CIFAR-like JPEG set and a tiny
 image folder (the built-in synthetic images), packs them, unpacks them and runs both grids (small CNN, one epoch, a few
 images per measure, `minimal_protocol bisect`, severity 1), with the same files and the same budget JSON. Without a
@@ -562,10 +577,7 @@ def make_dry_source(root: Path, n_train: int = 64, n_test: int = 40) -> Path:
 # --- main -------------------------------------------------------------------------------------------------------------------
 
 def parse(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] + " " + " ".join(__doc__.split("\n")[1:3]),
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="See the module docstring (benchmarks/gpu_study.py) for the grid, the steps, the pack and "
-                                        "the budget.")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pack", action="store_true", help="pack the data from --source into --data (run it here, not on the GPU)")
     ap.add_argument("--source", default=str(ROOT.parent / "shared" / "data"),
                     help="folder laid out like ../shared/data (cifar10/lossy_jpeg, imagenette, neural); default ../shared/data")
