@@ -409,18 +409,6 @@ class ExperimentConfig:
         for k in ("out", "device", "num_workers"): d.pop(k)
         return d
 
-# %% ../nbs/12_experiment.ipynb #c67838d5
-@patch(cls_method=True)
-def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
-    "A checked config from a dict (unknown keys are refused with the list of valid ones)."
-    if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
-    bad = [k for k in d if not isinstance(k, str)]
-    if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
-    d = {k.replace("-", "_"): v for k, v in d.items()}
-    unknown = sorted(set(d) - set(cls.keys()))
-    if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
-    return cls(**d)
-
 # %% ../nbs/12_experiment.ipynb #87aa29c6
 def _check_image_keys(cfg: ExperimentConfig) -> None:
     "Check (and normalise) the keys of how images are read, augmented, held in memory and subset for the measures."

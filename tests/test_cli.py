@@ -240,9 +240,9 @@ def test_help_shows_each_commands_defaults(tmp_path):
     demo, exp, top = run("demo", "--help", cwd=tmp_path), run("experiment", "--help", cwd=tmp_path), run("--help", cwd=tmp_path)
     assert demo.returncode == exp.returncode == top.returncode == 0, (demo.stderr, exp.stderr, top.stderr)
     d, e = " ".join(demo.stdout.split()), " ".join(exp.stdout.split())
-    assert "(default: 5000;" in d and "(default: 6000)" in e
-    assert "(default: demo_out;" in d and "(default: spectral_align_out)" in e
-    assert "(default: clean,hybrid,pgd)" in d and "--version" in top.stdout
+    assert "(default: 5000 on CIFAR-10, 2000 on an image folder" in d and "(default: 6000)" in e
+    assert "(default: demo_out on CIFAR-10, demo_out_folder on an image folder" in d and "(default: spectral_align_out)" in e
+    assert "(default: clean,hybrid,pgd on CIFAR-10" in d and "--version" in top.stdout
 
 
 def test_channel_reads_an_experiments_results(tmp_path):
