@@ -371,20 +371,26 @@ def run_lanes(cfg, todo: list, n_lanes: int, deadline: float, folder: Path, thre
         procs.append((p, lf, runs))
     print(f"grid: {len(todo)} run(s) in {len(procs)} lane(s) ({threads} CPU thread(s) each); lane logs in {folder}",
           file=file, flush=True)
+    def kill(sig):
+        for p, _, _ in procs:
+            if p.poll() is None:
+                try: os.killpg(p.pid, sig)
+                except ProcessLookupError: pass
+    def stop():
+        kill(signal.SIGTERM)
+        t = time.time()
+        while any(p.poll() is None for p, _, _ in procs) and time.time() - t < 10: time.sleep(0.2)
+        kill(signal.SIGKILL)
     done = True
-    while any(p.poll() is None for p, _, _ in procs):
-        if time.time() > deadline:
-            done = False
-            print("grid: deadline reached; stopping the lanes (finished runs and measures stay; --resume continues)",
-                  file=file, flush=True)
-            for p, _, _ in procs:
-                if p.poll() is None: os.killpg(p.pid, signal.SIGTERM)
-            t = time.time()
-            while any(p.poll() is None for p, _, _ in procs) and time.time() - t < 10: time.sleep(0.2)
-            for p, _, _ in procs:
-                if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
-            break
-        time.sleep(0.5)
+    try:                                     # the lanes run in their own process groups: never leave one behind
+        while any(p.poll() is None for p, _, _ in procs):
+            if time.time() > deadline:
+                done = False
+                print("grid: deadline reached; stopping the lanes (finished runs and measures stay; a new call resumes)",
+                      file=file, flush=True)
+                break
+            time.sleep(0.5)
+    finally: stop()
     failed = []
     for k, (p, lf, runs) in enumerate(procs):
         p.wait()
@@ -610,6 +616,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]: return worker(argv[1:])
     a = parse(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))      # a killed study still stops its lanes (finally)
     if a.pack and not a.dry: return pack(a)
     import torch
     if not a.dry and not torch.cuda.is_available():
