@@ -12,7 +12,7 @@ TORCHATTACKS := torchattacks==3.5.1
 # exactly when it must and is a no-op otherwise.
 STAMP := $(VENV)/.spectral_align-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)-$(shell echo $(CURDIR) | sha1sum | cut -c1-8)
 
-.PHONY: setup demo test export outputs clean-nbs check bench gpu-check help
+.PHONY: setup demo test export outputs clean-nbs check bench gpu-check gpu-study help
 
 help:
 	@echo "make demo [DATA=dir] [DEMO_OUT=dir] - set up the environment and run the demo experiment on an image folder"
@@ -26,6 +26,10 @@ help:
 	@echo "make gpu-check [DATA=dir] [DRY=1] - on one NVIDIA GPU, train every arm, run every measure and check the"
 	@echo "              speed goals in under 5 minutes (DATA: folder of train_jpeg.npz/test_jpeg.npz, default synthetic"
 	@echo "              images; DRY=1: the same steps on the CPU with tiny sizes, speed goals not judged)"
+	@echo "make gpu-study [DATA=dir] [STUDY=cifar10|imagenette] [DRY=1] [PACK=1] - on one NVIDIA GPU, the paper-scale grid"
+	@echo "              (7 arms x 3 seeds, ResNet-18, published protocols; CIFAR-10 JPEG copy and Imagenette 224 px), resumable,"
+	@echo "              with a time budget per step against 10 minutes (DATA: the pack, default .gpu_data; PACK=1: write the"
+	@echo "              pack from ../shared/data under the 64 MiB carry; DRY=1: every step on the CPU at tiny sizes)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +63,6 @@ bench: setup
 
 gpu-check: setup
 	$(BIN)/python benchmarks/gpu.py $(if $(filter 1,$(DRY)),--dry) $(if $(DATA),--data-path $(DATA))
+
+gpu-study: setup
+	$(BIN)/python benchmarks/gpu_study.py $(if $(filter 1,$(PACK)),--pack) $(if $(filter 1,$(DRY)),--dry) $(if $(DATA),--data $(DATA)) $(if $(STUDY),--study $(STUDY))
