@@ -1,0 +1,306 @@
+"""Fuzz every public function and class of the package: a valid call first (the baseline), then each argument replaced
+in turn by each hostile value of its kind (`values.hostile`), every outcome classified (`harness.CLASSES`)."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import random
+import warnings
+
+import numpy as np
+import torch
+
+from harness import EQUIV, INVALID, ROBUST, Outcome, Snapshot, classify_call, first_line, timed
+from values import TMP, hostile, images, labels, tiny_model
+
+MODULES = ("core", "spectra", "filters", "data", "models", "probes", "masking", "channel", "profile", "attacks",
+           "corruptions", "similarity", "neural", "regularizers", "train", "experiment", "measures", "report", "widgets", "cli")
+
+# valid values of required arguments, by name (a function of nothing, called afresh for each call)
+BY_NAME = {
+    "x": images, "images": images, "xb": images, "x_adv": images, "x_train": images, "x_valid": images,
+    "y": labels, "y_train": labels, "y_valid": labels, "model": tiny_model,
+    "seed": lambda: 0, "bs": lambda: 2, "n": lambda: 4, "size": lambda: 32, "h": lambda: 32, "w": lambda: 32,
+    "eps": lambda: 2 / 255, "norm": lambda: "inf", "n_classes": lambda: 10, "in_channels": lambda: 3, "channels": lambda: 3,
+    "arch": lambda: "small_cnn", "cutoff": lambda: 8.0, "sigma": lambda: 1.0, "severity": lambda: 1,
+}
+
+# never fuzzed: where output goes, cosmetic options
+SKIP_PARAMS = {"self", "file", "ax", "title", "banner", "quiet", "progress", "verbose", "warn", "prog", "cmap", "colorbar",
+               "vmin", "vmax", "annotate", "plot", "draw"}
+
+# functions not fuzzed here, with the reason (they are covered by the command scenarios, or do nothing checkable)
+SKIP = {
+    "core.moved_names": "returns a module __getattr__; covered by its notebook",
+    "core.lazy_module": "a lazy import stand-in",
+    "core.CommandParser": "argparse subclass; covered by the command cases",
+    "data.download_cifar10": "network", "data.find_cifar10": "network / environment",
+    "data.CifarUnpickler": "internal unpickler", "data.TensorDL": "fastai DataLoader subclass", "data.data_cache": "environment",
+    "train.init_distributed": "process groups", "train.barrier": "process groups", "train.data_parallel": "process groups",
+    "train.world_size": "environment", "train.rank": "environment", "train.local_rank": "environment",
+    "train.is_main_process": "environment", "train.adamw": "fastai optimiser wrapper",
+    "experiment.launch_experiment": "submitit jobs; covered by test_cluster",
+    "experiment.run_one": "needs a prepared folder; covered by the command scenarios",
+    "experiment.run_experiment": "covered by the command scenarios (one tiny training per case)",
+    "experiment.train_run": "covered by the command scenarios", "experiment.demo_config_keys": "environment / network",
+    "cli.main": "covered by the command cases", "cli.cli_experiment": "covered by the command cases",
+    "cli.cli_report": "covered by the command cases", "cli.cli_attack": "covered by the command cases",
+    "cli.cli_corrupt": "covered by the command cases", "cli.cli_channel": "covered by the command cases",
+    "cli.run_command": "covered by the command cases", "cli.experiment_parser": "argparse",
+    "widgets.Explorer": "ipywidgets UI", "widgets.cutoff_explorer": "ipywidgets UI", "widgets.band_explorer": "ipywidgets UI",
+}
+
+# (target, param, case) or (target, param, '*') → why accepting it is right (reclassifies 'silent' as 'ok')
+EXEMPT: dict = {}
+# functions that run a model as it is (their callers set eval mode): a train-mode model updates its batch-norm statistics
+RUNS_AS_IS = {"core.model_logits"}
+
+# functions whose purpose is to change an argument: no mutation check
+MUTATES = {"core.seed_everything", "core.eval_mode", "models.load_checkpoint", "train.fit", "train.make_learner",
+           "train.register_arm", "experiment.register_measure", "experiment.describe_measure", "train.on_main",
+           "models.FeatureHooks", "masking.CategoryReadout", "regularizers.SimilarityRegularizer", "regularizers.CKAAlignment",
+           "regularizers.NeuralGuidance", "train.save_trained", "train.EpochCheckpoint", "models.Classifier"}
+
+
+def _small_cfg(**kw):
+    from spectral_align.experiment import ExperimentConfig
+    return ExperimentConfig(**{**dict(arms=["baseline"], n_train=32, n_valid=16, epochs=1, bs=16, measures=["clean"],
+                                      out=str(TMP / "exp_out")), **kw})
+
+def _results():
+    import pandas as pd
+    from spectral_align.experiment import RESULT_COLUMNS
+    rows = [(a, s, "clean", "clean_acc", "", float("nan"), 0.5 + 0.1 * s + (0.1 if a == "blur" else 0), "")
+            for a in ("baseline", "blur") for s in (0, 1)]
+    rows += [(a, s, "pgd", "pgd_linf_acc", "", e, 0.4 - e, "") for a in ("baseline", "blur") for s in (0, 1) for e in (0.0, 2 / 255)]
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+def _ckpt():
+    from spectral_align.models import save_checkpoint
+    p = TMP / "model.pth"
+    if not p.exists(): save_checkpoint(tiny_model(), p)
+    return str(p)
+
+def _ctx():
+    return dict(x=images(8), y=labels(8), cfg=_small_cfg(n_eval=8, n_attack=4, n_minimal=4, pgd_steps=2,
+                                                         eps_linf=["8/255"], eps_l2=[0.5], severities=[1],
+                                                         corruptions=["gaussian_noise"]),
+                device=torch.device("cpu"), eval_seed=1, n_classes=10, out=TMP, arm="baseline", seed=0, run_dir=TMP)
+
+def _rdm():
+    from spectral_align.similarity import rdm
+    return rdm(torch.randn(6, 5, generator=torch.Generator().manual_seed(0)))
+
+def _responses(): return torch.randn(8, 5, generator=torch.Generator().manual_seed(1))
+
+def _dls():
+    from spectral_align.data import get_dls
+    return get_dls(images(16), torch.arange(16) % 4, images(8), torch.arange(8) % 4, bs=4, device="cpu")
+
+def _learn():
+    from spectral_align.train import make_learner
+    return make_learner(_dls(), quiet=True, width=4)
+
+def _trials():
+    from spectral_align.masking import trial_key
+    return {trial_key(0.0, 0): [1, 0, 1], trial_key(0.1, 1): [0, 1]}
+
+# per-function valid arguments (name → value or function of nothing) beyond `BY_NAME`, and `call` to use the result
+OVERRIDES = {
+    "core.check_number": dict(v=0.5, name="v"), "core.check_choice": dict(v="a", name="v", allowed=("a", "b")),
+    "core.describe": dict(v=[1, 2]), "core.check_out_dir": dict(out=lambda: str(TMP / "out_dir")),
+    "core.one_line": dict(msg="a\nb"), "core.command_error": dict(prog="p", e="bad"),
+    "core.model_logits": dict(xb=images), "core.check_labels": dict(y=labels),
+    "core.eval_mode": dict(call=lambda cm: cm.__enter__()),
+    "spectra.radial_profile": dict(spec=lambda: torch.rand(2, 3, 16, 16)),
+    "filters.fourier_filter": dict(gain=lambda: torch.ones(32, 32)), "filters.Complement": dict(base=lambda: _filt()),
+    "filters.LowPass": dict(cutoff=8.0), "filters.HighPass": dict(cutoff=8.0), "filters.BandPass": dict(low=4.0, high=8.0),
+    "filters.fwhm_to_sigma": dict(fwhm_octaves=1.0), "filters.LogGaussianBand": dict(center=8.0),
+    "filters.GaussianBlur": dict(sigma=1.0), "filters.make_filter": dict(name="lowpass", cutoff=8.0),
+    "data.load_arrays": dict(x=lambda: (np.random.default_rng(0).random((4, 8, 8, 3)) * 255).astype(np.uint8), y=lambda: np.arange(4)),
+    "data.stratified_indices": dict(y=lambda: np.arange(20) % 4, n=8), "data.pad_crop_flip": dict(dy=1, dx=1),
+    "data.ImageTensors": dict(x=images, y=labels), "data.load_test_data": dict(data="builtin", n=4),
+    "data.get_dls": dict(x_train=lambda: images(16), y_train=lambda: torch.arange(16) % 4, x_valid=lambda: images(8),
+                         y_valid=lambda: torch.arange(8) % 4, bs=4, device="cpu"),
+    "data.builtin_dls": dict(n_train=16, n_valid=8, bs=4, device="cpu"), "data.make_builtin": dict(n=8),
+    "data.DataSource": "skip", "data.data_source": "skip",
+    "models.Normalize": dict(mean=(0.5, 0.5, 0.5), std=(0.2, 0.2, 0.2), call=lambda m: m(images())),
+    "models.SmallCNN": dict(width=4, call=lambda m: m(images())),
+    "models.resnet18_cifar": "skip", "models.resnet34_cifar": "skip", "models.resnet18": "skip", "models.resnet34": "skip",
+    "models.resnet50": "skip",
+    "models.check_front_end_spec": dict(spec=lambda: {"kind": "blur", "sigma": 1.0}),
+    "models.build_front_end": dict(spec=lambda: {"kind": "blur", "sigma": 1.0}), "models.Classifier": "skip",
+    "models.default_stats": dict(arch="small_cnn"), "models.build_model": dict(arch="small_cnn", width=4),
+    "models.FeatureHooks": dict(layers="head"), "models.get_features": dict(layers="head"),
+    "models.save_checkpoint": dict(path=lambda: str(TMP / "saved.pth")), "models.check_model_config": dict(cfg=lambda: tiny_model().config),
+    "models.load_checkpoint": dict(path=_ckpt), "models.model_from_checkpoint": dict(path=_ckpt),
+    "probes.hybrid_images": dict(cutoff=8.0), "probes.hybrid_sweep": dict(x=lambda: images(8), y=lambda: labels(8)),
+    "probes.fourier_heatmap": dict(x=lambda: images(2, 3, 8), y=lambda: labels(2)),
+    "probes.fourier_basis": dict(h=8, w=8, freqs=lambda: [(1, 1)]),
+    "attacks.max_eps": dict(shape=(3, 32, 32)), "attacks.check_eps": dict(eps=2 / 255),
+    "attacks.eps_to_pixel": dict(eps=2 / 255), "attacks.perturbation_norm": dict(delta=lambda: images() * 0.01),
+    "attacks.Attack": "skip", "attacks.PGD": dict(eps=8 / 255, steps=2, call=lambda a: a(images(), labels())),
+    "attacks.FGSM": dict(eps=8 / 255, call=lambda a: a(images(), labels())), "attacks.AutoAttackEval": "skip",
+    "attacks.make_attack": dict(name="pgd", steps=2), "attacks.masking_checks": dict(eps=8 / 255, steps=2),
+    "attacks.robust_accuracy": dict(eps=[8 / 255], steps=2, checks=False),
+    "attacks.minimal_perturbation": dict(x=lambda: images(2), y=lambda: labels(2), steps=2, n_eps=3),
+    "attacks.adversarial_spectrum": dict(eps=8 / 255, steps=2), "attacks.parse_eps": dict(text="2/255"),
+    "attacks.perturbation_spectrum": dict(x_adv=lambda: (images() + 0.01).clamp(0, 1)),
+    "corruptions.constants_for_size": dict(h=32, w=32), "corruptions.corrupt": dict(name="gaussian_noise"),
+    "corruptions.add_noise": dict(kind="gaussian", level=0.1), "corruptions.resolve_corruptions": dict(corruptions="noise"),
+    "corruptions.noise_sweep": dict(levels=[0.1]), "corruptions.corruption_accuracy": dict(corruptions=["gaussian_noise"], severities=(1,)),
+    "similarity.check_responses": dict(x=_responses), "similarity.rdm": dict(x=_responses),
+    "similarity.similarity_matrix": dict(x=_responses), "similarity.check_rdm": dict(r=_rdm), "similarity.upper_tri": dict(r=_rdm),
+    "similarity.rankdata": dict(v=lambda: torch.tensor([3.0, 1.0, 2.0])), "similarity.rsa": dict(rdm_a=_rdm, rdm_b=_rdm),
+    "similarity.linear_cka": dict(x=_responses, y=lambda: torch.randn(8, 3, generator=torch.Generator().manual_seed(2))),
+    "similarity.eigenspectrum": dict(x=lambda: torch.randn(20, 10, generator=torch.Generator().manual_seed(3))),
+    "similarity.eigenspectrum_alpha": dict(x=lambda: torch.randn(20, 10, generator=torch.Generator().manual_seed(3))),
+    "similarity.collect_features": dict(layers="head"), "similarity.NoiseCeiling": "skip",
+    "neural.stratified_split": dict(categories=lambda: np.array(["a", "b"] * 6), holdout=0.5),
+    "neural.per_image_pearson": dict(pred=_responses, target=lambda: _responses() + 0.1),
+    "masking.pyramid_height": dict(size=32), "masking.laplacian_pyramid": dict(x=images), "masking.masking_bands": dict(size=32),
+    "masking.true_cpi": dict(label_cpi=4.0, size=32), "masking.pyramid_label": dict(cpi=4.0, size=32),
+    "masking.band_noise": dict(n=2, size=32, band=1, sd=0.1), "masking.reduce_contrast": dict(x=images),
+    "masking.cbm_stimuli": dict(noise_sd=0.1, band=1), "masking.trial_key": dict(sd=0.1, k=1),
+    "masking.check_noise_sds": dict(noise_sds=lambda: [0.0, 0.1]), "masking.masking_protocol": dict(size=32),
+    "channel.save_trials": dict(trials=_trials, path=lambda: str(TMP / "trials.json")),
+    "channel.index_thresholds": dict(acc_percent=lambda: np.full((3, 4), 60.0)),
+    "regularizers.ramp": dict(pct=0.5, warmup=0.25), "regularizers.out_of_band_share": "skip",
+    "train.get_arm": dict(name="blur"), "train.unwrap_model": dict(model=tiny_model),
+    "train.make_learner": dict(dls=_dls, width=4, quiet=True), "train.fit": dict(learn=_learn, epochs=1),
+    "train.read_training_state": dict(fname=lambda: str(TMP / "nothing.pth")), "train.register_arm": "skip", "train.Arm": "skip",
+    "train.save_trained": dict(learn=_learn, path=lambda: str(TMP / "trained.pth")), "train.on_main": dict(f=lambda: (lambda: 1)),
+    "train.EpochCheckpoint": dict(fname=lambda: str(TMP / "ep.pth")),
+    "experiment.register_measure": "skip", "experiment.measure_function": dict(name="clean"),
+    "experiment.resolve_measures": dict(names=lambda: ["clean"]), "experiment.measure_row": dict(measure="acc", value=0.5),
+    "experiment.accuracy_on": "skip", "experiment.eval_images": dict(ctx=_ctx, n=2),
+    "experiment.MeasureInfo": dict(name="m", definition="d"), "experiment.describe_measure": "skip",
+    "experiment.measure_info": dict(name="clean_acc"), "experiment.parse_eps": dict(v="2/255"),
+    "experiment.parse_list": dict(v="a,b", name="v"), "experiment.check_arm_params": dict(arm="blur", params=lambda: {"sigma": 1.0}),
+    "experiment.arm_settings": dict(arm="channel", size=32), "experiment.out_folder": dict(v=lambda: str(TMP / "o")),
+    "experiment.ExperimentConfig": dict(arms=lambda: ["baseline"], epochs=1, out=lambda: str(TMP / "cfg_out")),
+    "experiment.read_config_file": dict(path=lambda: _yaml()), "experiment.load_config": dict(path=lambda: _yaml()),
+    "experiment.experiment_data": dict(cfg=_small_cfg), "experiment.aligned_to_brain_set": dict(cfg=_small_cfg, arm="baseline"),
+    "experiment.brain_set": "skip", "experiment.brain_split": "skip", "experiment.run_name": dict(arm="blur", seed=0),
+    "experiment.write_csv": dict(df=_results, path=lambda: TMP / "w.csv"),
+    "experiment.prepare_output": "skip", "experiment.read_lock": dict(folder=lambda: str(TMP)),
+    "experiment.OutputLock": dict(folder=lambda: str(TMP / "locked"), call=lambda l: (l.acquire(), l.release())),
+    "experiment.measure_frame": dict(rows=lambda: [dict(measure="m", condition="", param=float("nan"), value=0.5, protocol="")],
+                                     arm="baseline", seed=0, name="m"),
+    "experiment.missing_runs": dict(cfg=_small_cfg), "experiment.experiment_context": "skip",
+    "experiment.write_data_info": "skip", "experiment.read_data_info": dict(out=lambda: str(TMP)),
+    "experiment.finish_outputs": "skip", "experiment.read_results": dict(path=lambda: _results_csv()),
+    "experiment.collect_results": dict(out=lambda: str(TMP / "exp_out"), cfg=_small_cfg),
+    "measures.*": dict(ctx=_ctx),
+    "report.eps_label": dict(eps=2 / 255), "report.summarize": dict(results=_results),
+    "report.summary_table": dict(summary=lambda: __import__("spectral_align.report", fromlist=["x"]).summarize(_results())),
+    "report.format_summary": dict(summary=lambda: __import__("spectral_align.report", fromlist=["x"]).summarize(_results())),
+    "report.curves": dict(results=_results, measure="pgd_linf_acc"), "report.shift_vs_gain": "skip",
+    "report.plot_shift_vs_gain": "skip", "report.make_figures": "skip", "report.paired_change": dict(results=_results, measure="clean_acc"),
+    "report.report_notes": dict(results=_results), "report.arms_as_used": dict(cfg=_small_cfg, size=32),
+    "report.write_report": "skip", "report.write_outputs": "skip", "report.report_from_folder": "skip",
+    "widgets.cutoff_figure": dict(x=lambda: images(2)), "widgets.band_figure": dict(x=lambda: images(2)),
+}
+
+
+def _filt():
+    from spectral_align.filters import LowPass
+    return LowPass(8.0)
+
+def _yaml():
+    p = TMP / "cfg.yaml"
+    p.write_text("arms: [baseline]\nepochs: 1\n")
+    return str(p)
+
+def _results_csv():
+    p = TMP / "results.csv"
+    _results().to_csv(p, index=False)
+    return str(p)
+
+
+def _override(target: str):
+    mod = target.split(".")[0]
+    o = OVERRIDES.get(target, OVERRIDES.get(f"{mod}.*", {}))
+    return o
+
+
+def targets(modules=MODULES) -> list:
+    "Every public callable `module.name` of `modules` (from `__all__`), exceptions and plain constants left out."
+    out = []
+    for m in modules:
+        mod = importlib.import_module(f"spectral_align.{m}")
+        for n in getattr(mod, "__all__", []):
+            o = getattr(mod, n)
+            if not callable(o) or (isinstance(o, type) and issubclass(o, BaseException)): continue
+            out.append((f"{m}.{n}", o))
+    return out
+
+
+def baseline_kwargs(target: str, f) -> dict | None:
+    "Valid keyword arguments for `f` (None when a required one has no provider)."
+    o = _override(target)
+    if o == "skip": return None
+    sig = inspect.signature(f)
+    kw = {}
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name == "self": continue
+        if p.name in o: kw[p.name] = o[p.name]
+        elif p.default is p.empty:
+            if p.name in BY_NAME: kw[p.name] = BY_NAME[p.name]
+            else: return None
+    for k, v in o.items():                                   # extra keywords (e.g. **arch_kwargs)
+        if k != "call" and k not in kw: kw[k] = v
+    return kw
+
+
+def _materialise(kw: dict) -> dict:
+    "Fresh valid values: every callable in an override or `BY_NAME` is a factory (a function value is wrapped in one)."
+    return {k: (v() if callable(v) else v) for k, v in kw.items()}
+
+
+def _call(f, kw, post):
+    torch.manual_seed(0); np.random.seed(0); random.seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = f(**kw)
+        return post(r) if post else r
+
+
+def fuzz_target(target: str, f, secs: float = 20.0, max_cases: int = 120, skip=frozenset()):
+    """Fuzz `f`, yielding `('case', key)` before each case, `('outcome', Outcome)` after it, and `('skipped', why)` when
+    `f` is not fuzzed; cases whose key is in `skip` are left out."""
+    if target in SKIP: yield "skipped", SKIP[target]; return
+    kw0 = baseline_kwargs(target, f)
+    if kw0 is None:
+        yield "skipped", "no valid baseline arguments known" if _override(target) != "skip" else "skipped (needs a setting)"
+        return
+    post = _override(target).get("call") if isinstance(_override(target), dict) else None
+    yield "case", f"{target}|baseline"
+    base, exc, _ = timed(_call, f, _materialise(kw0), post, secs=secs)
+    if exc is not None:
+        yield "skipped", f"the valid call failed: {type(exc).__name__}: {first_line(exc)}"
+        return
+    sig = inspect.signature(f)
+    params = [p for p in sig.parameters.values()
+              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in SKIP_PARAMS]
+    n = 0
+    for p in params:
+        valid = _materialise({p.name: kw0[p.name]})[p.name] if p.name in kw0 else p.default
+        if valid is inspect.Parameter.empty: continue
+        for case, value, expect in hostile(p.name, valid):
+            key = f"{target}|{p.name}|{case}"
+            n += 1
+            if n > max_cases: return
+            if key in skip: continue
+            yield "case", key
+            kw = _materialise(kw0)
+            kw[p.name] = value
+            snap = Snapshot.of(list(kw.values())) if target not in MUTATES else None
+            if snap is not None and target in RUNS_AS_IS and case == "in train mode": snap = None
+            r, e, t = timed(_call, f, kw, post, secs=secs)
+            mutated = snap.changed() if snap is not None and e is None else None
+            names = [p.name, p.name.replace("_", "-")]
+            cls, detail = classify_call(expect, r, e, names, reference=base, has_reference=True, mutated=mutated)
+            why = EXEMPT.get((target, p.name, case), EXEMPT.get((target, p.name, "*")))
+            if cls == "silent" and why: cls, detail = "ok", f"exempt: {why}"
+            yield "outcome", Outcome(target, p.name, case, cls, detail, round(t, 3))
