@@ -208,7 +208,7 @@ def eval_mode(model: nn.Module):
     finally:
         for m, t in modes: m.training = t
 
-# %% ../nbs/00_core.ipynb #75a8edc8
+# %% ../nbs/00_core.ipynb #61bf591e
 def check_classes(y_train, y_valid=None, n_classes: int | None = None, names=("y_train", "y_valid"),
                   max_classes: int = 100_000) -> int:
     """The number of classes K of the training labels `y_train`, checked to be the contiguous class indices 0…K−1 with
@@ -373,7 +373,7 @@ def check_out_dir(out, files=(), flag: str = "--out") -> Path:
         if (p / f).is_dir(): raise ValueError(f"`{flag}` {str(out)!r} holds a folder {f!r} where an output file goes; remove it or pick another {flag}")
     return p
 
-# %% ../nbs/00_core.ipynb #3da41ecb
+# %% ../nbs/00_core.ipynb #cf460f8a
 def write_atomic(path, write: Callable[[Path], object]) -> Path:
     "Write `path` by `write(tmp)` on a temporary file in the same folder, then move it into place (atomically); return `path`."
     path = Path(path)

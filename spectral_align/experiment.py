@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
+import hashlib
 import io
 import json
 import math
 import numbers
 import os
 import pickle
+import re
 import shutil
 import socket
 import sys
@@ -35,23 +38,28 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import accuracy, check_choice, check_number, describe, get_device, moved_names
+from .core import (accuracy, check_choice, check_classes, check_number, describe, get_device, moved_names,
+                                 one_line, write_atomic)
 from .data import SUBSETS, data_source, get_dls, load_image_folder, load_split
-from .models import ARCHS, build_front_end, model_from_checkpoint
+from .models import ARCHS, MAX_CLASSES, build_front_end, model_from_checkpoint
+from .attacks import MAX_BS, MAX_STEPS
 from .neural import TARGET_SOURCES
-from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
+from .train import (ARMS, GUIDANCE_PREDICTORS, MAX_LR, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
                                   local_rank, on_main, world_size)
 
 # %% auto #0
-__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'DATA_KINDS', 'ARM_PARAM_RULES', 'DEMO_PRESET',
-           'DEMO_PRESET_SYNTHETIC', 'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME', 'LAUNCHERS',
-           'register_measure', 'measure_names', 'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on',
-           'eval_images', 'MeasureInfo', 'describe_measure', 'measure_info', 'parse_eps', 'parse_list',
-           'check_arm_params', 'arm_settings', 'out_folder', 'ExperimentConfig', 'demo_config_keys', 'read_config_file',
-           'load_config', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name',
-           'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
+__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'DATA_KINDS', 'ARM_PARAM_RULES', 'ARM_PARAM_USE',
+           'MAX_TRAINING_SEED', 'CONFIG_LIMITS', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC', 'MAX_CONFIG_BYTES',
+           'MAX_CONFIG_DEPTH', 'MAX_CONFIG_VALUES', 'RESULT_COLUMNS', 'LOCK_NAME', 'STALE_LOCK_SECS', 'MARKER_NAME',
+           'FIGURE_NAMES', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LAUNCHERS', 'register_measure', 'measure_names',
+           'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'eval_images', 'MeasureInfo',
+           'describe_measure', 'measure_info', 'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings',
+           'out_folder', 'ExperimentConfig', 'demo_config_keys', 'check_tree', 'parse_json', 'read_json_file',
+           'read_config_file', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name',
+           'write_csv', 'read_lock', 'OutputLock', 'read_output_config', 'folder_owner', 'mark_folder', 'clear_outputs',
+           'prepare_output', 'run_fingerprint', 'check_run_checkpoint', 'train_run', 'measure_frame', 'missing_runs',
            'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
-           'read_results', 'collect_results', 'launch_experiment']
+           'read_results', 'collect_results', 'read_measure_file', 'check_before_run', 'launch_experiment']
 
 # %% ../nbs/12_experiment.ipynb #dccd3d9a
 MEASURES: dict[str, Callable] = {}
@@ -155,9 +163,10 @@ def parse_eps(v, name: str = "eps") -> float:
     "An ε given as a number or a string such as `'2/255'` or `'0.5'`, as a float ≥ 0."
     if isinstance(v, bool): raise ValueError(f"`{name}` must be a number or a fraction such as '2/255'; got {v!r}")
     if isinstance(v, str):
+        if len(v) > 64: raise ValueError(f"`{name}` must be a number or a fraction such as '2/255'; got {describe(v)}")
         try: v = float(Fraction(v.strip()))
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"`{name}` must be a number or a fraction such as '2/255'; got {v!r}") from None
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise ValueError(f"`{name}` must be a number or a fraction such as '2/255' (finite); got {v!r}") from None
     check_number(v, name, low=0)
     return float(v)
 
@@ -165,17 +174,20 @@ def parse_list(v, name: str, conv=str) -> list:
     "A list from a list/tuple or a comma-separated string, each item converted by `conv`."
     if v is None: return []
     if isinstance(v, str): v = [s for s in (t.strip() for t in v.split(",")) if s]
-    if not isinstance(v, (list, tuple)): raise ValueError(f"`{name}` must be a list or a comma-separated string; got {v!r}")
+    if not isinstance(v, (list, tuple)): raise ValueError(f"`{name}` must be a list or a comma-separated string; got {describe(v)}")
     return [conv(o) for o in v]
 
 def _show(v) -> str:
     "`v` and its type, for error messages (a YAML value may not have the type it looks like)."
-    r = repr(v)
-    return f"{r if len(r) <= 60 else r[:57] + '...'} ({type(v).__name__})"
+    return f"{describe(v)} ({type(v).__name__})"
 
 def _no_repeats(v: list, name: str) -> list:
-    rep = [o for i, o in enumerate(v) if o in v[:i]]
-    if rep: raise ValueError(f"`{name}` lists {rep[0]!r} more than once; got {v}")
+    "`v`, refused when an item comes twice (in linear time for hashable items: a list may be long)."
+    seen, other = set(), []
+    for o in v:
+        try: again, _ = o in seen, seen.add(o)
+        except TypeError: again, _ = o in other, other.append(o)
+        if again: raise ValueError(f"`{name}` lists {describe(o)} more than once; got {describe(v)}")
     return v
 
 def _names(v, name: str, allowed) -> list:
@@ -210,6 +222,24 @@ ARM_PARAM_RULES = dict(      # parameter name (or 'arm.name') → check_number b
     form=("ce", "kl"), reduction=("mean", "sum"), predictor=GUIDANCE_PREDICTORS, dc_gain=dict(low=0, high=1))
 ARM_PARAM_RULES["guidance.alpha"] = dict(low=0, high=1)          # the weight of the guidance loss: (1−α)·CE + α·MSE
 
+def _exists(v) -> bool:
+    "Whether the path `v` exists (False for a path that cannot exist: a NUL byte, a name too long)."
+    try: return Path(os.path.expanduser(v)).exists()
+    except (OSError, ValueError): return False
+
+def _brain_rdm_set(t) -> bool:
+    "Whether the target `t` names a brain RDM set (the Kriegeskorte folder or its rdms_and_stimuli.npz), whose RDMs `rdm` picks."
+    if not isinstance(t, (str, os.PathLike)) or t in TARGET_SOURCES or not _exists(t): return False
+    p = Path(os.path.expanduser(t))
+    return p.is_dir() or p.name == "rdms_and_stimuli.npz"
+
+#: parameters an arm uses only in some settings: name (or 'arm.name') → (used, given the resolved parameters?; when)
+ARM_PARAM_USE = {
+    "rdm": (lambda p: _brain_rdm_set(p.get("target")), "a `target` that is a brain RDM set (a folder or its rdms_and_stimuli.npz)"),
+    "v1_units": (lambda p: p.get("target") == "simulated_v1", "`target` 'simulated_v1'"),
+    "n_target": (lambda p: p.get("target") in TARGET_SOURCES, f"a `target` of {', '.join(map(repr, TARGET_SOURCES))}"),
+    "guidance.n_target": (lambda p: p.get("target") == "simulated_v1", "`target` 'simulated_v1'")}
+
 def _check_param(arm: str, k: str, v, default) -> None:
     name = f"arm_params.{arm}.{k}"
     rule = ARM_PARAM_RULES.get(f"{arm}.{k}", ARM_PARAM_RULES.get(k))
@@ -222,7 +252,7 @@ def _check_param(arm: str, k: str, v, default) -> None:
         check_number(v, name, **bounds)
     elif isinstance(default, str) and not isinstance(v, str): raise ValueError(f"`{name}` must be a string; got {_show(v)}")
     if isinstance(rule, tuple): check_choice(v, name, rule)
-    if k == "target" and v not in TARGET_SOURCES and not Path(os.path.expanduser(v)).exists():
+    if k == "target" and v not in TARGET_SOURCES and not _exists(v):
         raise ValueError(f"`{name}` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path to neural data; got {v!r}")
     if k in ("layer", "layers") and v is not None:
         ok = isinstance(v, str) or (k == "layers" and isinstance(v, (list, tuple)) and v and all(isinstance(o, str) for o in v))
@@ -235,6 +265,11 @@ def check_arm_params(arm: str, params) -> dict:
     if not isinstance(params, dict): raise ValueError(f"`arm_params.{arm}` must map parameter names to values; got {_show(params)}")
     p = a.resolve(params)                                   # unknown names are refused with the allowed ones
     for k, v in params.items(): _check_param(arm, k, v, a.defaults[k])
+    for k in params:                                        # given, but this arm would not use it with these parameters
+        rule = ARM_PARAM_USE.get(f"{arm}.{k}", ARM_PARAM_USE.get(k))
+        if rule is not None and not rule[0](p):
+            raise ValueError(f"`arm_params.{arm}.{k}` is given, but arm {arm!r} ignores it with these parameters (it is used only "
+                             f"with {rule[1]}; `target` is {describe(p.get('target'))}); drop it")
     return p
 
 # %% ../nbs/12_experiment.ipynb #b184b652
@@ -342,6 +377,9 @@ class ExperimentConfig:
         if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
         bad = [k for k in d if not isinstance(k, str)]
         if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
+        norm = [k.replace("-", "_") for k in d]
+        twice = sorted({k for k in norm if norm.count(k) > 1}) if len(norm) <= 1000 else []
+        if twice: raise ValueError(f"config key {twice[0]!r} is given twice (spelled with '-' and '_'); give it once")
         d = {k.replace("-", "_"): v for k, v in d.items()}
         unknown = sorted(set(d) - set(cls.keys()))
         if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
@@ -356,6 +394,12 @@ class ExperimentConfig:
         return d
 
 # %% ../nbs/12_experiment.ipynb #fbd394e3
+MAX_TRAINING_SEED = 2**32 - 1   # training seeds: NumPy's generator takes seeds up to this
+
+#: the largest value of each count a config may set (`pgd_steps`: the attacks' own bound; `bs`: measures run 2·bs at once)
+CONFIG_LIMITS = dict(n_train=10**8, n_valid=10**8, n_eval=10**8, n_attack=10**8, n_minimal=10**8, builtin_images=10**6,
+                     seeds=10_000, epochs=100_000, bs=MAX_BS // 2, pgd_steps=MAX_STEPS // 5, image_size=4096)
+
 @patch
 def check(self: ExperimentConfig) -> ExperimentConfig:
     """Check every value (type, range, choice, repeats, paths that must exist) and normalise it in place; return self.
@@ -371,24 +415,30 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     if not (isinstance(g, bool) or (isinstance(g, numbers.Integral) and g in (1, 3))):
         raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {_show(g)}")
     if self.image_size is not None:
-        _integer(self.image_size, "image_size", low=8)
+        _integer(self.image_size, "image_size", low=8, high=CONFIG_LIMITS["image_size"])
         if self.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={self.data!r}")
-    for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0)
+    for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0, high=CONFIG_LIMITS[k])
     check_choice(self.subset, "subset", SUBSETS)
     if self.data == "builtin":
         for k in ("n_train", "n_valid"):
             if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
+        if self.n_train + self.n_valid > CONFIG_LIMITS["builtin_images"]:
+            raise ValueError(f"`n_train` + `n_valid` = {self.n_train + self.n_valid} built-in images is more than the "
+                             f"{CONFIG_LIMITS['builtin_images']} that are generated in memory")
     self.arms = _names(self.arms, "arms", ARMS)
     if self.arm_params is None: self.arm_params = {}
     if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {_show(self.arm_params)}")
     for a, p in self.arm_params.items():
         check_choice(a, "arm_params", ARMS)
         check_arm_params(a, p)
-    _integer(self.seeds, "seeds", low=1); _integer(self.first_seed, "first_seed", low=0)
-    _integer(self.epochs, "epochs", low=1)
+        if a not in self.arms: raise ValueError(f"`arm_params.{a}` is given, but arm {a!r} is not in `arms` ({', '.join(self.arms)}): "
+                                                "it would be ignored; add the arm or drop its parameters")
+    _integer(self.seeds, "seeds", low=1, high=CONFIG_LIMITS["seeds"])
+    _integer(self.first_seed, "first_seed", low=0, high=MAX_TRAINING_SEED - self.seeds + 1)
+    _integer(self.epochs, "epochs", low=1, high=CONFIG_LIMITS["epochs"])
     check_choice(self.arch, "arch", ARCHS)
-    _integer(self.bs, "bs", low=1)
-    self.lr = _real(self.lr, "lr", low=0, low_inclusive=False)
+    _integer(self.bs, "bs", low=1, high=CONFIG_LIMITS["bs"])
+    self.lr = _real(self.lr, "lr", low=0, high=MAX_LR, low_inclusive=False)
     if isinstance(self.mixed_precision, bool): self.mixed_precision = "on" if self.mixed_precision else "off"   # YAML reads on/off as booleans
     check_choice(self.mixed_precision, "mixed_precision", ("auto", "on", "off"))
     self.measures = _names(self.measures, "measures", measure_names())
@@ -396,7 +446,7 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
     att = [m for m in ("pgd", "minimal") if m in self.measures]
     if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
-    _integer(self.pgd_steps, "pgd_steps", low=1)
+    _integer(self.pgd_steps, "pgd_steps", low=1, high=CONFIG_LIMITS["pgd_steps"])
     check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
     check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
@@ -435,29 +485,114 @@ def demo_config_keys(data_path=None, download: bool | None = None, file=None) ->
     path = src.train if src.layout == "cifar10" else src.train.parent
     return dict(DEMO_PRESET, data="cifar10" if src.layout == "cifar10" else "npz", data_path=str(path))
 
+# %% ../nbs/12_experiment.ipynb #f07c573a
+MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_VALUES = 2**20, 20, 100_000
+
+_CORE_SCHEMA = (   # YAML 1.2 core schema: tag, pattern, first characters
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+     "-+0123456789."))
+
+def _yaml_loader():
+    "A `yaml.SafeLoader` with the YAML 1.2 core schema's plain scalars and no repeated keys."
+    import yaml
+    from yaml.constructor import ConstructorError
+    class StrictLoader(yaml.SafeLoader):
+        yaml_implicit_resolvers = {}
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for k, _ in node.value:
+                key = self.construct_object(k, deep=deep)
+                try: again, _ = key in seen, seen.add(key)
+                except TypeError: continue                       # an unhashable key: the base class refuses it
+                if again: raise ConstructorError("while reading a mapping", node.start_mark, f"found the key {describe(key)} twice", k.start_mark)
+            return super().construct_mapping(node, deep)
+    for tag, pattern, first in _CORE_SCHEMA: StrictLoader.add_implicit_resolver(tag, re.compile(pattern), list(first))
+    def number(kind):
+        def construct(loader, node):
+            s = loader.construct_scalar(node)
+            try:
+                if len(s) > 100: raise ValueError("more than 100 characters")
+                if kind == "float":
+                    t = s.lower().lstrip("+")
+                    return {".inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}.get(t) if t in (".inf", "-.inf", ".nan") else float(s)
+                sign, body = (-1, s[1:]) if s[:1] == "-" else (1, s.lstrip("+"))
+                return sign * (int(body[2:], 8) if body[:2] == "0o" else int(body[2:], 16) if body[:2] == "0x" else int(body, 10))
+            except ValueError as e: raise ConstructorError(None, None, f"{describe(s)} is not {'a number' if kind == 'float' else 'an integer'} ({e})", node.start_mark) from None
+        return construct
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", number("int"))
+    StrictLoader.add_constructor("tag:yaml.org,2002:float", number("float"))
+    return StrictLoader
+
+def check_tree(v, source: str):
+    "`v` (values read from `source`), refused when it nests deeper than `MAX_CONFIG_DEPTH` or holds more than `MAX_CONFIG_VALUES` values."
+    count, stack = 0, [(v, 0)]
+    while stack:
+        o, depth = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_VALUES:
+            raise ValueError(f"{source} holds more than {MAX_CONFIG_VALUES} values (YAML anchors and aliases expanded); a config holds far fewer")
+        if isinstance(o, (dict, list, tuple)):
+            if depth >= MAX_CONFIG_DEPTH:
+                raise ValueError(f"{source} nests values more than {MAX_CONFIG_DEPTH} levels deep (or a value holds itself)")
+            stack.extend((x, depth + 1) for x in (o.values() if isinstance(o, dict) else o))
+    return v
+
+def parse_json(text: str, source: str):
+    "The value of the JSON `text` read from `source` (named in errors): keys given twice, and deep or huge values, refused."
+    def pairs(kv):
+        d = {}
+        for k, x in kv:
+            if k in d: raise ValueError(f"{source} gives the key {describe(k)} twice")
+            d[k] = x
+        return d
+    if len(text) > MAX_CONFIG_BYTES: raise ValueError(f"{source} is larger than {MAX_CONFIG_BYTES} bytes")
+    try: v = json.loads(text, object_pairs_hook=pairs)
+    except RecursionError: raise ValueError(f"{source} nests values more than {MAX_CONFIG_DEPTH} levels deep") from None
+    except ValueError as e:
+        if str(e).startswith(source): raise
+        raise ValueError(f"{source} is not valid JSON: {e}") from None
+    return check_tree(v, source)
+
+def read_json_file(path, what: str = "file"):
+    "The JSON value in the file `path` (a `what`, named in errors), read as `parse_json` reads text."
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_CONFIG_BYTES: raise ValueError(f"{what} {str(p)!r} is larger than {MAX_CONFIG_BYTES} bytes")
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError: raise ValueError(f"{what} {str(p)!r} does not exist") from None
+    except UnicodeDecodeError: raise ValueError(f"{what} {str(p)!r} is not a UTF-8 text file") from None
+    except OSError as e: raise ValueError(f"{what} {str(p)!r} cannot be read ({e.strerror or e})") from None
+    return parse_json(text, f"{what} {str(p)!r}")
+
 # %% ../nbs/12_experiment.ipynb #725c8333
 def read_config_file(path) -> dict:
-    "The keys of a YAML (`.yaml`/`.yml`) or TOML (`.toml`) experiment config file."
+    """The keys of a YAML (`.yaml`/`.yml`) or TOML (`.toml`) experiment config file, read exactly as written (see above):
+    a key given twice, YAML 1.1 forms, a file over `MAX_CONFIG_BYTES`, deep or huge values are refused, naming the file."""
+    if not isinstance(path, (str, os.PathLike)): raise ValueError(f"`path` must be a config file path; got {describe(path)}")
     p = Path(path)
-    if not p.is_file(): raise ValueError(f"config file {str(path)!r} does not exist")
-    try: text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError: raise ValueError(f"config file {str(path)!r} is not a UTF-8 text file") from None
-    if p.suffix == ".toml":
-        try: d = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e: raise ValueError(f"config file {str(path)!r} is not valid TOML: {e}") from None
-    elif p.suffix in (".yaml", ".yml"):
-        import yaml
-        try: d = yaml.safe_load(text) or {}
-        except yaml.YAMLError as e: raise ValueError(f"config file {str(path)!r} is not valid YAML: {e}") from None
-    else: raise ValueError(f"config file {str(path)!r} must end in .yaml, .yml or .toml")
-    if not isinstance(d, dict): raise ValueError(f"config file {str(path)!r} must hold a mapping of keys; got {type(d).__name__}")
-    return d
-
-def load_config(path=None, **overrides) -> ExperimentConfig:
-    "The checked config from the file `path` (optional) with `overrides` (e.g. from flags; `None` values are ignored)."
-    d = read_config_file(path) if path is not None else {}
-    d.update({k: v for k, v in overrides.items() if v is not None})
-    return ExperimentConfig.from_dict(d)
+    name = f"config file {describe(str(path))}"
+    try:
+        if not p.is_file(): raise ValueError(f"{name} does not exist")
+        if p.stat().st_size > MAX_CONFIG_BYTES: raise ValueError(f"{name} is larger than {MAX_CONFIG_BYTES} bytes; a config is far smaller")
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError: raise ValueError(f"{name} is not a UTF-8 text file") from None
+    except OSError as e: raise ValueError(f"{name} cannot be read ({e.strerror or e})") from None
+    try:
+        if p.suffix == ".toml":
+            try: d = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as e: raise ValueError(f"{name} is not valid TOML: {e}") from None
+        elif p.suffix in (".yaml", ".yml"):
+            import yaml
+            try: d = yaml.load(text, Loader=_yaml_loader())
+            except yaml.YAMLError as e: raise ValueError(f"{name} is not valid YAML: {e}") from None
+            if d is None: d = {}
+        else: raise ValueError(f"{name} must end in .yaml, .yml or .toml")
+    except RecursionError: raise ValueError(f"{name} nests values more than {MAX_CONFIG_DEPTH} levels deep") from None
+    if not isinstance(d, dict): raise ValueError(f"{name} must hold a mapping of keys; got {type(d).__name__}")
+    return check_tree(d, name)
 
 # %% ../nbs/12_experiment.ipynb #ec9fcda5
 def _first(x, y, n):
@@ -527,9 +662,8 @@ def run_name(arm: str, seed: int) -> str: return f"{arm.replace('+', '_')}-seed{
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     "Write atomically, so that an interruption leaves either the old file or the new one, never half of one."
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    if not isinstance(df, pd.DataFrame): raise ValueError(f"`df` must be a pandas DataFrame; got {describe(df)}")
+    write_atomic(path, lambda t: df.to_csv(t, index=False))
 
 class _Progress:
     """One overall progress line per task (training an arm × seed, or one measure), with an estimate of the
@@ -558,60 +692,6 @@ class _Progress:
 def _hms(s: float) -> str:
     s = int(round(s)); return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
-# %% ../nbs/12_experiment.ipynb #16129491
-_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs")
-
-MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
-                    "masking_noise", "eps_linf", "eps_l2", "eps_space",
-                    "pgd_steps", "corruptions", "severities")
-
-LEGACY_DEFAULTS = dict(subset="first")   # what a config written before a key existed did (its folder holds no such key)
-
-def _config_diff(old: dict, new: dict) -> list:
-    old = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in old}, **old}
-    return sorted(k for k in set(old) | set(new) if old.get(k, "<missing>") != new.get(k, "<missing>"))
-
-def _remeasure(out: Path, diff: list) -> None:
-    """Resume under new measurement settings: the trained models stay; every finished measure is discarded (it was
-    measured under the old settings) unless only the list of measures changed."""
-    if set(diff) == {"measures"}: return
-    for f in (out / "runs").glob("*/measures/*.csv"): f.unlink()
-
-def prepare_output(cfg: ExperimentConfig, resume: bool = False, force: bool = False) -> Path:
-    """Create (or check, or with `force` empty) the output folder of `cfg`; save the resolved config; return its path.
-    With `resume`, a config that differs only in measurement settings (`MEASUREMENT_KEYS`) keeps the trained models and
-    measures again: only the missing measures when just `measures` changed, else every measure."""
-    out = Path(cfg.out)
-    if out.exists() and not out.is_dir(): raise ValueError(f"`out` {str(out)!r} exists and is not a folder")
-    f = out / "config.json"
-    new = json.loads(json.dumps(cfg.run_keys()))
-    if f.exists() and not force:
-        old = json.loads(f.read_text()).get("settings", {})
-        diff = _config_diff(old, new)
-        if diff and resume and set(diff) <= set(MEASUREMENT_KEYS):
-            _remeasure(out, diff)
-            diff = []
-        if diff:
-            raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)}); "
-                             "use another --out, or --force to overwrite them")
-        if not resume:
-            raise ValueError(f"`out` {str(out)!r} already holds results of this config; pass --resume to continue them "
-                             "or --force to start over")
-    if force:
-        for n in _OUTPUTS:
-            q = out / n
-            if q.is_dir(): shutil.rmtree(q)
-            elif q.exists(): q.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    info = dict(settings=new, out=str(out), device=cfg.device, spectral_align=_version(), torch=torch.__version__,
-                written=datetime.datetime.now().isoformat(timespec="seconds"))
-    tmp = f.with_suffix(".tmp"); tmp.write_text(json.dumps(info, indent=1)); os.replace(tmp, f)
-    return out
-
-def _version() -> str:
-    from spectral_align import __version__
-    return __version__
-
 # %% ../nbs/12_experiment.ipynb #846cd973
 LOCK_NAME = ".lock"
 
@@ -631,6 +711,14 @@ def _read_lock_file(path: Path) -> dict | None:
     except ValueError: return {}
     return d if isinstance(d, dict) else {}
 
+STALE_LOCK_SECS = 60      # an empty or unreadable lock older than this is taken over (a holder writes it within milliseconds)
+
+def _holder_alive(h: dict) -> bool:
+    "Whether the lock holder `h` may still run (a process on another host cannot be checked: assume yes)."
+    pid = h.get("pid")
+    if h.get("host") != socket.gethostname() or not isinstance(pid, int) or isinstance(pid, bool): return True
+    return pid == os.getpid() or _pid_alive(pid)
+
 def read_lock(folder) -> dict | None:
     "The holder of `folder`'s lock (`pid`, `host`, `since`, `token`): None if unlocked, `{}` if the lock is unreadable."
     return _read_lock_file(Path(folder) / LOCK_NAME)
@@ -643,8 +731,9 @@ class OutputLock:
         self.path = self.folder / LOCK_NAME
 
     def _refuse(self, h: dict):
-        if not h: raise ValueError(f"the output folder {str(self.folder)!r} holds an unreadable lock {str(self.path)!r}; if no "
-                                   "run is writing there, delete that file and try again")
+        if not h: raise ValueError(f"the output folder {str(self.folder)!r} holds an unreadable lock {str(self.path)!r}, written "
+                                   f"moments ago; if no run is writing there, delete that file (it is taken over once it is "
+                                   f"{STALE_LOCK_SECS} s old) and try again")
         if h.get("host") != socket.gethostname():
             raise ValueError(f"the output folder {str(self.folder)!r} is in use by process {h.get('pid')} on host {h.get('host')!r} "
                              f"(since {h.get('since')}); if that run is over, delete {str(self.path)!r} and try again")
@@ -652,9 +741,11 @@ class OutputLock:
                          "wait for it to finish or stop it, or use another --out")
 
     def _stale(self, h: dict) -> bool:
-        pid = h.get("pid")
-        return (h.get("host") == socket.gethostname() and isinstance(pid, int) and not isinstance(pid, bool)
-                and pid != os.getpid() and not _pid_alive(pid))
+        "Whether the lock `h` is left over: its holder no longer runs, or it is empty or unreadable and old."
+        if not h:
+            try: return time.time() - self.path.stat().st_mtime > STALE_LOCK_SECS
+            except OSError: return False
+        return not _holder_alive(h)
 
     def _take_over(self, h: dict) -> None:
         "Move the stale lock `h` aside (atomically: of two processes taking it over, one moves it) and say so."
@@ -665,6 +756,8 @@ class OutputLock:
         if moved != h:                                        # a newer lock slipped in between: put it back
             try: os.link(aside, self.path)
             except OSError: pass
+        elif not h: print(f"note: took over the empty or unreadable lock of {str(self.folder)!r}, more than {STALE_LOCK_SECS} s "
+                          "old (left by a run that could not write it, e.g. on a full disk)", file=self.file, flush=True)
         else: print(f"note: took over the lock of {str(self.folder)!r} left by process {h.get('pid')} on {h.get('host')}, "
                     "which is no longer running", file=self.file, flush=True)
         aside.unlink(missing_ok=True)
@@ -682,7 +775,11 @@ class OutputLock:
                 if not self._stale(h): self._refuse(h)
                 self._take_over(h)
                 continue
-            with os.fdopen(fd, "w") as f: json.dump(info, f)
+            try:
+                with os.fdopen(fd, "w") as f: json.dump(info, f)
+            except BaseException:                             # a full disk: leave no empty lock behind
+                self.path.unlink(missing_ok=True)
+                raise
             self.info = info
             return self
         raise ValueError(f"could not take the lock {str(self.path)!r}: other runs keep taking it")
@@ -696,6 +793,171 @@ class OutputLock:
     def __enter__(self): return self.acquire()
     def __exit__(self, *exc): self.release()
 
+# %% ../nbs/12_experiment.ipynb #a73f5766
+MARKER_NAME = ".spectral_align"
+FIGURE_NAMES = ("hybrid", "lowpass_highpass", "robustness", "minimal", "channel", "corruptions", "shift_vs_gain")  # figures/*.png
+_RUN_DIR = re.compile(r"^[A-Za-z0-9_.-]+-seed\d+$")
+_TOP_FILES = ("results.csv", "summary.csv", "report.html", "config.json", "data.json", "config.tmp", "data.tmp", "report.tmp")
+_RUN_FILES = ("model.pth", "train_state.pth", "history.csv")
+_JOB_FILE = re.compile(r"^(\d+(_\d+)*_(submission\.sh|submitted\.pkl|result\.pkl|log\.out|log\.err)|\.?submission_file_\w+\.sh)$")
+
+def _entries(out: Path) -> list:
+    "The entries of `out` other than its lock (which the caller holds)."
+    return sorted(e.name for e in out.iterdir() if e.name != LOCK_NAME and not e.name.startswith(LOCK_NAME + ".stale-"))
+
+def _names_of(names: list, n: int = 6) -> str:
+    return ", ".join(map(str, names[:n])) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+def read_output_config(out) -> dict:
+    "The `settings` of `OUT/config.json`, refused (naming the file) unless it is a config the package wrote: a non-empty mapping."
+    f = Path(out) / "config.json"
+    d = read_json_file(f, "config")
+    s = d.get("settings") if isinstance(d, dict) else None
+    need = ("data", "arms", "seeds", "epochs", "arch", "measures")
+    if not isinstance(s, dict) or not all(k in s for k in need):
+        raise ValueError(f"config {str(f)!r} is not a config written by spectral_align: it needs `settings` with at least "
+                         f"{', '.join(need)}; got {describe(s if s is not None else d)}")
+    return s
+
+def folder_owner(out) -> str | None:
+    """Whether spectral_align wrote the folder `out`: `'marker'` (it holds `MARKER_NAME`), `'legacy'` (written before the
+    marker existed: a config.json in the package's format and a runs/ folder of run folders only), or None."""
+    p = Path(out)
+    if (p / MARKER_NAME).is_file(): return "marker"
+    if not ((p / "config.json").is_file() and (p / "runs").is_dir()): return None
+    try: d = read_json_file(p / "config.json", "config")
+    except ValueError: return None
+    if not (isinstance(d, dict) and {"settings", "spectral_align", "torch", "written"} <= set(d) and isinstance(d["settings"], dict)
+            and "arms" in d["settings"]): return None
+    return "legacy" if all(q.is_dir() and _RUN_DIR.match(q.name) for q in (p / "runs").iterdir()) else None
+
+def mark_folder(out) -> Path:
+    "Write the marker that makes `out` the package's (once; kept as it is afterwards)."
+    m = Path(out) / MARKER_NAME
+    if not m.is_file():
+        info = dict(format="spectral_align.output", spectral_align=_version(), created=datetime.datetime.now().isoformat(timespec="seconds"))
+        write_atomic(m, lambda t: t.write_text(json.dumps(info)))
+    return m
+
+# %% ../nbs/12_experiment.ipynb #a59714e5
+def _own_tmp(name: str, owners) -> bool:
+    "Whether `name` is a temporary file of one of the files `owners` (an interrupted atomic write)."
+    base = name.lstrip(".")
+    return name.endswith(".tmp") and any(base.startswith(o + ".") for o in owners)
+
+def clear_outputs(out) -> list:
+    """Delete the outputs spectral_align writes in the folder `out` (see above) and the folders they leave empty; never
+    another file. Returns the paths (relative to `out`) of the files it kept."""
+    out = Path(out)
+    def rm(p: Path, own) -> None:
+        if p.is_file() and own(p.name): p.unlink()
+    for e in list(out.iterdir()): rm(e, lambda n: n in _TOP_FILES or _own_tmp(n, _TOP_FILES))
+    for e in list((out / "figures").glob("*")) if (out / "figures").is_dir() else []:
+        rm(e, lambda n: n in {f"{k}.png" for k in FIGURE_NAMES} or _own_tmp(n, [f"{k}.png" for k in FIGURE_NAMES]))
+    for rd in list((out / "runs").iterdir()) if (out / "runs").is_dir() else []:
+        if not (rd.is_dir() and _RUN_DIR.match(rd.name)): continue
+        for e in list(rd.iterdir()): rm(e, lambda n: n in _RUN_FILES or _own_tmp(n, _RUN_FILES))
+        h = read_lock(rd)
+        if h is not None and not (h and _holder_alive(h)): (rd / LOCK_NAME).unlink(missing_ok=True)
+        for e in list((rd / "measures").glob("*")) if (rd / "measures").is_dir() else []:
+            rm(e, lambda n: n.endswith(".csv") or (n.endswith(".csv.tmp")))
+    for e in list((out / "jobs").iterdir()) if (out / "jobs").is_dir() else []: rm(e, lambda n: bool(_JOB_FILE.match(n)))
+    for d in sorted((q for q in out.rglob("*") if q.is_dir()), key=lambda q: -len(q.parts)):
+        try: d.rmdir()
+        except OSError: pass                                             # not empty: it holds a file the package did not write
+    return sorted(str(q.relative_to(out)) for q in out.rglob("*")
+                  if q.is_file() and q.name != MARKER_NAME and not (q.parent == out and q.name.startswith(LOCK_NAME)))
+
+# %% ../nbs/12_experiment.ipynb #16129491
+_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs")
+
+MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
+                    "masking_noise", "eps_linf", "eps_l2", "eps_space",
+                    "pgd_steps", "corruptions", "severities")
+
+LEGACY_DEFAULTS = dict(subset="first")   # what a config written before a key existed did (its folder holds no such key)
+
+def _config_diff(old: dict, new: dict) -> list:
+    old = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in old}, **old}
+    return sorted(k for k in set(old) | set(new) if old.get(k, "<missing>") != new.get(k, "<missing>"))
+
+def _remeasure(out: Path, diff: list) -> None:
+    """Resume under new measurement settings: the trained models stay; every finished measure is discarded (it was
+    measured under the old settings) unless only the list of measures changed."""
+    if set(diff) == {"measures"}: return
+    for f in (out / "runs").glob("*/measures/*.csv"): f.unlink()
+
+def prepare_output(cfg: ExperimentConfig, resume: bool = False, force: bool = False, file=None) -> Path:
+    """Create (or check, or with `force` empty) the output folder of `cfg`; save the resolved config; return its path.
+    With `resume`, a config that differs only in measurement settings (`MEASUREMENT_KEYS`) keeps the trained models and
+    measures again: only the missing measures when just `measures` changed, else every measure.
+    A folder that is not empty must be the package's (`folder_owner`): any other is refused, `force` or not, and
+    nothing in it is touched; `force` deletes only the package's own outputs (`clear_outputs`), saying what it kept."""
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"`out` {str(out)!r} exists and is not a folder")
+    owner = folder_owner(out) if out.is_dir() else None
+    if out.is_dir() and owner is None:
+        found = _entries(out)
+        if found:
+            raise ValueError(f"`out` {str(out)!r} is not empty and was not written by spectral_align (it holds "
+                             f"{_names_of(found)} and no {MARKER_NAME} marker); nothing in it was changed or deleted: "
+                             "pick a new or empty folder for --out")
+    f = out / "config.json"
+    new = json.loads(json.dumps(cfg.run_keys()))
+    if f.exists() and not force:
+        old = read_output_config(out)
+        diff = _config_diff(old, new)
+        if diff and resume and set(diff) <= set(MEASUREMENT_KEYS):
+            _remeasure(out, diff)
+            diff = []
+        if diff:
+            raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)}); "
+                             "use another --out, or --force to overwrite them")
+        if not resume:
+            raise ValueError(f"`out` {str(out)!r} already holds results of this config; pass --resume to continue them "
+                             "or --force to start over")
+    if force and owner is not None:
+        kept = clear_outputs(out)
+        if kept: print(f"note: --force deleted the outputs spectral_align wrote in {str(out)!r} and kept {len(kept)} file(s) it did "
+                       f"not write: {_names_of(kept)}", file=file or sys.stderr, flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out)
+    info = dict(settings=new, out=str(out), device=cfg.device, spectral_align=_version(), torch=torch.__version__,
+                written=datetime.datetime.now().isoformat(timespec="seconds"))
+    write_atomic(f, lambda t: t.write_text(json.dumps(info, indent=1)))
+    return out
+
+def _version() -> str:
+    from spectral_align import __version__
+    return __version__
+
+# %% ../nbs/12_experiment.ipynb #8f7064f3
+_NOT_TRAINING = set(MEASUREMENT_KEYS) | {"arms", "arm_params", "seeds", "first_seed", "neural", "neural_holdout"}
+
+def run_fingerprint(cfg: ExperimentConfig, arm: str, seed: int) -> str:
+    """A hash (16 hex digits) of every setting that decides how the run `arm` × `seed` of `cfg` trains: the config's run
+    keys but the measurement ones (`MEASUREMENT_KEYS`), the arm, its parameters, the seed and, for an arm aligned to the
+    brain set, that set and its split."""
+    if not isinstance(cfg, ExperimentConfig): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    check_choice(arm, "arm", cfg.arms); check_choice(seed, "seed", cfg.seed_list)
+    d = {k: v for k, v in cfg.run_keys().items() if k not in _NOT_TRAINING}
+    d.update(arm=arm, seed=int(seed), params=get_arm(arm).resolve(cfg.arm_params.get(arm) or {}))
+    if aligned_to_brain_set(cfg, arm): d.update(neural=cfg.neural, neural_holdout=cfg.neural_holdout)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+def check_run_checkpoint(meta: dict, cfg: ExperimentConfig, arm: str, seed: int, path) -> None:
+    "Refuse the checkpoint `path` (with metadata `meta`) unless it was trained as the run `arm` × `seed` of `cfg`."
+    want = dict(arm=arm, seed=seed, fingerprint=run_fingerprint(cfg, arm, seed))
+    got = {k: meta.get(k) for k in want}
+    if got["fingerprint"] is None:                          # saved before fingerprints existed: arm, parameters and seed
+        want["arm_params"] = json.loads(json.dumps(get_arm(arm).resolve(cfg.arm_params.get(arm) or {})))
+        got["arm_params"] = meta.get("arm_params")
+        del want["fingerprint"], got["fingerprint"]
+    if got != want:
+        raise ValueError(f"checkpoint {str(path)!r} was not trained as the run {run_name(arm, seed)} of this config: it holds "
+                         f"{describe(got)}, the run needs {describe(want)}; it was not used. Put the run's own checkpoint back, "
+                         "or delete it (and train_state.pth) to train the run again")
+
 # %% ../nbs/12_experiment.ipynb #9dd2e150
 def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: bool = False) -> None:
     """Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth` (process 0
@@ -707,9 +969,10 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
         p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
         context = dict(target=make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0]))
     learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context, quiet=quiet)
+    learn.fingerprint = run_fingerprint(cfg, arm, seed)           # carried by the checkpoints: resume refuses another run's
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
     if is_main_process(): write_csv(hist, rd / "history.csv")
-    save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
+    save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data, fingerprint=learn.fingerprint)
 
 def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=RESULT_COLUMNS[3:])
@@ -781,7 +1044,9 @@ def _run_one(cfg: ExperimentConfig, arm: str, seed: int, dls, ctx: dict, prog, f
             prog.done()
         def measure():
             if not todo: return
-            model = model_from_checkpoint(rd / "model.pth").to(ctx["device"]).eval()
+            model = model_from_checkpoint(rd / "model.pth")
+            check_run_checkpoint(model.checkpoint_meta, cfg, arm, seed, rd / "model.pth")   # not another run's, copied in
+            model = model.to(ctx["device"]).eval()
             for m in todo:
                 prog.start(f"{m}: {arm} seed {seed}")
                 rows = measures[m](model, dict(ctx, arm=arm, seed=seed, run_dir=rd))
@@ -813,7 +1078,8 @@ def _check_prepared(cfg: ExperimentConfig) -> Path:
     out, f = Path(cfg.out), Path(cfg.out) / "config.json"
     if not f.exists(): raise ValueError(f"`out` {str(out)!r} holds no config.json: prepare it first (`prepare_output`, which "
                                         "`run_experiment` and `launch_experiment` call)")
-    diff = _config_diff(json.loads(f.read_text()).get("settings", {}), json.loads(json.dumps(cfg.run_keys())))
+    if folder_owner(out) is None: raise ValueError(f"`out` {str(out)!r} was not written by spectral_align (no {MARKER_NAME} marker)")
+    diff = _config_diff(read_output_config(out), json.loads(json.dumps(cfg.run_keys())))
     if diff: raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)})")
     return out
 
@@ -854,14 +1120,14 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
     measures, write = _measures(cfg, None), _check_write(write)
     device = _device(cfg)
     data = experiment_data(cfg)                               # data problems surface before the folder is touched
-    _check_front_ends(cfg, data[0][:2])
+    check_before_run(cfg, data)
     init_distributed(cpu=device.type != "cuda")
     file = (file or sys.stdout) if is_main_process() else io.StringIO()
     made, lock = [], OutputLock(cfg.out, file)
     def start():
         made.extend(_make_folder(Path(cfg.out)))
         lock.acquire()
-        prepare_output(cfg, resume, force)
+        prepare_output(cfg, resume, force, file)
     try:
         on_main(start)
         return _run(cfg, file, device, data, measures, write, quiet)
@@ -894,9 +1160,12 @@ def write_data_info(cfg: ExperimentConfig, data: tuple) -> Path:
     return p
 
 def read_data_info(out) -> dict:
-    "`OUT/data.json` as a dict (empty when the folder has none)."
+    "`OUT/data.json` as a dict (empty when the folder has none); a file that is not a JSON object is refused, naming it."
     p = Path(out) / "data.json"
-    return json.loads(p.read_text()) if p.is_file() else {}
+    if not p.is_file(): return {}
+    d = read_json_file(p, "data description")
+    if not isinstance(d, dict): raise ValueError(f"data description {str(p)!r} must hold a JSON object; got {describe(d)}")
+    return d
 
 def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
     "After the runs: `write(cfg, file)` if given, else the collected results (`dict(results=...)`), noting unfinished runs."
@@ -921,10 +1190,64 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
         for s in cfg.seed_list:
             for m in cfg.measures:
                 f = out / "runs" / run_name(a, s) / "measures" / f"{m}.csv"
-                if f.exists(): dfs.append(read_results(f))
+                if f.exists(): dfs.append(read_measure_file(f, a, s, m))
     if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
 
+# %% ../nbs/12_experiment.ipynb #44142983
+def read_measure_file(path, arm: str, seed: int, name: str) -> pd.DataFrame:
+    "The rows of the measure file `path` of measure `name` in the run `arm` × `seed`, refused (naming the file) if they are not valid."
+    import importlib
+    importlib.import_module(MEASURES_MODULE)                 # what each built-in measure's values may be
+    f = Path(path)
+    bad = lambda why: ValueError(f"measure file {str(f)!r} {why}; it was not used (delete it to measure the run again)")
+    try: df = read_results(f)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e: raise bad(f"is not a readable CSV ({one_line(e)})") from None
+    if list(df.columns) != list(RESULT_COLUMNS): raise bad(f"has the columns {describe(list(df.columns))}, not {', '.join(RESULT_COLUMNS)}")
+    num = {c: pd.to_numeric(df[c], errors="coerce") for c in ("seed", "param", "value")}
+    for c, v in num.items():
+        if (v.isna() & df[c].notna()).any(): raise bad(f"holds a `{c}` that is not a number ({describe(df[c][v.isna() & df[c].notna()].iloc[0])})")
+    for c, want in (("arm", arm), ("group", name)):
+        if not (df[c].astype(str) == want).all(): raise bad(f"holds `{c}` {describe(sorted(set(df[c].astype(str)) - {want}))}, not {want!r} of its folder")
+    if not (num["seed"] == seed).all(): raise bad(f"holds `seed` {describe(sorted(set(num['seed']) - {seed}))}, not {seed} of its folder")
+    if not df["measure"].map(lambda m: isinstance(m, str) and bool(m)).all(): raise bad("holds a row without a `measure` name")
+    if np.isinf(num["param"]).any(): raise bad("holds an infinite `param`")
+    for m, v in zip(df["measure"], num["value"]):
+        info = measure_info(m)
+        if not (info.in_range(v) if info is not None else (math.isnan(v) or math.isfinite(v))):
+            lim = f" in [{info.low:g}, {info.high:g}]" if info is not None else ""
+            raise bad(f"holds {m} = {v!r}; a {m} is NaN or finite{lim}")
+    dup = df.assign(param=num["param"]).duplicated(subset=["measure", "condition", "param", "protocol"])
+    if dup.any(): raise bad(f"holds the row of {df['measure'][dup].iloc[0]!r} ({describe(df['condition'][dup].iloc[0])}) twice")
+    return df.assign(seed=num["seed"].astype(int), param=num["param"].astype(float), value=num["value"].astype(float))
+
+# %% ../nbs/12_experiment.ipynb #36808d36
+def check_before_run(cfg: ExperimentConfig, data) -> None:
+    """Check what `cfg` needs beyond its own values, on its `data` `(x_train, y_train, x_test, y_test, n_classes)`,
+    before anything is trained or written; a problem is a `ValueError` naming the key."""
+    xt, yt, xv, yv, n_classes = data[:5]
+    _check_front_ends(cfg, xt[:2])
+    check_classes(yt, yv, n_classes, names=("training labels", "held-out labels"), max_classes=MAX_CLASSES)
+    from spectral_align.attacks import check_eps
+    if {"pgd", "minimal"} & set(cfg.measures) and cfg.eps_space == "pixel":
+        for norm, eps, key in (("inf", cfg.eps_linf, "eps_linf"), ("2", cfg.eps_l2, "eps_l2")):
+            for e in eps: check_eps(e, norm, tuple(xv.shape), key)
+    if cfg.neural is not None:
+        try: brain_set(cfg.neural); brain_split(cfg)
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+            raise ValueError(f"`neural` {cfg.neural!r} cannot be read as a brain RDM set ({type(e).__name__}: {e})") from None
+        except ValueError as e: raise ValueError(f"`neural` {cfg.neural!r}: {e}") from None
+    for a in cfg.arms:
+        p = get_arm(a).resolve(cfg.arm_params.get(a) or {})
+        t = p.get("target")
+        if not isinstance(t, str) or t in TARGET_SOURCES: continue
+        from spectral_align.neural import make_target
+        try: target = make_target(t, rdm=p.get("rdm", "human"))
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+            raise ValueError(f"`arm_params.{a}.target` {t!r} cannot be read ({type(e).__name__}: {e})") from None
+        except ValueError as e: raise ValueError(f"`arm_params.{a}.target` {t!r}: {e}") from None
+        if a == "guidance" and target.responses is None:
+            raise ValueError(f"`arm_params.guidance.target` {t!r} holds no responses (only an RDM); neural guidance trains its predictor on responses")
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")
@@ -975,11 +1298,11 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
     measures, write = _measures(cfg, None), _check_write(write)
     file = file or sys.stdout
     data = experiment_data(cfg)
-    _check_front_ends(cfg, data[0][:2])
+    check_before_run(cfg, data)
     made = _make_folder(Path(cfg.out))
     try:
         with OutputLock(cfg.out, file):
-            out = prepare_output(cfg, resume, force)
+            out = prepare_output(cfg, resume, force, file)
             write_data_info(cfg, data)
             todo = missing_runs(cfg)
             failed = []

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torchvision
-from .core import check_number, check_choice, check_finite_model
+from .core import check_number, check_choice, check_finite_model, describe, write_atomic
 from .filters import FILTERS, MAX_BLUR_SIGMA, MAX_CPI, MAX_FWHM_OCTAVES, MAX_ORDER
 
 # %% auto #0
@@ -469,15 +469,8 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None
     sd = OrderedDict((k, v.detach().cpu()) for k, v in model.state_dict().items())
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"format": _FORMAT, "version": 1, "state_dict": sd, "meta": meta_json}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    write_atomic(path, lambda t: torch.save({"format": _FORMAT, "version": 1, "state_dict": sd, "meta": meta_json}, t))
     return path
-
 
 # %% ../nbs/03_models.ipynb #b5c55292
 CONFIG_KEYS = ("arch", "arch_kwargs", "n_classes", "in_channels", "mean", "std", "front_end")
@@ -501,7 +494,9 @@ def check_model_config(cfg: Mapping) -> dict:
         v = cfg[k]
         if not isinstance(v, (list, tuple)) or len(v) != cfg["in_channels"]:
             raise ValueError(f"`{k}` must be a list of {cfg['in_channels']} number(s), one per channel; got {v!r}")
-        _as_stats(v, k, positive=k == "std")
+        stats = _as_stats(v, k, positive=k == "std")
+        if k == "mean" and not all(0 <= m <= 1 for m in stats):
+            raise ValueError(f"`mean` must hold values in [0, 1] (the mean of images in [0, 1]); got {v!r}")
     _check_arch_kwargs(arch, cfg["arch_kwargs"])
     fe = cfg["front_end"]
     if isinstance(fe, Mapping) and fe.get("kind") == "custom":
@@ -512,8 +507,28 @@ def check_model_config(cfg: Mapping) -> dict:
     check_choice(out["front_end_position"], "front_end_position", FRONT_END_POSITIONS)
     return out
 
-
 # %% ../nbs/03_models.ipynb #d465a0cb
+def _check_buffers(sd: Mapping, meta: dict, path) -> None:
+    """Refuse buffers that contradict their meaning: a normalisation std ≤ 0 or mean outside [0, 1] (images are in
+    [0, 1]), a negative batch-norm variance or batch count, or normalisation statistics other than the metadata's."""
+    where = f"checkpoint {str(path)!r}"
+    for k, v in sd.items():
+        bad = None
+        if k.endswith("running_var") and v.is_floating_point() and bool((v < 0).any()): bad = "a negative batch-norm variance"
+        elif k.endswith("num_batches_tracked") and v.numel() and int(v.min()) < 0: bad = "a negative batch count"
+        elif k.endswith("normalize.std") and bool((v <= 0).any()): bad = "a standard deviation ≤ 0"
+        elif k.endswith("normalize.mean") and bool(((v < 0) | (v > 1)).any()): bad = "a mean outside [0, 1] (images are in [0, 1])"
+        if bad: raise ValueError(f"{where} holds {bad} in `{k}` ({describe(v.flatten()[:8].tolist())}); it was not written by "
+                                 "training, so it is refused")
+    for k in ("mean", "std"):
+        t = sd.get(f"normalize.{k}")
+        if isinstance(meta.get(k), list) and isinstance(t, torch.Tensor):
+            saved = t.detach().flatten().double()
+            ok = len(meta[k]) == saved.numel() and all(isinstance(m, (int, float)) for m in meta[k]) and \
+                bool(torch.allclose(saved, torch.tensor(meta[k], dtype=torch.float64), rtol=1e-5, atol=1e-7))
+            if not ok: raise ValueError(f"{where}: its `normalize.{k}` {describe(saved.tolist())} contradicts its metadata's "
+                                        f"`{k}` {describe(meta[k])}, so it is refused")
+
 def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
     "Read a checkpoint (weights only), refuse non-finite weights and check its model config (if any) against the bounds."
     path = Path(path)
@@ -538,11 +553,11 @@ def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
         if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all()):
             raise ValueError(f"checkpoint {str(path)!r} holds NaN or infinite values in `{k}` (shape {tuple(v.shape)}); "
                              "a model with such weights computes nothing meaningful, so it is refused (was it trained to divergence?)")
+    _check_buffers(sd, meta, path)
     if meta.get("arch") is not None:                                       # saved from a Classifier: a model config
         try: check_model_config(meta)
         except ValueError as e: raise ValueError(f"checkpoint {str(path)!r} has an invalid model config: {e}") from None
     return sd, meta
-
 
 # %% ../nbs/03_models.ipynb #d69d1786
 def _mismatch(model_sd, sd, strict: bool) -> str | None:

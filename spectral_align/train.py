@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastai.learner import Learner
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import *     # noqa: F401,F403  (adds Learner.fit_one_cycle)
 from fastai.callback.fp16 import *         # noqa: F401,F403  (adds Learner.to_bf16 / to_fp16)
 from fastai.callback.progress import *     # noqa: F401,F403  (adds Learner.no_bar)
@@ -24,7 +24,8 @@ from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
 from fastai.imports import noop               # fastai's own (`learn.no_logging()` sets it)
 from fastprogress.fastprogress import IN_NOTEBOOK
-from .core import check_number, check_choice, get_device, seed_everything
+from .core import (check_classes, check_finite_model, check_number, check_choice, get_device, seed_everything,
+                                 write_atomic)
 from .models import build_model, Classifier, save_checkpoint, FRONT_END_POSITIONS
 from .filters import BANDS, SteeringBand
 from .neural import TARGET_SOURCES, make_target
@@ -32,9 +33,10 @@ from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalt
                                          CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
-__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw', 'make_learner', 'world_size',
-           'rank', 'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed', 'barrier', 'on_main',
-           'EpochCheckpoint', 'read_training_state', 'data_parallel', 'EpochLines', 'fit', 'save_trained']
+__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'MAX_LR', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw', 'make_learner',
+           'world_size', 'rank', 'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed', 'barrier',
+           'on_main', 'EpochCheckpoint', 'read_training_state', 'data_parallel', 'EpochLines', 'DivergenceCheck', 'fit',
+           'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
@@ -208,6 +210,8 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
     xb, yb = dls.one_batch()[:2]
     _reset_data_rng(dls, seed)
     n_classes = n_classes or getattr(dls, "c", None) or int(yb.max()) + 1
+    y_all = getattr(getattr(dls.train, "dataset", None), "y", None)
+    if isinstance(y_all, torch.Tensor): check_classes(y_all, n_classes=n_classes, names=("the training labels",))
     in_channels = in_channels or xb.shape[1]
     if model is None:
         fe = a.front_end(p) if a.front_end else None
@@ -341,15 +345,9 @@ class EpochCheckpoint(Callback):
                                  "val": float(self.recorder.smooth_loss.val)},
                  "history": self.history, "names": ["epoch"] + list(self.recorder.metric_names[1:-1]),
                  "arm": getattr(self.learn, "arm", None), "arm_params": json.dumps(getattr(self.learn, "arm_params", None)),
-                 "seed": getattr(self.learn, "seed", None)}
+                 "seed": getattr(self.learn, "seed", None), "fingerprint": getattr(self.learn, "fingerprint", None)}
         self.fname.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.fname.parent, prefix=self.fname.name + ".", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, self.fname)
-        finally:
-            if os.path.exists(tmp): os.remove(tmp)
+        write_atomic(self.fname, lambda t: torch.save(state, t))       # a full disk: an OSError, the old checkpoint kept
 
 def read_training_state(fname) -> dict:
     "Read a checkpoint written by `EpochCheckpoint` (weights_only: no arbitrary unpickling)."
@@ -419,7 +417,25 @@ class EpochLines(Callback):
         print("  ".join(parts), flush=True)
     def after_fit(self): self.learn.logger = self._old
 
+# %% ../nbs/11_train.ipynb #068502ef
+class DivergenceCheck(Callback):
+    "Stop the fit at the first non-finite loss or, at the end of an epoch, non-finite weights; `diverged` then says where."
+    order = 64                                       # after the Recorder, before EpochCheckpoint (65)
+    def before_fit(self): self.diverged = None
+    def after_loss(self):
+        loss = self.learn.loss
+        if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss.detach()).all()):
+            self._stop(f"the {'training' if self.training else 'validation'} loss became {loss.detach().float().mean().item()}")
+    def after_epoch(self):
+        bad = next((n for n, p in unwrap_model(self.learn.model).named_parameters() if not bool(torch.isfinite(p.detach()).all())), None)
+        if bad is not None: self._stop(f"the weights `{bad}` became NaN or infinite")
+    def _stop(self, what: str):
+        self.diverged = f"training diverged in epoch {self.epoch + 1} (batch {self.iter + 1}): {what}"
+        raise CancelFitException
+
 # %% ../nbs/11_train.ipynb #3590ad64
+MAX_LR = 10.0     # the largest peak learning rate `fit` takes (AdamW; a usual one is 1e-4 … 1e-2)
+
 def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.PathLike | None = None,
         resume: bool = True, distributed: bool | None = None, quiet: bool | None = None) -> pd.DataFrame:
     """Train `learn` with one-cycle for `epochs` epochs at peak learning rate `lr`, checkpointing every
@@ -429,7 +445,7 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
     Output: a progress bar in a terminal or a notebook, one line per epoch (`EpochLines`) when stdout is a file or a
     pipe, nothing with `quiet` (default: the learner's `quiet`, from `make_learner`)."""
     check_number(epochs, "epochs", low=1, integer=True)
-    check_number(lr, "lr", low=0, low_inclusive=False)
+    check_number(lr, "lr", low=0, high=MAX_LR, low_inclusive=False)
     if quiet is None: quiet = getattr(learn, "quiet", False)
     if not isinstance(quiet, bool): raise ValueError(f"`quiet` must be True, False or None; got {quiet!r}")
     start, learn._resumed_history, learn._resumed_smooth, cbs = 0, [], None, []
@@ -439,6 +455,10 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
             st = read_training_state(checkpoint)
             mine = (getattr(learn, "arm", None), json.dumps(getattr(learn, "arm_params", None)), getattr(learn, "seed", None))
             theirs = (st["arm"], st["arm_params"], st["seed"])
+            fps = (getattr(learn, "fingerprint", None), st.get("fingerprint"))
+            if None not in fps and fps[0] != fps[1]:
+                raise ValueError(f"`checkpoint` {str(checkpoint)!r} holds the training state of another run (config fingerprint "
+                                 f"{fps[1]}, this run's {fps[0]}); delete it to train this run from the start")
             if mine != theirs or st["n_epoch"] != epochs:
                 raise ValueError(f"`checkpoint` {str(checkpoint)!r} holds arm/params/seed {theirs} trained for {st['n_epoch']} "
                                  f"epochs, not {mine} for {epochs}; delete it or pass resume=False")
@@ -448,6 +468,8 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
             _set_rng_state(learn, st["rng"])
             start, learn._resumed_history, learn._resumed_smooth = st["epoch"], st["history"], st.get("smooth_loss")
         cbs.append(EpochCheckpoint(checkpoint))
+    div = DivergenceCheck()
+    cbs.append(div)
     if start < epochs:
         if distributed is None: distributed = world_size() > 1
         with contextlib.ExitStack() as out:
@@ -455,6 +477,9 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
             elif not _interactive(): out.enter_context(learn.no_bar()); cbs.append(EpochLines())
             if distributed: out.enter_context(data_parallel(learn))
             learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start)
+        if div.diverged:
+            raise ValueError(f"{div.diverged}: `lr` {lr:g} is probably too high for this model; lower it and train again "
+                             "(nothing of the diverged epoch was saved)")
     if checkpoint is not None:
         barrier()                                      # process 0 has written the last epoch
         st = read_training_state(checkpoint)
@@ -470,6 +495,7 @@ def save_trained(learn: Learner, path: str | os.PathLike, **meta) -> Path:
     info = dict(arm=getattr(learn, "arm", None), arm_params=getattr(learn, "arm_params", None),
                 seed=getattr(learn, "seed", None), **meta)
     model = unwrap_model(learn.model)
+    check_finite_model(model)                       # a diverged model is never saved as a result
     if is_main_process():
         aux = model._modules.pop("aux", None)
         try: save_checkpoint(model, path, info)

@@ -270,6 +270,7 @@ def fuzz_target(target: str, f, secs: float = 20.0, max_cases: int = 120, skip=f
     """Fuzz `f`, yielding `('case', key)` before each case, `('outcome', Outcome)` after it, and `('skipped', why)` when
     `f` is not fuzzed; cases whose key is in `skip` are left out."""
     if target in SKIP: yield "skipped", SKIP[target]; return
+    if target in skip or f"{target}|baseline" in skip: yield "skipped", "the harness could not run it (see the crash reported)"; return
     kw0 = baseline_kwargs(target, f)
     if kw0 is None:
         yield "skipped", "no valid baseline arguments known" if _override(target) != "skip" else "skipped (needs a setting)"
@@ -287,7 +288,11 @@ def fuzz_target(target: str, f, secs: float = 20.0, max_cases: int = 120, skip=f
     for p in params:
         valid = _materialise({p.name: kw0[p.name]})[p.name] if p.name in kw0 else p.default
         if valid is inspect.Parameter.empty: continue
-        for case, value, expect in hostile(p.name, valid):
+        try: catalogue = hostile(p.name, valid)
+        except Exception as e:
+            yield "outcome", Outcome(target, p.name, "-", "traceback", f"the harness could not build hostile values: {type(e).__name__}: {e}")
+            continue
+        for case, value, expect in catalogue:
             key = f"{target}|{p.name}|{case}"
             n += 1
             if n > max_cases: return
