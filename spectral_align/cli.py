@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
+import io
 import json
 import os
 import signal
@@ -17,33 +19,51 @@ import sys
 import warnings
 from pathlib import Path
 
-
 # %% auto #0
-__all__ = ['run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main', 'cli_attack', 'cli_corrupt', 'cli_channel']
+__all__ = ['DEBUG_ENV', 'run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main', 'cli_attack', 'cli_corrupt',
+           'cli_channel']
 
 # %% ../nbs/14_cli.ipynb #0f289861
+DEBUG_ENV = "SPECTRAL_ALIGN_DEBUG"    # set to 1: an unexpected error shows its traceback
+
 def _quiet_stdout() -> None:
     "Point stdout at the null device, so that the flush at exit does not fail on the closed pipe again."
     try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError, AttributeError): pass        # not a real file (a notebook): nothing to redirect
 
+def _check_stdout() -> None:
+    "Refuse to start with stdout closed (`>&-`): the results could not be shown, and a file opened later could take its place."
+    out = sys.stdout
+    if out is None: raise OSError(errno.EBADF, "standard output is closed; redirect it (> log.txt, > /dev/null) instead")
+    try: fd = out.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation): return        # a notebook or a captured stream
+    try: os.fstat(fd)
+    except OSError: raise OSError(errno.EBADF, "standard output is closed; redirect it (> log.txt, > /dev/null) instead") from None
+
 def run_command(prog: str, f, *args) -> int:
     """Run the command `f(*args)` (which returns an exit status) the way a shell expects: a `ValueError` (a user's
     mistake) ends in one line `prog: error: ...` on stderr and status 2, an `OSError` (a file that cannot be read or
-    written) in one line and status 1, Ctrl-C in status 130, and a closed pipe (`... | head`) quietly in 141."""
+    written, a full disk, closed stdout) in one line and status 1, Ctrl-C in status 130, and a closed pipe (`... | head`)
+    quietly in 141. Any other error (a bug) is one line too, status 1, saying how to see its traceback (`DEBUG_ENV`)."""
+    from spectral_align.core import command_error
     try:
+        _check_stdout()
         rc = f(*args)
-        sys.stdout.flush()                                    # a closed pipe shows up here rather than at exit
+        if sys.stdout is not None: sys.stdout.flush()           # a closed pipe shows up here rather than at exit
         return rc
     except BrokenPipeError: _quiet_stdout(); return 141
     except KeyboardInterrupt: print(f"{prog}: interrupted", file=sys.stderr); return 130
     except SystemExit as e:                                   # argparse's --help, or a command that exits
         if e.code is None or isinstance(e.code, int): return e.code or 0
-        from spectral_align.core import command_error; return command_error(prog, e.code)
-    except OSError as e:
-        from spectral_align.core import command_error; return command_error(prog, e, status=1)
-    except ValueError as e:
-        from spectral_align.core import command_error; return command_error(prog, e)
+        return command_error(prog, e.code)
+    except OSError as e: return command_error(prog, e, status=1)
+    except ValueError as e: return command_error(prog, e)
+    except MemoryError: return command_error(prog, "out of memory: use smaller sizes (n_*, bs, image_size)", status=1)
+    except RecursionError: return command_error(prog, "a value nests too deeply", status=1)
+    except Exception as e:
+        if os.environ.get(DEBUG_ENV): raise
+        return command_error(prog, f"internal error ({type(e).__name__}: {e}); please report it with the command that "
+                                   f"caused it ({DEBUG_ENV}=1 shows the traceback)", status=1)
 
 # %% ../nbs/14_cli.ipynb #be343858
 def _grayscale_flag(s: str):
@@ -52,13 +72,23 @@ def _grayscale_flag(s: str):
     return v
 
 def _json_flag(s: str):
-    try: return json.loads(s)
-    except ValueError as e: raise argparse.ArgumentTypeError(f"must be JSON such as '{{\"blur\": {{\"sigma\": 1.0}}}}'; got {s!r} ({e})") from None
+    from spectral_align.experiment import parse_json
+    try: return parse_json(s, "the JSON")                # a key given twice, deep or huge values: refused
+    except ValueError as e:
+        from spectral_align.core import describe
+        raise argparse.ArgumentTypeError(f"must be JSON such as '{{\"blur\": {{\"sigma\": 1.0}}}}'; got {describe(s)} ({e})") from None
+
+def _int_flag(s: str) -> int:
+    "An integer flag: digits only (not '1e9' or '2**70'), and a message that does not repeat a huge value."
+    from spectral_align.core import describe
+    t = s.strip()
+    if len(t) > 30 or not t.lstrip("+-").isdigit(): raise argparse.ArgumentTypeError(f"must be an integer; got {describe(s)}")
+    return int(t)
 
 def _flag_type(name: str, default):
     if name == "arm_params": return _json_flag
     if name == "grayscale": return _grayscale_flag
-    if name == "image_size" or (isinstance(default, int) and not isinstance(default, bool)): return int
+    if name == "image_size" or (isinstance(default, int) and not isinstance(default, bool)): return _int_flag
     if isinstance(default, float): return float
     return str                                     # lists are comma-separated strings, parsed by the config
 
@@ -102,7 +132,6 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
         if name == "arm_params": kw["help"] = 'JSON, e.g. \'{"blur": {"sigma": 1.0}}\' ' + kw["help"]
         p.add_argument("--" + name.replace("_", "-"), **kw)
     return p
-
 
 # %% ../nbs/14_cli.ipynb #fd304b09
 def _arms_text(size: int = 32) -> str:

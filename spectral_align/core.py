@@ -266,9 +266,11 @@ LUMA_WEIGHTS = (0.299, 0.587, 0.114)   # ITU-R BT.601
 def to_grayscale(x: torch.Tensor, channels: int = 1) -> torch.Tensor:
     """Luminance (ITU-R BT.601) of a batch `x` (N, 3, H, W), float in [0, 1] or uint8, kept in
     `channels` = 1 channel or repeated in 3. The dtype is kept (uint8 is rounded)."""
+    if isinstance(channels, bool) or not isinstance(channels, int): raise ValueError(f"`channels` must be 1 or 3; got {describe(channels)}")
     check_choice(channels, "channels", (1, 3))
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"`x` must be a tensor (N, C, H, W) with 1 or 3 channels; got {describe(x)}")
+    if x.dtype != torch.uint8: check_images(x, "x")                  # float images in [0, 1], finite, dense
     if x.shape[1] == 3:
         w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
         xf = x.float() if x.dtype != torch.float64 else x
@@ -276,7 +278,6 @@ def to_grayscale(x: torch.Tensor, channels: int = 1) -> torch.Tensor:
         y = y.round().clamp(0, 255).to(torch.uint8) if x.dtype == torch.uint8 else y.clamp(0, 1).to(x.dtype)
     else: y = x
     return y.expand(-1, channels, -1, -1).contiguous()
-
 
 # %% ../nbs/00_core.ipynb #3d63525e
 def model_dtype(model: nn.Module) -> torch.dtype:
@@ -348,7 +349,8 @@ def one_line(msg) -> str:
     return s if len(s) <= MAX_LINE else s[:MAX_LINE - 3] + "..."
 
 def command_error(prog: str, e, status: int = 2) -> int:
-    "Print the user error `e` as one line `prog: error: ...` on stderr; return the exit `status`."
+    "Print the user error `e` as one line `prog: error: ...` on stderr; return the exit `status` (1 … 255)."
+    check_number(status, "status", low=1, high=255, integer=True)
     print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
     return status
 

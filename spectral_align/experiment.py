@@ -90,9 +90,21 @@ def resolve_measures(names) -> dict:
     "name → function for each of `names` (every one must be registered)."
     return {m: measure_function(m) for m in names}
 
+def _nan(v) -> bool:
+    try: return math.isnan(v)
+    except OverflowError: return False
+
+def _finite(v) -> bool:
+    try: return math.isfinite(v)
+    except OverflowError: return False
+
 def measure_row(measure: str, value, param=float("nan"), condition: str = "", protocol: str = "") -> dict:
     """One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar), the
-    value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists)."""
+    value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists).
+    `value` and `param` are NaN (not measured, a note, a scalar) or finite numbers."""
+    for k, v in (("value", value), ("param", param)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or (not _nan(v) and not _finite(v)):
+            raise ValueError(f"`{k}` of measure {describe(measure)} must be a finite number or NaN; got {describe(v)}")
     return dict(measure=measure, condition=str(condition), param=float(param), value=float(value), protocol=str(protocol))
 
 def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
@@ -103,9 +115,9 @@ def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 25
 def eval_images(ctx, n: int):
     "The first `n` held-out images and labels of a run's context `ctx` (all with `n` = 0), on the run's device."
     x, y = ctx["x"], ctx["y"]
+    check_number(n, "n", low=0, integer=True)
     n = len(x) if not n else min(n, len(x))
     return x[:n].to(ctx["device"]), y[:n].to(ctx["device"])
-
 
 # %% ../nbs/12_experiment.ipynb #45b3549a
 @dataclass(frozen=True)
@@ -299,11 +311,13 @@ def out_folder(v) -> str:
     out = _opt_path(v, "out")
     if out is None: raise ValueError("`out` must be a path; got None")
     p = Path(out)
-    if p.exists() and not p.is_dir(): raise ValueError(f"`out` {out!r} exists and is not a folder")
-    for q in p.absolute().parents:
-        if q.exists():
-            if not q.is_dir(): raise ValueError(f"`out` {out!r} cannot be created: {str(q)!r} is a file, not a folder")
-            break
+    try:
+        if p.exists() and not p.is_dir(): raise ValueError(f"`out` {out!r} exists and is not a folder")
+        for q in p.absolute().parents:
+            if q.exists():
+                if not q.is_dir(): raise ValueError(f"`out` {out!r} cannot be created: {str(q)!r} is a file, not a folder")
+                break
+    except OSError as e: raise ValueError(f"`out` {describe(out)} is not a usable path ({e.strerror or e})") from None
     return out
 
 def _eps_list(v, name: str, high: float | None = None) -> list:
@@ -485,7 +499,7 @@ def demo_config_keys(data_path=None, download: bool | None = None, file=None) ->
     path = src.train if src.layout == "cifar10" else src.train.parent
     return dict(DEMO_PRESET, data="cifar10" if src.layout == "cifar10" else "npz", data_path=str(path))
 
-# %% ../nbs/12_experiment.ipynb #f07c573a
+# %% ../nbs/12_experiment.ipynb #60aa3798
 MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_VALUES = 2**20, 20, 100_000
 
 _CORE_SCHEMA = (   # YAML 1.2 core schema: tag, pattern, first characters
@@ -658,12 +672,17 @@ def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
 # %% ../nbs/12_experiment.ipynb #688d110c
 RESULT_COLUMNS = ("arm", "seed", "group", "measure", "condition", "param", "value", "protocol")   # results.csv
 
-def run_name(arm: str, seed: int) -> str: return f"{arm.replace('+', '_')}-seed{seed}"
+def run_name(arm: str, seed: int) -> str:
+    "The run folder's name of `arm` × `seed` (`blur-seed0`)."
+    if not isinstance(arm, str) or not arm: raise ValueError(f"`arm` must be an arm name; got {describe(arm)}")
+    check_number(seed, "seed", low=0, integer=True)
+    return f"{arm.replace('+', '_')}-seed{seed}"
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     "Write atomically, so that an interruption leaves either the old file or the new one, never half of one."
     if not isinstance(df, pd.DataFrame): raise ValueError(f"`df` must be a pandas DataFrame; got {describe(df)}")
-    write_atomic(path, lambda t: df.to_csv(t, index=False))
+    if not isinstance(path, (str, os.PathLike)): raise ValueError(f"`path` must be a file path; got {describe(path)}")
+    write_atomic(Path(path), lambda t: df.to_csv(t, index=False))
 
 class _Progress:
     """One overall progress line per task (training an arm × seed, or one measure), with an estimate of the
@@ -793,7 +812,7 @@ class OutputLock:
     def __enter__(self): return self.acquire()
     def __exit__(self, *exc): self.release()
 
-# %% ../nbs/12_experiment.ipynb #a73f5766
+# %% ../nbs/12_experiment.ipynb #a0c78ae9
 MARKER_NAME = ".spectral_align"
 FIGURE_NAMES = ("hybrid", "lowpass_highpass", "robustness", "minimal", "channel", "corruptions", "shift_vs_gain")  # figures/*.png
 _RUN_DIR = re.compile(r"^[A-Za-z0-9_.-]+-seed\d+$")
@@ -839,7 +858,7 @@ def mark_folder(out) -> Path:
         write_atomic(m, lambda t: t.write_text(json.dumps(info)))
     return m
 
-# %% ../nbs/12_experiment.ipynb #a59714e5
+# %% ../nbs/12_experiment.ipynb #26f290e7
 def _own_tmp(name: str, owners) -> bool:
     "Whether `name` is a temporary file of one of the files `owners` (an interrupted atomic write)."
     base = name.lstrip(".")
@@ -931,7 +950,7 @@ def _version() -> str:
     from spectral_align import __version__
     return __version__
 
-# %% ../nbs/12_experiment.ipynb #8f7064f3
+# %% ../nbs/12_experiment.ipynb #ac527577
 _NOT_TRAINING = set(MEASUREMENT_KEYS) | {"arms", "arm_params", "seeds", "first_seed", "neural", "neural_holdout"}
 
 def run_fingerprint(cfg: ExperimentConfig, arm: str, seed: int) -> str:
@@ -975,6 +994,8 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data, fingerprint=learn.fingerprint)
 
 def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
+    "The rows (`measure_row`s) of measure `name` of the run `arm` × `seed` as the run's measure file holds them."
+    run_name(arm, seed)                                           # checks the arm and the seed
     df = pd.DataFrame(rows, columns=RESULT_COLUMNS[3:])
     df["protocol"] = df["protocol"].fillna("").astype(str)
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
@@ -1161,7 +1182,7 @@ def write_data_info(cfg: ExperimentConfig, data: tuple) -> Path:
 
 def read_data_info(out) -> dict:
     "`OUT/data.json` as a dict (empty when the folder has none); a file that is not a JSON object is refused, naming it."
-    p = Path(out) / "data.json"
+    p = Path(out_folder(out)) / "data.json"
     if not p.is_file(): return {}
     d = read_json_file(p, "data description")
     if not isinstance(d, dict): raise ValueError(f"data description {str(p)!r} must hold a JSON object; got {describe(d)}")
@@ -1177,15 +1198,19 @@ def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
 def read_results(path) -> pd.DataFrame:
     """A results file (`results.csv`, or a run's `measures/<name>.csv`) as written: text columns (`condition`,
     `protocol`) as text (`''` where empty, also in files written before `protocol` existed), numbers as floats."""
-    df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    try: df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    except (OSError, ValueError) as e:
+        if isinstance(e, (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)): raise
+        raise ValueError(f"results file {describe(str(path))} cannot be read ({one_line(e)})") from None
     if "protocol" not in df: df["protocol"] = ""                                      # measured before the column existed
     for c in ("condition", "protocol"):
         if c in df: df[c] = ["" if pd.isna(v) else str(v) for v in df[c]]
     return df
 
 def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
-    "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order."
-    out, dfs = Path(out), []
+    "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order (each file checked)."
+    cfg = _check_cfg(cfg)
+    out, dfs = Path(out_folder(out)), []
     for a in cfg.arms:
         for s in cfg.seed_list:
             for m in cfg.measures:
@@ -1194,7 +1219,7 @@ def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
 
-# %% ../nbs/12_experiment.ipynb #44142983
+# %% ../nbs/12_experiment.ipynb #0da0ced0
 def read_measure_file(path, arm: str, seed: int, name: str) -> pd.DataFrame:
     "The rows of the measure file `path` of measure `name` in the run `arm` × `seed`, refused (naming the file) if they are not valid."
     import importlib
@@ -1221,7 +1246,7 @@ def read_measure_file(path, arm: str, seed: int, name: str) -> pd.DataFrame:
     if dup.any(): raise bad(f"holds the row of {df['measure'][dup].iloc[0]!r} ({describe(df['condition'][dup].iloc[0])}) twice")
     return df.assign(seed=num["seed"].astype(int), param=num["param"].astype(float), value=num["value"].astype(float))
 
-# %% ../nbs/12_experiment.ipynb #36808d36
+# %% ../nbs/12_experiment.ipynb #d555cf21
 def check_before_run(cfg: ExperimentConfig, data) -> None:
     """Check what `cfg` needs beyond its own values, on its `data` `(x_train, y_train, x_test, y_test, n_classes)`,
     before anything is trained or written; a problem is a `ValueError` naming the key."""

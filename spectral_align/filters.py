@@ -70,6 +70,7 @@ class Complement(FourierFilter):
     "The filter with gain `1 − gain` of `base`."
     def __init__(self, base: FourierFilter):
         super().__init__()
+        if not isinstance(base, FourierFilter): raise ValueError(f"`base` must be a FourierFilter; got {type(base).__name__}")
         self.base = base
     def _gain(self, r, nyq): return 1 - self.base._gain(r, nyq)
     def extra_repr(self): return "1 − gain of the wrapped filter"
@@ -130,8 +131,8 @@ class BandPass(FourierFilter):
 # %% ../nbs/01_filters.ipynb #5070ec41
 def fwhm_to_sigma(fwhm_octaves: float) -> float:
     "The standard deviation (octaves) of a Gaussian with full width at half maximum `fwhm_octaves`."
+    check_number(fwhm_octaves, "fwhm_octaves", low=0, low_inclusive=False)
     return fwhm_octaves / (2 * math.sqrt(2 * math.log(2)))
-
 
 # %% ../nbs/01_filters.ipynb #7c197ce8
 class LogGaussianBand(FourierFilter):

@@ -451,6 +451,19 @@ def model_summary(model: nn.Module, x: torch.Tensor, depth: int = 2) -> pd.DataF
 # %% ../nbs/03_models.ipynb #69cb5641
 _FORMAT = "spectral_align.checkpoint"
 
+def _checkpoint_path(path) -> Path:
+    "`path` as a `Path`, refused when it is not a path or cannot be one (a name too long, a parent that is a file)."
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise ValueError(f"`path` must be a checkpoint file path; got {describe(path)}")
+    p = Path(path)
+    try:
+        p.exists()
+        bad = next((q for q in p.parents if q.exists() and not q.is_dir()), None)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"`path` {describe(str(path))} is not a usable checkpoint path ({getattr(e, 'strerror', None) or e})") from None
+    if bad is not None: raise ValueError(f"`path` {str(path)!r} cannot be a file: {str(bad)!r} is a file, not a folder")
+    return p
+
 def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None = None) -> Path:
     "Save `model`'s state dict and `meta` (a JSON-serialisable dict, merged with a Classifier's `config`) to `path`."
     if not isinstance(model, nn.Module): raise ValueError(f"`model` must be an nn.Module; got {type(model).__name__}")
@@ -467,7 +480,8 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None
         full[k] = v
     meta_json = json.dumps(full)
     sd = OrderedDict((k, v.detach().cpu()) for k, v in model.state_dict().items())
-    path = Path(path)
+    path = _checkpoint_path(path)
+    if path.is_dir(): raise ValueError(f"`path` {str(path)!r} is a folder; a checkpoint is a file")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda t: torch.save({"format": _FORMAT, "version": 1, "state_dict": sd, "meta": meta_json}, t))
     return path
@@ -531,7 +545,7 @@ def _check_buffers(sd: Mapping, meta: dict, path) -> None:
 
 def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
     "Read a checkpoint (weights only), refuse non-finite weights and check its model config (if any) against the bounds."
-    path = Path(path)
+    path = _checkpoint_path(path)
     if not path.is_file(): raise ValueError(f"`path` {str(path)!r} does not exist or is not a file")
     try: obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
@@ -553,10 +567,10 @@ def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
         if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all()):
             raise ValueError(f"checkpoint {str(path)!r} holds NaN or infinite values in `{k}` (shape {tuple(v.shape)}); "
                              "a model with such weights computes nothing meaningful, so it is refused (was it trained to divergence?)")
-    _check_buffers(sd, meta, path)
     if meta.get("arch") is not None:                                       # saved from a Classifier: a model config
         try: check_model_config(meta)
         except ValueError as e: raise ValueError(f"checkpoint {str(path)!r} has an invalid model config: {e}") from None
+    _check_buffers(sd, meta, path)
     return sd, meta
 
 # %% ../nbs/03_models.ipynb #d69d1786

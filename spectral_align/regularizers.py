@@ -100,6 +100,7 @@ SCHEDULES = ("constant", "linear", "cosine")
 def ramp(pct: float, warmup: float, schedule: str = "linear") -> float:
     "The factor in [0, 1] of a regulariser's weight at `pct` ∈ [0, 1] of training: 0 → 1 over the first `warmup` fraction."
     check_choice(schedule, "schedule", SCHEDULES)
+    check_number(pct, "pct"); check_number(warmup, "warmup", low=0, high=1)
     if schedule == "constant" or warmup <= 0 or pct >= warmup: return 1.0
     t = max(pct, 0.0) / warmup
     return t if schedule == "linear" else 0.5 - 0.5 * math.cos(math.pi * t)

@@ -23,8 +23,9 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .experiment import (ExperimentConfig, OutputLock, arm_settings, collect_results, missing_runs, out_folder,
-                                       read_data_info, run_name, write_csv)
+from .core import check_number, describe, write_atomic
+from .experiment import (MARKER_NAME, ExperimentConfig, OutputLock, arm_settings, collect_results, folder_owner,
+                                       missing_runs, out_folder, read_data_info, read_output_config, run_name, write_csv)
 
 # %% auto #0
 __all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'summary_table', 'format_summary', 'curves',
@@ -34,8 +35,21 @@ __all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'su
 # %% ../nbs/12b_report.ipynb #38ef820f
 PER_EPS_MEASURES = ("pgd_linf_acc", "pgd_l2_acc")   # curves whose every ε > 0 also goes into the summary
 
+def _check_frame(df, name: str, columns) -> pd.DataFrame:
+    "`df`, refused unless it is a DataFrame with `columns` (a results or summary table) and numbers in `value`/`mean`."
+    if not isinstance(df, pd.DataFrame): raise ValueError(f"`{name}` must be a pandas DataFrame; got {describe(df)}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing: raise ValueError(f"`{name}` lacks the column(s) {', '.join(missing)}; it needs {', '.join(columns)}")
+    for c in ("value", "mean", "param", "seed"):
+        if c in columns and len(df) and not pd.api.types.is_numeric_dtype(df[c]):
+            raise ValueError(f"`{name}` column `{c}` must hold numbers; got {describe(df[c].iloc[0])}")
+    return df
+
+_RESULTS_NEEDS = ("arm", "seed", "measure", "condition", "param", "value")
+
 def eps_label(eps: float, norm: str = "inf") -> str:
     "ε as people write it: L∞ as a fraction of 255 when it is one (`'2/255'`), else the number (`'0.5'`)."
+    check_number(eps, "eps", low=0)
     if norm in ("inf", "linf"):
         f = Fraction(float(eps) * 255).limit_denominator(8)
         if abs(float(f) / 255 - eps) < 1e-9: return f"{float(f):g}/255" if f else "0"
@@ -61,7 +75,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, s.e.m. and 95% CI half-width over seeds, per arm, of every scalar measure and of the robust accuracy at each
     ε (`PER_EPS_MEASURES`), with the protocol(s) that made it; notes (text, no number) are left to the report."""
     cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol"]
-    if results is None or not len(results): return pd.DataFrame(columns=cols)
+    if results is None: return pd.DataFrame(columns=cols)
+    _check_frame(results, "results", _RESULTS_NEEDS)
+    if not len(results): return pd.DataFrame(columns=cols)
     sc = results[results.param.isna() & ~results.measure.str.startswith("note")]
     sc = pd.concat([sc, _per_eps_rows(results)], ignore_index=True)
     if not len(sc): return pd.DataFrame(columns=cols)
@@ -77,6 +93,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 # %% ../nbs/12b_report.ipynb #293e71fa
 def summary_table(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     "The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure."
+    _check_frame(summary, "summary", ("arm", "measure", "mean", "sem"))
+    check_number(digits, "digits", low=1, high=17, integer=True)
     if not len(summary): return pd.DataFrame()
     def fmt(r):
         if not math.isfinite(r["mean"]): return "n/a"
@@ -90,6 +108,7 @@ SYNTHETIC_BANNER = ("PIPELINE CHECK ON SYNTHETIC DATA: these models saw the buil
 
 def format_summary(summary: pd.DataFrame, banner: str | None = None) -> str:
     "The summary table as text, arms as columns (measures are many, arms few), under `banner` if given."
+    _check_frame(summary, "summary", ("arm", "measure", "mean", "sem"))
     t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
     text = "(no results)" if not len(t) else t.T.to_string()
     return f"*** {banner} ***\n{text}\n*** {banner} ***" if banner else text
@@ -97,7 +116,8 @@ def format_summary(summary: pd.DataFrame, banner: str | None = None) -> str:
 # %% ../nbs/12b_report.ipynb #4f2d23fd
 def curves(results: pd.DataFrame, measure: str) -> dict:
     "arm → DataFrame(param, value, sem) of the curve `measure`: per seed averaged over conditions, then mean and s.e.m. over seeds."
-    d = results[results.measure == measure]
+    d = _check_frame(results, "results", _RESULTS_NEEDS)
+    d = d[d.measure == measure]
     out = {}
     for a, g in d.groupby("arm", sort=False):
         ps = g.groupby(["param", "seed"], sort=True)["value"].mean().groupby("param")
@@ -127,6 +147,7 @@ def _channel_figure(results: pd.DataFrame, banner: str | None = None, kind: str 
 
 # %% ../nbs/12b_report.ipynb #7f908958
 def _per_seed(results, measure):
+    _check_frame(results, "results", _RESULTS_NEEDS)
     d = results[(results.measure == measure) & results.param.isna()]
     return d.groupby(["arm", "seed"], sort=False)["value"].mean()
 
@@ -264,7 +285,8 @@ _CAPTIONS = dict(
 
 def report_notes(results: pd.DataFrame) -> list:
     "Plain-text notes left by the measures (rows whose measure name starts with `note`), each with the runs it concerns."
-    d = results[results.measure.str.startswith("note")]
+    _check_frame(results, "results", _RESULTS_NEEDS)
+    d = results[results.measure.astype(str).str.startswith("note")]
     out = []
     for text, g in d.groupby("condition", sort=False):
         runs = sorted({f"{r.arm}/seed {r.seed}" for r in g.itertuples()})
@@ -334,9 +356,7 @@ the size these images have.</p>
 <pre>{html.escape(json.dumps(dataclasses.asdict(cfg), indent=1))}</pre>
 {bann}
 </body></html>"""
-    p = out / "report.html"
-    tmp = p.with_suffix(".tmp"); tmp.write_text(page, encoding="utf-8"); os.replace(tmp, p)
-    return p
+    return write_atomic(out / "report.html", lambda t: t.write_text(page, encoding="utf-8"))
 
 # %% ../nbs/12b_report.ipynb #f11a93c6
 def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
@@ -346,11 +366,11 @@ def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
     and the report (`SYNTHETIC_BANNER`)."""
     out, file = Path(cfg.out), file or sys.stdout
     banner = SYNTHETIC_BANNER if cfg.data == "builtin" else None
+    size = (read_data_info(out).get("image_shape") or [None])[-1]      # every file is checked before anything is written
     results = collect_results(out, cfg)
     write_csv(results, out / "results.csv")
     summary = summarize(results)
     write_csv(summary, out / "summary.csv")
-    size = (read_data_info(out).get("image_shape") or [None])[-1]
     figures = make_figures(results, out / "figures", banner, masking=dict(kind=cfg.masking_noise, size=size))
     report = write_report(out, cfg, results, summary, figures, banner)
     print(format_summary(summary, banner), file=file)
@@ -360,11 +380,18 @@ def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
     return dict(results=results, summary=summary, figures=figures, report=report)
 
 def report_from_folder(out, file=None) -> dict:
-    "Rebuild `results.csv`, `summary.csv`, the figures and `report.html` of the experiment folder `out` from its finished runs."
+    """Rebuild `results.csv`, `summary.csv`, the figures and `report.html` of the experiment folder `out` from its finished
+    runs. The folder must be one spectral_align wrote (`experiment.folder_owner`), its config.json a config it wrote
+    (`read_output_config`: not empty), and every measure file valid (`experiment.read_measure_file`): a bad file is
+    refused, named, before anything is written."""
     p = Path(out_folder(out))
     f = p / "config.json"
     if not f.is_file(): raise ValueError(f"`out` {str(out)!r} is not an experiment folder: it holds no config.json")
-    try: settings = json.loads(f.read_text())["settings"]
-    except (ValueError, KeyError, TypeError): raise ValueError(f"`out` {str(out)!r}: {str(f)!r} is not a config written by spectral_align") from None
-    cfg = ExperimentConfig.from_dict({**settings, "out": str(p)})
+    if folder_owner(p) is None:
+        raise ValueError(f"`out` {str(out)!r} was not written by spectral_align (no {MARKER_NAME} marker, nor the layout of an "
+                         "older experiment folder: config.json and runs/); nothing was written")
+    try: cfg = ExperimentConfig.from_dict({**read_output_config(p), "out": str(p)})
+    except ValueError as e:
+        if str(f) in str(e): raise
+        raise ValueError(f"config {str(f)!r}: {e}") from None
     with OutputLock(p, file): return write_outputs(cfg, file)

@@ -24,7 +24,7 @@ from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
 from fastai.imports import noop               # fastai's own (`learn.no_logging()` sets it)
 from fastprogress.fastprogress import IN_NOTEBOOK
-from .core import (check_classes, check_finite_model, check_number, check_choice, get_device, seed_everything,
+from .core import (check_classes, check_finite_model, describe, check_number, check_choice, get_device, seed_everything,
                                  write_atomic)
 from .models import build_model, Classifier, save_checkpoint, FRONT_END_POSITIONS
 from .filters import BANDS, SteeringBand
@@ -33,10 +33,10 @@ from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalt
                                          CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
-__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'MAX_LR', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw', 'make_learner',
-           'world_size', 'rank', 'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed', 'barrier',
-           'on_main', 'EpochCheckpoint', 'read_training_state', 'data_parallel', 'EpochLines', 'DivergenceCheck', 'fit',
-           'save_trained']
+__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'MAX_LR', 'MAX_EPOCHS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw',
+           'make_learner', 'world_size', 'rank', 'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed',
+           'barrier', 'on_main', 'EpochCheckpoint', 'read_training_state', 'data_parallel', 'EpochLines',
+           'DivergenceCheck', 'fit', 'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
@@ -201,6 +201,8 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
     `regularizers.NeuralTarget` for `similarity`/`cka`; `'predictor'`: a trained neural predictor for `guidance`);
     `model` replaces the built model (its front end is then the caller's business). `quiet=True` makes training
     print nothing (no progress bar, no epoch lines; see `fit`)."""
+    if not (hasattr(dls, "one_batch") and hasattr(dls, "train")): raise ValueError(f"`dls` must be fastai DataLoaders; got {describe(dls)}")
+    if params is not None and not isinstance(params, dict): raise ValueError(f"`params` must map parameter names to values; got {describe(params)}")
     a = get_arm(arm)
     p = a.resolve(params)
     check_number(seed, "seed", low=0, integer=True)
@@ -417,7 +419,7 @@ class EpochLines(Callback):
         print("  ".join(parts), flush=True)
     def after_fit(self): self.learn.logger = self._old
 
-# %% ../nbs/11_train.ipynb #068502ef
+# %% ../nbs/11_train.ipynb #8d5d81b0
 class DivergenceCheck(Callback):
     "Stop the fit at the first non-finite loss or, at the end of an epoch, non-finite weights; `diverged` then says where."
     order = 64                                       # after the Recorder, before EpochCheckpoint (65)
@@ -434,7 +436,8 @@ class DivergenceCheck(Callback):
         raise CancelFitException
 
 # %% ../nbs/11_train.ipynb #3590ad64
-MAX_LR = 10.0     # the largest peak learning rate `fit` takes (AdamW; a usual one is 1e-4 … 1e-2)
+MAX_LR = 10.0          # the largest peak learning rate `fit` takes (AdamW; a usual one is 1e-4 … 1e-2)
+MAX_EPOCHS = 100_000
 
 def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.PathLike | None = None,
         resume: bool = True, distributed: bool | None = None, quiet: bool | None = None) -> pd.DataFrame:
@@ -444,8 +447,12 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
     writes the checkpoint, which holds the unwrapped model, so it resumes and loads in a single process too.
     Output: a progress bar in a terminal or a notebook, one line per epoch (`EpochLines`) when stdout is a file or a
     pipe, nothing with `quiet` (default: the learner's `quiet`, from `make_learner`)."""
-    check_number(epochs, "epochs", low=1, integer=True)
-    check_number(lr, "lr", low=0, high=MAX_LR, low_inclusive=False)
+    if not isinstance(learn, Learner): raise ValueError(f"`learn` must be a fastai Learner (`make_learner`); got {describe(learn)}")
+    check_number(epochs, "epochs", low=1, high=MAX_EPOCHS, integer=True)
+    lr = float(check_number(lr, "lr", low=0, high=MAX_LR, low_inclusive=False))
+    epochs = int(epochs)
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise ValueError(f"`checkpoint` must be a file path or None; got {describe(checkpoint)}")
     if quiet is None: quiet = getattr(learn, "quiet", False)
     if not isinstance(quiet, bool): raise ValueError(f"`quiet` must be True, False or None; got {quiet!r}")
     start, learn._resumed_history, learn._resumed_smooth, cbs = 0, [], None, []
@@ -492,6 +499,7 @@ def save_trained(learn: Learner, path: str | os.PathLike, **meta) -> Path:
     """Save `learn.model` with its arm, parameters and seed (see `models.save_checkpoint`), without the regularisers'
     auxiliary modules (`model.aux`: layer weights, guidance head), which are training machinery, not part of the classifier.
     With several processes, process 0 writes and every process returns once the file is there."""
+    if not isinstance(learn, Learner): raise ValueError(f"`learn` must be a fastai Learner; got {describe(learn)}")
     info = dict(arm=getattr(learn, "arm", None), arm_params=getattr(learn, "arm_params", None),
                 seed=getattr(learn, "seed", None), **meta)
     model = unwrap_model(learn.model)

@@ -462,7 +462,7 @@ def scen_closed_stdout(secs):
             else:
                 cmd = [sys.executable, "-m", "spectral_align", *args]
                 kw["stdout"] = open("/dev/full", "w")
-            try: p = subprocess.run(cmd, env=env, stderr=subprocess.PIPE, text=True, timeout=max(secs, 60), **kw)
+            try: p = subprocess.run(cmd, env=env, stderr=subprocess.PIPE, text=True, timeout=max(secs, 300), **kw)
             except subprocess.TimeoutExpired:
                 outs.append(Outcome("cli", "stdout", f"{name}, stdout {how}", "hang", "")); continue
             lines = [l for l in p.stderr.splitlines() if l.strip()]

@@ -181,10 +181,25 @@ def classify_call(expect: str, result, exc, names, reference=None, has_reference
             return ("clean" if names_argument(str(exc), names) else "unnamed"), msg
         return "traceback", msg
     if mutated: return "mutation", f"changed {mutated}"
+    if expect == INVALID and _non_finite(result): return "ok", "visible: the result holds NaN or inf"
     if expect == INVALID: return "silent", f"accepted; returned {_brief(result)}"
     if expect == EQUIV and has_reference and not same(result, reference):
         return "silent", f"gave another result than the equivalent input: {_brief(result)} vs {_brief(reference)}"
     return "ok", ""
+
+
+def _non_finite(v, depth: int = 0) -> bool:
+    "Whether a result carries NaN or inf (a bad input made visible rather than silently wrong)."
+    import numpy as np
+    import torch
+    if depth > 3: return False
+    if isinstance(v, torch.Tensor):
+        return v.device.type != "meta" and (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all())
+    if isinstance(v, float): return not math.isfinite(v)
+    if isinstance(v, np.ndarray) and v.dtype.kind in "fc": return not bool(np.isfinite(v).all())
+    if isinstance(v, (list, tuple)): return any(_non_finite(o, depth + 1) for o in v[:20])
+    if isinstance(v, dict): return any(_non_finite(o, depth + 1) for o in list(v.values())[:20])
+    return False
 
 
 def _brief(v) -> str:
