@@ -44,9 +44,10 @@ def _brief(v, depth: int = 0) -> str:
         o, c = {list: "[]", tuple: "()"}.get(type(v), "{}")
         body = ", ".join(parts) + (", ..." if len(v) > _SHOW_ITEMS else "") + ("," if type(v) is tuple and len(v) == 1 else "")
         return f"{o}{body}{c}" + (f" ({len(v)} items)" if len(v) > _SHOW_ITEMS else "")
-    if isinstance(v, nn.Module): return f"a {type(v).__name__} module"
+    a = lambda name: ("an " if name[:1].lower() in "aeiou" else "a ") + name
+    if isinstance(v, nn.Module): return f"{a(type(v).__name__)} module"
     if isinstance(v, type): return f"the class {v.__name__}"
-    return f"a {type(v).__name__} object"
+    return f"{a(type(v).__name__)} object"
 
 def describe(v) -> str:
     "A short description of `v` for error messages, at most 200 characters, made in a time that does not grow with `v`."

@@ -90,22 +90,17 @@ def resolve_measures(names) -> dict:
     "name → function for each of `names` (every one must be registered)."
     return {m: measure_function(m) for m in names}
 
-def _nan(v) -> bool:
-    try: return math.isnan(v)
-    except OverflowError: return False
-
-def _finite(v) -> bool:
-    try: return math.isfinite(v)
-    except OverflowError: return False
-
 def measure_row(measure: str, value, param=float("nan"), condition: str = "", protocol: str = "") -> dict:
     """One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar), the
     value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists).
     `value` and `param` are NaN (not measured, a note, a scalar) or finite numbers."""
+    num = {}
     for k, v in (("value", value), ("param", param)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or (not _nan(v) and not _finite(v)):
+        try: num[k] = None if isinstance(v, (bool, np.bool_, str, bytes)) else float(v)     # numbers, 0-d tensors
+        except (TypeError, ValueError, OverflowError, RuntimeError): num[k] = None
+        if num[k] is None or math.isinf(num[k]):
             raise ValueError(f"`{k}` of measure {describe(measure)} must be a finite number or NaN; got {describe(v)}")
-    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value), protocol=str(protocol))
+    return dict(measure=measure, condition=str(condition), param=num["param"], value=num["value"], protocol=str(protocol))
 
 def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
     "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
@@ -957,7 +952,7 @@ def run_fingerprint(cfg: ExperimentConfig, arm: str, seed: int) -> str:
     """A hash (16 hex digits) of every setting that decides how the run `arm` × `seed` of `cfg` trains: the config's run
     keys but the measurement ones (`MEASUREMENT_KEYS`), the arm, its parameters, the seed and, for an arm aligned to the
     brain set, that set and its split."""
-    if not isinstance(cfg, ExperimentConfig): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     check_choice(arm, "arm", cfg.arms); check_choice(seed, "seed", cfg.seed_list)
     d = {k: v for k, v in cfg.run_keys().items() if k not in _NOT_TRAINING}
     d.update(arm=arm, seed=int(seed), params=get_arm(arm).resolve(cfg.arm_params.get(arm) or {}))
@@ -1209,7 +1204,8 @@ def read_results(path) -> pd.DataFrame:
 
 def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
     "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order (each file checked)."
-    cfg = _check_cfg(cfg)
+    if not all(hasattr(cfg, k) for k in ("arms", "seed_list", "measures")):
+        raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     out, dfs = Path(out_folder(out)), []
     for a in cfg.arms:
         for s in cfg.seed_list:
