@@ -211,10 +211,12 @@ def eval_mode(model: nn.Module):
 
 # %% ../nbs/00_core.ipynb #61bf591e
 def check_classes(y_train, y_valid=None, n_classes: int | None = None, names=("y_train", "y_valid"),
-                  max_classes: int = 100_000) -> int:
+                  max_classes: int = 100_000, same_classes: bool = True) -> int:
     """The number of classes K of the training labels `y_train`, checked to be the contiguous class indices 0…K−1 with
-    every class present; the held-out labels `y_valid` must be among them and, where there are at least K of them,
-    hold every class too. `n_classes` (default: the largest training label + 1) must not be below any label."""
+    every class present; the held-out labels `y_valid` must be among them and, with `same_classes` where there are at
+    least K of them, hold every class too (leave it off for a random draw, which may miss one). `n_classes` (default:
+    the largest training label + 1) must not be below any label."""
+    check_number(max_classes, "max_classes", low=2, integer=True)
     yt = check_labels(y_train, name=names[0])
     top = int(yt.max())
     if n_classes is not None:
@@ -238,7 +240,7 @@ def check_classes(y_train, y_valid=None, n_classes: int | None = None, names=("y
                              "lack; both splits must hold the same classes")
         got = torch.zeros(k, dtype=torch.bool)
         got[yv.cpu()] = True
-        if len(yv) >= k and not bool(got.all()):
+        if same_classes and len(yv) >= k and not bool(got.all()):
             raise ValueError(f"`{names[1]}` lacks class(es) {(~got).nonzero().flatten()[:3].tolist()} of the training labels "
                              f"although it holds {len(yv)} labels; both splits must hold the same classes (a stratified subset does)")
     return k
@@ -302,8 +304,8 @@ def model_logits(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
     """`model(xb)` with `xb` cast to the model's dtype, checked to be finite logits of shape (B, n_classes). The model runs
     as it is (callers put it in eval mode); an error inside it (images it cannot take) is a `ValueError` naming `xb`'s shape."""
     check_model(model)
-    if not isinstance(xb, torch.Tensor) or xb.ndim == 0 or xb.device.type == "meta":
-        raise ValueError(f"`xb` must be a batch of images (B, C, H, W); got {describe(xb)}")
+    if not isinstance(xb, torch.Tensor) or xb.ndim == 0 or len(xb) == 0 or xb.device.type == "meta" or not xb.is_floating_point():
+        raise ValueError(f"`xb` must be a non-empty floating-point batch of images (B, C, H, W); got {describe(xb)}")
     try: out = model(xb.to(model_dtype(model)))
     except (RuntimeError, IndexError, NotImplementedError) as e:
         raise ValueError(f"`model` cannot run on images of shape {tuple(xb.shape)} and dtype {xb.dtype} "

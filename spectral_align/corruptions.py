@@ -186,6 +186,7 @@ def _reference(x, name, severity, seed):
 BACKENDS = ("auto", "torch", "reference")
 
 def check_severity(severity, name="severity", low=1):
+    if isinstance(low, bool) or low not in (0, 1): raise ValueError(f"`low` must be 0 or 1; got {low!r}")
     if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not low <= severity <= 5:
         raise ValueError(f"`{name}` must be an integer in {low}..5; got {severity!r}")
     return int(severity)

@@ -714,7 +714,7 @@ BUILTIN_TEST_SEED = 12345    # built-in test images: a draw independent of built
 def load_test_data(data: str, n: int, seed: int = 0, grayscale: bool = False, size: int | None = None):
     """The first `n` test images and labels of `data`: 'builtin' (a fresh draw of `make_builtin`, `size` px),
     an .npz file (`x`/`y`, or JPEG-packed `jpeg_bytes`/`offsets`/`y`) or an image folder (resized to `size` if given)."""
-    check_number(n, "n", low=1, integer=True)
+    check_number(n, "n", low=1, integer=True); check_number(seed, "seed", low=0, integer=True)
     if size is not None: check_number(size, "size", low=1, integer=True)
     if not isinstance(data, (str, Path)): raise ValueError(f"`data` must be 'builtin' or a path; got {type(data).__name__}")
     if str(data) == "builtin":

@@ -502,6 +502,7 @@ _MAX_BS, _MAX_REPEATS, _MAX_LEVELS = 2 ** 20, 1000, 1000   # images per forward 
 
 def trial_key(sd: float, k: int) -> str:
     "The condition key of the published per-trial files: noise SD `sd` and band `k` → `'noise{sd:g}freq{k}'`."
+    check_number(sd, "sd", low=0); check_number(k, "k", low=0, integer=True)
     return f"noise{sd:g}freq{int(k)}"
 
 def check_noise_sds(noise_sds, name: str = "noise_sds") -> tuple:

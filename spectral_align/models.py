@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torchvision
-from .core import check_number, check_choice, check_finite_model, describe, write_atomic
+from .core import check_number, check_choice, check_finite_model, describe, eval_mode, write_atomic
 from .filters import FILTERS, MAX_BLUR_SIGMA, MAX_CPI, MAX_FWHM_OCTAVES, MAX_ORDER
 
 # %% auto #0
@@ -294,11 +294,11 @@ ARCHS = {"small_cnn": (_small_cnn, "cifar10", False), "resnet18_cifar": (resnet1
 def default_stats(arch: str, in_channels: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
     "The default (mean, std) for `arch`: CIFAR-10's for the 32-px models, ImageNet's for the 224-px ones (gray for 1 channel)."
     check_choice(arch, "arch", ARCHS)
+    if isinstance(in_channels, bool): raise ValueError(f"`in_channels` must be 1 or 3; got {in_channels!r}")
     data = ARCHS[arch][1]
     if in_channels == 3: return NORM_STATS[data]
     if in_channels == 1: return NORM_STATS[data + "_gray"]
     raise ValueError(f"no default statistics for `in_channels`={in_channels!r} (only for 1 or 3 channels); pass `mean` and `std`")
-
 
 # %% ../nbs/03_models.ipynb #0bab574b
 def _check_arch_kwargs(arch: str, arch_kwargs) -> dict:
@@ -437,11 +437,7 @@ def model_summary(model: nn.Module, x: torch.Tensor, depth: int = 2) -> pd.DataF
     Runs one forward pass on `x` in eval mode without gradients (batch-norm statistics are not touched)."""
     check_number(depth, "depth", low=0, integer=True)
     names = [n for n in layer_names(model) if n.count(".") < depth]
-    was_training = model.training
-    try:
-        model.eval()
-        feats = get_features(model, x, names, detach=True)
-    finally: model.train(was_training)
+    with eval_mode(model): feats = get_features(model, x, names, detach=True)   # every submodule's mode restored
     mods = dict(model.named_modules())
     shape = lambda o: tuple(o.shape) if isinstance(o, torch.Tensor) else type(o).__name__
     return pd.DataFrame({"name": names, "type": [type(mods[n]).__name__ for n in names],

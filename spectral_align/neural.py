@@ -540,15 +540,15 @@ def simulate(self: SimulatedV1, images: torch.Tensor, n_repeats: int = 1, noise:
 def per_image_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     "Pearson r between `pred` and `target` (n_images, n_dims) for each image, over its dims: (n_images,). A constant row gives 0."
     for t, nm in ((pred, "pred"), (target, "target")):
-        if not isinstance(t, torch.Tensor) or t.ndim != 2:
+        if not isinstance(t, torch.Tensor) or t.ndim != 2 or not t.is_floating_point() or t.device.type == "meta":
             raise ValueError(f"`{nm}` must be a 2-D tensor (n_images, n_dims); got {describe(t)}")
+    check_number(eps, "eps", low=0)
     if pred.shape != target.shape:
         raise ValueError(f"`pred` {tuple(pred.shape)} and `target` {tuple(target.shape)} must have the same shape")
     if pred.shape[1] < 2: raise ValueError(f"a per-image correlation needs at least 2 dims; got {pred.shape[1]}")
     _check_finite(pred, "pred"); _check_finite(target, "target")
     p = pred - pred.mean(1, keepdim=True); t = target.to(pred.dtype) - target.to(pred.dtype).mean(1, keepdim=True)
     return (p * t).sum(1) / (p.norm(dim=1) * t.norm(dim=1)).clamp_min(eps)
-
 
 # %% ../nbs/09_neural.ipynb #b836cc15
 class TinyConvNet(nn.Sequential):

@@ -36,6 +36,7 @@ def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int)
     size = (size, size) if isinstance(size, int) and not isinstance(size, bool) else tuple(size)
     if len(size) != 2: raise ValueError(f"`size` must be an int or (h, w); got {size!r}")
     for s in size: check_number(s, "size", low=1, integer=True)
+    if isinstance(channels, bool): raise ValueError(f"`channels` must be 1 or 3; got {channels!r}")
     check_choice(channels, "channels", (1, 3))
     x = images
     if x.shape[1] == 3 and channels == 1:
@@ -347,11 +348,11 @@ def make_predictor(images: torch.Tensor, responses=None, control: str | None = N
     images, None and 'shuffled' the trained one ('shuffled' shuffles what it *sees*: `NeuralGuidance(control='shuffled')`).
     `kwargs` go to `neural.train_neural_predictor`."""
     check_choice(control, "control", PREDICTOR_CONTROLS)
+    check_number(epochs, "epochs", low=0, high=10_000, integer=True)
     check_images(images, "images")
     if responses is None: responses = NeuralTarget.simulated_v1(images, n_units, seed=0).responses
     return train_neural_predictor(images, responses, epochs=0 if control == "random" else epochs,
                                   shuffle=control == "shuffled-responses", seed=seed, **kwargs)
-
 
 # %% ../nbs/10_regularizers.ipynb #a65f34a0
 class _Standardized(nn.Module):

@@ -370,7 +370,7 @@ YAML_CASES = {   # name → (file name, text, expectation, words the error shoul
         INVALID, ["bomb.yaml"]),
     "recursive alias": ("rec.yaml", "arms: &a [baseline, *a]\n", INVALID, ["rec.yaml"]),
     "duplicate key": ("dup.yaml", "epochs: 1\nepochs: 2\n", INVALID, ["epochs"]),
-    "octal 017": ("oct.yaml", "epochs: 017\n", ROBUST, ["epochs"]),
+    "octal 017": ("oct.yaml", "hybrid_partner_seeds: 017\n", ROBUST, ["hybrid_partner_seeds"]),
     "sexagesimal 1:30": ("sex.yaml", "seeds: 1:30\n", INVALID, ["seeds"]),
     "yes as a boolean": ("yes.yaml", "grayscale: yes\n", INVALID, ["grayscale"]),
     "deep nesting": ("deep.yaml", "arm_params: " + "[" * 5000 + "]" * 5000 + "\n", INVALID, ["deep.yaml", "arm_params"]),
@@ -394,8 +394,8 @@ def scen_configs(secs):
             outs.append(Outcome("cli experiment", "--config", name, "hang", f"not refused within {min(secs, 5.0):g} s")); continue
         cls, detail = classify_run(rc, out, err, exc, expect, names=words)
         if name == "octal 017" and rc == 0:
-            e = json.loads((d / "out" / "config.json").read_text())["settings"]["epochs"]
-            if e != 17: cls, detail = "silent", f"epochs: 017 read as {e}"
+            e = json.loads((d / "out" / "config.json").read_text())["settings"]["hybrid_partner_seeds"]
+            if e != 17: cls, detail = "silent", f"hybrid_partner_seeds: 017 read as {e}"
         outs.append(Outcome("cli experiment", "--config", name, cls, detail, round(time.time() - t0, 2)))
     return outs
 

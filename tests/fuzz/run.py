@@ -47,6 +47,7 @@ def worker(part: str, module: str | None, log: Path, skip: set, secs: float, qui
         def events():
             if part == "api":
                 import api
+                import spectral_align.measures  # noqa: F401  (registers the built-in measures)
                 tg = api.targets([module])
                 if quick: tg = [t for t in tg if t[0] in QUICK_API]
                 for target, fn in tg:
