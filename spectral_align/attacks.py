@@ -865,10 +865,9 @@ def parse_eps(text: str) -> list[float]:
     out = []
     for part in text.split(","):
         try: out.append(float(Fraction(part.strip())))
-        except (ValueError, ZeroDivisionError):
+        except (ValueError, ZeroDivisionError, OverflowError):
             raise ValueError(f"`--eps`: cannot read {part.strip()!r} as a number or a fraction such as 8/255") from None
     return out
-
 
 # %% ../nbs/06_attacks.ipynb #e5cc477f
 __getattr__ = moved_names(__name__, {"cli_attack": "spectral_align.cli"})   # deprecated alias

@@ -20,8 +20,8 @@ import warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEBUG_ENV', 'run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main', 'cli_attack', 'cli_corrupt',
-           'cli_channel']
+__all__ = ['DEBUG_ENV', 'MAX_TEST_IMAGES', 'run_command', 'experiment_parser', 'cli_report', 'cli_experiment', 'main',
+           'cli_attack', 'cli_corrupt', 'cli_channel']
 
 # %% ../nbs/14_cli.ipynb #0f289861
 DEBUG_ENV = "SPECTRAL_ALIGN_DEBUG"    # set to 1: an unexpected error shows its traceback
@@ -249,6 +249,8 @@ def _close_process_group() -> None:
         except Exception: pass                             # another process failed first: nothing left to close cleanly
 
 # %% ../nbs/14_cli.ipynb #e59bd397
+MAX_TEST_IMAGES = 1_000_000     # `--n` of attack and corrupt: the test images are held in memory
+
 def _load_checkpoint(path, device):
     "The model saved in `path`, on `device`; a missing file or non-finite weights are a `ValueError`."
     from spectral_align.core import check_finite_model
@@ -278,7 +280,6 @@ def _wrote(paths) -> str:
     "'wrote A, B and C'"
     ps = [str(p) for p in paths]
     return "wrote " + (", ".join(ps[:-1]) + " and " + ps[-1] if len(ps) > 1 else ps[0])
-
 
 # %% ../nbs/14_cli.ipynb #4b90693a
 _ATTACK_FILES = ("attack.csv", "attack_checks.csv", "attack.png")
@@ -317,7 +318,8 @@ def cli_attack(argv: list[str] | None = None) -> int:
                                             plot_robust_accuracy, robust_accuracy)
         from spectral_align.data import load_test_data
         norm, eps = check_norm(a.norm), parse_eps(a.eps)
-        check_number(a.n, "--n", low=1, integer=True)
+        check_number(a.n, "--n", low=1, high=MAX_TEST_IMAGES, integer=True)
+        if not a.data.strip(): raise ValueError("`--data` must be 'builtin' or a path; got ''")
         check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
         check_number(a.steps, "--steps", low=1, high=MAX_STEPS // 5, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
@@ -348,7 +350,6 @@ def cli_attack(argv: list[str] | None = None) -> int:
     print(_wrote(paths))
     return 0
 
-
 # %% ../nbs/14_cli.ipynb #6752b041
 def _parse_list(s, name, conv):
     try: return [conv(v) for v in s.split(",") if v.strip()]
@@ -378,7 +379,7 @@ def _corrupt_parser():
 def cli_corrupt(argv: list[str] | None = None) -> int:
     """The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status:
     0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data)."""
-    from spectral_align.core import check_number, check_out_dir, command_error, get_device
+    from spectral_align.core import check_number, check_out_dir, command_error, describe, get_device
     prog = "spectral-align corrupt"
     try:
         a = _corrupt_parser().parse_args(argv)
@@ -386,11 +387,13 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         from spectral_align.corruptions import (CORRUPTION_GROUPS, MAX_BS, check_severity, corruption_accuracy,
                                                 mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions)
         from spectral_align.data import load_test_data
-        check_number(a.n, "--n", low=1, integer=True)
+        check_number(a.n, "--n", low=1, high=MAX_TEST_IMAGES, integer=True)
+        if not a.data.strip(): raise ValueError("`--data` must be 'builtin', an .npz file or an image folder; got ''")
         check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
         sevs = tuple(check_severity(s, "--severities") for s in _parse_list(a.severities, "severities", int))
         if not sevs: raise ValueError(f"`--severities` must list at least one severity in 1..5; got {a.severities!r}")
+        if len(set(sevs)) != len(sevs): raise ValueError(f"`--severities` lists a severity more than once; got {describe(a.severities)}")
         names = resolve_corruptions(a.corruptions if a.corruptions in ("all", "common", "extra", *CORRUPTION_GROUPS)
                                     else _parse_list(a.corruptions, "corruptions", str))
         device = get_device(a.device)
@@ -415,7 +418,6 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         print(table.to_string())
     print(_wrote(paths))
     return 0
-
 
 # %% ../nbs/14_cli.ipynb #6217fe51
 def _channel_parser():

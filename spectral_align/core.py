@@ -19,7 +19,7 @@ __all__ = ['MAX_SEED', 'SEED_ENV', 'LUMA_WEIGHTS', 'MAX_LINE', 'describe', 'chec
            'get_device', 'make_generator', 'seed_everything', 'suite_seed', 'check_model', 'model_device',
            'check_labels', 'eval_mode', 'check_classes', 'moved_names', 'lazy_module', 'to_grayscale', 'model_dtype',
            'check_finite_model', 'model_logits', 'predict_labels', 'accuracy', 'CommandParser', 'one_line',
-           'command_error', 'check_out_dir', 'write_atomic']
+           'command_error', 'check_out_dir', 'check_path', 'write_atomic']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
 _SHOW_ITEMS, _SHOW_CHARS, _SHOW_MAX = 4, 80, 200     # container items, characters of a text, and characters in all
@@ -91,6 +91,8 @@ def check_images(x, name: str = "x", *, channels: Iterable[int] | int | None = N
 def check_number(v, name: str, *, low: float | None = None, high: float | None = None,
                  low_inclusive: bool = True, high_inclusive: bool = True, integer: bool = False):
     "Check that `v` is a finite real (an integer if `integer`) inside the given bounds; return it."
+    for b, bn in ((low, "low"), (high, "high")):
+        if b is not None and (isinstance(b, bool) or not isinstance(b, numbers.Real)): raise ValueError(f"`{bn}` must be a number; got {describe(b)}")
     kind = "an integer" if integer else "a number"
     ok_type = isinstance(v, numbers.Integral) if integer else isinstance(v, numbers.Real)
     if isinstance(v, (bool, np.bool_)) or not ok_type: raise ValueError(f"`{name}` must be {kind}; got {describe(v)}")
@@ -217,6 +219,8 @@ def check_classes(y_train, y_valid=None, n_classes: int | None = None, names=("y
     least K of them, hold every class too (leave it off for a random draw, which may miss one). `n_classes` (default:
     the largest training label + 1) must not be below any label."""
     check_number(max_classes, "max_classes", low=2, integer=True)
+    if isinstance(names, str) or len(names) < (1 if y_valid is None else 2) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"`names` must name the training (and held-out) labels; got {describe(names)}")
     yt = check_labels(y_train, name=names[0])
     top = int(yt.max())
     if n_classes is not None:
@@ -379,9 +383,21 @@ def check_out_dir(out, files=(), flag: str = "--out") -> Path:
     return p
 
 # %% ../nbs/00_core.ipynb #cf460f8a
+def check_path(path, name: str = "path") -> Path:
+    "`path` (text or `os.PathLike`, `~` expanded) as a `Path`, refused when it is none or cannot be one (empty, a NUL byte, a name too long)."
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path): raise ValueError(f"`{name}` must be a path; got {describe(path)}")
+    p = Path(os.path.expanduser(os.fspath(path)))
+    try: p.exists()
+    except (OSError, ValueError) as e:
+        raise ValueError(f"`{name}` {describe(os.fspath(path))} is not a usable path ({getattr(e, 'strerror', None) or e})") from None
+    return p
+
 def write_atomic(path, write: Callable[[Path], object]) -> Path:
     "Write `path` by `write(tmp)` on a temporary file in the same folder, then move it into place (atomically); return `path`."
-    path = Path(path)
+    path = check_path(path)
+    if path.is_dir(): raise ValueError(f"`path` {str(path)!r} is a folder; a file is written there")
+    if not path.parent.is_dir(): raise ValueError(f"`path` {str(path)!r} cannot be written: {str(path.parent)!r} is not a folder")
+    if not callable(write): raise ValueError(f"`write` must be a function write(tmp_path); got {describe(write)}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:

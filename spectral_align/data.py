@@ -745,6 +745,9 @@ def pad_crop_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: tor
     check_images(x, unit_range=False)
     b, c, h, w = x.shape
     _check_pad(padding, pad_mode, h, w)
+    for t, nm in ((dy, "dy"), (dx, "dx")):
+        if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
+            raise ValueError(f"`{nm}` must hold integer offsets; got dtype {t.dtype}")
     dy, dx = (torch.as_tensor(t, device=x.device).long() for t in (dy, dx))
     for t, nm in ((dy, "dy"), (dx, "dx")):
         if t.shape != (b,) or t.min() < 0 or t.max() > 2 * padding:
@@ -765,7 +768,6 @@ def _pad_crop_flip(x, dy, dx, flip, padding, pad_mode):
     bi = torch.arange(b, device=x.device)[:, None, None, None]
     ci = torch.arange(c, device=x.device)[None, :, None, None]
     return xp[bi, ci, rows[:, None, :, None], cols[:, None, None, :]]
-
 
 # %% ../nbs/02_data.ipynb #c5a7ef6b
 def random_pad_crop_flip(x: torch.Tensor, padding: int = 4, flip: bool = True, pad_mode: str = "zeros",

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import (accuracy, check_choice, check_classes, check_number, describe, get_device, moved_names,
+from .core import (accuracy, check_choice, check_classes, check_number, check_path, describe, get_device, moved_names,
                                  one_line, write_atomic)
 from .data import SUBSETS, data_source, get_dls, load_image_folder, load_split
 from .models import ARCHS, MAX_CLASSES, build_front_end, model_from_checkpoint
@@ -109,6 +109,8 @@ def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 25
 
 def eval_images(ctx, n: int):
     "The first `n` held-out images and labels of a run's context `ctx` (all with `n` = 0), on the run's device."
+    if not isinstance(ctx, dict) or not {"x", "y", "device"} <= set(ctx):
+        raise ValueError(f"`ctx` must be a run's context (with x, y and device; see experiment_context); got {describe(ctx)}")
     x, y = ctx["x"], ctx["y"]
     check_number(n, "n", low=0, integer=True)
     n = len(x) if not n else min(n, len(x))
@@ -179,6 +181,7 @@ def parse_eps(v, name: str = "eps") -> float:
 
 def parse_list(v, name: str, conv=str) -> list:
     "A list from a list/tuple or a comma-separated string, each item converted by `conv`."
+    if not callable(conv): raise ValueError(f"`conv` must be a function; got {describe(conv)}")
     if v is None: return []
     if isinstance(v, str): v = [s for s in (t.strip() for t in v.split(",")) if s]
     if not isinstance(v, (list, tuple)): raise ValueError(f"`{name}` must be a list or a comma-separated string; got {describe(v)}")
@@ -557,6 +560,7 @@ def parse_json(text: str, source: str):
             if k in d: raise ValueError(f"{source} gives the key {describe(k)} twice")
             d[k] = x
         return d
+    if not isinstance(text, str): raise ValueError(f"{source} must be JSON text; got {describe(text)}")
     if len(text) > MAX_CONFIG_BYTES: raise ValueError(f"{source} is larger than {MAX_CONFIG_BYTES} bytes")
     try: v = json.loads(text, object_pairs_hook=pairs)
     except RecursionError: raise ValueError(f"{source} nests values more than {MAX_CONFIG_DEPTH} levels deep") from None
@@ -567,7 +571,7 @@ def parse_json(text: str, source: str):
 
 def read_json_file(path, what: str = "file"):
     "The JSON value in the file `path` (a `what`, named in errors), read as `parse_json` reads text."
-    p = Path(path)
+    p = check_path(path)
     try:
         if p.stat().st_size > MAX_CONFIG_BYTES: raise ValueError(f"{what} {str(p)!r} is larger than {MAX_CONFIG_BYTES} bytes")
         text = p.read_text(encoding="utf-8")
@@ -609,6 +613,7 @@ def _first(x, y, n):
 
 def experiment_data(cfg: ExperimentConfig) -> tuple:
     "`(x_train, y_train, x_test, y_test, n_classes)` for the data keys of `cfg` (built-in data is generated)."
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     if cfg.data == "builtin":
         from spectral_align.data import make_builtin
         x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0, grayscale=cfg.grayscale)   # the loaders' rule: True = 1 channel
@@ -630,7 +635,6 @@ def _read_data(cfg: ExperimentConfig, p: Path) -> tuple:
     (xt, yt), (xv, yv) = _first(*tr, cfg.n_train), _first(*te, cfg.n_valid)
     return xt, yt, xv, yv, int(max(yt.max(), yv.max())) + 1
 
-
 # %% ../nbs/12_experiment.ipynb #8a0c82c5
 _BRAIN_CACHE: dict = {}
 
@@ -649,6 +653,7 @@ def _same_data(a, b) -> bool:
 
 def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
     "Whether `arm`'s neural target is the brain set `cfg.neural` itself."
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     if not cfg.neural: return False
     t = get_arm(arm).resolve(cfg.arm_params.get(arm) or {}).get("target")
     return isinstance(t, (str, Path)) and str(t) not in ("simulated_v1", "pixel") and _same_data(t, cfg.neural)
@@ -662,7 +667,6 @@ def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
     fit, held = stratified_split(cats, cfg.neural_holdout, seed=0)
     if len(fit) < 3 or len(held) < 3: raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the {n}-image brain set")
     return fit, held
-
 
 # %% ../nbs/12_experiment.ipynb #688d110c
 RESULT_COLUMNS = ("arm", "seed", "group", "measure", "condition", "param", "value", "protocol")   # results.csv
@@ -735,13 +739,13 @@ def _holder_alive(h: dict) -> bool:
 
 def read_lock(folder) -> dict | None:
     "The holder of `folder`'s lock (`pid`, `host`, `since`, `token`): None if unlocked, `{}` if the lock is unreadable."
-    return _read_lock_file(Path(folder) / LOCK_NAME)
+    return _read_lock_file(check_path(folder, "folder") / LOCK_NAME)
 
 # %% ../nbs/12_experiment.ipynb #026bc08d
 class OutputLock:
     "The lock of an output folder (`folder/.lock`); use as a context manager, or `acquire()` then `release()`."
     def __init__(self, folder, file=None):
-        self.folder, self.file, self.info = Path(folder), file or sys.stderr, None
+        self.folder, self.file, self.info = check_path(folder, "folder"), file or sys.stderr, None
         self.path = self.folder / LOCK_NAME
 
     def _refuse(self, h: dict):
@@ -779,6 +783,7 @@ class OutputLock:
     def acquire(self) -> "OutputLock":
         "Take the lock, taking over a stale one; refuse (ValueError naming the holder) while a live process holds it."
         if self.info is not None: return self
+        if not self.folder.is_dir(): raise ValueError(f"`folder` {str(self.folder)!r} is not a folder; only a folder is locked")
         info = dict(pid=os.getpid(), host=socket.gethostname(), since=datetime.datetime.now().isoformat(timespec="seconds"),
                     token=os.urandom(8).hex())
         for _ in range(5):
@@ -815,6 +820,12 @@ _TOP_FILES = ("results.csv", "summary.csv", "report.html", "config.json", "data.
 _RUN_FILES = ("model.pth", "train_state.pth", "history.csv")
 _JOB_FILE = re.compile(r"^(\d+(_\d+)*_(submission\.sh|submitted\.pkl|result\.pkl|log\.out|log\.err)|\.?submission_file_\w+\.sh)$")
 
+def _folder(out) -> Path:
+    "`out` as a `Path`, refused unless it is an existing folder."
+    p = check_path(out, "out")
+    if not p.is_dir(): raise ValueError(f"`out` {str(p)!r} is not a folder")
+    return p
+
 def _entries(out: Path) -> list:
     "The entries of `out` other than its lock (which the caller holds)."
     return sorted(e.name for e in out.iterdir() if e.name != LOCK_NAME and not e.name.startswith(LOCK_NAME + ".stale-"))
@@ -824,7 +835,7 @@ def _names_of(names: list, n: int = 6) -> str:
 
 def read_output_config(out) -> dict:
     "The `settings` of `OUT/config.json`, refused (naming the file) unless it is a config the package wrote: a non-empty mapping."
-    f = Path(out) / "config.json"
+    f = check_path(out, "out") / "config.json"
     d = read_json_file(f, "config")
     s = d.get("settings") if isinstance(d, dict) else None
     need = ("data", "arms", "seeds", "epochs", "arch", "measures")
@@ -836,7 +847,7 @@ def read_output_config(out) -> dict:
 def folder_owner(out) -> str | None:
     """Whether spectral_align wrote the folder `out`: `'marker'` (it holds `MARKER_NAME`), `'legacy'` (written before the
     marker existed: a config.json in the package's format and a runs/ folder of run folders only), or None."""
-    p = Path(out)
+    p = check_path(out, "out")
     if (p / MARKER_NAME).is_file(): return "marker"
     if not ((p / "config.json").is_file() and (p / "runs").is_dir()): return None
     try: d = read_json_file(p / "config.json", "config")
@@ -847,7 +858,7 @@ def folder_owner(out) -> str | None:
 
 def mark_folder(out) -> Path:
     "Write the marker that makes `out` the package's (once; kept as it is afterwards)."
-    m = Path(out) / MARKER_NAME
+    m = _folder(out) / MARKER_NAME
     if not m.is_file():
         info = dict(format="spectral_align.output", spectral_align=_version(), created=datetime.datetime.now().isoformat(timespec="seconds"))
         write_atomic(m, lambda t: t.write_text(json.dumps(info)))
@@ -862,7 +873,7 @@ def _own_tmp(name: str, owners) -> bool:
 def clear_outputs(out) -> list:
     """Delete the outputs spectral_align writes in the folder `out` (see above) and the folders they leave empty; never
     another file. Returns the paths (relative to `out`) of the files it kept."""
-    out = Path(out)
+    out = _folder(out)
     def rm(p: Path, own) -> None:
         if p.is_file() and own(p.name): p.unlink()
     for e in list(out.iterdir()): rm(e, lambda n: n in _TOP_FILES or _own_tmp(n, _TOP_FILES))
@@ -961,6 +972,7 @@ def run_fingerprint(cfg: ExperimentConfig, arm: str, seed: int) -> str:
 
 def check_run_checkpoint(meta: dict, cfg: ExperimentConfig, arm: str, seed: int, path) -> None:
     "Refuse the checkpoint `path` (with metadata `meta`) unless it was trained as the run `arm` × `seed` of `cfg`."
+    if not isinstance(meta, dict): raise ValueError(f"`meta` must be a checkpoint's metadata (a dict); got {describe(meta)}")
     want = dict(arm=arm, seed=seed, fingerprint=run_fingerprint(cfg, arm, seed))
     got = {k: meta.get(k) for k in want}
     if got["fingerprint"] is None:                          # saved before fingerprints existed: arm, parameters and seed
@@ -1028,6 +1040,7 @@ def _todo(cfg: ExperimentConfig, rd: Path) -> tuple[bool, list]:
 
 def missing_runs(cfg: ExperimentConfig) -> list:
     "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
 def experiment_context(cfg: ExperimentConfig, data, device) -> tuple:
@@ -1220,7 +1233,7 @@ def read_measure_file(path, arm: str, seed: int, name: str) -> pd.DataFrame:
     "The rows of the measure file `path` of measure `name` in the run `arm` × `seed`, refused (naming the file) if they are not valid."
     import importlib
     importlib.import_module(MEASURES_MODULE)                 # what each built-in measure's values may be
-    f = Path(path)
+    f = check_path(path)
     bad = lambda why: ValueError(f"measure file {str(f)!r} {why}; it was not used (delete it to measure the run again)")
     try: df = read_results(f)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e: raise bad(f"is not a readable CSV ({one_line(e)})") from None
@@ -1246,6 +1259,9 @@ def read_measure_file(path, arm: str, seed: int, name: str) -> pd.DataFrame:
 def check_before_run(cfg: ExperimentConfig, data) -> None:
     """Check what `cfg` needs beyond its own values, on its `data` `(x_train, y_train, x_test, y_test, n_classes)`,
     before anything is trained or written; a problem is a `ValueError` naming the key."""
+    _check_cfg(cfg)
+    if not isinstance(data, (tuple, list)) or len(data) < 5 or not all(isinstance(t, torch.Tensor) for t in data[:4]):
+        raise ValueError(f"`data` must be (x_train, y_train, x_test, y_test, n_classes) as experiment_data returns; got {describe(data)}")
     xt, yt, xv, yv, n_classes = data[:5]
     _check_front_ends(cfg, xt[:2])
     check_classes(yt, yv, n_classes, names=("training labels", "held-out labels"), max_classes=MAX_CLASSES,

@@ -28,6 +28,9 @@ def fourier_filter(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
 
     `gain` is real, on the half-spectrum grid (H, W//2+1) of `torch.fft.rfft2` (or broadcastable to
     (B, C, H, W//2+1)); the result is real and has `x`'s dtype."""
+    for t, nm in ((x, "x"), (gain, "gain")):
+        if not isinstance(t, torch.Tensor) or t.ndim < 2 or not t.is_floating_point() or t.device.type == "meta":
+            raise ValueError(f"`{nm}` must be a real floating-point tensor (..., H, W); got {type(t).__name__ if not isinstance(t, torch.Tensor) else (tuple(t.shape), t.dtype)}")
     h, w = x.shape[-2:]
     if gain.shape[-2:] != (h, w // 2 + 1):
         raise ValueError(f"`gain` must end in shape ({h}, {w // 2 + 1}) (the rfft2 grid of {h}x{w} images); got {tuple(gain.shape)}")

@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torchvision
-from .core import check_number, check_choice, check_finite_model, describe, eval_mode, write_atomic
+from .core import (check_number, check_choice, check_finite_model, check_path, describe, eval_mode,
+                                 write_atomic)
 from .filters import FILTERS, MAX_BLUR_SIGMA, MAX_CPI, MAX_FWHM_OCTAVES, MAX_ORDER
 
 # %% auto #0
@@ -449,14 +450,8 @@ _FORMAT = "spectral_align.checkpoint"
 
 def _checkpoint_path(path) -> Path:
     "`path` as a `Path`, refused when it is not a path or cannot be one (a name too long, a parent that is a file)."
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
-        raise ValueError(f"`path` must be a checkpoint file path; got {describe(path)}")
-    p = Path(path)
-    try:
-        p.exists()
-        bad = next((q for q in p.parents if q.exists() and not q.is_dir()), None)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"`path` {describe(str(path))} is not a usable checkpoint path ({getattr(e, 'strerror', None) or e})") from None
+    p = check_path(path)
+    bad = next((q for q in p.parents if q.exists() and not q.is_dir()), None)
     if bad is not None: raise ValueError(f"`path` {str(path)!r} cannot be a file: {str(bad)!r} is a file, not a folder")
     return p
 

@@ -50,7 +50,7 @@ _RESULTS_NEEDS = ("arm", "seed", "measure", "condition", "param", "value")
 def eps_label(eps: float, norm: str = "inf") -> str:
     "ε as people write it: L∞ as a fraction of 255 when it is one (`'2/255'`), else the number (`'0.5'`)."
     check_number(eps, "eps", low=0)
-    if norm in ("inf", "linf"):
+    if norm in ("inf", "linf") and eps <= 1:
         f = Fraction(float(eps) * 255).limit_denominator(8)
         if abs(float(f) / 255 - eps) < 1e-9: return f"{float(f):g}/255" if f else "0"
     return f"{eps:g}"
@@ -294,6 +294,7 @@ def report_notes(results: pd.DataFrame) -> list:
     return out
 
 def arms_as_used(cfg: ExperimentConfig, size: int | None) -> pd.DataFrame:
+    if not hasattr(cfg, "arms") or not hasattr(cfg, "arm_params"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {describe(cfg)}")
     "One row per arm of `cfg`: its parameters as run, with those defined at another image size given at `size` px."
     rows = [dict(arm=a, parameters=", ".join(f"{k}={v}" for k, v in arm_settings(a, cfg.arm_params.get(a), size).items()))
             for a in cfg.arms]

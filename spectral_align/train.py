@@ -24,7 +24,7 @@ from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
 from fastai.imports import noop               # fastai's own (`learn.no_logging()` sets it)
 from fastprogress.fastprogress import IN_NOTEBOOK
-from .core import (check_classes, check_finite_model, describe, check_number, check_choice, get_device, seed_everything,
+from .core import (check_classes, check_finite_model, check_path, describe, check_number, check_choice, get_device, seed_everything,
                                  write_atomic)
 from .models import build_model, Classifier, save_checkpoint, FRONT_END_POSITIONS
 from .filters import BANDS, SteeringBand
@@ -203,6 +203,10 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
     print nothing (no progress bar, no epoch lines; see `fit`)."""
     if not (hasattr(dls, "one_batch") and hasattr(dls, "train")): raise ValueError(f"`dls` must be fastai DataLoaders; got {describe(dls)}")
     if params is not None and not isinstance(params, dict): raise ValueError(f"`params` must map parameter names to values; got {describe(params)}")
+    if context is not None and not isinstance(context, dict): raise ValueError(f"`context` must be a dict or None; got {describe(context)}")
+    if cbs is not None and (not isinstance(cbs, (list, tuple)) or not all(isinstance(c, Callback) for c in cbs)):
+        raise ValueError(f"`cbs` must be a list of fastai Callbacks or None; got {describe(cbs)}")
+    path = check_path(path, "path")
     a = get_arm(arm)
     p = a.resolve(params)
     check_number(seed, "seed", low=0, integer=True)
@@ -275,6 +279,7 @@ def barrier() -> None:
 def on_main(f: Callable, *args, **kwargs):
     """`f(*args, **kwargs)` run by the main process alone while the others wait; every process returns its result
     (which must pickle), and every process fails if it failed (the others with a `RuntimeError` quoting it)."""
+    if not callable(f): raise ValueError(f"`f` must be a function; got {describe(f)}")
     if not (torch.distributed.is_available() and torch.distributed.is_initialized() and world_size() > 1): return f(*args, **kwargs)
     box, err = [None], None
     if is_main_process():
@@ -329,7 +334,7 @@ def _opt_state(opt) -> dict:
 class EpochCheckpoint(Callback):
     "Save model (unwrapped), optimiser, history and RNG states to `fname` after every epoch (atomically; in process 0 only)."
     order = 65        # after the Recorder has logged the epoch
-    def __init__(self, fname: str | os.PathLike): self.fname = Path(fname)
+    def __init__(self, fname: str | os.PathLike): self.fname = check_path(fname, "fname")
     def before_fit(self):
         self.history = list(getattr(self.learn, "_resumed_history", []))
         sm = getattr(self.learn, "_resumed_smooth", None)
@@ -353,7 +358,7 @@ class EpochCheckpoint(Callback):
 
 def read_training_state(fname) -> dict:
     "Read a checkpoint written by `EpochCheckpoint` (weights_only: no arbitrary unpickling)."
-    fname = Path(fname)
+    fname = check_path(fname, "fname")
     if not fname.exists(): raise ValueError(f"`fname` {str(fname)!r} does not exist")
     try: st = torch.load(fname, map_location="cpu", weights_only=True)
     except Exception as e:

@@ -70,6 +70,11 @@ EXEMPT: dict = {
     ("data.get_dls", "y_train", "huge label"): "labels bound `dls.c`; make_learner refuses labels that are not 0…K−1",
     ("data.get_dls", "y_valid", "huge label"): "as above",
     ("data.ImageTensors", "*", "*"): "a plain container: get_dls checks what goes in",
+    ("filters.fourier_filter", "x", "one more dim"): "any leading dimensions (..., H, W)",
+    ("filters.fourier_filter", "x", "one dim less"): "any leading dimensions (..., H, W)",
+    ("filters.fourier_filter", "gain", "one more dim"): "a gain broadcastable to the batch",
+    ("widgets.band_figure", "x", "one dim less"): "one image (C, H, W) is its documented input",
+    ("widgets.cutoff_figure", "x", "one dim less"): "one image (C, H, W) is its documented input",
 }
 # functions that run a model as it is (their callers set eval mode): a train-mode model updates its batch-norm statistics
 RUNS_AS_IS = {"core.model_logits", "models.get_features", "models.penultimate"}
@@ -86,7 +91,7 @@ MODEL_INSPECTORS = {"core.check_model", "core.model_device", "core.model_dtype",
 ANY_RANGE = {"spectra.power_spectrum", "spectra.radial_power_spectrum", "spectra.radial_profile", "attacks.perturbation_norm",
              "attacks.perturbation_spectrum", "models.get_features", "models.penultimate", "models.model_summary",
              "core.model_logits", "core.check_finite_model", "regularizers.out_of_band_share", "data.random_pad_crop_flip",
-             "data.pad_crop_flip"}
+             "data.pad_crop_flip", "filters.fourier_filter"}
 # - a flag given as another truthy value ('yes', 2) acts as True: Python's convention for flags set in code; flags that
 #   users write (command options, config files) are parsed strictly, and those cases are fuzzed there
 LAX_FLAG_CASES = {"str 'yes'", "int 2", "numpy bool"}

@@ -291,6 +291,7 @@ def scen_force_foreign(secs):
 def scen_force_own(secs):
     "--force on the package's own folder with a user's file inside: only the package's outputs go; the user's file stays."
     d = _trained_out()
+    (d / "figures").mkdir(exist_ok=True)
     (d / "runs" / "mine.txt").write_text("keep me")
     (d / "figures" / "my_plot.png").write_bytes(b"mine")
     (d / "my_notes.md").write_text("keep me")

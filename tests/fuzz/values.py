@@ -163,7 +163,7 @@ def _float_cases(name: str, v: float) -> list:
            ("bool True", True, INVALID), ("complex", complex(v, 1), INVALID), ("str", "abc", INVALID),
            ("numpy float64", np.float64(v), EQUIV), ("-1.0", -1.0, ROBUST), ("0.0", 0.0, ROBUST), ("1e308", 1e308, ROBUST),
            ("10**400 (int)", 10**400, ROBUST), ("numeric str", repr(v), ROBUST)]
-    if v == int(v): out.append(("int of it", int(v), EQUIV))
+    if math.isfinite(v) and v == int(v): out.append(("int of it", int(v), EQUIV))
     return out
 
 
