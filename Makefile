@@ -15,8 +15,10 @@ STAMP := $(VENV)/.spectral_align-$(shell cat pyproject.toml Makefile | sha1sum |
 .PHONY: setup demo test export outputs clean-nbs check bench gpu-check help
 
 help:
-	@echo "make demo [DATA=dir] [DEMO_OUT=dir] - set up the environment and run the demo experiment on CIFAR-10 (DATA, else"
-	@echo "              \$$SPECTRAL_ALIGN_DATA, else the cache or a download; offline: the built-in synthetic data)"
+	@echo "make demo [DATA=dir] [DEMO_OUT=dir] - set up the environment and run the demo experiment on an image folder"
+	@echo "              (DATA with train/ and val/ of class sub-folders, e.g. Imagenette: DEMO_FOLDER_TIME) or on CIFAR-10"
+	@echo "              (DATA, else \$$SPECTRAL_ALIGN_DATA, else the cache or a download: about 5-6 minutes; offline: the"
+	@echo "              built-in synthetic data); times on 2 CPU cores"
 	@echo "make test   - set up the environment and run the whole test suite"
 	@echo "make export - export notebooks to the library (nbdev-export) and clean them (nbdev-clean)"
 	@echo "make outputs [NB=nbs/x.ipynb] - run the notebooks and save their outputs for the docs pages (see CONTRIBUTING.md)"

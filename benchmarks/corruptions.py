@@ -4,11 +4,11 @@ Trains the project's small CNN on the built-in data for a couple of epochs (`tra
 arm 'baseline'), then runs `corruptions.corruption_accuracy` once per corruption (all 5 severities)
 and reports, per corruption, the seconds it took (corrupting + the model's forward passes), the
 images per second and the accuracy per severity. For the 8 corruptions that have a batched torch
-version it also times the reference (`imagecorruptions-imaug`, one image at a time) on the same
-images, so the speed-up of the torch versions shows. On 32-px images the torch versions use CIFAR-10-C's
-severity constants (`constants='auto'`) and the reference ImageNet-C's (the only ones it has), so the
-accuracies of the two rows of a corruption differ; the `constants` column says which set each row used. The GPU is used when there is one (the
-reference corruptions always run on the CPU).
+version it also times the reference backend (one image at a time: on 32-px images the port of
+`make_cifar_c.py`, with the same CIFAR-10-C constants as the torch versions; on large images
+`imagecorruptions-imaug`) on the same images, so the speed-up of the torch versions shows; the accuracies of
+the two rows of a corruption differ by the noise draws only (the `constants` column says which set each row
+used). The GPU is used when there is one (the reference corruptions always run on the CPU).
 
     python benchmarks/corruptions.py [--n 100] [--epochs 2] [--n-train 2000] [--bs 256] [--no-reference]
 """

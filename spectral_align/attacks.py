@@ -22,11 +22,12 @@ from .models import Normalize
 
 # %% auto #0
 __all__ = ['NORMS', 'EPS_SPACES', 'MAX_STEPS', 'MAX_BS', 'TORCHATTACKS_VERSION', 'ATTACKS', 'LARGE_EPS', 'EPS_MAX', 'PROTOCOLS',
-           'LI2023', 'MN_ATTACKS', 'FOOLBOX_VERSION', 'check_norm', 'max_eps', 'check_eps', 'input_std', 'space_std',
-           'eps_to_pixel', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD', 'FGSM', 'AutoAttackEval', 'predict',
-           'make_attack', 'GradientMaskingWarning', 'masking_checks', 'robust_accuracy', 'plot_robust_accuracy',
-           'minimal_perturbation', 'median_minimal_perturbation', 'success_curve', 'plot_success_curves',
-           'perturbation_spectrum', 'adversarial_spectrum', 'plot_perturbation_spectra', 'parse_eps']
+           'PUBLISHED_PROTOCOLS', 'LI2023', 'MN_ATTACKS', 'FOOLBOX_VERSION', 'TARGET_MODES', 'check_norm', 'max_eps',
+           'check_eps', 'input_std', 'space_std', 'eps_to_pixel', 'check_inputs', 'perturbation_norm', 'Attack', 'PGD',
+           'FGSM', 'AutoAttackEval', 'predict', 'make_attack', 'GradientMaskingWarning', 'masking_checks',
+           'robust_accuracy', 'plot_robust_accuracy', 'minimal_perturbation', 'median_minimal_perturbation',
+           'success_curve', 'plot_success_curves', 'shuffled_targets', 'perturbation_spectrum', 'adversarial_spectrum',
+           'plot_perturbation_spectra', 'parse_eps']
 
 # %% ../nbs/06_attacks.ipynb #9e921011
 NORMS = ("inf", "2")
@@ -146,7 +147,9 @@ def _project_(delta, eps, norm):
     return delta.mul_(torch.where(n > eps, eps / n.clamp_min(1e-12), torch.ones_like(n)))
 
 def _loss(logits, y, kind):
-    "Summed loss to maximise (so each image's gradient does not depend on the batch size)."
+    """Summed loss to maximise (so each image's gradient does not depend on the batch size). `kind` 'ce' or 'margin'
+    moves away from the labels `y`; 'ce_targeted' or 'margin_targeted' (`y` = target classes) moves towards them."""
+    if kind.endswith("_targeted"): return -_loss(logits, y, kind[:-len("_targeted")])
     logits = logits.float()
     if kind == "ce": return F.cross_entropy(logits, y, reduction="sum")
     true = logits.gather(1, y[:, None]).squeeze(1)
@@ -566,7 +569,8 @@ def plot_robust_accuracy(df: pd.DataFrame, ax=None, by: str | None = None, title
 # %% ../nbs/06_attacks.ipynb #7d6d725e
 EPS_MAX = {"inf": 0.25, "2": 0.1}      # bisect's default eps_max (L2: times √(C·H·W))
 _MAX_ITERS, _MAX_POINTS = 100, 100_000   # bisection rounds (100 halvings of log ε are far below float precision), curve points
-PROTOCOLS = ("li2023", "bisect")
+PROTOCOLS = ("li2023", "li2023-targeted", "bisect")   # published; its targeted variant; this package's fast variant
+PUBLISHED_PROTOCOLS = ("li2023", "li2023-targeted")
 # Li et al. 2023 (robust-arena, foolbox 3 defaults): ε grid of `n_eps` radii up to `eps_max` (L2: times √(C·H·W)),
 # PGD steps and relative step size, the probability an adversarial class needs, Brendel–Bethge starts
 LI2023 = dict(eps_max={"inf": 0.5, "2": 0.1}, n_eps=100, steps={"inf": 40, "2": 50}, rel_step={"inf": 0.01 / 0.3, "2": 0.025},
@@ -630,45 +634,51 @@ def _minimal_bisect(model, x, y, norm, std, eps_max, iters, steps, rel_step, ran
 
 
 # %% ../nbs/06_attacks.ipynb #205bc812
-def _start_points(pred, y, idx, gen):
-    "For each image `idx[i]`, a random image of the batch that the model labels other than `y[idx[i]]` (index, or −1 if none)."
-    ok = pred[None, :] != y[idx][:, None]
+def _start_points(pred, goal, idx, gen, targeted=False):
+    """For each image `idx[i]`, a random image of the batch that the model labels other than `goal[idx[i]]` (untargeted)
+    or as `goal[idx[i]]` (`targeted`): its index, or −1 if there is none."""
+    ok = (pred[None, :] == goal[idx][:, None]) if targeted else (pred[None, :] != goal[idx][:, None])
     r = torch.rand(ok.shape, generator=gen, dtype=torch.float64).masked_fill_(~ok, -1.0)
     return torch.where(ok.any(1), r.argmax(1), torch.full((len(idx),), -1, dtype=torch.long))
 
-def _min_norm(fb, m, u, y, norm, hi, kind, steps, start):
-    "foolbox's minimum-norm attack `kind` ('bb' or 'fmn') on model `m` at inputs `u`; `start`: starting points (for 'bb')."
+def _min_norm(fb, m, u, goal, norm, hi, kind, steps, start, targeted=False):
+    """foolbox's minimum-norm attack `kind` ('bb' or 'fmn') on model `m` at inputs `u`, away from the labels `goal` or
+    (`targeted`) into the classes `goal`; `start`: starting points (for 'bb')."""
     cls = {("bb", "inf"): fb.attacks.LinfinityBrendelBethgeAttack, ("bb", "2"): fb.attacks.L2BrendelBethgeAttack,
            ("fmn", "inf"): fb.attacks.LInfFMNAttack, ("fmn", "2"): fb.attacks.L2FMNAttack}[kind, norm]
     atk = cls() if steps is None else cls(steps=steps)
     fm = fb.PyTorchModel(m, bounds=(0.0, 1.0 if hi is None else float(hi.max())))
+    crit = fb.criteria.TargetedMisclassification(goal) if targeted else fb.criteria.Misclassification(goal)
     kw = dict(starting_points=start) if kind == "bb" else {}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module="foolbox")
-        raw, _, _ = atk(fm, u, fb.criteria.Misclassification(y), epsilons=None, **kw)
+        raw, _, _ = atk(fm, u, crit, epsilons=None, **kw)
     return _clip_(raw.detach().clone(), hi)
 
 # %% ../nbs/06_attacks.ipynb #336a935b
 def _minimal_li2023(model, x, y, norm, std, eps_max, n_eps, steps, rel_step, random_start, seed, bs, loss,
-                    min_prob, mn_attack, mn_starts, mn_steps):
-    "The protocol of Li et al. 2023 (see `minimal_perturbation`); returns (columns, adversarial images)."
+                    min_prob, mn_attack, mn_starts, mn_steps, targets=None):
+    """The protocol of Li et al. 2023 (see `minimal_perturbation`), untargeted or, with `targets`, robust-arena's
+    targeted variant; returns (columns, adversarial images)."""
     fb = _foolbox() if mn_attack != "none" and mn_starts > 0 else None
-    n = len(x)
+    n, targeted = len(x), targets is not None
+    goal = (targets if targeted else y).cpu()                        # the class to avoid, or (targeted) to reach
     d_best = torch.full((n,), math.inf, dtype=torch.float64)
     lab_best, p_best = torch.full((n,), -1, dtype=torch.long), torch.full((n,), math.nan, dtype=torch.float64)
     method = np.full(n, None, dtype=object)
     with eval_mode(model):
-        xd = _to_model(model, x); yd = y.to(xd.device); dev = xd.device
+        xd = _to_model(model, x); dev = xd.device; gd = goal.to(dev)
         m, u, hi = _to_space(model, xd, std)
         u_best = u.clone()
 
         def offer(idx, ua, how):
-            "Keep the candidates `ua` of images `idx` that succeed (other class, probability ≥ min_prob) and are closer."
+            "Keep the candidates `ua` of images `idx` that succeed (right class, probability ≥ min_prob), if closer."
             with torch.no_grad():
                 p = torch.cat([torch.softmax(model_logits(m, ua[s]).double(), 1) for s in _slices(len(ua), bs)]).cpu()
             pr, lab = p.max(1); ic = idx.cpu()
+            hit = (lab == goal[ic]) if targeted else (lab != goal[ic])
             d = perturbation_norm(ua - u[idx], norm).double().cpu()
-            better = (lab != y.cpu()[ic]) & (pr >= min_prob) & (d < d_best[ic])
+            better = hit & (pr >= min_prob) & (d < d_best[ic])
             b = better.nonzero().squeeze(1)
             for r in b[d[b].argsort(descending=True)].tolist():   # an image's closest candidate is written last
                 i = int(ic[r])
@@ -677,72 +687,104 @@ def _minimal_li2023(model, x, y, norm, std, eps_max, n_eps, steps, rel_step, ran
 
         all_idx = torch.arange(n, device=dev)
         pred = predict_labels(model, xd, bs).cpu()
-        clean_ok = pred == y.cpu()
-        offer(all_idx, u, "clean")                                   # a misclassified image is its own adversarial, at 0
+        offer(all_idx, u, "clean")                                   # already a success: its own adversarial, at 0
         todo = all_idx[(d_best > 0).to(dev)]
         gen = make_generator(seed, dev)
         radii = torch.arange(1, n_eps + 1, dtype=torch.float64) / n_eps * eps_max
         img, rad = todo.repeat_interleave(n_eps), radii.repeat(len(todo))
+        kind = f"{loss}_targeted" if targeted else loss
         for s in _slices(len(img), bs):                              # every (image, radius) pair, batched
             ii = img[s]
-            ua = _pgd(m, u[ii], yd[ii], _as_eps_tensor(rad[s].to(u.dtype).to(dev), u[ii]), norm, steps, rel_step,
-                      random_start, gen, loss, False, False, hi=hi)
+            ua = _pgd(m, u[ii], gd[ii], _as_eps_tensor(rad[s].to(u.dtype).to(dev), u[ii]), norm, steps, rel_step,
+                      random_start, gen, kind, False, False, hi=hi)
             offer(ii, ua, "pgd")
         if fb is not None and len(todo):
             g = make_generator(seed, "cpu")
             for _ in range(mn_starts):
-                j = _start_points(pred, y.cpu(), todo.cpu(), g) if mn_attack == "bb" else torch.zeros(len(todo), dtype=torch.long)
+                j = (_start_points(pred, goal, todo.cpu(), g, targeted) if mn_attack == "bb"
+                     else torch.zeros(len(todo), dtype=torch.long))
                 keep = j >= 0
                 if not keep.any(): break
                 ii = todo[keep.to(dev)]
-                ua = _min_norm(fb, m, u[ii], yd[ii], norm, hi, mn_attack, mn_steps, u[j[keep].to(dev)])
+                ua = _min_norm(fb, m, u[ii], gd[ii], norm, hi, mn_attack, mn_steps, u[j[keep].to(dev)], targeted)
                 offer(ii, ua, mn_attack)
                 if mn_attack == "fmn": break                         # FMN needs no starting point: one run
     found = torch.isfinite(d_best)
-    cols = dict(clean_correct=clean_ok.numpy(), eps=d_best.numpy(), found=found.numpy(), method=method,
-                adv_label=lab_best.numpy(), adv_prob=p_best.numpy())
+    cols = dict(clean_correct=(pred == y.cpu()).numpy(), eps=d_best.numpy(), found=found.numpy(), method=method,
+                adv_label=lab_best.numpy(), adv_prob=p_best.numpy(), **({"target": goal.numpy()} if targeted else {}))
     return cols, _from_space(u_best, std).to(x.device, x.dtype)
 
 # %% ../nbs/06_attacks.ipynb #012c1025
+def _protocol_settings(protocol, norm, x_shape, steps, iters, li: dict, target: dict) -> tuple:
+    """Check the options of `protocol` (refusing those of another protocol) and fill in its defaults: returns (steps,
+    iters, li, default eps_max)."""
+    published = protocol in PUBLISHED_PROTOCOLS
+    for k, v in {**li, **(target if protocol != "li2023-targeted" else {})}.items():
+        if v is not None and (not published or k in target):
+            owner = "li2023-targeted" if k in target else "li2023' or 'li2023-targeted"
+            raise ValueError(f"`{k}` belongs to protocol='{owner}'; got {k}={v!r} with protocol={protocol!r}")
+    if not published:
+        iters = check_number(10 if iters is None else iters, "iters", low=0, high=_MAX_ITERS, integer=True)
+        steps = check_number(20 if steps is None else steps, "steps", low=1, high=MAX_STEPS, integer=True)
+        return steps, iters, li, EPS_MAX[norm] * (1 if norm == "inf" else max_eps("2", x_shape))
+    if iters is not None:
+        raise ValueError(f"`iters` (bisection rounds) belongs to protocol='bisect'; got iters={iters!r} with "
+                         f"protocol={protocol!r}")
+    steps = check_number(LI2023["steps"][norm] if steps is None else steps, "steps", low=1, high=MAX_STEPS,
+                         integer=True)
+    v = {k: LI2023[k] if li[k] is None else li[k] for k in ("n_eps", "min_prob", "mn_attack", "mn_starts")}
+    li = dict(n_eps=check_number(v["n_eps"], "n_eps", low=1, high=_MAX_EPS_GRID, integer=True),
+              min_prob=check_number(v["min_prob"], "min_prob", low=0, high=1),
+              mn_attack=check_choice(v["mn_attack"], "mn_attack", MN_ATTACKS),
+              mn_starts=check_number(v["mn_starts"], "mn_starts", low=0, high=1000, integer=True),
+              mn_steps=li["mn_steps"])
+    if li["mn_steps"] is not None: check_number(li["mn_steps"], "mn_steps", low=1, high=MAX_STEPS, integer=True)
+    return steps, None, li, LI2023["eps_max"][norm] * (1 if norm == "inf" else max_eps("2", x_shape))
+
+def _attack_targets(y, n_classes, targets, target_seed) -> torch.Tensor:
+    "The target class of each image: `targets` (checked: other than the label) or `shuffled_targets(y, target_seed)`."
+    if targets is None: return shuffled_targets(y, 0 if target_seed is None else target_seed)
+    if target_seed is not None:
+        raise ValueError(f"give `targets` or `target_seed`, not both; got target_seed={target_seed!r}")
+    t = check_labels(targets, len(y), "targets", "x", n_classes=n_classes)
+    if (t.cpu() == y.cpu()).any():
+        raise ValueError(f"`targets` must differ from the labels `y` (a targeted attack moves each image into another "
+                         f"class); {int((t.cpu() == y.cpu()).sum())} of {len(y)} equal their label")
+    return t.cpu()
+
+
+# %% ../nbs/06_attacks.ipynb #21e07c5e
 def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm="inf", *, protocol: str = "li2023",
                          eps_space: str = "pixel", eps_max: float | None = None, steps: int | None = None,
                          step_size: float | None = None, random_start: bool = True, seed: int = 0, bs: int = 256,
                          loss: str = "ce", return_adv: bool = False, n_eps: int | None = None, min_prob: float | None = None,
                          mn_attack: str | None = None, mn_starts: int | None = None, mn_steps: int | None = None,
-                         iters: int | None = None):
+                         iters: int | None = None, targets=None, target_seed: int | None = None):
     """The smallest perturbation that fools `model`, per image, by `protocol`:
 
     - 'li2023' (default; Li et al. 2023): the closest success among PGD-`steps` at `n_eps` radii `eps_max·k/n_eps`
       (final iterates) and `mn_starts` runs of a minimum-norm attack (`mn_attack` 'bb' Brendel–Bethge, 'fmn' or
       'none'; foolbox 3.3.4), a success being another class with probability ≥ `min_prob`. Defaults: `LI2023`.
-    - 'bisect': batched bisection in [0, `eps_max`] of the radius at which PGD-`steps` (default 20) flips the label,
-      `iters` (default 10, ≤ 100) rounds, on the correctly classified images.
+    - 'li2023-targeted' (robust-arena's targeted variant): the same, a success being the image's target class with
+      probability ≥ `min_prob`; targets `shuffled_targets(y, target_seed)` (default seed 0), or `targets` given.
+    - 'bisect' (this package's fast variant, not a published protocol): batched bisection in [0, `eps_max`] of the
+      radius at which PGD-`steps` (default 20) flips the label, `iters` (default 10, ≤ 100) rounds, correct images only.
 
     `eps_space` 'pixel' or 'normalized' (radii in the model's normalised input space). `step_size` is a fraction
     of each radius. One row per image: `image`, `label`, `clean_correct`, `eps` (in `eps_space` units; ∞ if not
-    fooled), `eps_pixel`, `eps_space`, `found`, `norm`, `protocol`, then 'li2023': `method`, `adv_label`,
-    `adv_prob`; 'bisect': `eps_lo`. With `return_adv`, `(df, x_adv)` (the image itself where none was found)."""
+    fooled), `eps_pixel`, `eps_space`, `found`, `norm`, `protocol`, then 'li2023*': `method`, `adv_label`,
+    `adv_prob` ('li2023-targeted': `target`); 'bisect': `eps_lo`. With `return_adv`, `(df, x_adv)` (the image itself
+    where none was found)."""
     x, y = check_inputs(model, x, y); norm = check_norm(norm)
     protocol = check_choice(protocol, "protocol", PROTOCOLS)
     std = space_std(model, eps_space)
     check_number(bs, "bs", low=1, high=MAX_BS, integer=True)
     if step_size is not None: check_number(step_size, "step_size", low=0, low_inclusive=False)
     li = dict(n_eps=n_eps, min_prob=min_prob, mn_attack=mn_attack, mn_starts=mn_starts, mn_steps=mn_steps)
-    if protocol == "bisect":
-        bad = [k for k, v in li.items() if v is not None]
-        if bad: raise ValueError(f"`{bad[0]}` belongs to protocol='li2023'; got {bad[0]}={li[bad[0]]!r} with protocol='bisect'")
-        iters = check_number(10 if iters is None else iters, "iters", low=0, high=_MAX_ITERS, integer=True)
-        steps = check_number(20 if steps is None else steps, "steps", low=1, high=MAX_STEPS, integer=True)
-        default_max = EPS_MAX[norm] * (1 if norm == "inf" else max_eps("2", x.shape))
-    else:
-        if iters is not None: raise ValueError(f"`iters` (bisection rounds) belongs to protocol='bisect'; got iters={iters!r} with protocol='li2023'")
-        steps = check_number(LI2023["steps"][norm] if steps is None else steps, "steps", low=1, high=MAX_STEPS, integer=True)
-        n_eps = check_number(LI2023["n_eps"] if n_eps is None else n_eps, "n_eps", low=1, high=_MAX_EPS_GRID, integer=True)
-        min_prob = check_number(LI2023["min_prob"] if min_prob is None else min_prob, "min_prob", low=0, high=1)
-        mn_attack = check_choice(LI2023["mn_attack"] if mn_attack is None else mn_attack, "mn_attack", MN_ATTACKS)
-        mn_starts = check_number(LI2023["mn_starts"] if mn_starts is None else mn_starts, "mn_starts", low=0, high=1000, integer=True)
-        if mn_steps is not None: check_number(mn_steps, "mn_steps", low=1, high=MAX_STEPS, integer=True)
-        default_max = LI2023["eps_max"][norm] * (1 if norm == "inf" else max_eps("2", x.shape))
+    steps, iters, li, default_max = _protocol_settings(protocol, norm, x.shape, steps, iters, li,
+                                                       dict(targets=targets, target_seed=target_seed))
+    if target_seed is not None: check_number(target_seed, "target_seed", low=0, integer=True)
+    tg = _attack_targets(y, _n_classes(model, x), targets, target_seed) if protocol == "li2023-targeted" else None
     if eps_max is None:      # in normalised units: the smallest ball holding the pixel one, within reach of the images
         eps_max = default_max if std is None else min(default_max / float(std.min()), max_eps(norm, x.shape, std))
     eps_max = check_eps(eps_max, norm, x.shape, "eps_max", std=std)
@@ -752,14 +794,13 @@ def minimal_perturbation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nor
                                       loss, eps_space)
     else:
         rel = LI2023["rel_step"][norm] if step_size is None else step_size
-        cols, x_adv = _minimal_li2023(model, x, y, norm, std, eps_max, n_eps, steps, rel, random_start, seed, bs, loss,
-                                      min_prob, mn_attack, mn_starts, mn_steps)
+        cols, x_adv = _minimal_li2023(model, x, y, norm, std, eps_max, li["n_eps"], steps, rel, random_start, seed, bs,
+                                      loss, li["min_prob"], li["mn_attack"], li["mn_starts"], li["mn_steps"], tg)
     eps = cols.pop("eps")
     df = pd.DataFrame(dict(image=np.arange(len(x)), label=y.cpu().numpy(), clean_correct=cols.pop("clean_correct"), eps=eps,
                            eps_pixel=eps * (1.0 if std is None else float(std.max())), eps_space=eps_space,
                            found=cols.pop("found"), norm=norm, protocol=protocol, **cols))
     return (df, x_adv) if return_adv else df
-
 
 # %% ../nbs/06_attacks.ipynb #14f039a5
 def _minimal_eps(df: pd.DataFrame, over) -> tuple[np.ndarray, str]:
@@ -769,14 +810,15 @@ def _minimal_eps(df: pd.DataFrame, over) -> tuple[np.ndarray, str]:
     if over is None:
         prot = set(df.protocol) if "protocol" in df.columns else {"bisect"}
         if len(prot) > 1: raise ValueError(f"`df` mixes protocols {sorted(prot)}; pass `over` ('all' or 'correct')")
-        over = "all" if prot == {"li2023"} else "correct"
+        over = "all" if prot <= set(PUBLISHED_PROTOCOLS) else "correct"
     check_choice(over, "over", ("all", "correct"))
     return (df.eps if over == "all" else df.eps[df.clean_correct]).to_numpy(dtype=float), over
 
 def median_minimal_perturbation(df: pd.DataFrame, over: str | None = None) -> float:
     """The median minimal perturbation (images never fooled count as ∞) over `over`: 'all' images (misclassified ones
     count with their own ε, 0 when already wrong with probability ≥ `min_prob`) or the 'correct'ly classified ones.
-    Default: 'all' for protocol 'li2023' (as Li et al. 2023), 'correct' for 'bisect'."""
+    Default: 'all' for the published protocols 'li2023' and 'li2023-targeted' (as Li et al. 2023), 'correct' for
+    this package's 'bisect'."""
     e, _ = _minimal_eps(df, over)
     return float(np.median(e)) if len(e) else math.nan
 
@@ -815,6 +857,39 @@ def plot_success_curves(curves: dict, ax=None, medians: dict | None = None, titl
     ax.set_xlabel(("ε (L∞, /255" if inf else "ε (L2") + (", normalised input space)" if normed else ", pixels)")); ax.set_ylabel("fraction fooled")
     ax.set_title(title or "minimal perturbation (dotted: median)", fontsize=10); ax.legend(fontsize=8); fig.tight_layout()
     return fig
+
+# %% ../nbs/06_attacks.ipynb #41ac5a03
+TARGET_MODES = ("elm", "cls")
+
+def shuffled_targets(y, seed: int = 0, mode: str = "elm") -> torch.Tensor:
+    """robust-arena's target classes for a targeted attack: the labels `y` rearranged so that no image keeps its own.
+
+    `mode` 'elm' (the reference's default): a random rearrangement of all the labels, the images that kept their own
+    label shuffled among themselves again (or everything redrawn when that stops helping); 'cls': a random relabelling
+    of the classes in which no class keeps its label. `seed` is robust-arena's `shuffle_tag`: the same labels and seed
+    give the reference's targets. Returns a long tensor like `y`."""
+    y = check_labels(y)
+    check_choice(mode, "mode", TARGET_MODES)
+    seed = check_number(seed, "seed", low=0, high=2 ** 32 - 1, integer=True)
+    lab = y.cpu().numpy()
+    classes, counts = np.unique(lab, return_counts=True)
+    if len(classes) < 2: raise ValueError(f"`y` holds one class only ({classes[0]}); targets must be other classes")
+    if mode == "elm" and 2 * counts.max() > len(lab):
+        raise ValueError(f"`y`: class {classes[counts.argmax()]} holds {counts.max()} of {len(lab)} labels, more than "
+                         "half, so no rearrangement gives every image another class; use mode='cls'")
+    rs = np.random.RandomState(seed)
+    if mode == "cls":
+        perm = rs.permutation(classes)
+        while (perm == classes).any(): perm = rs.permutation(classes)
+        return torch.from_numpy(perm[np.searchsorted(classes, lab)].astype(np.int64)).to(y.device)
+    t, last = rs.permutation(lab), len(lab)
+    while (same := np.flatnonzero(t == lab)).size:
+        if same.size < last:                                   # fewer images kept their label: shuffle just those
+            last = same.size
+            t[rs.permutation(same)] = t[same]
+        else:                                                  # no progress: draw everything again
+            last, t = len(lab), rs.permutation(lab)
+    return torch.from_numpy(t.astype(np.int64)).to(y.device)
 
 # %% ../nbs/06_attacks.ipynb #4ccf17d2
 def perturbation_spectrum(x_adv: torch.Tensor, x: torch.Tensor) -> pd.DataFrame:

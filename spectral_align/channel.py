@@ -21,8 +21,9 @@ from .masking import NOISE_SDS, BAND_C0, N_BANDS, CHANCE16, NOISE_KINDS, PROTOCO
 from .masking import true_cpi, pyramid_label
 
 # %% auto #0
-__all__ = ['MAX_BOOT', 'human_reference', 'MaskingMatrix', 'human_matrix', 'as_matrix', 'save_trials', 'load_trials',
-           'load_results', 'index_thresholds', 'fit_gaussian', 'channel_properties', 'human_center_cpi', 'ChannelFit',
+__all__ = ['MAX_FIT_EVALS', 'SCALED_ASSUMPTION', 'FIT_STATUSES', 'MIN_CHANNEL_BANDS', 'MAX_BOOT', 'human_reference',
+           'MaskingMatrix', 'human_matrix', 'as_matrix', 'save_trials', 'load_trials', 'load_results',
+           'index_thresholds', 'fit_gaussian', 'channel_properties', 'human_center_cpi', 'ChannelFit',
            'psychometric_thresholds', 'fit_channel', 'plot_masking_heatmap', 'plot_channel']
 
 # %% ../nbs/05a_channel.ipynb #19060a10
@@ -233,16 +234,21 @@ def index_thresholds(acc_percent, threshold: float = 50.0) -> np.ndarray:
     above = a[::-1] > threshold
     return np.where(above.any(0), above.argmax(0), a.shape[0] - 1).astype(np.int64)
 
+MAX_FIT_EVALS = 20_000   # function evaluations of the Gaussian fit
+
 def _gauss(x, A, mu, sigma): return A * np.exp(-(x - mu) ** 2 / (2.0 * sigma ** 2))
 
 def fit_gaussian(sens, x=None, a_max: float = 4.0) -> tuple[float, float, float]:
     """Least-squares Gaussian `A·exp(−(x − μ)²/2σ²)` through `sens` at `x` (default 0 … K−1), A ∈ [0, `a_max`],
-    started at (1, 0, 1) as in the published analysis. Returns (A, μ, |σ|); raises RuntimeError if it fails."""
+    started at (1, 0, 1) as in the published analysis, with up to `MAX_FIT_EVALS` function evaluations (scipy's default
+    budget, 300, stops some fits far from k = 0 before they converge; where it converges the result is the same).
+    Returns (A, μ, |σ|); raises RuntimeError if it fails."""
     s = np.asarray(sens, dtype=np.float64)
     x = np.arange(len(s), dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
-        (A, mu, sigma), _ = curve_fit(_gauss, x, s, p0=[1.0, 0.0, 1.0], bounds=((0, -np.inf, -np.inf), (a_max, np.inf, np.inf)))
+        (A, mu, sigma), _ = curve_fit(_gauss, x, s, p0=[1.0, 0.0, 1.0], bounds=((0, -np.inf, -np.inf), (a_max, np.inf, np.inf)),
+                                      max_nfev=MAX_FIT_EVALS)
     return float(A), float(mu), float(abs(sigma))
 
 def channel_properties(A: float, mu: float, sigma: float, c0: float = BAND_C0, a_max: float = 4.0) -> dict:
@@ -257,15 +263,27 @@ def _centre_units(center: float, kind: str | None, size: int | None) -> tuple[fl
     if kind == "pyramid": return true_cpi(center, size, "pyramid"), float(center)
     return float(center), pyramid_label(center, size)
 
-def human_center_cpi(size: int = PROTOCOL_SIZE) -> dict:
-    """The human channel centre (Subramanian et al. 2023: 39.6 cycles/image in the published pyramid labels at 224 px)
-    for `size`-px images, at the same fraction of Nyquist (the `scaled` protocol's rule): `nominal` (published pyramid
-    labels) and `true` (where that pyramid noise's power is centred, `masking.true_cpi`)."""
+SCALED_ASSUMPTION = ("size-scaled human channel: an assumption, not a measurement (the human channel was measured on "
+                     "224-px images; moved here to the same cycles/pixel)")
+
+def human_center_cpi(size: int = PROTOCOL_SIZE, protocol: str = "subramanian2023") -> dict:
+    """The human channel centre of Subramanian et al. (2023): `nominal`, 39.6 cycles/image in the published pyramid
+    labels, and `true`, where that 224-px pyramid noise's power is centred (`masking.true_cpi`, about 19). Cycles/image,
+    unscaled, at every `size`: `protocol='subramanian2023'` (the default). Only `protocol='scaled'` (by name) moves it to
+    the same fraction of Nyquist of `size`-px images (39.6·size/224) — an assumption, said so in `assumption`
+    (None for the published reference). Also returns `protocol`."""
     check_number(size, "size", low=5, integer=True)
-    c = human_reference()["channel"]["center_cycles_per_image"] * size / PROTOCOL_SIZE
-    return dict(nominal=c, true=true_cpi(c, size, "pyramid"))
+    check_choice(protocol, "protocol", ("subramanian2023", "scaled"))
+    c = human_reference()["channel"]["center_cycles_per_image"]
+    if protocol == "subramanian2023":
+        return dict(nominal=c, true=true_cpi(c, PROTOCOL_SIZE, "pyramid"), protocol=protocol, assumption=None)
+    c = c * size / PROTOCOL_SIZE
+    return dict(nominal=c, true=true_cpi(c, size, "pyramid"), protocol=protocol, assumption=SCALED_ASSUMPTION)
 
 # %% ../nbs/05a_channel.ipynb #fa76d3ee
+FIT_STATUSES = ("fitted", "declined", "unfitted")
+MIN_CHANNEL_BANDS = 5          # a channel fit needs at least this many of the protocol's 7 bands (fewer: declined)
+
 @dataclass
 class ChannelFit:
     "A spatial-frequency channel fitted to critical-band-masking thresholds (see `fit_channel`)."
@@ -292,6 +310,13 @@ class ChannelFit:
     size: int | None = None                           # image side, px
     center_cpi_true: float = math.nan                 # the centre in true cycles/image (where the noise power is centred)
     center_cpi_nominal: float = math.nan              # the centre in the published pyramid labels (the human channel's units)
+    status: str = ""                                  # 'fitted', 'declined' (too few bands) or 'unfitted' (see `reason`)
+
+    def __post_init__(self):
+        if not self.status: self.status = "fitted" if self.fitted else "unfitted"
+        check_choice(self.status, "status", FIT_STATUSES)
+        if (self.status == "fitted") != bool(self.fitted):
+            raise ValueError(f"`status` {self.status!r} contradicts `fitted`={self.fitted}")
 
     def curve(self, k) -> np.ndarray:
         "The fitted Gaussian at band indices `k` (NaN when not fitted)."
@@ -308,7 +333,7 @@ class ChannelFit:
             return v
         keys = ("bandwidth_octaves", "center_cycles_per_image", "peak_noise_sensitivity", "fitted", "reason", "method",
                 "threshold", "amplitude", "mu", "sigma", "bands", "centers", "sensitivity", "noise_sds", "threshold_sd",
-                "sensitivity_ci", "ci", "notes", "noise_kind", "size", "center_cpi_true", "center_cpi_nominal")
+                "sensitivity_ci", "ci", "notes", "noise_kind", "size", "center_cpi_true", "center_cpi_nominal", "status")
         d = {k: clean(getattr(self, k)) for k in keys}
         d["threshold_percent"] = d.pop("threshold")
         d["band_centers_cycles_per_image"] = d.pop("centers")
@@ -321,7 +346,7 @@ class ChannelFit:
 
     def __repr__(self):
         head = f"ChannelFit({self.method}, criterion {self.threshold:g}%): "
-        if not self.fitted: return head + f"not fitted — {self.reason}"
+        if not self.fitted: return head + f"{self.status} — {self.reason}"
         ci = lambda k: (f" [{self.ci[k][0]:.3g}, {self.ci[k][1]:.3g}]" if k in self.ci else "")
         s = (head + f"bandwidth {self.bandwidth_octaves:.2f} oct{ci('bandwidth_octaves')}, centre "
              f"{self.center_cycles_per_image:.1f} c/img{ci('center_cycles_per_image')}{self._units()}, peak sensitivity "
@@ -330,7 +355,8 @@ class ChannelFit:
 
 # %% ../nbs/05a_channel.ipynb #a53def65
 def _gauss_channel(sens, ks, L, c0, threshold, clean_below):
-    "Fit the Gaussian to per-band sensitivities; return (fitted, reason, (A, mu, sigma), properties, notes)."
+    """Fit the Gaussian to per-band sensitivities; return (fitted, reason, (A, mu, sigma), properties, notes). A centre
+    outside the measured bands, or a bandwidth wider than the range they span, is no channel: the reason gives the numbers."""
     nan3 = (np.nan, np.nan, np.nan)
     nanp = dict(bandwidth_octaves=np.nan, center_cycles_per_image=np.nan, peak_noise_sensitivity=np.nan)
     K = len(ks)
@@ -351,12 +377,19 @@ def _gauss_channel(sens, ks, L, c0, threshold, clean_below):
     notes = []
     if A >= L - 1 - 1e-6:
         notes.append(f"the amplitude sits at its upper bound {L - 1} (as in the human fit): the peak height is not constrained by the data")
-    if not min(ks) <= mu <= max(ks):
-        notes.append(f"the centre (k = {mu:.2f}) lies outside the measured bands {min(ks)}–{max(ks)}: extrapolated")
+    props = channel_properties(A, mu, sigma, c0, L - 1)
+    lo, hi = float(min(ks)), float(max(ks))
+    would = f"(the fit gives {props['center_cycles_per_image']:.3g} cycles/image, {props['bandwidth_octaves']:.3g} octaves)"
+    if not lo <= mu <= hi:
+        return False, (f"the fitted centre (k = {mu:.2f}) lies outside the measured bands k = {lo:g}–{hi:g} ({c0 * 2 ** lo:.3g}–"
+                       f"{c0 * 2 ** hi:.3g} cycles/image) {would}: not a measurement"), nan3, nanp, ()
+    if props["bandwidth_octaves"] > hi - lo:
+        return False, (f"the fitted bandwidth is wider than the measured band range ({hi - lo:g} octaves, k = {lo:g}–{hi:g}) "
+                       f"{would}: not a measurement"), nan3, nanp, ()
     if clean_below.any():
         notes.append(f"band(s) k = {[ks[j] for j in np.flatnonzero(clean_below)]} are at or below the criterion even without "
                      f"noise; they get the maximum threshold {L - 1}")
-    return True, None, (A, mu, sigma), channel_properties(A, mu, sigma, c0, L - 1), tuple(notes)
+    return True, None, (A, mu, sigma), props, tuple(notes)
 
 # %% ../nbs/05a_channel.ipynb #ee7d99ae
 _LT = np.arange(-12.0, 3.0001, 0.05)                  # log2 θ grid (θ from 2^-12 to 8)
@@ -470,14 +503,15 @@ def _channel_ci(boot, ks, L, c0, threshold, clean_below, ci):
 # %% ../nbs/05a_channel.ipynb #a73dff33
 def fit_channel(results, unit: str | None = None, method: str = "index", threshold: float = 50.0, *, noise_sds=None,
                 bands=None, chance: float | None = None, n_boot: int = 200, ci: float = 0.95, seed: int = 0,
-                kind: str | None = None, size: int | None = None) -> ChannelFit:
+                kind: str | None = None, size: int | None = None, min_bands: int = MIN_CHANNEL_BANDS) -> ChannelFit:
     """Fit the spatial-frequency channel of masking `results` (anything `as_matrix` takes; `unit` for plain matrices).
 
     `method='index'`: the published integer thresholds (`index_thresholds`) and Gaussian fit, exactly.
     `method='psychometric'`: continuous thresholds (`psychometric_thresholds`, with `chance`), the same
     Gaussian fit, and percentile bootstrap intervals (`n_boot`, `ci`, `seed`) for the thresholds and the
     channel's bandwidth, centre and peak when trial counts are known (`n_boot` ≤ 100000). `threshold` is the criterion in
-    percent correct. Returns a `ChannelFit`; `fitted=False` with a `reason` when no channel can be fitted.
+    percent correct. Returns a `ChannelFit`; `fitted=False` with a `reason` when no channel can be fitted: `status`
+    'declined' when fewer than `min_bands` (default 5, at least 3) bands were measured, 'unfitted' otherwise (see above).
 
     Units: `center_cycles_per_image` is `c0·2^μ`, in the band labels of the noise used. The fit also reports the noise
     `kind` and image `size` (from a `masking_accuracy` table, or given here) and the centre in both units:
@@ -485,6 +519,7 @@ def fit_channel(results, unit: str | None = None, method: str = "index", thresho
     of the human 39.6 cycles/image; compare with `human_center_cpi(size)`)."""
     check_choice(method, "method", ("index", "psychometric"))
     check_number(threshold, "threshold", low=0, high=100, low_inclusive=False, high_inclusive=False)
+    check_number(min_bands, "min_bands", low=3, high=N_BANDS, integer=True)
     m = as_matrix(results, unit, noise_sds, bands)
     kind = m.kind if kind is None else check_choice(kind, "kind", NOISE_KINDS)
     size = m.size if size is None else check_number(size, "size", low=5, integer=True)
@@ -499,6 +534,14 @@ def fit_channel(results, unit: str | None = None, method: str = "index", thresho
     clean_below = m.accuracy[0] <= threshold
     common = dict(method=method, threshold=float(threshold), bands=tuple(m.bands), centers=tuple(m.centers.tolist()),
                   noise_sds=tuple(m.noise_sds), c0=m.c0)
+    if K < min_bands:
+        at = f" at {size} px" if size else ""
+        why = (f"{K} of the protocol's {N_BANDS} bands were measured{at} (k = {', '.join(str(int(k)) for k in m.bands)}); a "
+               f"channel fit needs at least {min_bands}, and it is not extrapolated from fewer")
+        return ChannelFit(False, why, bandwidth_octaves=math.nan, center_cycles_per_image=math.nan, peak_noise_sensitivity=math.nan,
+                          amplitude=math.nan, mu=math.nan, sigma=math.nan, status="declined",
+                          sensitivity=tuple(index_thresholds(m.accuracy, threshold).astype(np.float64).tolist()),
+                          noise_kind=kind, size=size, **common)
     if method == "index":
         sens = index_thresholds(m.accuracy, threshold).astype(np.float64)
         ok, reason, (A, mu, sigma), props, notes = _gauss_channel(sens, ks, L, m.c0, threshold, clean_below)
@@ -581,7 +624,7 @@ def plot_channel(fits, ax=None, reference: bool = True):
                         fmt="o", color=col, ms=4, capsize=2)
         else: ax.plot(x, f.sensitivity, "o", color=col, ms=4)
         lab = (f"{name}: {f.bandwidth_octaves:.2f} oct, {f.center_cycles_per_image:.1f} c/img" if f.fitted
-               else f"{name}: not fitted")
+               else f"{name}: no channel ({f.status})")
         if f.fitted: ax.plot(lab_x(f.c0 * 2 ** kk), f.curve(kk), "--" if col == "k" else "-", color=col, label=lab)
         else: ax.plot([], [], "o", color=col, label=lab)
     ax.set_xscale("log", base=2)

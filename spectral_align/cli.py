@@ -65,7 +65,7 @@ def run_command(prog: str, f, *args) -> int:
         return command_error(prog, f"internal error ({type(e).__name__}: {e}); please report it with the command that "
                                    f"caused it ({DEBUG_ENV}=1 shows the traceback)", status=1)
 
-# %% ../nbs/14_cli.ipynb #be343858
+# %% ../nbs/14_cli.ipynb #2fad27db
 def _grayscale_flag(s: str):
     v = {"true": True, "false": False, "1": 1, "3": 3}.get(s.strip().lower())
     if v is None: raise argparse.ArgumentTypeError(f"must be true, false, 1 or 3; got {s!r}")
@@ -88,8 +88,8 @@ def _int_flag(s: str) -> int:
 def _flag_type(name: str, default):
     if name == "arm_params": return _json_flag
     if name == "grayscale": return _grayscale_flag
-    if name == "image_size" or (isinstance(default, int) and not isinstance(default, bool)): return _int_flag
-    if isinstance(default, float): return float
+    if name in ("image_size", "num_workers") or (isinstance(default, int) and not isinstance(default, bool)): return _int_flag
+    if name == "eval_crop" or isinstance(default, float): return float
     return str                                     # lists are comma-separated strings, parsed by the config
 
 def _defaults() -> dict:
@@ -97,19 +97,57 @@ def _defaults() -> dict:
     from spectral_align.experiment import ExperimentConfig
     return {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(ExperimentConfig)}
 
+# %% ../nbs/14_cli.ipynb #683a074f
+_FLAG_HELP = dict(
+    data="builtin, cifar10, folder (train/ and val/ of class sub-folders) or npz (the demo finds it from --data-path)",
+    seeds="number of training seeds (first_seed .. first_seed + N - 1)", arms="comma-separated arm names",
+    arm_params='JSON, e.g. \'{"blur": {"sigma": 1.0}}\'',
+    image_size="image folders: the side, in px, of the images the models see (default: the shorter side of the first "
+               "training image)",
+    augment="training augmentation: auto (rrc from 64 px up, padcrop below), rrc (random-resized crop and flip), "
+            "padcrop (pad-crop and flip) or none",
+    min_scale="rrc: the smallest share of the image's area a crop covers, in (0, 1]",
+    eval_crop="image folders: the share of the shorter side the held-out centre crop keeps, in (0, 1] (default: "
+              "224/256 with rrc, else 1)",
+    image_memory_gb="image folders: GiB the chosen images may take in memory as bytes; a larger subset streams from "
+                    "disk",
+    num_workers="processes that read image files (default: the CPU cores, at most 8)",
+    eval_subset="which held-out images each measure takes: stratified (seeded, every class, a smaller set inside a "
+                "larger) or first (the first files)")
+
+def _demo_defaults() -> dict:
+    "Each key the demo's presets set → (its value on CIFAR-10, its value on an image folder)."
+    from spectral_align.experiment import DEMO_PRESET, DEMO_PRESET_FOLDER
+    d = _defaults()
+    return {k: (DEMO_PRESET.get(k, d[k]), DEMO_PRESET_FOLDER.get(k, d[k])) for k in {*DEMO_PRESET, *DEMO_PRESET_FOLDER}
+            if k not in ("data", "data_path")}
+
+def _demo_description() -> str:
+    from spectral_align.experiment import DEMO_PRESET as C, DEMO_PRESET_FOLDER as F, DEMO_TIMES as T
+    n = lambda p: f"{p['n_train']:,} training images, {p['epochs']} epochs, measures {', '.join(p['measures'])}"
+    return (f"A small experiment, one seed of the arms {', '.join(C['arms'])}, on the first data found: an image "
+            f"folder given by --data-path or $SPECTRAL_ALIGN_DATA (train/ and val/ with one sub-folder per class, e.g. "
+            f"Imagenette: {F['arch']} at {F['image_size']} px, {n(F)}; {T['folder']} on 2 CPU cores; in {F['out']}/); "
+            f"else CIFAR-10 (that folder, the cache, or a download: {C['arch']} at 32 px, {n(C)}; {T['cifar10']} on 2 "
+            f"CPU cores; in {C['out']}/); else, offline, the built-in synthetic data (a pipeline check). Any flag "
+            "overrides the preset.")
+
+# %% ../nbs/14_cli.ipynb #135f9908
 def experiment_parser(prog: str = "spectral-align experiment") -> argparse.ArgumentParser:
-    "The argument parser of `spectral-align experiment`: one flag per `ExperimentConfig` key, plus --config/--resume/--force."
+    """The argument parser of `spectral-align experiment` (or, when `prog` ends in 'demo', of `spectral-align demo`,
+    whose help shows the demo's defaults): one flag per `ExperimentConfig` key, plus --config/--resume/--force."""
     from spectral_align.experiment import measure_names
     from spectral_align.core import CommandParser       # no abbreviations: a flag is a config key, spelled out (`--epoch` is a mistake)
-    p = CommandParser(prog=prog,
-                description="Train every arm × seed, measure frequency reliance, robustness and "
-                "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
+    demo = prog.endswith("demo")
+    p = CommandParser(prog=prog, description=_demo_description() if demo else
+                      "Train every arm × seed, measure frequency reliance, robustness and "
+                      "brain-likeness, and write results.csv, summary.csv, figures and report.html.")
     p.add_argument("--config", help="YAML or TOML file with any of the keys below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue the results already in --out (same config)")
     p.add_argument("--force", action="store_true", help="delete the results already in --out and start over")
     p.add_argument("--list-arms", action="store_true", help="list the training arms and exit")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines, only one line per task (training an arm, a measure)")
-    if prog.endswith("demo"):
+    if demo:
         p.add_argument("--download", action=argparse.BooleanOptionalAction, default=None,
                        help="download CIFAR-10 into the cache when no local copy is found (default: try, and use the "
                             "built-in synthetic data when offline)")
@@ -124,24 +162,29 @@ def experiment_parser(prog: str = "spectral-align experiment") -> argparse.Argum
     g.add_argument("--cpus-per-run", type=int, help="CPU cores of each job")
     g.add_argument("--gpus-per-run", type=int, help="GPUs of each job (more than 1: data-parallel training of the run)")
     g.add_argument("--max-parallel", type=int, help="at most this many jobs at once (SLURM)")
+    shown = _demo_defaults() if demo else {}
     for name, default in _defaults().items():
-        kw = dict(default=None, dest=name, type=_flag_type(name, default), help=f"(default: {default!r})")
-        if name == "seeds": kw["help"] = "number of training seeds (first_seed .. first_seed + N - 1) " + kw["help"]
-        if name == "arms": kw["help"] = "comma-separated arm names " + kw["help"]
-        if name == "measures": kw["help"] = f"comma-separated, from {', '.join(measure_names())} " + kw["help"]
-        if name == "arm_params": kw["help"] = 'JSON, e.g. \'{"blur": {"sigma": 1.0}}\' ' + kw["help"]
-        p.add_argument("--" + name.replace("_", "-"), **kw)
+        text = f"comma-separated, from {', '.join(measure_names())}" if name == "measures" else _FLAG_HELP.get(name, "")
+        dflt = (f"(demo: {shown[name][0]!r} on CIFAR-10, {shown[name][1]!r} on an image folder)" if name in shown
+                else "" if "default:" in text else f"(default: {default!r})")
+        p.add_argument("--" + name.replace("_", "-"), default=None, dest=name, type=_flag_type(name, default),
+                       help=f"{text} {dflt}".strip())
     return p
 
 # %% ../nbs/14_cli.ipynb #fd304b09
 def _arms_text(size: int = 32) -> str:
-    "Each arm with its doc and default parameters, and those defined at another image size as used on `size`-px images."
-    from spectral_align.train import ARMS
+    """Each arm with its doc and default parameters (those defined at another image size as used on `size`-px images),
+    and the paper condition it corresponds to (`train.paper_condition`)."""
+    from spectral_align.train import ARMS, paper_condition
     from spectral_align.experiment import arm_settings
     def extra(n):
         d = {k: v for k, v in arm_settings(n, size=size).items() if k.endswith(f"@{size}px")}
         return f"; at {size} px: " + ", ".join(f"{k.split('@')[0]}={v:g}" for k, v in d.items()) if d else ""
-    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults}{extra(n)})" if a.defaults else "") for n, a in ARMS.items())
+    def paper(n):
+        p = paper_condition(n)
+        return f"\n{'':16s} paper condition: {p}" if p else ""
+    return "\n".join(f"{n:16s} {a.doc}" + (f"  (params: {a.defaults}{extra(n)})" if a.defaults else "") + paper(n)
+                     for n, a in ARMS.items())
 
 def _on_sigterm(signum, frame): raise KeyboardInterrupt
 
@@ -209,7 +252,7 @@ def cli_experiment(argv: list[str], preset=None) -> int:
 # %% ../nbs/14_cli.ipynb #3f96d7a9
 _COMMANDS = dict(
     experiment="train every arm × seed, measure, and write the report",
-    demo="a small experiment on CIFAR-10 (about 5 minutes on 2 CPU cores; synthetic data when offline)",
+    demo="a small experiment on an image folder or CIFAR-10 (5–10 minutes on 2 CPU cores; synthetic data offline)",
     report="rebuild the results, summary, figures and report of an experiment folder",
     channel="fit the critical-band-masking channel of a results file",
     attack="robust accuracy of a checkpoint against adversarial attacks",
@@ -385,7 +428,8 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         a = _corrupt_parser().parse_args(argv)
         import pandas as pd
         from spectral_align.corruptions import (CORRUPTION_GROUPS, MAX_BS, check_severity, corruption_accuracy,
-                                                mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions)
+                                                mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions,
+                                                published_mean_corruption_accuracy)
         from spectral_align.data import load_test_data
         check_number(a.n, "--n", low=1, high=MAX_TEST_IMAGES, integer=True)
         if not a.data.strip(): raise ValueError("`--data` must be 'builtin', an .npz file or an image folder; got ''")
@@ -408,13 +452,16 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
     except SystemExit as e: return int(e.code or 0)                   # --help
     except (ValueError, OSError, ImportError, RuntimeError) as e: return command_error(prog, e)
     mca = mean_corruption_accuracy(df)
+    try: pub = f"published mean (15 corruptions × severities 1–5) {published_mean_corruption_accuracy(df):.3f}; "
+    except ValueError: pub = ""                                       # not all 75 were run
     title = f"{Path(a.checkpoint).name}: mean corruption accuracy {mca:.3f}"
     try: paths = _save_results(out, df, a.checkpoint, "corruptions", lambda t: plot_corruption_accuracy(t, title=title))
     except OSError as e: return command_error(prog, e)
     table = df[df.corruption != "clean"].pivot(index="corruption", columns="severity", values="accuracy").loc[list(names)]
     table["mean"] = table.mean(1)
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
-        print(f"{len(x)} images, clean accuracy {df.accuracy.iloc[0]:.3f}, mean corruption accuracy {mca:.3f}")
+        print(f"{len(x)} images, clean accuracy {df.accuracy.iloc[0]:.3f}, protocol {df.protocol.iloc[1]}: {pub}"
+              f"mean over the {len(df) - 1} conditions run {mca:.3f}")
         print(table.to_string())
     print(_wrote(paths))
     return 0
@@ -456,9 +503,9 @@ def _print_channel(fit, m, file, hum):
         print(f"centre frequency:       {fit.center_cycles_per_image:.2f} cycles/image in the band labels{ci('center_cycles_per_image')}")
         if fit.noise_kind is not None and fit.size:
             from spectral_align.channel import human_center_cpi
-            h = human_center_cpi(fit.size)
-            print(f"  published-label units: {fit.center_cpi_nominal:.2f}   (human {h['nominal']:.2f} at {fit.size} px)")
-            print(f"  true cycles/image:     {fit.center_cpi_true:.2f}   (human {h['true']:.2f} at {fit.size} px)")
+            h = human_center_cpi()
+            print(f"  published-label units: {fit.center_cpi_nominal:.2f}   (human {h['nominal']:.2f}, measured at 224 px)")
+            print(f"  true cycles/image:     {fit.center_cpi_true:.2f}   (human {h['true']:.2f}, measured at 224 px)")
         else: print(f"  (human {hum['center_cycles_per_image']:.1f} cycles/image in the published pyramid labels at 224 px)")
         print(f"peak noise sensitivity: {fit.peak_noise_sensitivity:.2f}{ci('peak_noise_sensitivity')}   (human {hum['peak_noise_sensitivity']:.2f})")
     else: print(f"not fitted: {fit.reason}")

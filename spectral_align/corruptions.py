@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/corruptions.html.md"""
 
 # %% ../nbs/07_corruptions.ipynb #133850e4
 from __future__ import annotations
-import math, sys, warnings
+import functools, io, math, sys, warnings
 import numpy as np
 import pandas as pd
 import torch
@@ -18,11 +18,12 @@ from .core import (check_images, check_number, check_choice, make_generator, che
 
 # %% auto #0
 __all__ = ['CORRUPTION_GROUPS', 'COMMON_CORRUPTIONS', 'EXTRA_CORRUPTIONS', 'ALL_CORRUPTIONS', 'SEVERITIES', 'CORRUPTION_GROUP',
-           'SEVERITY_PARAMS', 'SEVERITY_PARAMS_CIFAR', 'CORRUPTION_CONSTANTS', 'TORCH_CORRUPTIONS',
-           'DETERMINISTIC_CORRUPTIONS', 'RANDOM_CORRUPTIONS', 'CONSTANTS', 'IMAGECORRUPTIONS_VERSION', 'BACKENDS',
-           'MAX_BS', 'NOISE_KINDS', 'NOISE_LEVELS', 'constants_for_size', 'check_severity', 'corrupt',
-           'corruption_names', 'add_noise', 'noise_sweep', 'plot_noise_sweep', 'resolve_corruptions',
-           'corruption_accuracy', 'mean_corruption_accuracy', 'plot_corruption_accuracy']
+           'CIFAR10C_CONSTANTS', 'IMAGENETC_CONSTANTS', 'CORRUPTION_CONSTANTS', 'SEVERITY_PARAMS',
+           'SEVERITY_PARAMS_CIFAR', 'TORCH_CORRUPTIONS', 'DETERMINISTIC_CORRUPTIONS', 'RANDOM_CORRUPTIONS', 'CONSTANTS',
+           'IMAGECORRUPTIONS_VERSION', 'BACKENDS', 'MAX_BS', 'NOISE_KINDS', 'PUBLISHED_NOISE_KINDS', 'NOISE_LEVELS',
+           'constants_for_size', 'check_severity', 'quantize_8bit', 'corrupt', 'corruption_names', 'add_noise',
+           'noise_sweep', 'plot_noise_sweep', 'resolve_corruptions', 'corruption_protocol', 'corruption_accuracy',
+           'mean_corruption_accuracy', 'published_mean_corruption_accuracy', 'plot_corruption_accuracy']
 
 # %% ../nbs/07_corruptions.ipynb #91b4d68d
 CORRUPTION_GROUPS = {
@@ -38,28 +39,65 @@ ALL_CORRUPTIONS = COMMON_CORRUPTIONS + EXTRA_CORRUPTIONS
 SEVERITIES = (1, 2, 3, 4, 5)
 CORRUPTION_GROUP = {n: g for g, names in CORRUPTION_GROUPS.items() for n in names}
 
-# %% ../nbs/07_corruptions.ipynb #97bc82de
-SEVERITY_PARAMS = {
-    "gaussian_noise": (0.08, 0.12, 0.18, 0.26, 0.38),
-    "shot_noise": (60, 25, 12, 5, 3),
-    "impulse_noise": (0.03, 0.06, 0.09, 0.17, 0.27),
-    "speckle_noise": (0.15, 0.2, 0.35, 0.45, 0.6),
-    "gaussian_blur": (1, 2, 3, 4, 6),
-    "contrast": (0.4, 0.3, 0.2, 0.1, 0.05),
-    "brightness": (0.1, 0.2, 0.3, 0.4, 0.5),
-    "saturate": ((0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)),
-}   # ImageNet-C (hendrycks/robustness, make_imagenet_c.py), as in the reference
-SEVERITY_PARAMS_CIFAR = {
+# %% ../nbs/07_corruptions.ipynb #c186c785
+_IMSIZE = 32          # make_cifar_c.py's image size: its elastic-transform constants are multiples of it
+CIFAR10C_CONSTANTS = {
     "gaussian_noise": (0.04, 0.06, 0.08, 0.09, 0.10),
     "shot_noise": (500, 250, 100, 75, 50),
     "impulse_noise": (0.01, 0.02, 0.03, 0.05, 0.07),
+    "defocus_blur": ((0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (1, 0.2), (1.5, 0.1)),
+    "glass_blur": ((0.05, 1, 1), (0.25, 1, 1), (0.4, 1, 1), (0.25, 1, 2), (0.4, 1, 2)),
+    "motion_blur": ((6, 1), (6, 1.5), (6, 2), (8, 2), (9, 2.5)),
+    "zoom_blur": ((1, 1.06, 0.01), (1, 1.11, 0.01), (1, 1.16, 0.01), (1, 1.21, 0.01), (1, 1.26, 0.01)),
+    "snow": ((0.1, 0.2, 1, 0.6, 8, 3, 0.95), (0.1, 0.2, 1, 0.5, 10, 4, 0.9), (0.15, 0.3, 1.75, 0.55, 10, 4, 0.9),
+             (0.25, 0.3, 2.25, 0.6, 12, 6, 0.85), (0.3, 0.3, 1.25, 0.65, 14, 12, 0.8)),
+    "frost": ((1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45)),
+    "fog": ((0.2, 3), (0.5, 3), (0.75, 2.5), (1, 2), (1.5, 1.75)),
+    "brightness": (0.05, 0.1, 0.15, 0.2, 0.3),
+    "contrast": (0.75, 0.5, 0.4, 0.3, 0.15),
+    "elastic_transform": tuple(tuple(_IMSIZE * v for v in c) for c in ((0, 0, 0.08), (0.05, 0.2, 0.07),
+                               (0.08, 0.06, 0.06), (0.1, 0.04, 0.05), (0.1, 0.03, 0.03))),
+    "pixelate": (0.95, 0.9, 0.85, 0.75, 0.65),
+    "jpeg_compression": (80, 65, 58, 50, 40),
     "speckle_noise": (0.06, 0.1, 0.12, 0.16, 0.2),
     "gaussian_blur": (0.4, 0.6, 0.7, 0.8, 1),
-    "contrast": (0.75, 0.5, 0.4, 0.3, 0.15),
-    "brightness": (0.05, 0.1, 0.15, 0.2, 0.3),
+    "spatter": ((0.62, 0.1, 0.7, 0.7, 0.5, 0), (0.65, 0.1, 0.8, 0.7, 0.5, 0), (0.65, 0.3, 1, 0.69, 0.5, 0),
+                (0.65, 0.1, 0.7, 0.69, 0.6, 1), (0.65, 0.1, 0.5, 0.68, 0.6, 1)),
     "saturate": ((0.3, 0), (0.1, 0), (1.5, 0), (2, 0.1), (2.5, 0.2)),
-}   # CIFAR-10-C (hendrycks/robustness, make_cifar_c.py)
-CORRUPTION_CONSTANTS = {"imagenet": SEVERITY_PARAMS, "cifar": SEVERITY_PARAMS_CIFAR}
+}   # hendrycks/robustness, ImageNet-C/create_c/make_cifar_c.py
+
+# %% ../nbs/07_corruptions.ipynb #6d32b381
+IMAGENETC_CONSTANTS = {
+    "gaussian_noise": (0.08, 0.12, 0.18, 0.26, 0.38),
+    "shot_noise": (60, 25, 12, 5, 3),
+    "impulse_noise": (0.03, 0.06, 0.09, 0.17, 0.27),
+    "defocus_blur": ((3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)),
+    "glass_blur": ((0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)),
+    "motion_blur": ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)),
+    "zoom_blur": ((1, 1.11, 0.01), (1, 1.16, 0.01), (1, 1.21, 0.02), (1, 1.26, 0.02), (1, 1.31, 0.03)),
+    "snow": ((0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7), (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
+             (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65), (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55)),
+    "frost": ((1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)),
+    "fog": ((1.5, 2), (2, 2), (2.5, 1.7), (2.5, 1.5), (3, 1.4)),
+    "brightness": (0.1, 0.2, 0.3, 0.4, 0.5),
+    "contrast": (0.4, 0.3, 0.2, 0.1, 0.05),
+    "elastic_transform": tuple(tuple(244 * v for v in c) for c in ((2, 0.7, 0.1), (2, 0.08, 0.2), (0.05, 0.01, 0.02),
+                                                                     (0.07, 0.01, 0.02), (0.12, 0.01, 0.02))),
+    "pixelate": (0.6, 0.5, 0.4, 0.3, 0.25),
+    "jpeg_compression": (25, 18, 15, 10, 7),
+    "speckle_noise": (0.15, 0.2, 0.35, 0.45, 0.6),
+    "gaussian_blur": (1, 2, 3, 4, 6),
+    "spatter": ((0.65, 0.3, 4, 0.69, 0.6, 0), (0.65, 0.3, 3, 0.68, 0.6, 0), (0.65, 0.3, 2, 0.68, 0.5, 0),
+                (0.65, 0.3, 1, 0.65, 1.5, 1), (0.67, 0.4, 1, 0.65, 1.5, 1)),
+    "saturate": ((0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)),
+}   # hendrycks/robustness, ImageNet-C/create_c/make_imagenet_c.py (as in imagecorruptions, but see elastic_transform)
+CORRUPTION_CONSTANTS = {"imagenet": IMAGENETC_CONSTANTS, "cifar": CIFAR10C_CONSTANTS}
+
+# %% ../nbs/07_corruptions.ipynb #97bc82de
+_TORCH_NAMES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "gaussian_blur", "contrast",
+                "brightness", "saturate")
+SEVERITY_PARAMS = {n: IMAGENETC_CONSTANTS[n] for n in _TORCH_NAMES}           # ImageNet-C's, for the torch versions
+SEVERITY_PARAMS_CIFAR = {n: CIFAR10C_CONSTANTS[n] for n in _TORCH_NAMES}      # CIFAR-10-C's
 
 def _randn(x, g): return torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
 def _rand(x, g): return torch.rand(x.shape, generator=g, device=x.device, dtype=x.dtype)
@@ -159,28 +197,243 @@ def _numpy_seed(seed) -> int:
     return int(check_number(seed, "seed", low=0, integer=True)) % 2**32
 
 def _reference_one(ic, img, name, severity):
-    "One uint8 (H, W, 3) image through the reference corruption `name`, as `imagecorruptions.corrupt` does it, minus its NaN."
+    "One uint8 (H, W, 3) image through the imagecorruptions function `name`, as `imagecorruptions.corrupt` calls it."
     from PIL import Image
     kw = {"seed": int(np.random.randint(2**31 - 1))} if name in ("glass_blur", "impulse_noise") else {}
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.asarray(ic.corruption_dict[name](Image.fromarray(img), severity, **kw), dtype=np.float64)
-    if np.isnan(out).any(): out = np.where(np.isnan(out), img, out)    # spatter without drops: 0/0, see below
-    return np.uint8(out)
+        return np.asarray(ic.corruption_dict[name](Image.fromarray(img), severity, **kw), dtype=np.float64)
 
-def _reference(x, name, severity, seed):
+def _finish(out, img, quantize):
+    "A reference's float result (H, W, 3) in [0, 255]: NaN (spatter without drops) back to the image; 8 bits or not."
+    if np.isnan(out).any(): out = np.where(np.isnan(out), img, out)
+    return np.uint8(out) if quantize else np.clip(out, 0, 255)
+
+def _reference(x, name, severity, seed, cset="imagenet", quantize=True):
+    "`x` through the reference of constant set `cset`: the CIFAR-10-C port ('cifar') or imagecorruptions ('imagenet')."
     ic = _import_reference()
     check_images(x, min_size=32)
     imgs = (x.detach().float() * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     if imgs.shape[-1] == 1: imgs = np.repeat(imgs, 3, axis=-1)
-    state = np.random.get_state()
-    try:
-        np.random.seed(_numpy_seed(seed))
-        out = [_reference_one(ic, np.ascontiguousarray(img), name, severity) for img in imgs]
-    finally:
-        np.random.set_state(state)
+    imgs = [np.ascontiguousarray(img) for img in imgs]
+    if cset == "cifar":
+        rs, c = np.random.RandomState(_numpy_seed(seed)), CIFAR10C_CONSTANTS[name][severity - 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = [_finish(_C10_FUNCS[name](img, c, rs), img, quantize) for img in imgs]
+    else:
+        state = np.random.get_state()
+        try:
+            np.random.seed(_numpy_seed(seed))
+            out = [_finish(_reference_one(ic, img, name, severity), img, quantize) for img in imgs]
+        finally:
+            np.random.set_state(state)
     out = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2)
     if x.shape[1] == 1: out = out[:, :1]
-    return (out.to(torch.float32) / 255).to(device=x.device, dtype=x.dtype).contiguous()
+    return (out.to(torch.float64) / 255).to(device=x.device, dtype=x.dtype).contiguous()
+
+# %% ../nbs/07_corruptions.ipynb #c3a45bad
+def _sk_gaussian(a, sigma, **kw):
+    "scikit-image's Gaussian filter, the one the generators use (mode 'nearest', truncated at 4σ unless told)."
+    from skimage.filters import gaussian
+    return gaussian(a, sigma=sigma, **kw)
+
+def _zoom_center(a, z):
+    "The centre of `a` (H, W, ...) zoomed by `z` (bilinear, SciPy) and cropped back to (H, W) about the middle."
+    from scipy.ndimage import zoom
+    h, w = a.shape[:2]
+    ch, cw = int(np.ceil(h / z)), int(np.ceil(w / z))
+    t, l = (h - ch) // 2, (w - cw) // 2
+    out = zoom(a[t:t + ch, l:l + cw], (z, z) + (1,) * (a.ndim - 2), order=1)
+    t, l = (out.shape[0] - h) // 2, (out.shape[1] - w) // 2
+    return out[t:t + h, l:l + w]
+
+def _imagemagick_motion_blur(a, radius, sigma, angle):
+    """ImageMagick's motion blur of `a` (H, W[, C]): the pixel at (x, y) becomes the average of those at
+    (x + ⌈i·cos θ − ½⌉, y + ⌈i·sin θ − ½⌉), i = 0 … 2·⌈radius⌉, weighted by exp(−i²/2σ²); edge pixels repeat."""
+    width = 2 * int(math.ceil(radius)) + 1
+    i = np.arange(width)
+    k = np.exp(-(i.astype(np.float64) ** 2) / (2 * sigma ** 2))
+    k /= k.sum()
+    th = np.deg2rad(angle)
+    dx, dy = np.ceil(i * np.cos(th) - 0.5).astype(int), np.ceil(i * np.sin(th) - 0.5).astype(int)
+    h, w = a.shape[:2]
+    out = np.zeros(a.shape, np.float64)
+    for j in range(width):
+        out += k[j] * a[np.clip(np.arange(h) + dy[j], 0, h - 1)][:, np.clip(np.arange(w) + dx[j], 0, w - 1)]
+    return out
+
+def _plasma(n, decay, rs):
+    "The diamond-square height map of fog: n × n (n a power of 2), in [0, 1], drawn from `rs` in the script's order."
+    m = np.empty((n, n))
+    m[0, 0] = 0
+    step, wib = n, 100.0
+    noisy = lambda s: s / 4 + wib * rs.uniform(-wib, wib, s.shape)
+    while step >= 2:
+        h = step // 2
+        ul = m[0:n:step, 0:n:step]
+        sq = ul + np.roll(ul, -1, axis=0)
+        m[h:n:step, h:n:step] = noisy(sq + np.roll(sq, -1, axis=1))
+        dr = m[h:n:step, h:n:step]
+        m[0:n:step, h:n:step] = noisy((dr + np.roll(dr, 1, axis=0)) + (ul + np.roll(ul, -1, axis=1)))
+        m[h:n:step, 0:n:step] = noisy((dr + np.roll(dr, 1, axis=1)) + (ul + np.roll(ul, -1, axis=0)))
+        step, wib = step // 2, wib / decay
+    m -= m.min()
+    return m / m.max()
+
+@functools.lru_cache(maxsize=None)
+def _frost_image(i, h, w):
+    "Frost photograph i + 1 as RGB, scaled by 0.2 as the script does (or up to h + 1 × w + 1 if smaller than that)."
+    import cv2, importlib.resources
+    name = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg")[i]
+    with importlib.resources.as_file(importlib.resources.files("imagecorruptions") / "frost" / name) as p:
+        f = cv2.imread(str(p))
+    s = max(0.2, (h + 1) / f.shape[0], (w + 1) / f.shape[1])
+    return np.ascontiguousarray(cv2.resize(f, (0, 0), fx=s, fy=s)[..., ::-1])
+
+def _disk(radius, alias_blur):
+    "The defocus kernel: a disk of `radius` px on a 17 × 17 grid (or 2r + 1), normalised, blurred by `alias_blur` px."
+    import cv2
+    n = 8 if radius <= 8 else int(radius)
+    t = np.arange(-n, n + 1)
+    d = ((t[:, None] ** 2 + t[None, :] ** 2) <= radius ** 2).astype(np.float32)
+    return cv2.GaussianBlur(d / d.sum(), ksize=(3, 3) if radius <= 8 else (5, 5), sigmaX=alias_blur)
+
+# %% ../nbs/07_corruptions.ipynb #80b1ef41
+def _c10_gaussian_noise(img, c, rs):
+    x = img / 255.
+    return np.clip(x + rs.normal(size=x.shape, scale=c), 0, 1) * 255
+
+def _c10_shot_noise(img, c, rs): return np.clip(rs.poisson(img / 255. * c) / c, 0, 1) * 255
+
+def _c10_impulse_noise(img, c, rs):
+    "A fraction `c` of the values set to 0 or 1, half each (the script calls scikit-image's 's&p' noise)."
+    x = img / 255.
+    hit, salt = rs.random_sample(x.shape) < c, rs.random_sample(x.shape) < 0.5
+    return np.where(hit, salt.astype(np.float64), x) * 255
+
+def _c10_speckle_noise(img, c, rs):
+    x = img / 255.
+    return np.clip(x + x * rs.normal(size=x.shape, scale=c), 0, 1) * 255
+
+def _c10_gaussian_blur(img, c, rs): return np.clip(_sk_gaussian(img / 255., c, channel_axis=-1), 0, 1) * 255
+
+def _c10_glass_blur(img, c, rs):
+    sigma, d, rounds = c
+    x = np.uint8(_sk_gaussian(img / 255., sigma, channel_axis=-1) * 255)
+    h, w = x.shape[:2]
+    rows, cols = range(h - d, d, -1), range(w - d, d, -1)
+    for _ in range(rounds):
+        off = rs.randint(-d, d, size=(len(rows) * len(cols), 2))    # (dx, dy) per pixel, in the script's loop order
+        for k, (i, j) in enumerate((i, j) for i in rows for j in cols):
+            x[i, j] = x[i + off[k, 1], j + off[k, 0]]             # the script's "swap" copies (see above)
+    return np.clip(_sk_gaussian(x / 255., sigma, channel_axis=-1), 0, 1) * 255
+
+def _c10_defocus_blur(img, c, rs):
+    import cv2
+    k, x = _disk(*c), img / 255.
+    return np.clip(np.stack([cv2.filter2D(x[..., i], -1, k) for i in range(x.shape[-1])], -1), 0, 1) * 255
+
+def _c10_motion_blur(img, c, rs):
+    return np.clip(np.floor(_imagemagick_motion_blur(img.astype(np.float64), c[0], c[1], rs.uniform(-45, 45))), 0, 255)
+
+def _c10_zoom_blur(img, c, rs):
+    x = (img / 255.).astype(np.float32)
+    zs = np.arange(*c)
+    out = np.zeros_like(x)
+    for z in zs: out += _zoom_center(x, z)
+    return np.clip((x + out) / (len(zs) + 1), 0, 1) * 255
+
+# %% ../nbs/07_corruptions.ipynb #4ea272e7
+def _c10_snow(img, c, rs):
+    import cv2
+    x = np.asarray(img, np.float32) / 255.
+    layer = _zoom_center(rs.normal(size=x.shape[:2], loc=c[0], scale=c[1])[..., None], c[2])
+    layer[layer < c[3]] = 0
+    layer = (np.clip(layer[..., 0], 0, 1) * 255).astype(np.uint8).astype(np.float64)
+    layer = np.floor(_imagemagick_motion_blur(layer, c[4], c[5], rs.uniform(-135, -45)))
+    layer = np.clip(layer, 0, 255)[..., None] / 255.
+    x = c[6] * x + (1 - c[6]) * np.maximum(x, cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)[..., None] * 1.5 + 0.5)
+    return np.clip(x + layer + np.rot90(layer, k=2), 0, 1) * 255
+
+def _c10_frost(img, c, rs):
+    h, w = img.shape[:2]
+    f = _frost_image(rs.randint(5), h, w)                          # the script never draws the sixth photograph
+    t, l = rs.randint(0, f.shape[0] - h), rs.randint(0, f.shape[1] - w)
+    return np.clip(c[0] * img.astype(np.float64) + c[1] * f[t:t + h, l:l + w], 0, 255)
+
+def _c10_fog(img, c, rs):
+    x = img / 255.
+    top, (h, w) = x.max(), x.shape[:2]
+    n = 1 << (max(h, w) - 1).bit_length()                          # the map's side: 32 at 32 px, as published
+    x = x + c[0] * _plasma(n, c[1], rs)[:h, :w, None]
+    return np.clip(x * top / (top + c[0]), 0, 1) * 255
+
+def _c10_spatter(img, c, rs):
+    import cv2
+    loc, scale, sigma, thr, strength, mud = c
+    x = np.asarray(img, np.float32) / 255.
+    wet = _sk_gaussian(rs.normal(size=x.shape[:2], loc=loc, scale=scale), sigma)
+    wet[wet < thr] = 0
+    if mud:                                                         # mud: brown blots cover the image
+        m = _sk_gaussian(np.where(wet > thr, 1, 0).astype(np.float32), strength)
+        m[m < 0.8] = 0
+        m = m[..., None]
+        return np.clip(x * (1 - m) + np.float32((63 / 255., 42 / 255., 20 / 255.)) * m, 0, 1) * 255
+    wet = (wet * 255).astype(np.uint8)                              # water: pale drops, shaded along their rims
+    rim = cv2.distanceTransform(255 - cv2.Canny(wet, 50, 150), cv2.DIST_L2, 5)
+    rim = cv2.equalizeHist(cv2.blur(cv2.threshold(rim, 20, 20, cv2.THRESH_TRUNC)[1], (3, 3)).astype(np.uint8))
+    rim = cv2.filter2D(rim, cv2.CV_8U, np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]))
+    m = wet * cv2.blur(rim, (3, 3)).astype(np.float32)
+    if m.max() == 0: return img.astype(np.float64)                  # no drops: the script divides 0 by 0
+    m = (m / m.max() * np.float32(strength))[..., None]
+    return np.clip(x + m * np.float32((175 / 255., 238 / 255., 238 / 255.)), 0, 1) * 255
+
+# %% ../nbs/07_corruptions.ipynb #8826eaf7
+def _c10_brightness(img, c, rs):
+    from skimage.color import rgb2hsv, hsv2rgb
+    x = rgb2hsv(img / 255.)
+    x[..., 2] = np.clip(x[..., 2] + c, 0, 1)
+    return np.clip(hsv2rgb(x), 0, 1) * 255
+
+def _c10_contrast(img, c, rs):
+    x = img / 255.
+    m = x.mean(axis=(0, 1), keepdims=True)
+    return np.clip((x - m) * c + m, 0, 1) * 255
+
+def _c10_saturate(img, c, rs):
+    from skimage.color import rgb2hsv, hsv2rgb
+    x = rgb2hsv(img / 255.)
+    x[..., 1] = np.clip(x[..., 1] * c[0] + c[1], 0, 1)
+    return np.clip(hsv2rgb(x), 0, 1) * 255
+
+def _c10_elastic_transform(img, c, rs):
+    import cv2
+    from scipy.ndimage import map_coordinates
+    alpha, sigma, shift = c
+    x = np.asarray(img, np.float32) / 255.
+    h, w = x.shape[:2]
+    mid, r = np.float32((h, w)) // 2, min(h, w) // 3
+    src = np.float32([mid + r, [mid[0] + r, mid[1] - r], mid - r])
+    dst = src + rs.uniform(-shift, shift, size=src.shape).astype(np.float32)
+    x = cv2.warpAffine(x, cv2.getAffineTransform(src, dst), (w, h), borderMode=cv2.BORDER_REFLECT_101)
+    field = lambda: _sk_gaussian(rs.uniform(-1, 1, size=(h, w)), sigma, mode="reflect", truncate=3) * alpha
+    dx, dy = field().astype(np.float32), field().astype(np.float32)
+    rows, cols, chans = np.meshgrid(np.arange(h), np.arange(w), np.arange(x.shape[2]), indexing="ij")
+    idx = ((rows + dy[..., None]).reshape(-1, 1), (cols + dx[..., None]).reshape(-1, 1), chans.reshape(-1, 1))
+    return np.clip(map_coordinates(x, idx, order=1, mode="reflect").reshape(x.shape), 0, 1) * 255
+
+def _c10_pixelate(img, c, rs):
+    from PIL import Image
+    im = Image.fromarray(img)
+    w, h = im.size
+    return np.asarray(im.resize((int(w * c), int(h * c)), Image.BOX).resize((w, h), Image.BOX), np.float64)
+
+def _c10_jpeg_compression(img, c, rs):
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=c)
+    return np.asarray(Image.open(buf), np.float64)
+
+_C10_FUNCS = {n: globals()[f"_c10_{n}"] for n in CIFAR10C_CONSTANTS}
 
 # %% ../nbs/07_corruptions.ipynb #39509168
 BACKENDS = ("auto", "torch", "reference")
@@ -205,36 +458,41 @@ def _resolve_backend(name, backend):
     return backend
 
 def _resolve_constants(constants, name, backend, h, w) -> str:
-    "The constant set ('imagenet' or 'cifar') that corruption `name` uses on h×w images with the resolved `backend`."
+    "The constant set ('imagenet' or 'cifar') that corruption `name` uses on h×w images."
     check_choice(constants, "constants", CONSTANTS)
-    if backend == "reference":
-        if constants == "cifar":
-            raise ValueError(f"`constants` 'cifar' is not available for {name!r} with backend 'reference': imagecorruptions-imaug "
-                             f"has ImageNet-C constants only; CIFAR-10-C constants exist for the torch versions of: "
-                             f"{', '.join(TORCH_CORRUPTIONS)} (use constants='auto' or 'imagenet')")
-        return "imagenet"
     return constants_for_size(h, w) if constants == "auto" else constants
 
+_LEVEL_EPS = 1e-4   # of a grey level: values this close below a level count as on it when truncating (float round-off)
+
+def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] truncated to 8 bits, as `np.uint8` does in the generators (a value within 1e-4 of a level
+    below it counts as on it)."""
+    return torch.floor(x * 255 + _LEVEL_EPS).clamp_(0, 255).div_(255)
+
 def corrupt(x: torch.Tensor, name: str, severity: int, seed: int | torch.Generator = 0,
-            backend: str = "auto", constants: str = "auto") -> torch.Tensor:
+            backend: str = "auto", constants: str = "auto", quantize: bool = True) -> torch.Tensor:
     """Corrupt a batch `x` (B, C, H, W) of images in [0, 1] (C = 1 or 3) with corruption `name` at `severity` 1..5.
 
     Severity 0 is the clean image: `x` itself (detached, a copy), for every corruption and backend.
-    `backend='auto'` uses the batched torch version where there is one (`TORCH_CORRUPTIONS`, run on
-    `x`'s device) and the reference (`imagecorruptions-imaug`, per image on the CPU, images ≥ 32 px)
-    otherwise. `constants`: 'auto' (CIFAR-10-C's for images below √(32·224) ≈ 84.7 px, ImageNet-C's from there on;
-    always ImageNet-C's through the reference, which has no others), 'imagenet' or 'cifar' (torch versions only).
-    The same `seed` gives the same images; the result has `x`'s shape, dtype and device."""
+    `constants`: 'auto' (CIFAR-10-C's for images below √(32·224) ≈ 84.7 px, ImageNet-C's from there on), 'cifar'
+    or 'imagenet'. `backend='auto'` uses the batched torch version where there is one (`TORCH_CORRUPTIONS`, run on
+    `x`'s device) and the reference otherwise ('reference': per image on the CPU, images ≥ 32 px; the port of
+    `make_cifar_c.py` for CIFAR-10-C's constants, `imagecorruptions-imaug` for ImageNet-C's). `quantize` (default,
+    as the published sets): the images are rounded to 8 bits first and the result truncated to 8 bits; False keeps
+    the float result. The same `seed` gives the same images; the result has `x`'s shape, dtype and device."""
     _check_corruption(name)
     severity = check_severity(severity, low=0)
     check_images(x, channels=(1, 3))
+    if not isinstance(quantize, bool): raise ValueError(f"`quantize` must be True or False; got {quantize!r}")
     backend = _resolve_backend(name, backend)
     cset = _resolve_constants(constants, name, backend, *x.shape[-2:])
     if severity == 0: return x.detach().clone()
-    if backend == "reference": return _reference(x, name, severity, seed)
+    if backend == "reference": return _reference(x, name, severity, seed, cset, quantize)
     g = _generator_on(seed, x.device) if name in RANDOM_CORRUPTIONS else None
     xf = x.detach() if x.dtype in (torch.float32, torch.float64) else x.detach().float()
-    return _TORCH_FUNCS[name](xf, CORRUPTION_CONSTANTS[cset][name][severity - 1], g).to(x.dtype)
+    if quantize: xf = (xf * 255).round() / 255
+    out = _TORCH_FUNCS[name](xf, CORRUPTION_CONSTANTS[cset][name][severity - 1], g)
+    return (quantize_8bit(out) if quantize else out).to(x.dtype)
 
 def corruption_names(subset: str = "all") -> tuple:
     "Corruption names of `subset`: 'all', 'common', 'extra', 'torch' (those with a torch version) or a group ('noise', 'blur', 'weather', 'digital')."
@@ -265,27 +523,33 @@ def _check_eval_args(model, x, y, bs):
     return check_labels(y, len(x))
 
 # %% ../nbs/07_corruptions.ipynb #cb693ebc
-NOISE_KINDS = ("gaussian", "uniform", "salt_pepper")
-NOISE_LEVELS = {"gaussian": (0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10),
-                "uniform": (0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10),
-                "salt_pepper": (0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10)}
+NOISE_KINDS = ("gaussian", "uniform", "salt_pepper", "uniform_sd", "salt_pepper_pixel")
+PUBLISHED_NOISE_KINDS = NOISE_KINDS[:3]     # robust-arena noise.py's Gaussian, Uniform, SaltPepper, in its units
+NOISE_LEVELS = {"gaussian": tuple(round(0.01 * i, 2) for i in range(11)),          # robust-arena's DEFAULT_VALS
+                "uniform": tuple(round(0.02 * i, 2) for i in range(5)),
+                "salt_pepper": tuple(round(0.05 * i, 2) for i in range(7)),
+                "uniform_sd": tuple(round(0.01 * i, 2) for i in range(11)),
+                "salt_pepper_pixel": (0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10)}
 
 def _check_level(level):
     return check_number(level, "level", low=0, high=1)
 
 def add_noise(x: torch.Tensor, kind: str, level: float, seed: int | torch.Generator = 0) -> torch.Tensor:
-    "`x` (B, C, H, W, in [0, 1]) plus noise of `kind` ('gaussian', 'uniform': SD `level`; 'salt_pepper': pixel fraction `level`), clipped to [0, 1]."
+    """`x` (B, C, H, W, in [0, 1]) plus noise of `kind` at `level`, clipped to [0, 1], in robust-arena's units:
+    'gaussian' SD `level`; 'uniform' half-width `level`; 'salt_pepper' each value (pixel and channel) set to 0 or 1
+    with probability `level`. Other forms: 'uniform_sd' (SD `level`), 'salt_pepper_pixel' (whole pixels)."""
     check_choice(kind, "kind", NOISE_KINDS)
     _check_level(level)
     check_images(x)
     g = _generator_on(seed, x.device)
     if kind == "gaussian":
         return (x + level * torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)).clamp(0, 1)
-    if kind == "uniform":
+    if kind in ("uniform", "uniform_sd"):
+        half = level * (math.sqrt(3) if kind == "uniform_sd" else 1)
         u = torch.rand(x.shape, generator=g, device=x.device, dtype=x.dtype) * 2 - 1
-        return (x + math.sqrt(3) * level * u).clamp(0, 1)
-    b, _, h, w = x.shape
-    r = torch.rand(2, b, 1, h, w, generator=g, device=x.device)
+        return (x + half * u).clamp(0, 1)
+    b, c, h, w = x.shape
+    r = torch.rand((2, b, c if kind == "salt_pepper" else 1, h, w), generator=g, device=x.device)
     return torch.where(r[0] < level, (r[1] < 0.5).to(x.dtype), x)
 
 # %% ../nbs/07_corruptions.ipynb #43a0eb70
@@ -293,7 +557,8 @@ _MAX_LEVELS = 1000
 
 def noise_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kind: str = "gaussian",
                 levels=None, seed: int | torch.Generator = 0, bs: int = 256) -> pd.DataFrame:
-    """Accuracy of `model` on `x` with noise of `kind` at each of `levels` (default `NOISE_LEVELS[kind]`).
+    """Accuracy of `model` on `x` with noise of `kind` (see `add_noise`) at each of `levels` (default
+    `NOISE_LEVELS[kind]`, robust-arena's levels for its three kinds).
 
     Tidy: one row per level with columns kind, level, accuracy, n. At most 1000 levels; `bs` ≤ 2^20 images per
     forward pass; the model must have finite weights and give finite logits. Each level reuses the same random
@@ -325,7 +590,8 @@ def plot_noise_sweep(df: pd.DataFrame, ax=None):
     keys = ["model", "kind"] if "model" in df.columns else ["kind"]
     for key, d in df.groupby(keys, sort=False):
         ax.plot(d.level, d.accuracy, "o-", ms=3, label=" · ".join(map(str, key if isinstance(key, tuple) else (key,))))
-    ax.set_xlabel("noise level (SD; pixel fraction for salt_pepper)"); ax.set_ylabel("accuracy"); ax.set_ylim(0, 1.02)
+    ax.set_xlabel("noise level (gaussian: SD; uniform: half-width; salt_pepper: fraction of values)")
+    ax.set_ylabel("accuracy"); ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
     return ax
 
@@ -342,42 +608,57 @@ def resolve_corruptions(corruptions) -> tuple:
                          "(or 'all', 'common', 'extra', 'noise', 'blur', 'weather', 'digital')")
     return tuple(dict.fromkeys(corruptions))
 
+def corruption_protocol(constants: str, quantize: bool = True) -> str:
+    """The name of the protocol a corruption result was made with: 'cifar10-c' or 'imagenet-c' (the generator's constant
+    set, results on the 8-bit grid as the published sets), '-float' appended when the results were not quantised."""
+    check_choice(constants, "constants", ("cifar", "imagenet"))
+    return {"cifar": "cifar10-c", "imagenet": "imagenet-c"}[constants] + ("" if quantize else "-float")
+
 def corruption_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, corruptions="all",
                         severities=SEVERITIES, seed: int | torch.Generator = 0, bs: int = 256,
-                        backend: str = "auto", constants: str = "auto") -> pd.DataFrame:
-    """Accuracy of `model` on `x` under each corruption and severity (tidy: corruption, group, severity, accuracy, n, backend, constants).
+                        backend: str = "auto", constants: str = "auto", quantize: bool = True) -> pd.DataFrame:
+    """Accuracy of `model` on `x` under each corruption and severity (tidy: corruption, group, severity, accuracy, n,
+    backend, constants, quantized, protocol).
 
     `corruptions`: 'all' (19), 'common' (15), 'extra', a group name, or a list of names. The first row
-    is the clean accuracy (corruption 'clean', severity 0). `backend` and `constants` as in `corrupt`; the
-    `constants` column says which set ('cifar' or 'imagenet') each row used. `bs` ≤ 2^20 images per forward pass; the model must have
-    finite weights and give finite logits; images of any floating dtype are cast to the model's. The model runs in eval mode; its mode is restored."""
+    is the clean accuracy (corruption 'clean', severity 0). `backend`, `constants` and `quantize` as in `corrupt`;
+    the `constants` column says which set ('cifar' or 'imagenet') each row used, `protocol` names it with the
+    quantisation (`corruption_protocol`). `bs` ≤ 2^20 images per forward pass; the model must have finite weights
+    and give finite logits; images of any floating dtype are cast to the model's. The model runs in eval mode; its
+    mode is restored."""
     y = _check_eval_args(model, x, y, bs)
     names = resolve_corruptions(corruptions)
     if isinstance(severities, int): severities = (severities,)
     severities = tuple(check_severity(s, "severities") for s in severities)
     if not severities: raise ValueError("`severities` is empty; give integers in 1..5")
     check_choice(backend, "backend", BACKENDS)
+    if not isinstance(quantize, bool): raise ValueError(f"`quantize` must be True or False; got {quantize!r}")
     bes = {n: _resolve_backend(n, backend) for n in names}
     csets = {n: _resolve_constants(constants, n, bes[n], *x.shape[-2:]) for n in names}
     if "reference" in bes.values(): check_images(x, min_size=32)
     dev = model_device(model, x.device)
     acc, n = _accuracy(model, x, y, None, bs)
-    rows = [dict(corruption="clean", group="clean", severity=0, accuracy=acc, n=n, backend="none", constants="none")]
+    rows = [dict(corruption="clean", group="clean", severity=0, accuracy=acc, n=n, backend="none", constants="none",
+                 quantized=False, protocol="")]
     for name in names:
         be, cs = bes[name], csets[name]
         for sev in severities:
             g = _generator_on(seed, dev)
-            tf = lambda xb, name=name, sev=sev, g=g, be=be, cs=cs: corrupt(xb, name, sev, seed=g, backend=be, constants=cs)
+            tf = lambda xb, name=name, sev=sev, g=g, be=be, cs=cs: corrupt(xb, name, sev, g, be, cs, quantize)
             acc, n = _accuracy(model, x, y, tf, bs)
             rows.append(dict(corruption=name, group=CORRUPTION_GROUP[name], severity=sev, accuracy=acc, n=n, backend=be,
-                             constants=cs))
+                             constants=cs, quantized=quantize, protocol=corruption_protocol(cs, quantize)))
     return pd.DataFrame(rows)
 
-def mean_corruption_accuracy(df: pd.DataFrame, corruptions=None, by: str | None = None):
-    """Mean accuracy over the corruption rows of a `corruption_accuracy` table (the clean row excluded).
 
-    `corruptions` restricts the mean ('common' for the 15 benchmark corruptions, as in the CIFAR-10-C
-    convention, or a list); `by='corruption'`, `'group'` or `'severity'` returns a tidy table of means instead of one number."""
+# %% ../nbs/07_corruptions.ipynb #44c379e3
+def mean_corruption_accuracy(df: pd.DataFrame, corruptions=None, by: str | None = None):
+    """This package's summary: the mean accuracy over whatever corruption rows a `corruption_accuracy` table holds (the
+    clean row excluded), at whatever severities it was run. For the published summary use
+    `published_mean_corruption_accuracy`.
+
+    `corruptions` restricts the mean ('common' for the 15 benchmark corruptions, or a list); `by='corruption'`,
+    `'group'` or `'severity'` returns a tidy table of means instead of one number."""
     for col in ("corruption", "severity", "accuracy"):
         if col not in df.columns:
             raise ValueError(f"`df` must have a column {col!r} (a corruption_accuracy table); got columns {list(df.columns)}")
@@ -388,6 +669,26 @@ def mean_corruption_accuracy(df: pd.DataFrame, corruptions=None, by: str | None 
     if by is None: return float(d.accuracy.mean())
     check_choice(by, "by", ("corruption", "group", "severity"))
     return d.groupby(by, sort=False, as_index=False).accuracy.mean()
+
+
+# %% ../nbs/07_corruptions.ipynb #821c1d1f
+def published_mean_corruption_accuracy(df: pd.DataFrame) -> float:
+    """The published summary of a `corruption_accuracy` table: the mean accuracy over the 15 common corruptions ×
+    severities 1–5 (Hendrycks & Dietterich 2019's benchmark set; Li et al. 2023 average the same 75, robust-arena's
+    `CORRUPTIONS` × `SEVERITIES`). Every one of the 75 rows must be there, once, and made under one protocol."""
+    bad = [c for c in ("corruption", "severity", "accuracy") if c not in df.columns]
+    if bad: raise ValueError(f"`df` must have a column {bad[0]!r} (a corruption_accuracy table); got {list(df)}")
+    d = df[df.corruption.isin(COMMON_CORRUPTIONS) & df.severity.isin(SEVERITIES)]
+    have = set(zip(d.corruption, d.severity))
+    missing = [(c, s) for c in COMMON_CORRUPTIONS for s in SEVERITIES if (c, s) not in have]
+    if missing:
+        raise ValueError(f"`df` lacks {len(missing)} of the 75 (corruption, severity) rows of the published mean, "
+                         f"e.g. {missing[:3]}; run corruption_accuracy(..., 'common', severities=(1, 2, 3, 4, 5))")
+    if len(d) != 75:
+        raise ValueError(f"`df` holds {len(d)} rows for the 75 (corruption, severity) pairs; give one model's table")
+    if "protocol" in d.columns and d.protocol.nunique() > 1:
+        raise ValueError(f"`df` mixes protocols {sorted(set(d.protocol))}; the published mean needs one")
+    return float(d.accuracy.mean())
 
 # %% ../nbs/07_corruptions.ipynb #964b0cc3
 def plot_corruption_accuracy(df: pd.DataFrame, title: str | None = None):

@@ -7,12 +7,13 @@ Docs: https://spectral-align.github.io/spectral_align/data.html.md"""
 # %% ../nbs/02_data.ipynb #5fcc916b
 from __future__ import annotations
 import hashlib, http.client, io, math, numbers, os, pickle, random, shutil, tarfile, tempfile, urllib.request, zipfile, zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .core import LUMA_WEIGHTS, to_grayscale   # re-exported from core, for convenience
@@ -20,12 +21,17 @@ from .core import check_images, check_number, check_choice, get_device, make_gen
 
 # %% auto #0
 __all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
-           'CIFAR_PICKLE_GLOBALS', 'IMAGE_EXTENSIONS', 'DATA_ENV', 'CACHE_ENV', 'DOWNLOAD_ENV', 'CIFAR10_URL',
-           'CIFAR10_MD5', 'SUBSETS', 'BUILTIN_TEST_SEED', 'builtin_classes', 'make_builtin', 'load_arrays', 'load_npz',
-           'load_jpeg_npz', 'convert_jpeg_npz', 'CifarUnpickler', 'cifar10_labels', 'load_cifar10', 'folder_classes',
-           'load_image_folder', 'stratified_indices', 'DataSource', 'data_source', 'data_cache', 'download_cifar10',
-           'find_cifar10', 'load_split', 'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip', 'ImageTensors',
-           'TensorDL', 'BatchAugment', 'get_dls', 'builtin_dls']
+           'CIFAR_PICKLE_GLOBALS', 'IMAGE_EXTENSIONS', 'AUGMENTS', 'IMAGENET_EVAL_CROP', 'RRC_MIN_SIZE', 'DATA_ENV',
+           'CACHE_ENV', 'DOWNLOAD_ENV', 'CIFAR10_URL', 'CIFAR10_MD5', 'SUBSETS', 'BUILTIN_TEST_SEED', 'HELDOUT_FOLDERS',
+           'builtin_classes', 'make_builtin', 'load_arrays', 'load_npz', 'load_jpeg_npz', 'convert_jpeg_npz',
+           'CifarUnpickler', 'cifar10_labels', 'load_cifar10', 'folder_classes', 'read_image', 'list_image_folder',
+           'ImageFiles', 'eval_transform', 'train_transform', 'resolve_augment', 'load_image_folder',
+           'stratified_indices', 'stratified_order', 'DataSource', 'data_source', 'data_cache', 'download_cifar10',
+           'find_cifar10', 'load_split', 'source_classes', 'load_test_data', 'pad_crop_flip', 'random_pad_crop_flip',
+           'resized_crop_boxes', 'resized_crop', 'random_resized_crop', 'ImageTensors', 'ImageDL', 'TensorDL',
+           'SeededBatchTransform', 'BatchAugment', 'BatchRandomResizedCrop', 'get_dls', 'builtin_dls',
+           'image_folder_split', 'is_image_folder_split', 'default_workers', 'read_files', 'ToFloatImages', 'files_dls',
+           'DataSplit', 'load_folder_split']
 
 # %% ../nbs/02_data.ipynb #2beade99
 _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.uint8)
@@ -39,14 +45,17 @@ def _gray_mode(grayscale) -> int | None:
                      f"(luminance repeated in 3 channels); got {describe(grayscale)}")
 
 def _check_dtype(dtype):
-    if dtype not in _DTYPES:
-        raise ValueError(f"`dtype` must be one of {', '.join(map(str, _DTYPES))}; got {describe(dtype)}")
+    if dtype is not None and dtype not in _DTYPES:
+        raise ValueError(f"`dtype` must be None (as stored) or one of {', '.join(map(str, _DTYPES))}; "
+                         f"got {describe(dtype)}")
     return dtype
 
 def _convert(x: torch.Tensor, grayscale=False, dtype=torch.float32) -> torch.Tensor:
-    "Apply the grayscale mode and the storage dtype to a checked (N, C, H, W) uint8 or [0, 1] float batch."
+    """Apply the grayscale mode and the storage dtype to a checked (N, C, H, W) uint8 or [0, 1] float batch (`dtype`
+    None: as stored, uint8 kept as bytes and anything else made float32)."""
     g = _gray_mode(grayscale)
     if g is not None: x = to_grayscale(x, g)
+    if dtype is None: dtype = torch.uint8 if x.dtype == torch.uint8 else torch.float32
     if dtype == torch.uint8:
         return x if x.dtype == torch.uint8 else (x.float() * 255).round().clamp(0, 255).to(torch.uint8)
     return x.to(dtype) / 255 if x.dtype == torch.uint8 else x.to(dtype)
@@ -308,15 +317,37 @@ def load_npz(path, *, grayscale=False, dtype=torch.float32, indices=None) -> tup
         raise ValueError(f"`path` {str(p)!r} is corrupt or truncated: array 'x' could not be read ({_first_line(e)})") from None
     return load_arrays(x, y[idx], grayscale=grayscale, dtype=dtype)
 
-# %% ../nbs/02_data.ipynb #28298153
+# %% ../nbs/02_data.ipynb #d31b5ea7
+_16BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+
+class _ImageRefused(ValueError): "An image PIL reads but whose values have no defined range."
+
+def _pil_rgb(im, what: str) -> np.ndarray:
+    """A PIL image as uint8 (H, W, 3): grayscale and palette images in three equal channels, 16-bit grayscale scaled
+    from 0–65535 to 0–255 (its true range: PIL's own conversion would clip everything above 255), alpha dropped.
+    32-bit modes (`I`, `F`), whose range a file does not define, are refused."""
+    if im.mode in _16BIT_MODES:
+        a = np.asarray(im).astype(np.uint32)
+        return np.repeat(((a * 255 + 32767) // 65535).astype(np.uint8)[..., None], 3, axis=-1)
+    if im.mode in ("I", "F"):
+        raise _ImageRefused(f"{what} holds 32-bit {'integers' if im.mode == 'I' else 'floats'} (PIL mode {im.mode}), "
+                            "whose range the file does not define; it is refused (save it as 8- or 16-bit)")
+    return np.array(im.convert("RGB"))                    # a writable copy (torch.from_numpy warns on read-only arrays)
+
+# %% ../nbs/02_data.ipynb #9fb53e4e
 def _decode_image(data, what: str) -> np.ndarray:
-    "Decode encoded image bytes (or open an image file) with PIL as uint8 (H, W, 3); a file PIL cannot read is a ValueError naming `what`."
+    """Decode encoded image bytes (or open an image file) with PIL as uint8 (H, W, 3) (`_pil_rgb`); a file PIL cannot
+    read, or whose values have no defined range, is a ValueError naming `what`."""
     from PIL import Image
     try:
-        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im: return np.asarray(im.convert("RGB"))
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
+            im.load()
+            return _pil_rgb(im, what)
+    except _ImageRefused: raise
     except Exception as e:        # PIL raises UnidentifiedImageError, OSError (truncated), DecompressionBombError, ...
         raise ValueError(f"{what} is not a readable image ({_first_line(e)})") from None
 
+# %% ../nbs/02_data.ipynb #28298153
 def _decode_jpeg_npz(path, limit=None, indices=None) -> tuple[np.ndarray, np.ndarray]:
     "Decode a JPEG-packed .npz into uint8 (N, H, W, 3) and its labels: all images, the first `limit`, or those at `indices`."
     a = _npz_arrays(path, ("jpeg_bytes", "offsets", "y"))
@@ -467,7 +498,7 @@ def load_cifar10(path, train: bool = True, download: bool = False, grayscale=Fal
         x, y = x[order], y[order]
     return _convert(torch.from_numpy(x), grayscale, dtype), torch.from_numpy(y)
 
-# %% ../nbs/02_data.ipynb #5c4d2fd8
+# %% ../nbs/02_data.ipynb #5cee130f
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 def folder_classes(path) -> list[str]:
@@ -477,33 +508,118 @@ def folder_classes(path) -> list[str]:
     if not classes: raise ValueError(f"`path` {str(root)!r} has no sub-folders; expected one sub-folder of images per class")
     return classes
 
+# %% ../nbs/02_data.ipynb #e6c39463
+def read_image(path) -> np.ndarray:
+    """The image file `path` as uint8 (H, W, 3), read with PIL by the rule of the table above; a file that is not a
+    readable image, or whose values have no defined range, is a ValueError naming it."""
+    if not isinstance(path, (str, Path)): raise ValueError(f"`path` must be a path (str or Path); got {describe(path)}")
+    return _decode_image(Path(path), f"the file {str(path)!r}")
+
+# %% ../nbs/02_data.ipynb #5cda5eaf
+def _is_image_file(path: str) -> bool:
+    name = os.path.basename(path)
+    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+def list_image_folder(path, classes=None) -> tuple[list[str], np.ndarray, list[str]]:
+    """The image files under a folder with one sub-folder per class (torchvision's `ImageFolder` layout) and their
+    labels, found without reading any image: `(files, labels, classes)`, the files sorted within each class and label k
+    for `classes[k]`. `classes` (default: `folder_classes(path)`) fixes the names and their order; the folder must hold
+    exactly those classes. A class folder with no image is an error naming it."""
+    from torchvision.datasets.folder import make_dataset
+    root = _existing(path, kind="folder")
+    found = folder_classes(root)
+    classes = found if classes is None else list(classes)
+    missing, extra = [c for c in classes if c not in found], [c for c in found if c not in classes]
+    if missing or extra:
+        raise ValueError(f"`path` {str(root)!r} must hold the classes {classes}; it lacks {missing} and has "
+                         f"{extra} besides")
+    samples = make_dataset(str(root), {c: k for k, c in enumerate(classes)}, is_valid_file=_is_image_file,
+                           allow_empty=True)
+    labels = np.array([k for _, k in samples], dtype=np.int64)
+    empty = [c for k, c in enumerate(classes) if not (labels == k).any()]
+    if empty:
+        raise ValueError(f"`path` {str(root)!r}: the class folder(s) {empty} hold no images "
+                         f"({', '.join(IMAGE_EXTENSIONS)})")
+    return [f for f, _ in samples], labels, classes
+
+# %% ../nbs/02_data.ipynb #e1fa6d56
+class ImageFiles(torch.utils.data.Dataset):
+    """Image files and their labels, read when indexed (`read_image`), as torchvision's `ImageFolder` does: item `i` is
+    `(tfm(x), y[i])`, x the uint8 (3, H, W) image. `vocab` names the classes (label k is `vocab[k]`)."""
+    def __init__(self, files, y, tfm=None, vocab=None):
+        self.files, self.y = [str(f) for f in files], torch.as_tensor(np.asarray(y), dtype=torch.long)
+        if self.y.ndim != 1 or len(self.y) != len(self.files):
+            raise ValueError(f"`y` must hold one label per file ({len(self.files)}); got {describe(y)}")
+        self.tfm, self.vocab = tfm, None if vocab is None else list(vocab)
+    def __len__(self): return len(self.files)
+    def __getitem__(self, i):
+        x = torch.from_numpy(read_image(self.files[i])).permute(2, 0, 1)
+        return (x if self.tfm is None else self.tfm(x)), self.y[i]
+    def __repr__(self): return f"ImageFiles({len(self)} files, e.g. {self.files[0]!r})"
+
+# %% ../nbs/02_data.ipynb #1e26901d
+AUGMENTS = ("rrc", "padcrop", "none")
+IMAGENET_EVAL_CROP = 224 / 256          # torchvision's ImageNet evaluation: shorter side to 256, centre crop 224
+
+def _store_size(size: int, crop: float) -> int: return int(math.floor(size / crop + 1e-9))
+
+def eval_transform(size: int, crop: float = 1.0):
+    "The evaluation transform of uint8 (C, H, W) images: shorter side to ⌊`size`/`crop`⌋, centre `size`×`size` crop."
+    from torchvision.transforms import v2
+    check_number(size, "size", low=1, integer=True)
+    check_number(crop, "crop", low=0, high=1, low_inclusive=False)
+    return v2.Compose([v2.Resize(_store_size(size, crop), antialias=True), v2.CenterCrop(size)])
+
+def train_transform(size: int, augment: str = "rrc", min_scale: float = 0.08, crop: float = 1.0, padding: int = 4):
+    """The per-image training transform of uint8 (C, H, W) images read from files: 'rrc' (random-resized crop of the
+    whole image to `size`, area share in [`min_scale`, 1], and a flip), 'padcrop' (`eval_transform(size, crop)`, then a
+    random crop of it padded by `padding` px, and a flip) or 'none' (`eval_transform(size, crop)`)."""
+    from torchvision.transforms import v2
+    check_choice(augment, "augment", AUGMENTS)
+    check_number(min_scale, "min_scale", low=0, high=1, low_inclusive=False)
+    check_number(padding, "padding", low=0, high=size - 1, integer=True)
+    if augment == "rrc":
+        rrc = v2.RandomResizedCrop(size, scale=(min_scale, 1.0), antialias=True)
+        return v2.Compose([rrc, v2.RandomHorizontalFlip()])
+    view = eval_transform(size, crop)
+    if augment == "none": return view
+    return v2.Compose([view, v2.RandomCrop(size, padding=padding, fill=0), v2.RandomHorizontalFlip()])
+
+# %% ../nbs/02_data.ipynb #b1bf849d
+RRC_MIN_SIZE = 64       # 'auto' augmentation: random-resized crops from this size up (ImageNet-like), pad-crops below
+
+def resolve_augment(augment: str, size: int) -> str:
+    "The augmentation `augment` means for `size`-px images: 'auto' is 'rrc' from `RRC_MIN_SIZE` px up, else 'padcrop'."
+    check_choice(augment, "augment", ("auto", *AUGMENTS))
+    check_number(size, "size", low=1, integer=True)
+    return augment if augment != "auto" else "rrc" if size >= RRC_MIN_SIZE else "padcrop"
+
+# %% ../nbs/02_data.ipynb #f10acdeb
 def load_image_folder(path, size: int | tuple | None = None, grayscale=False,
                       dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (N, 3, H, W) in [0, 1] and labels from a folder with one sub-folder of images per class
-    (labels follow `folder_classes(path)`), read with PIL; `size` (int or (h, w)) resizes every image."""
+    """Every image of a folder with one sub-folder per class (`list_image_folder`; labels follow
+    `folder_classes(path)`), read (`read_image`) into (N, 3, H, W) in [0, 1] with their labels; `size` (int or (h, w))
+    resizes every image (bilinear, antialiased, aspect ratio not kept). For subsets: `load_folder_split`."""
     from PIL import Image
-    _gray_mode(grayscale); _check_dtype(dtype)
+    _gray_mode(grayscale)
+    _check_dtype(dtype)
     if size is not None:
         hw = (size, size) if isinstance(size, numbers.Integral) and not isinstance(size, bool) else size
         if not (isinstance(hw, (tuple, list)) and len(hw) == 2): raise ValueError(f"`size` must be an int or (h, w); got {describe(size)}")
         for v in hw: check_number(v, "size", low=1, integer=True)
-    classes = folder_classes(path)
-    root = Path(path).expanduser()
-    files = [(f, k) for k, c in enumerate(classes) for f in sorted((root / c).iterdir())
-             if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
-    if not files: raise ValueError(f"`path` {str(root)!r}: its class sub-folders hold no images ({', '.join(IMAGE_EXTENSIONS)})")
+    files, labels, _ = list_image_folder(path)
     imgs = []
-    for f, _ in files:
-        im = _decode_image(f, f"`path`: the file {str(f)!r}")
+    for f in files:
+        im = read_image(f)
         if size is not None: im = np.asarray(Image.fromarray(im).resize((hw[1], hw[0]), Image.Resampling.BILINEAR))
         imgs.append(im)
     shapes = {}
-    for (f, _), im in zip(files, imgs): shapes.setdefault(im.shape[:2], f)
+    for f, im in zip(files, imgs): shapes.setdefault(im.shape[:2], Path(f))
     if len(shapes) > 1:
         ex = list(shapes.items())[:2]
         raise ValueError(f"`path` images differ in size ({ex[0][1].name}: {ex[0][0]}, {ex[1][1].name}: {ex[1][0]}); "
                          "pass `size` to resize them all")
-    return load_arrays(np.stack(imgs), np.array([k for _, k in files]), grayscale=grayscale, dtype=dtype)
+    return load_arrays(np.stack(imgs), labels, grayscale=grayscale, dtype=dtype)
 
 # %% ../nbs/02_data.ipynb #ae860dab
 def stratified_indices(y, n: int, seed: int = 0) -> np.ndarray:
@@ -528,6 +644,25 @@ def stratified_indices(y, n: int, seed: int = 0) -> np.ndarray:
         quota[open_] += add; left -= int(add.sum())
     picks = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
     return np.sort(np.concatenate(picks))
+
+# %% ../nbs/02_data.ipynb #8844993b
+def stratified_order(y, seed: int = 0) -> np.ndarray:
+    """Every position of the labels `y`, in an order whose every prefix is class-stratified: the first n positions hold
+    each class n // K or n // K + 1 times (K classes; a class that runs out leaves its turns to the others). Within a
+    class the order is drawn at random, and so is the order of the classes within each round; the same `seed` gives
+    the same order."""
+    y = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError(f"`y` must be a non-empty 1-D array of non-negative integer labels; got {describe(y)}")
+    check_number(seed, "seed", low=0, integer=True)
+    rng = np.random.default_rng(seed)
+    classes, cls = np.unique(y, return_inverse=True)
+    rank = np.empty(len(y), np.int64)                      # an image's turn within its class: 0, 1, 2, ...
+    for k in range(len(classes)):
+        pos = np.flatnonzero(cls == k)
+        rank[rng.permutation(pos)] = np.arange(len(pos))
+    turn = rng.random((int(rank.max()) + 1, len(classes)))  # the classes' order within each round
+    return np.lexsort((turn[rank, cls], rank))
 
 # %% ../nbs/02_data.ipynb #3670e6b9
 DATA_ENV = "SPECTRAL_ALIGN_DATA"           # a local copy of the data (a folder)
@@ -694,7 +829,8 @@ def load_split(source, n_train: int = 0, n_valid: int = 0, seed: int = 0, graysc
     `n_train` training and `n_valid` test images, each a class-stratified draw (`stratified_indices` with `seed`) kept
     in file order; 0 takes all. Only those images are read (labels first, then just the chosen images), so time and
     memory scale with `n_train + n_valid`. `n_classes` is 1 + the largest label of either whole set.
-    `subset='first'` takes the first n images of each split instead (the files' order; `seed` unused)."""
+    `subset='first'` takes the first n images of each split instead (the files' order; `seed` unused). `dtype` None
+    keeps the images as stored (uint8 bytes, or float32)."""
     src = source if isinstance(source, DataSource) else data_source(source, "source")
     check_number(n_train, "n_train", low=0, integer=True); check_number(n_valid, "n_valid", low=0, integer=True)
     check_number(seed, "seed", low=0, integer=True); _gray_mode(grayscale); _check_dtype(dtype)
@@ -707,6 +843,21 @@ def load_split(source, n_train: int = 0, n_valid: int = 0, seed: int = 0, graysc
         out += (_source_images(src, split, (None if not n else stratified_indices(y, n, seed) if subset == "stratified" else np.arange(n)), grayscale, dtype))
         top = max(top, int(y.max()))
     return (*out, top + 1)
+
+# %% ../nbs/02_data.ipynb #c1a14c71
+def source_classes(source, n_classes: int) -> list[str]:
+    """The names of the `n_classes` classes of a dataset on disk (a `DataSource`, or a folder `data_source` reads),
+    label k the k-th: CIFAR-10's names for torchvision's batches, the `classes` array of an .npz training file that
+    has one, else the labels as text ('0', '1', ...)."""
+    src = source if isinstance(source, DataSource) else data_source(source, "source")
+    check_number(n_classes, "n_classes", low=1, integer=True)
+    if src.layout == "cifar10": names = list(CIFAR10_CLASSES)
+    elif "classes" in _npz_keys(src.train):
+        names = [str(c) for c in _npz_arrays(src.train, ("classes",))["classes"].ravel()]
+    else: names = [str(k) for k in range(n_classes)]
+    if len(names) < n_classes:
+        raise ValueError(f"`source` {src} names {len(names)} classes but its labels run to {n_classes - 1}")
+    return names[:n_classes]
 
 # %% ../nbs/02_data.ipynb #1d54136d
 BUILTIN_TEST_SEED = 12345    # built-in test images: a draw independent of builtin_dls's training images
@@ -783,6 +934,76 @@ def _random_pad_crop_flip(x, padding, flip, pad_mode, g):
     fl = torch.rand(b, generator=g, device=x.device) < 0.5 if flip else None
     return _pad_crop_flip(x, dy, dx, fl, padding, pad_mode)
 
+# %% ../nbs/02_data.ipynb #a100f30c
+def _check_range(v, name: str, low: float, high: float | None = None) -> tuple[float, float]:
+    if not (isinstance(v, (tuple, list)) and len(v) == 2):
+        raise ValueError(f"`{name}` must be a pair (min, max); got {describe(v)}")
+    a, b = (check_number(o, name, low=low, high=high, low_inclusive=False) for o in v)
+    if a > b: raise ValueError(f"`{name}` must be (min, max) with min ≤ max; got {describe(v)}")
+    return float(a), float(b)
+
+def resized_crop_boxes(n: int, h: int, w: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                       seed: int | torch.Generator | None = None, device=None) -> torch.Tensor:
+    """`n` crop boxes (x0, y0, x1, y1), in pixels, of an `h`×`w` image, drawn as torchvision's `RandomResizedCrop` draws
+    one: up to 10 tries of an area share uniform in `scale` and an aspect ratio log-uniform in `ratio`, the first that
+    fits, at a uniform position; without one, the largest central box at the nearest allowed ratio."""
+    check_number(n, "n", low=1, integer=True)
+    check_number(h, "h", low=1, integer=True)
+    check_number(w, "w", low=1, integer=True)
+    scale, ratio = _check_range(scale, "scale", 0, 1), _check_range(ratio, "ratio", 0)
+    return _crop_boxes(n, h, w, scale, ratio, make_generator(seed, device=get_device(device) if device else "cpu"))
+
+def _crop_boxes(n, h, w, scale, ratio, g):
+    dev = g.device
+    area = torch.empty(n, 10, device=dev).uniform_(*scale, generator=g) * (h * w)
+    r = torch.empty(n, 10, device=dev).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=g).exp()
+    bw, bh = (area * r).sqrt().round(), (area / r).sqrt().round()
+    ok = (bw > 0) & (bw <= w) & (bh > 0) & (bh <= h)
+    first, found = ok.int().argmax(1), ok.any(1)
+    k = torch.arange(n, device=dev)
+    fw, fh = (w, round(w / ratio[0])) if w / h < ratio[0] else (round(h * ratio[1]), h) if w / h > ratio[1] else (w, h)
+    bw, bh = torch.where(found, bw[k, first], float(fw)), torch.where(found, bh[k, first], float(fh))
+    u = torch.rand(n, 2, device=dev, generator=g)
+    x0 = torch.where(found, (u[:, 0] * (w - bw + 1)).floor(), float((w - fw) // 2))
+    y0 = torch.where(found, (u[:, 1] * (h - bh + 1)).floor(), float((h - fh) // 2))
+    return torch.stack([x0, y0, x0 + bw, y0 + bh], 1)
+
+# %% ../nbs/02_data.ipynb #779f7ef6
+def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: int, flip: torch.Tensor | None = None) -> torch.Tensor:
+    """The box `boxes[i]` (x0, y0, x1, y1, in pixels: pixel k spans [k, k + 1)) of each image of the float batch `x`
+    (B, C, H, W), resized to `size`×`size` by torchvision's `roi_align` (bilinear, ⌈box/size⌉² samples averaged per
+    output pixel) and mirrored left-right where `flip[i]`: one call for the whole batch, on its device."""
+    check_images(x, unit_range=False)
+    check_number(size, "size", low=1, integer=True)
+    boxes = torch.as_tensor(boxes, device=x.device)
+    if boxes.shape != (len(x), 4):
+        raise ValueError(f"`boxes` must be ({len(x)}, 4) (x0, y0, x1, y1); got {describe(boxes)}")
+    if flip is not None:
+        flip = torch.as_tensor(flip, device=x.device).bool()
+        if flip.shape != (len(x),): raise ValueError(f"`flip` must hold {len(x)} booleans; got {describe(flip)}")
+    return _resized_crop(x, boxes, size, flip)
+
+def _resized_crop(x, boxes, size, flip):
+    "`resized_crop` without the checks (the per-batch hot path)."
+    from torchvision.ops import roi_align
+    rois = torch.cat([torch.arange(len(x), device=x.device, dtype=x.dtype)[:, None], boxes.to(x.dtype)], 1)
+    out = roi_align(x, rois, (size, size), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+    return out if flip is None else torch.where(flip[:, None, None, None], out.flip(-1), out)
+
+# %% ../nbs/02_data.ipynb #fd73563e
+def random_resized_crop(x: torch.Tensor, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip: bool = True,
+                        seed: int | torch.Generator | None = None) -> torch.Tensor:
+    "`resized_crop` of `x` to `size` with boxes from `resized_crop_boxes` and, if `flip`, a flip with probability ½."
+    check_images(x, unit_range=False)
+    check_number(size, "size", low=1, integer=True)
+    scale, ratio = _check_range(scale, "scale", 0, 1), _check_range(ratio, "ratio", 0)
+    return _random_resized_crop(x, size, scale, ratio, flip, make_generator(seed, device=x.device))
+
+def _random_resized_crop(x, size, scale, ratio, flip, g):
+    boxes = _crop_boxes(len(x), x.shape[-2], x.shape[-1], scale, ratio, g)
+    fl = torch.rand(len(x), generator=g, device=x.device) < 0.5 if flip else None
+    return _resized_crop(x, boxes, size, fl)
+
 # %% ../nbs/02_data.ipynb #63673d8f
 def _int_seed(seed) -> int:
     "An int seed from an int, a generator (one draw from it) or None (fresh randomness)."
@@ -791,54 +1012,125 @@ def _int_seed(seed) -> int:
     return check_number(seed, "seed", low=0, integer=True)
 
 class ImageTensors:
-    "Images (N, C, H, W) (uint8, or float in [0, 1]) and long labels (N,) in memory; indexing gives float images."
+    """Images (N, C, H, W) (uint8, or float in [0, 1]) and long labels (N,) in memory; indexing gives float images.
+    `vocab` names the classes (label k is `vocab[k]`)."""
     n_inp = 1
-    def __init__(self, x: torch.Tensor, y: torch.Tensor): self.x, self.y = x, y
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, vocab=None):
+        self.x, self.y, self.vocab = x, y, None if vocab is None else list(vocab)
     def __len__(self): return len(self.x)
     def __getitem__(self, i):
         xb = self.x[i]
         return (xb.float() / 255 if xb.dtype == torch.uint8 else xb), self.y[i]
     def __repr__(self): return f"ImageTensors({len(self)} images of shape {tuple(self.x.shape[1:])}, {self.x.dtype})"
 
+# %% ../nbs/02_data.ipynb #e715a97a
+def _show_grid(x: torch.Tensor, titles: list, colors: list | None = None, nrows=None, ncols=None, figsize=None):
+    "Images `x` (N, C, H, W) in [0, 1] on a grid of axes (fastai's `get_grid`), each titled."
+    from fastai.vision.data import get_grid
+    from fastai.torch_core import show_image
+    axs = get_grid(len(x), nrows, ncols, figsize=figsize)
+    for i, (ax, im) in enumerate(zip(axs, x.detach().float().cpu().clamp(0, 1))):
+        show_image(im, ax=ax, cmap="gray" if im.shape[0] == 1 else None, vmin=0, vmax=1)
+        ax.set_title(titles[i], fontsize=9, **({} if colors is None else dict(color=colors[i])))
+    return axs
 
-# %% ../nbs/02_data.ipynb #2fa5d66e
-class TensorDL(DataLoader):
-    "A fastai `DataLoader` over an `ImageTensors`: each batch is gathered by one indexing operation."
+# %% ../nbs/02_data.ipynb #3bbc81be
+class ImageDL(DataLoader):
+    """A fastai `DataLoader` of images and class labels: shuffles with its own `random.Random` seeded by `seed`, and
+    answers what fastai users ask of one (`vocab`, `show_batch`, `show_results`)."""
     n_inp = 1
     def __init__(self, dataset=None, bs=64, shuffle=False, drop_last=False, seed=None, **kwargs):
         super().__init__(dataset, bs=bs, shuffle=shuffle, drop_last=drop_last, **kwargs)
         if seed is not None: self.rng = random.Random(seed)
+    @property
+    def vocab(self) -> list:
+        "The class names (label k is `vocab[k]`); the labels as text where the data name no classes."
+        v = getattr(self.dataset, "vocab", None)
+        return list(v) if v is not None else [str(k) for k in range(int(self.dataset.y.max()) + 1)]
+    def _names(self, y) -> list:
+        v = self.vocab
+        return [v[int(k)] if 0 <= int(k) < len(v) else str(int(k)) for k in y]
+    def show_batch(self, b=None, max_n: int = 9, nrows=None, ncols=None, figsize=None, show: bool = True, **kwargs):
+        """Show the first `max_n` images of the batch `b` (default: `one_batch()`, augmented as in training) with their
+        class names; with `show=False` return the images and names instead."""
+        x, y = (b if b is not None else self.one_batch())[:2]
+        x, names = x[:max_n], self._names(y[:max_n])
+        if not show: return x, names
+        _show_grid(x, names, None, nrows, ncols, figsize)
+    def show_results(self, b, out, max_n: int = 9, nrows=None, ncols=None, figsize=None, **kwargs):
+        """Show the images of the batch `b` with their class above the predicted one (`out`: labels, or scores to take
+        the arg-max of), green where right and red where wrong: what `Learner.show_results` calls."""
+        x, y = b[:2]
+        p = out.argmax(-1) if out.ndim > 1 else out
+        n = min(max_n, len(x))
+        ok = (p[:n].cpu() == y[:n].cpu()).tolist()
+        titles = [f"{t}\n{q}" for t, q in zip(self._names(y[:n]), self._names(p[:n]))]
+        _show_grid(x[:n], titles, ["green" if o else "red" for o in ok], nrows, ncols, figsize)
+
+# %% ../nbs/02_data.ipynb #d7d35508
+class TensorDL(ImageDL):
+    "A fastai `DataLoader` over an `ImageTensors`: each batch is gathered by one indexing operation."
     def create_item(self, s): return s                                   # items are just indices
     def create_batch(self, b): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
     def do_batch(self, b): return self.create_batch(self.before_batch(b))
 
+# %% ../nbs/02_data.ipynb #fe2d9605
+class SeededBatchTransform:
+    """Base of the batch transforms that draw random numbers: a `torch.Generator` seeded with `seed`, made on the
+    batch's device at first use, whose state is saved and restored with the training state (exact resume)."""
+    def __init__(self, seed: int | torch.Generator | None = 0): self.seed, self._gen = _int_seed(seed), None
+    def _generator(self, device) -> torch.Generator:
+        if self._gen is None or self._gen.device != device: self._gen = make_generator(self.seed, device=device)
+        return self._gen
+    def generator_state(self) -> dict:
+        "The state of this transform's generator (for exact resume of training); empty before the first batch."
+        return {} if self._gen is None else {"device": str(self._gen.device), "state": self._gen.get_state()}
+    def set_generator_state(self, state: dict) -> None:
+        "Restore a state saved by `generator_state` (an empty state resets to the seed)."
+        self._gen = None
+        if state:
+            self._gen = make_generator(self.seed, device=state["device"])
+            self._gen.set_state(state["state"])
 
 # %% ../nbs/02_data.ipynb #2d0ef470
-class BatchAugment:
+class BatchAugment(SeededBatchTransform):
     "Batch transform: random pad-crop (`padding` px) and horizontal flip of the images of a batch `(x, y, ...)`, on their device."
     def __init__(self, padding: int = 4, flip: bool = True, pad_mode: str = "zeros", seed: int | torch.Generator | None = 0):
         check_number(padding, "padding", low=0, integer=True)
         check_choice(pad_mode, "pad_mode", tuple(_PAD_MODES))
-        self.padding, self.flip, self.pad_mode, self.seed = padding, bool(flip), pad_mode, _int_seed(seed)
-        self._gen = None
+        super().__init__(seed)
+        self.padding, self.flip, self.pad_mode = padding, bool(flip), pad_mode
     def __call__(self, b):
         x, *rest = b
         if not (isinstance(x, torch.Tensor) and x.ndim == 4 and x.is_floating_point()):
             raise ValueError(f"`BatchAugment` needs a float image batch (B, C, H, W) first in the batch; got {describe(x)}")
         if self.padding >= min(x.shape[-2:]):
             raise ValueError(f"`padding` {self.padding} must be below the image size {tuple(x.shape[-2:])}")
-        if self._gen is None or self._gen.device != x.device: self._gen = make_generator(self.seed, device=x.device)
-        return (_random_pad_crop_flip(x, self.padding, self.flip, self.pad_mode, self._gen), *rest)
-    def generator_state(self) -> dict:
-        "The state of this transform's generator (for exact resume of training); empty before the first batch."
-        return {} if self._gen is None else {"device": str(self._gen.device), "state": self._gen.get_state()}
-    def set_generator_state(self, state: dict) -> None:
-        "Restore a state saved by `generator_state` (an empty state resets to the seed)."
-        if not state: self._gen = None; return
-        self._gen = make_generator(self.seed, device=state["device"]); self._gen.set_state(state["state"])
+        return (_random_pad_crop_flip(x, self.padding, self.flip, self.pad_mode, self._generator(x.device)), *rest)
     def __repr__(self): return f"BatchAugment(padding={self.padding}, flip={self.flip}, pad_mode={self.pad_mode!r})"
 
-# %% ../nbs/02_data.ipynb #b4bfc29e
+# %% ../nbs/02_data.ipynb #ffd36bbe
+class BatchRandomResizedCrop(SeededBatchTransform):
+    """Batch transform: a random-resized crop (`resized_crop_boxes`: area share in [`min_scale`, 1], aspect ratio in
+    `ratio`) of every image of a float batch `(x, y, ...)` to `size`×`size` and, if `flip`, a horizontal flip with
+    probability ½, on the batch's device: the ImageNet training augmentation for images held in memory."""
+    def __init__(self, size: int, min_scale: float = 0.08, ratio=(3 / 4, 4 / 3), flip: bool = True,
+                 seed: int | torch.Generator | None = 0):
+        check_number(size, "size", low=1, integer=True)
+        check_number(min_scale, "min_scale", low=0, high=1, low_inclusive=False)
+        super().__init__(seed)
+        self.size, self.scale, self.flip = size, (float(min_scale), 1.0), bool(flip)
+        self.ratio = _check_range(ratio, "ratio", 0)
+    def __call__(self, b):
+        x, *rest = b
+        if not (isinstance(x, torch.Tensor) and x.ndim == 4 and x.is_floating_point()):
+            raise ValueError(f"`BatchRandomResizedCrop` needs a float image batch (B, C, H, W) first in the batch; "
+                             f"got {describe(x)}")
+        g = self._generator(x.device)
+        return (_random_resized_crop(x, self.size, self.scale, self.ratio, self.flip, g), *rest)
+    def __repr__(self): return f"BatchRandomResizedCrop(size={self.size}, scale={self.scale}, flip={self.flip})"
+
+# %% ../nbs/02_data.ipynb #e771e9b3
 def _check_split(x, y, xn, yn, n_classes):
     if isinstance(x, np.ndarray): x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or not (x.dtype == torch.uint8 or x.is_floating_point()):
@@ -848,46 +1140,359 @@ def _check_split(x, y, xn, yn, n_classes):
     if x.is_floating_point(): check_images(x, xn)
     return x, check_labels(y, len(x), yn, x_name=xn, n_classes=n_classes)
 
-def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool = True, device=None,
+def _augment_kind(augment) -> str:
+    "'padcrop', 'rrc' or 'none' from `augment` (True is 'padcrop', False 'none')."
+    if isinstance(augment, bool): return "padcrop" if augment else "none"
+    if not isinstance(augment, str) or augment not in AUGMENTS:
+        raise ValueError(f"`augment` must be True, False or one of {', '.join(map(repr, AUGMENTS))}; "
+                         f"got {describe(augment)}")
+    return augment
+
+def _check_vocab(vocab, c: int) -> list:
+    if vocab is None: return [str(k) for k in range(c)]
+    if isinstance(vocab, str) or not all(isinstance(v, str) for v in vocab) or len(vocab) != c:
+        raise ValueError(f"`vocab` must hold {c} class names (strings), one per class; got {describe(vocab)}")
+    return list(vocab)
+
+# %% ../nbs/02_data.ipynb #562a254f
+def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool | str = True, device=None,
             seed: int | torch.Generator = 0, num_workers: int = 0, *, valid_bs: int | None = None, padding: int = 4,
-            flip: bool = True, pad_mode: str = "zeros", n_classes: int | None = None) -> DataLoaders:
+            flip: bool = True, pad_mode: str = "zeros", n_classes: int | None = None, size: int | None = None,
+            min_scale: float = 0.08, vocab=None) -> DataLoaders:
     """fastai `DataLoaders` over in-memory images (N, C, H, W) (uint8, or float in [0, 1]) and labels.
 
-    Batches are float in [0, 1] on `device` (default: CUDA if available). With `augment`, training
-    batches get a random pad-crop (`padding` px, `pad_mode`) and, if `flip`, a horizontal flip, per
-    image, on the device; validation batches are never augmented. Shuffling and augmentation are
-    deterministic for a `seed`. `n_classes` (default: largest label + 1) bounds the labels and sets `dls.c`."""
+    Batches are float in [0, 1] on `device` (default: CUDA if available). Training batches are augmented per image, on
+    the device, by `augment`: True or 'padcrop' (random pad-crop by `padding` px, `pad_mode`, and if `flip` a flip),
+    'rrc' (`BatchRandomResizedCrop` to `size`, area share from `min_scale`; the training images may then be larger
+    than the `size`×`size` held-out ones) or False/'none'; validation batches are never augmented. Shuffling and
+    augmentation are deterministic for a `seed`. `n_classes` (default: largest label + 1) bounds the labels and sets
+    `dls.c`; `vocab` names the classes (default: the labels as text)."""
     x_train, y_train = _check_split(x_train, y_train, "x_train", "y_train", n_classes)
     x_valid, y_valid = _check_split(x_valid, y_valid, "x_valid", "y_valid", n_classes)
-    if x_valid.shape[1:] != x_train.shape[1:]:
-        raise ValueError(f"`x_valid` images have shape {tuple(x_valid.shape[1:])} but `x_train` images "
-                         f"{tuple(x_train.shape[1:])}; they must match")
+    kind = _augment_kind(augment)
+    size = x_valid.shape[-1] if size is None else check_number(size, "size", low=1, integer=True)
+    want = (x_train.shape[1], size, size) if kind == "rrc" else tuple(x_train.shape[1:])
+    if tuple(x_valid.shape[1:]) != want:
+        raise ValueError(f"`x_valid` images have shape {tuple(x_valid.shape[1:])} but must have {want}"
+                         + (f" (the {kind} training output)" if kind == "rrc" else " like `x_train`"))
     check_number(bs, "bs", low=1, integer=True)
     if valid_bs is not None: check_number(valid_bs, "valid_bs", low=1, integer=True)
     check_number(num_workers, "num_workers", low=0, integer=True)
-    if not isinstance(augment, bool): raise ValueError(f"`augment` must be True or False; got {describe(augment)}")
     _check_pad(padding, pad_mode, *x_train.shape[-2:])
-    device = get_device(device)
-    seed = _int_seed(seed)
-    tfm = dict(after_batch=BatchAugment(padding, flip, pad_mode, seed=seed)) if augment else {}
-    train = TensorDL(ImageTensors(x_train, y_train), bs=bs, shuffle=True, drop_last=len(x_train) >= bs,
-                     seed=seed, num_workers=num_workers, device=device, **tfm)
-    valid = TensorDL(ImageTensors(x_valid, y_valid), bs=valid_bs or bs, shuffle=False, drop_last=False,
+    device, seed = get_device(device), _int_seed(seed)
+    c = n_classes if n_classes is not None else int(max(y_train.max(), y_valid.max())) + 1
+    vocab = _check_vocab(vocab, c)
+    tfm = {"padcrop": lambda: BatchAugment(padding, flip, pad_mode, seed=seed), "none": lambda: None,
+           "rrc": lambda: BatchRandomResizedCrop(size, min_scale, flip=flip, seed=seed)}[kind]()
+    aug = {} if tfm is None else dict(after_batch=tfm)
+    train = TensorDL(ImageTensors(x_train, y_train, vocab), bs=bs, shuffle=True, drop_last=len(x_train) >= bs,
+                     seed=seed, num_workers=num_workers, device=device, **aug)
+    valid = TensorDL(ImageTensors(x_valid, y_valid, vocab), bs=valid_bs or bs, shuffle=False, drop_last=False,
                      num_workers=num_workers, device=device)
     dls = DataLoaders(train, valid, device=device)
-    dls.c = n_classes if n_classes is not None else int(max(y_train.max(), y_valid.max())) + 1
+    dls.c = c
     return dls
-
 
 # %% ../nbs/02_data.ipynb #cf4c9d54
 def builtin_dls(n_train: int = 10000, n_valid: int = 2000, bs: int = 128, augment: bool = True, device=None,
                 seed: int | torch.Generator = 0, *, size: int = 32, cues: str = "both", grayscale=False,
                 noise: float = 0.03, **kwargs) -> DataLoaders:
     """`get_dls` on freshly made built-in images: `n_train` training and `n_valid` validation images drawn
-    one after the other from one generator seeded by `seed`. Other arguments go to `make_builtin` and `get_dls`."""
+    one after the other from one generator seeded by `seed`, named by `BUILTIN_CLASSES`. Other arguments go to
+    `make_builtin` and `get_dls`."""
     check_number(n_train, "n_train", low=1, integer=True); check_number(n_valid, "n_valid", low=1, integer=True)
     g = make_generator(_int_seed(seed))
     mk = dict(size=size, cues=cues, grayscale=grayscale, noise=noise)
     xt, yt = make_builtin(n_train, seed=g, **mk)
     xv, yv = make_builtin(n_valid, seed=g, **mk)
+    kwargs.setdefault("vocab", list(BUILTIN_CLASSES))
     return get_dls(xt, yt, xv, yv, bs=bs, augment=augment, device=device, seed=seed, n_classes=10, **kwargs)
+
+# %% ../nbs/02_data.ipynb #2240c0ab
+HELDOUT_FOLDERS = ("val", "valid", "test")
+
+def _has_class_dirs(p: Path) -> bool:
+    return p.is_dir() and any(q.is_dir() and not q.name.startswith(".") for q in p.iterdir())
+
+def image_folder_split(path, name: str = "path") -> tuple[Path, Path]:
+    """The training and the held-out folder of the image folder `path`: `train`, and the first of `val`, `valid`, `test`
+    that holds class sub-folders (a `test` folder of unlabelled files, as some datasets ship, is passed over)."""
+    root = _existing(path, name, kind="folder")
+    held = [root / s for s in HELDOUT_FOLDERS if _has_class_dirs(root / s)]
+    if not _has_class_dirs(root / "train") or not held:
+        raise ValueError(f"`{name}` {str(root)!r} must hold a `train` folder and a `val`, `valid` or `test` "
+                         "folder, each with one sub-folder of images per class (torchvision's ImageFolder layout)")
+    return root / "train", held[0]
+
+def is_image_folder_split(path) -> bool:
+    "Whether the folder `path` has the layout `image_folder_split` reads."
+    try: image_folder_split(path)
+    except ValueError: return False
+    return True
+
+# %% ../nbs/02_data.ipynb #0690d480
+def default_workers() -> int:
+    "Worker processes for reading images: the CPU cores this process may use, at most 8."
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, n))
+
+def _worker_error(e: Exception) -> ValueError:
+    "The last line of an error re-raised from a `DataLoader` worker (which names the file), as a one-line ValueError."
+    last = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+    return ValueError(last.split(": ", 1)[1] if last.startswith(f"{type(e).__name__}: ") else last)
+
+def read_files(ds, num_workers: int = 0, bs: int = 64) -> torch.Tensor:
+    """Every image of the dataset `ds` (items `(x, y)`, x a uint8 (C, H, W) tensor of one size for all, e.g. an
+    `ImageFiles` with an `eval_transform`) in one uint8 (N, C, H, W) tensor, read by torch's `DataLoader` in
+    `num_workers` worker processes (0: in this one)."""
+    if len(ds) == 0: raise ValueError("`ds` holds no images")
+    check_number(num_workers, "num_workers", low=0, integer=True)
+    out, i = None, 0
+    try:
+        for xb, _ in torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=num_workers):
+            if out is None: out = torch.empty((len(ds), *xb.shape[1:]), dtype=xb.dtype)
+            out[i:i + len(xb)] = xb
+            i += len(xb)
+    except ValueError as e: raise _worker_error(e) from None
+    except RuntimeError as e:
+        if "stack expects each tensor to be equal size" not in str(e): raise
+        raise ValueError("`ds` images differ in size; give it a transform to one size (`eval_transform`)") from None
+    return out
+
+# %% ../nbs/02_data.ipynb #7e79178c
+class ToFloatImages:
+    """Batch transform: the uint8 images of a batch `(x, y, ...)` to float in [0, 1], on their device, then kept in
+    colour or made grayscale by `grayscale` (False, True/1 or 3, as the loaders)."""
+    def __init__(self, grayscale=False): self.grayscale, self.channels = grayscale, _gray_mode(grayscale)
+    def __call__(self, b):
+        x, *rest = b
+        x = x.float() / 255 if x.dtype == torch.uint8 else x
+        return (x if self.channels is None else to_grayscale(x, self.channels), *rest)
+    def __repr__(self): return f"ToFloatImages(grayscale={self.grayscale!r})"
+
+# %% ../nbs/02_data.ipynb #0bc63ccf
+def files_dls(train: ImageFiles, valid: ImageFiles, bs: int = 128, device=None, seed: int | torch.Generator = 0,
+              num_workers: int = 0, *, valid_bs: int | None = None, grayscale=False,
+              n_classes: int | None = None) -> DataLoaders:
+    """fastai `DataLoaders` that stream images from files: each item is read and transformed (the datasets' `tfm`,
+    e.g. `train_transform` and `eval_transform`) in one of `num_workers` worker processes (fastai's `DataLoader`
+    over torch's), the batch is moved to `device` and made float in [0, 1] there (`ToFloatImages`). Only the labels
+    are in memory. The training order is shuffled from `seed`; the per-image augmentation draws from torch's random
+    state, which the worker processes inherit seeded (reproducible for a seed and a number of workers)."""
+    for ds, nm in ((train, "train"), (valid, "valid")):
+        if not isinstance(ds, ImageFiles) or len(ds) == 0:
+            raise ValueError(f"`{nm}` must be a non-empty ImageFiles; got {describe(ds)}")
+    check_number(bs, "bs", low=1, integer=True)
+    if valid_bs is not None: check_number(valid_bs, "valid_bs", low=1, integer=True)
+    check_number(num_workers, "num_workers", low=0, integer=True)
+    device, seed = get_device(device), _int_seed(seed)
+    c = n_classes if n_classes is not None else int(max(train.y.max(), valid.y.max())) + 1
+    kw = dict(num_workers=num_workers, device=device, pin_memory=device.type == "cuda",
+              after_batch=ToFloatImages(grayscale))
+    dls = DataLoaders(ImageDL(train, bs=bs, shuffle=True, drop_last=len(train) >= bs, seed=seed, **kw),
+                      ImageDL(valid, bs=valid_bs or bs, shuffle=False, drop_last=False, **kw), device=device)
+    dls.c = c
+    return dls
+
+# %% ../nbs/02_data.ipynb #619b88f4
+@dataclass
+class DataSplit:
+    """The training and held-out images of an experiment, and how to feed them to a model. Labels `y_train`, `y_valid`
+    (long) are in memory and `classes` names them (label k is `classes[k]`). Images are in memory (`x_train`, `x_valid`:
+    (N, C, H, W), uint8 or float in [0, 1]) or files read when needed (`train_files`, `valid_files`: `ImageFiles` with
+    their transforms), both the one way. `image_size` is the side the models see (default: the held-out images'),
+    `augment` the training augmentation ('padcrop', 'rrc': crops of area share from `min_scale`, from training images
+    that may be larger, or 'none'), `eval_crop` the share of the shorter side the held-out centre crops kept,
+    `grayscale` the conversion of streamed files (in memory it was done when reading), `origin` where the data are."""
+    y_train: torch.Tensor
+    y_valid: torch.Tensor
+    classes: list
+    x_train: torch.Tensor | None = None
+    x_valid: torch.Tensor | None = None
+    train_files: ImageFiles | None = None
+    valid_files: ImageFiles | None = None
+    image_size: int | None = None
+    augment: str = "padcrop"
+    min_scale: float = 0.08
+    eval_crop: float = 1.0
+    grayscale: bool | int = False
+    origin: str = ""
+    _decoded: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        if (self.x_train is None) != (self.x_valid is None) or (self.x_train is None) == (self.train_files is None) \
+                or (self.x_valid is None) == (self.valid_files is None):
+            raise ValueError("a DataSplit holds both splits in memory (`x_train`, `x_valid`) or both as files "
+                             "(`train_files`, `valid_files`)")
+        t, v = (self.x_train, self.x_valid) if self.in_memory else (self.train_files, self.valid_files)
+        n_t, n_v = len(t), len(v)
+        if not isinstance(self.classes, (list, tuple)) or not all(isinstance(c, str) for c in self.classes):
+            raise ValueError(f"`classes` must be a list of class names (strings); got {describe(self.classes)}")
+        self.classes = list(self.classes)
+        self.y_train = check_labels(self.y_train, n_t, "y_train", "x_train", n_classes=len(self.classes))
+        self.y_valid = check_labels(self.y_valid, n_v, "y_valid", "x_valid", n_classes=len(self.classes))
+        self.augment = _augment_kind(self.augment)
+        _gray_mode(self.grayscale)
+        if self.image_size is None:
+            if not self.in_memory: raise ValueError("`image_size` is needed for images streamed from files")
+            self.image_size = int(self.x_valid.shape[-1])
+        check_number(self.image_size, "image_size", low=1, integer=True)
+
+    @property
+    def in_memory(self) -> bool: return self.x_train is not None
+    @property
+    def n_classes(self) -> int: return len(self.classes)
+    @property
+    def n_train(self) -> int: return len(self.y_train)
+    @property
+    def n_valid(self) -> int: return len(self.y_valid)
+    @property
+    def image_shape(self) -> tuple:
+        "(C, H, W) of the images the models see."
+        if self.in_memory: return tuple(self.x_valid.shape[1:])
+        return (1 if _gray_mode(self.grayscale) == 1 else 3, self.image_size, self.image_size)
+
+# %% ../nbs/02_data.ipynb #9d307bf7
+@patch
+def dls(self: DataSplit, bs: int = 128, device=None, seed: int | torch.Generator = 0, num_workers: int | None = None,
+        valid_bs: int | None = None) -> DataLoaders:
+    """fastai `DataLoaders` of this split, with its augmentation and its class names as `vocab`: `get_dls` over
+    images in memory (augmented on the device), `files_dls` over files (read in `num_workers` worker processes,
+    default `default_workers()`)."""
+    if self.in_memory:
+        return get_dls(self.x_train, self.y_train, self.x_valid, self.y_valid, bs, self.augment, device, seed,
+                       valid_bs=valid_bs, n_classes=self.n_classes, size=self.image_size, min_scale=self.min_scale,
+                       vocab=self.classes)
+    return files_dls(self.train_files, self.valid_files, bs, device, seed,
+                     default_workers() if num_workers is None else num_workers, valid_bs=valid_bs,
+                     grayscale=self.grayscale, n_classes=self.n_classes)
+
+# %% ../nbs/02_data.ipynb #2b2f7156
+@patch
+def valid_images(self: DataSplit, idx=None, num_workers: int = 0) -> torch.Tensor:
+    """The held-out images at the positions `idx` (default: all), in that order, as float (N, C, H, W) in [0, 1] on the
+    CPU. Streamed files are read once (in `num_workers` worker processes) and kept as uint8, so the measures of every
+    arm and seed reuse them."""
+    idx = np.arange(self.n_valid) if idx is None else _check_indices(idx, self.n_valid)
+    if self.in_memory: x = self.x_valid[torch.from_numpy(idx)]
+    else:
+        new = [int(i) for i in idx if int(i) not in self._decoded]
+        if new: self._decoded.update(zip(new, read_files(torch.utils.data.Subset(self.valid_files, new), num_workers)))
+        x = _convert(torch.stack([self._decoded[int(i)] for i in idx]), self.grayscale, torch.uint8)
+    return x.float() / 255 if x.dtype == torch.uint8 else x
+
+@patch
+def valid_batches(self: DataSplit, bs: int = 256, num_workers: int = 0):
+    """Every held-out image and label, in file order, as float batches `(x, y)` of up to `bs` images on the CPU: what
+    an accuracy over the whole held-out set iterates; streamed files are read (`num_workers` processes), not kept."""
+    check_number(bs, "bs", low=1, integer=True)
+    if self.in_memory:
+        for i in range(0, self.n_valid, bs):
+            x = self.x_valid[i:i + bs]
+            yield (x.float() / 255 if x.dtype == torch.uint8 else x), self.y_valid[i:i + bs]
+    else:
+        tfm = ToFloatImages(self.grayscale)
+        for b in torch.utils.data.DataLoader(self.valid_files, batch_size=bs, num_workers=num_workers): yield tfm(b)
+
+# %% ../nbs/02_data.ipynb #98ee8cc5
+@patch
+def class_counts(self: DataSplit) -> pd.DataFrame:
+    "The number of training and held-out images of each class: one row per class, in label order."
+    return pd.DataFrame({"class": self.classes,
+                         "train": torch.bincount(self.y_train, minlength=self.n_classes).tolist(),
+                         "valid": torch.bincount(self.y_valid, minlength=self.n_classes).tolist()})
+
+@patch
+def info(self: DataSplit) -> dict:
+    "What a run records of its data (`data.json`): sizes, class names and per-class counts, augmentation, storage."
+    cc = self.class_counts()
+    store = (f"in memory ({str(self.x_train.dtype).replace('torch.', '')}, training images "
+             f"{'x'.join(map(str, self.x_train.shape[-2:]))} px)") if self.in_memory else "files, streamed from disk"
+    return dict(n_train=self.n_train, n_valid=self.n_valid, image_shape=list(self.image_shape),
+                n_classes=self.n_classes, classes=self.classes,
+                train_per_class=dict(zip(cc["class"], map(int, cc.train))),
+                valid_per_class=dict(zip(cc["class"], map(int, cc.valid))), augment=self.augment,
+                **({"min_scale": self.min_scale} if self.augment == "rrc" else {}), eval_crop=self.eval_crop,
+                storage=store, origin=self.origin)
+
+# %% ../nbs/02_data.ipynb #f89026f0
+@patch
+def __iter__(self: DataSplit):
+    "Deprecated: unpacks as the old 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` (float images)."
+    import warnings
+    warnings.warn("unpacking a DataSplit as a 5-tuple is deprecated; use its fields (x_train, y_train, ..., n_classes)",
+                  DeprecationWarning, stacklevel=2)
+    if not self.in_memory: raise ValueError("a DataSplit of streamed files does not unpack to tensors; use its fields")
+    f = lambda x: x.float() / 255 if x.dtype == torch.uint8 else x
+    return iter((f(self.x_train), self.y_train, f(self.x_valid), self.y_valid, self.n_classes))
+
+# %% ../nbs/02_data.ipynb #4e482d21
+def _pick(y: np.ndarray, n: int, seed: int, subset: str, name: str, classes: list, what: str) -> np.ndarray:
+    "Positions of the `n` images (0: all) of a split: a stratified draw or the first n; refused if a class is left out."
+    if n > len(y): raise ValueError(f"`{name}` {n} is more than the {len(y)} {what} images; use 0 for all")
+    idx = np.arange(len(y)) if not n else stratified_indices(y, n, seed) if subset == "stratified" else np.arange(n)
+    empty = [c for k, c in enumerate(classes) if not (y[idx] == k).any()]
+    if empty:
+        hint = (f"take at least {len(classes)} (one per class), or 0 for all" if subset == "stratified" else
+                "subset='first' takes the files class after class; use subset='stratified'")
+        raise ValueError(f"`{name}` {n} leaves the class(es) {empty[:8]}{' ...' if len(empty) > 8 else ''} "
+                         f"({len(empty)} of {len(classes)}) with no {what} image; {hint}")
+    return idx
+
+def _split_classes(train: Path, valid: Path) -> list:
+    "The class names of the training folder, refused unless the held-out folder has the same ones."
+    ct, cv = folder_classes(train), folder_classes(valid)
+    only_t, only_v = [c for c in ct if c not in cv], [c for c in cv if c not in ct]
+    if only_t or only_v:
+        raise ValueError(f"the image folder {str(train.parent)!r} must hold the same classes in `{train.name}` and "
+                         f"`{valid.name}`; only in {train.name}: {only_t}, only in {valid.name}: {only_v}")
+    return ct
+
+def _first_size(f: str) -> int:
+    "The shorter side of the image file `f`, from its header (nothing is decoded)."
+    from PIL import Image
+    try:
+        with Image.open(f) as im: return min(im.size)
+    except Exception as e: raise ValueError(f"the file {f!r} is not a readable image ({_first_line(e)})") from None
+
+# %% ../nbs/02_data.ipynb #58541b4d
+def load_folder_split(path, n_train: int = 0, n_valid: int = 0, seed: int = 0, *, image_size: int | None = None,
+                      augment: str = "auto", eval_crop: float | None = None, min_scale: float = 0.08, grayscale=False,
+                      memory_gb: float = 4.0, num_workers: int | None = None, subset: str = "stratified") -> DataSplit:
+    """The image folder `path` (`image_folder_split`) as a `DataSplit` of `n_train` training and `n_valid` held-out
+    images (0: all), each a class-stratified draw for `seed` (`subset='first'`: the first files). Files and labels are
+    listed first; only the chosen images are read. Images come out `image_size` px square (default: the shorter side
+    of the first chosen training image). `augment` as in `resolve_augment`; `eval_crop` (default: 224/256 with 'rrc',
+    else 1) is the held-out centre crop's share of the shorter side. The chosen images are held in memory as uint8 if
+    they fit `memory_gb` GiB (read by `num_workers` processes, default `default_workers()`), else streamed from disk.
+    A class missing from a split, or left out by a subset, is refused."""
+    tr, va = image_folder_split(path, "path")
+    for k, v in (("n_train", n_train), ("n_valid", n_valid), ("seed", seed)): check_number(v, k, low=0, integer=True)
+    check_choice(augment, "augment", ("auto", *AUGMENTS))
+    check_choice(subset, "subset", SUBSETS)
+    check_number(min_scale, "min_scale", low=0, high=1, low_inclusive=False)
+    check_number(memory_gb, "memory_gb", low=0)
+    if image_size is not None: check_number(image_size, "image_size", low=8, integer=True)
+    if eval_crop is not None: check_number(eval_crop, "eval_crop", low=0, high=1, low_inclusive=False)
+    ch = 1 if _gray_mode(grayscale) == 1 else 3
+    if num_workers is not None: check_number(num_workers, "num_workers", low=0, integer=True)
+    workers = default_workers() if num_workers is None else num_workers
+    classes = _split_classes(tr, va)
+    ft, yt, _ = list_image_folder(tr, classes)
+    fv, yv, _ = list_image_folder(va, classes)
+    it = _pick(yt, n_train, seed, subset, "n_train", classes, "training")
+    iv = _pick(yv, n_valid, seed, subset, "n_valid", classes, "held-out")
+    ft, yt, fv, yv = [ft[i] for i in it], yt[it], [fv[i] for i in iv], yv[iv]
+    size = image_size or _first_size(ft[0])
+    aug = resolve_augment(augment, size)
+    crop = (IMAGENET_EVAL_CROP if aug == "rrc" else 1.0) if eval_crop is None else float(eval_crop)
+    store = _store_size(size, crop) if aug == "rrc" else size
+    common = dict(classes=classes, image_size=size, augment=aug, min_scale=float(min_scale), eval_crop=crop,
+                  origin=f"image folder {str(Path(path))!r} ({tr.name}/ and {va.name}/)")
+    if (len(ft) * store ** 2 + len(fv) * size ** 2) * ch <= memory_gb * 2 ** 30:
+        xt = read_files(ImageFiles(ft, yt, eval_transform(store, 1.0 if aug == "rrc" else crop)), workers)
+        xv = read_files(ImageFiles(fv, yv, eval_transform(size, crop)), workers)
+        xt, xv = _convert(xt, grayscale, torch.uint8), _convert(xv, grayscale, torch.uint8)
+        return DataSplit(yt, yv, x_train=xt, x_valid=xv, **common)
+    return DataSplit(yt, yv, train_files=ImageFiles(ft, yt, train_transform(size, aug, min_scale, crop), classes),
+                     valid_files=ImageFiles(fv, yv, eval_transform(size, crop), classes), grayscale=grayscale, **common)

@@ -39,25 +39,29 @@ import torch
 from torch import nn
 
 from .core import (accuracy, check_choice, check_classes, check_number, check_path, describe, get_device, moved_names,
-                                 one_line, write_atomic)
-from .data import SUBSETS, data_source, get_dls, load_image_folder, load_split
+                                 one_line, predict_labels, write_atomic)
+from .data import (AUGMENTS, BUILTIN_CLASSES, CIFAR10_CLASSES, SUBSETS, DataSplit, data_source, default_workers,
+                                 load_folder_split, load_split, make_builtin, resolve_augment, source_classes, stratified_order)
 from .models import ARCHS, MAX_CLASSES, build_front_end, model_from_checkpoint
 from .attacks import MAX_BS, MAX_STEPS
-from .neural import TARGET_SOURCES
+from .neural import TARGET_SOURCES, is_v4_folder
+from .predictor import PREDICTOR_ARCHS
 from .train import (ARMS, GUIDANCE_PREDICTORS, MAX_LR, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
-                                  local_rank, on_main, world_size)
+                                  local_rank, on_main, world_size, GrayContrastAugment)
 
 # %% auto #0
-__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'DATA_KINDS', 'ARM_PARAM_RULES', 'ARM_PARAM_USE',
-           'MAX_TRAINING_SEED', 'CONFIG_LIMITS', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC', 'MAX_CONFIG_BYTES',
-           'MAX_CONFIG_DEPTH', 'MAX_CONFIG_VALUES', 'RESULT_COLUMNS', 'LOCK_NAME', 'STALE_LOCK_SECS', 'MARKER_NAME',
-           'FIGURE_NAMES', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LAUNCHERS', 'register_measure', 'measure_names',
-           'measure_function', 'resolve_measures', 'measure_row', 'accuracy_on', 'eval_images', 'MeasureInfo',
-           'describe_measure', 'measure_info', 'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings',
+__all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'EVAL_SEED', 'EVAL_SUBSETS', 'DATA_KINDS',
+           'ARM_PARAM_RULES', 'ARM_PARAM_USE', 'MAX_TRAINING_SEED', 'CONFIG_LIMITS', 'DEMO_PRESET',
+           'DEMO_PRESET_SYNTHETIC', 'DEMO_PRESET_FOLDER', 'DEMO_TIMES', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_DEPTH',
+           'MAX_CONFIG_VALUES', 'RESULT_COLUMNS', 'LOCK_NAME', 'STALE_LOCK_SECS', 'MARKER_NAME', 'FIGURE_NAMES',
+           'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LAUNCHERS', 'register_measure', 'measure_names', 'measure_function',
+           'resolve_measures', 'measure_row', 'accuracy_on', 'MeasureInfo', 'describe_measure', 'measure_info',
+           'eval_images', 'heldout_accuracy', 'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings',
            'out_folder', 'ExperimentConfig', 'demo_config_keys', 'check_tree', 'parse_json', 'read_json_file',
-           'read_config_file', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split', 'run_name',
-           'write_csv', 'read_lock', 'OutputLock', 'read_output_config', 'folder_owner', 'mark_folder', 'clear_outputs',
-           'prepare_output', 'run_fingerprint', 'check_run_checkpoint', 'train_run', 'measure_frame', 'missing_runs',
+           'read_config_file', 'experiment_data', 'brain_set', 'aligned_to_brain_set', 'brain_split',
+           'brain_recordings', 'record_brain_split', 'brain_context', 'run_name', 'write_csv', 'read_lock',
+           'OutputLock', 'read_output_config', 'folder_owner', 'mark_folder', 'clear_outputs', 'prepare_output',
+           'run_fingerprint', 'check_run_checkpoint', 'train_run', 'measure_frame', 'missing_runs',
            'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
            'read_results', 'collect_results', 'read_measure_file', 'check_before_run', 'launch_experiment']
 
@@ -107,15 +111,6 @@ def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 25
     warnings.warn("`experiment.accuracy_on` is deprecated; use `spectral_align.core.accuracy`", DeprecationWarning, stacklevel=2)
     return accuracy(model, x, y, bs)
 
-def eval_images(ctx, n: int):
-    "The first `n` held-out images and labels of a run's context `ctx` (all with `n` = 0), on the run's device."
-    if not isinstance(ctx, dict) or not {"x", "y", "device"} <= set(ctx):
-        raise ValueError(f"`ctx` must be a run's context (with x, y and device; see experiment_context); got {describe(ctx)}")
-    x, y = ctx["x"], ctx["y"]
-    check_number(n, "n", low=0, integer=True)
-    n = len(x) if not n else min(n, len(x))
-    return x[:n].to(ctx["device"]), y[:n].to(ctx["device"])
-
 # %% ../nbs/12_experiment.ipynb #45b3549a
 @dataclass(frozen=True)
 class MeasureInfo:
@@ -164,6 +159,51 @@ def measure_info(name: str) -> MeasureInfo | None:
 # %% ../nbs/12_experiment.ipynb #257c3d77
 describe_measure("note_*", "a note on how a measure was made (a protocol, a deviation, a check that failed); the text "
                  "is in `condition`", "none (value NaN)", source="package")
+
+# %% ../nbs/12_experiment.ipynb #dc46f9f7
+EVAL_SEED = 12345                      # the evaluation seed: attacks, hybrid partners, noise, and the held-out subsets
+EVAL_SUBSETS = ("stratified", "first")
+
+def _check_ctx(ctx) -> dict:
+    "`ctx`, refused unless it is a run's context: a device and the held-out data (a `DataSplit` `data`, or tensors `x`, `y`)."
+    if not isinstance(ctx, dict) or "device" not in ctx or not (isinstance(ctx.get("data"), DataSplit) or {"x", "y"} <= set(ctx)):
+        raise ValueError("`ctx` must be a run's context (with device and data, or x and y; see experiment_context); got "
+                         f"{describe(ctx)}")
+    return ctx
+
+def _eval_positions(ctx: dict, n: int) -> np.ndarray:
+    "Positions of the `n` held-out images (0: all) a measure gets: the first n of the stratified order, in file order."
+    data = ctx.get("data")
+    y = data.y_valid if data is not None else ctx["y"]
+    n = len(y) if not n else min(n, len(y))
+    if n == len(y) or getattr(ctx.get("cfg"), "eval_subset", "stratified") == "first": return np.arange(n)
+    order = ctx.get("eval_order")
+    if order is None: order = stratified_order(y, ctx.get("eval_seed", EVAL_SEED))
+    return np.sort(order[:n])
+
+def eval_images(ctx: dict, n: int):
+    """A class-stratified subset of `n` held-out images (all with `n` = 0) of a run's context `ctx`, and their labels,
+    on the run's device: the first `n` of `data.stratified_order` of the held-out labels (seed `ctx['eval_seed']`),
+    in file order. So every arm and seed gets the same images whatever the order of the files, and a smaller subset
+    lies inside a larger one. With `cfg.eval_subset='first'` the first `n` files instead (as runs made before it did).
+    `ctx` holds a `data.DataSplit` (`data`) or the held-out tensors `x` and `y`."""
+    check_number(n, "n", low=0, integer=True)
+    idx = _eval_positions(_check_ctx(ctx), n)
+    data, i = ctx.get("data"), torch.from_numpy(idx)
+    x, y = (data.valid_images(idx), data.y_valid[i]) if data is not None else (ctx["x"][i], ctx["y"][i])
+    return x.to(ctx["device"]), y.to(ctx["device"])
+
+def heldout_accuracy(model: nn.Module, ctx: dict, bs: int = 256) -> float:
+    """The accuracy of `model` on every held-out image of `ctx`, batch by batch (images streamed from files are read as
+    the batches need them and not kept)."""
+    data = _check_ctx(ctx).get("data")
+    check_number(bs, "bs", low=1, integer=True)
+    if data is None: return accuracy(model, *eval_images(ctx, 0), bs)
+    dev, right = ctx["device"], 0
+    workers = getattr(ctx.get("cfg"), "num_workers", None)
+    for x, y in data.valid_batches(bs, default_workers() if workers is None and not data.in_memory else workers or 0):
+        right += int((predict_labels(model, x.to(dev), bs).cpu() == y).sum())
+    return right / data.n_valid
 
 # %% ../nbs/12_experiment.ipynb #222f1601
 DATA_KINDS = ("builtin", "cifar10", "folder", "npz")
@@ -229,7 +269,9 @@ ARM_PARAM_RULES = dict(      # parameter name (or 'arm.name') → check_number b
     lam=dict(low=0), mu=dict(low=0), warmup=dict(low=0, high=1), alpha=dict(low=0), n_target=dict(low=3),
     v1_units=dict(low=1), n_images=dict(low=3), predictor_epochs=dict(low=1), ratio=dict(low=0, low_inclusive=False),
     clip=dict(low=0, high=1, low_inclusive=False, high_inclusive=False), logit_scale=dict(low=0, low_inclusive=False),
-    form=("ce", "kl"), reduction=("mean", "sum"), predictor=GUIDANCE_PREDICTORS, dc_gain=dict(low=0, high=1))
+    form=("ce", "kl"), reduction=("mean", "sum"), predictor=GUIDANCE_PREDICTORS, dc_gain=dict(low=0, high=1),
+    channel_scale=("published", "scaled"),
+    predictor_arch=PREDICTOR_ARCHS, predictor_width=dict(low=1, high=512), predictor_size=dict(low=8, high=1024))
 ARM_PARAM_RULES["guidance.alpha"] = dict(low=0, high=1)          # the weight of the guidance loss: (1−α)·CE + α·MSE
 
 def _exists(v) -> bool:
@@ -285,15 +327,20 @@ def check_arm_params(arm: str, params) -> dict:
 # %% ../nbs/12_experiment.ipynb #b184b652
 def arm_settings(arm: str, params: dict | None = None, size: int | None = None) -> dict:
     """The parameters of `arm` (its defaults updated by `params`), plus, at `size`-px images, the value in cycles/image of
-    each parameter defined relative to another size or to Nyquist (`channel_center`, `lsf_cutoff`)."""
+    each parameter whose meaning depends on the size (`channel_center`, `lsf_cutoff`): `channel_center_cpi@{size}px`, and
+    `channel_peak_gain@{size}px` where the channel lies above Nyquist. A size-scaled channel adds `assumption`."""
     out = dict(get_arm(arm).resolve(check_arm_params(arm, params or {})))
     if size is None: return out
     check_number(size, "size", low=2, integer=True)
     if "channel_center" in out:
         from spectral_align.filters import SteeringBand
         band = SteeringBand("channel", channel_center=out["channel_center"], channel_fwhm=out.get("channel_fwhm", 1.0),
-                            ref_size=out.get("ref_size", 224))
+                            ref_size=out.get("ref_size", 224), channel_scale=out.get("channel_scale", "published"), dc_gain=None)
         out[f"channel_center_cpi@{size}px"] = round(band.channel_center_cpi(size), 3)
+        if band.channel_center_cpi(size) > size / 2:
+            out[f"channel_peak_gain@{size}px"] = round(float(band.gain(size, size).max()), 3)
+        if band.channel_scale == "scaled":
+            out["assumption"] = "size-scaled human channel (39.6·size/224 c/img): an assumption, not the published channel"
     if "lsf_cutoff" in out: out[f"lsf_cutoff_cpi@{size}px"] = round(out["lsf_cutoff"] / 100 * size / 2, 3)
     return out
 
@@ -343,9 +390,14 @@ class ExperimentConfig:
     data: str = "builtin"              # builtin | cifar10 | folder | npz
     data_path: str | None = None       # folder or file for the non-builtin kinds
     grayscale: bool | int = False      # False: colour; True or 1: one luminance channel (as Li et al. 2023); 3: luminance in 3 channels
-    image_size: int | None = None      # resize folder images to this size
-    n_train: int = 6000                # training images (builtin: generated; others: first n, 0 = all)
-    n_valid: int = 1000                # held-out images (builtin: generated; others: first n, 0 = all)
+    image_size: int | None = None      # folder images: the side the models see (default: the first training image's shorter side)
+    augment: str = "auto"              # training augmentation: auto (rrc from 64 px up, padcrop below) | rrc | padcrop | none
+    min_scale: float = 0.08            # rrc: the smallest area share of a random-resized crop (torchvision's default)
+    eval_crop: float | None = None     # folder images: share of the shorter side the held-out centre crop keeps (auto: 224/256 with rrc, else 1)
+    image_memory_gb: float = 4.0       # folder images: the most memory (GiB) the chosen images may take as uint8; beyond it they stream
+    num_workers: int | None = None     # processes that read image files (default: the CPU cores, at most 8); not a result setting
+    n_train: int = 6000                # training images (builtin: generated; others: a stratified draw, 0 = all)
+    n_valid: int = 1000                # held-out images (builtin: generated; others: a stratified draw, 0 = all)
     subset: str = "stratified"         # real data: which n_train / n_valid images: stratified (seeded, classes balanced) | first
     arms: list = field(default_factory=lambda: ["baseline", "blur"])
     arm_params: dict = field(default_factory=dict)  # arm name -> {parameter: value}
@@ -360,9 +412,11 @@ class ExperimentConfig:
     n_eval: int = 500                  # held-out images for the frequency probes and corruptions
     n_attack: int = 256                # images for PGD robust accuracy
     n_minimal: int = 64                # images for the minimal-perturbation search
-    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023: PGD ε grid + minimum-norm attack, p ≥ 0.5) | bisect (fast PGD bisection)
+    eval_subset: str = "stratified"    # which held-out images a measure takes: stratified (seeded, nested, every class) | first
+    minimal_protocol: str = "li2023"   # li2023 (Li et al. 2023) | li2023-targeted | bisect (fast; not published)
     hybrid_partner_seeds: int = 4      # partner draws per hybrid sweep (Li et al. 2023 use 4)
-    masking_protocol: str = "auto"     # subramanian2023 (published, 224 px) | scaled (bands at the same share of Nyquist) | auto
+    gray_contrast_augment: float = 0.0 # share of training images shown gray at a random contrast in [0.2, 1] (the masking protocol's view, no noise); 0: off, as published
+    masking_protocol: str = "subramanian2023"   # subramanian2023 (published) | scaled (by name only: an assumption) | auto (old configs)
     masking_noise: str = "pyramid"     # pyramid (the published Laplacian-pyramid noise) | octave (exact octave bands)
     eps_linf: list = field(default_factory=lambda: ["1/255", "2/255", "4/255", "8/255"])
     eps_l2: list = field(default_factory=lambda: [0.125, 0.25, 0.5, 1.0])
@@ -370,8 +424,9 @@ class ExperimentConfig:
     eps_space: str = "pixel"           # pixel (images in [0, 1]) | normalized (the model's normalised input space, as Shao et al.)
     corruptions: list | None = None    # None: all 19 corruption types
     severities: list = field(default_factory=lambda: [1, 3, 5])
-    neural: str | None = None          # path to a brain RDM set (e.g. the 92-image human IT set) for RSA
-    neural_holdout: float = 0.5        # share of the brain set held out from arms aligned to that same set (RSA is scored on it)
+    neural: str | None = None          # brain data scored: the 92-image IT RDMs (RSA) or a V4 folder (predictivity, RSA)
+    neural_holdout: float = 0.5        # share of the brain set's images held out from aligned arms (the images scored)
+    neural_images: int = 0             # V4: held-out images scored per session, at most (0: all)
     device: str | None = None          # cpu | cuda | cuda:1 ... (default: CUDA if present)
     out: str = "spectral_align_out"
 
@@ -383,34 +438,51 @@ class ExperimentConfig:
         "The training seeds: `first_seed` … `first_seed + seeds - 1`."
         return list(range(self.first_seed, self.first_seed + self.seeds))
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "ExperimentConfig":
-        "A checked config from a dict (unknown keys are refused with the list of valid ones)."
-        if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
-        bad = [k for k in d if not isinstance(k, str)]
-        if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
-        norm = [k.replace("-", "_") for k in d]
-        twice = sorted({k for k in norm if norm.count(k) > 1}) if len(norm) <= 1000 else []
-        if twice: raise ValueError(f"config key {twice[0]!r} is given twice (spelled with '-' and '_'); give it once")
-        d = {k.replace("-", "_"): v for k, v in d.items()}
-        unknown = sorted(set(d) - set(cls.keys()))
-        if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
-        return cls(**d)
-
     def __post_init__(self): self.check()
 
     def run_keys(self) -> dict:
-        "The settings that determine the results (not where they go or which device computes them)."
+        "The settings that determine the results (not where they go, which device computes them or how many processes read)."
         d = dataclasses.asdict(self)
-        for k in ("out", "device"): d.pop(k)
+        for k in ("out", "device", "num_workers"): d.pop(k)
         return d
+
+# %% ../nbs/12_experiment.ipynb #c67838d5
+@patch(cls_method=True)
+def from_dict(cls: ExperimentConfig, d: dict) -> "ExperimentConfig":
+    "A checked config from a dict (unknown keys are refused with the list of valid ones)."
+    if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
+    bad = [k for k in d if not isinstance(k, str)]
+    if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
+    norm = [k.replace("-", "_") for k in d]
+    twice = sorted({k for k in norm if norm.count(k) > 1}) if len(norm) <= 1000 else []
+    if twice: raise ValueError(f"config key {twice[0]!r} is given twice (spelled with '-' and '_'); give it once")
+    d = {k.replace("-", "_"): v for k, v in d.items()}
+    unknown = sorted(set(d) - set(cls.keys()))
+    if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
+    return cls(**d)
+
+# %% ../nbs/12_experiment.ipynb #87aa29c6
+def _check_image_keys(cfg: ExperimentConfig) -> None:
+    "Check (and normalise) the keys of how images are read, augmented, held in memory and subset for the measures."
+    if cfg.image_size is not None:
+        _integer(cfg.image_size, "image_size", low=8, high=CONFIG_LIMITS["image_size"])
+        if cfg.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={cfg.data!r}")
+    if cfg.eval_crop is not None:
+        cfg.eval_crop = _real(cfg.eval_crop, "eval_crop", low=0, high=1, low_inclusive=False)
+        if cfg.data != "folder": raise ValueError(f"`eval_crop` crops the images of data='folder' only; got data={cfg.data!r}")
+    check_choice(cfg.augment, "augment", ("auto", *AUGMENTS))
+    cfg.min_scale = _real(cfg.min_scale, "min_scale", low=0, high=1, low_inclusive=False)
+    cfg.image_memory_gb = _real(cfg.image_memory_gb, "image_memory_gb", low=0, high=CONFIG_LIMITS["image_memory_gb"])
+    if cfg.num_workers is not None: _integer(cfg.num_workers, "num_workers", low=0, high=CONFIG_LIMITS["num_workers"])
+    check_choice(cfg.eval_subset, "eval_subset", EVAL_SUBSETS)
 
 # %% ../nbs/12_experiment.ipynb #fbd394e3
 MAX_TRAINING_SEED = 2**32 - 1   # training seeds: NumPy's generator takes seeds up to this
 
 #: the largest value of each count a config may set (`pgd_steps`: the attacks' own bound; `bs`: measures run 2·bs at once)
 CONFIG_LIMITS = dict(n_train=10**8, n_valid=10**8, n_eval=10**8, n_attack=10**8, n_minimal=10**8, builtin_images=10**6,
-                     seeds=10_000, epochs=100_000, bs=MAX_BS // 2, pgd_steps=MAX_STEPS // 5, image_size=4096)
+                     seeds=10_000, epochs=100_000, bs=MAX_BS // 2, pgd_steps=MAX_STEPS // 5, image_size=4096,
+                     neural_images=10**6, num_workers=64, image_memory_gb=2.0**20)
 
 @patch
 def check(self: ExperimentConfig) -> ExperimentConfig:
@@ -419,27 +491,29 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     check_choice(self.data, "data", DATA_KINDS)
     self.data_path = _opt_path(self.data_path, "data_path")
     if self.data == "builtin":
-        if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' reads no "
-                                                        f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or drop `data_path`")
+        if self.data_path is not None: raise ValueError(f"`data_path` {self.data_path!r} is given but data='builtin' "
+                                                        "reads no "
+                                                        f"files; set `data` to one of {', '.join(DATA_KINDS[1:])} or "
+                                                        "drop `data_path`")
     elif self.data_path is None: raise ValueError(f"`data_path` is needed for data={self.data!r}")
     elif not Path(self.data_path).exists(): raise ValueError(f"`data_path` {self.data_path!r} does not exist")
     g = self.grayscale
     if not (isinstance(g, bool) or (isinstance(g, numbers.Integral) and g in (1, 3))):
         raise ValueError(f"`grayscale` must be false, true, 1 or 3; got {_show(g)}")
-    if self.image_size is not None:
-        _integer(self.image_size, "image_size", low=8, high=CONFIG_LIMITS["image_size"])
-        if self.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={self.data!r}")
+    _check_image_keys(self)
     for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"): _integer(getattr(self, k), k, low=0, high=CONFIG_LIMITS[k])
     check_choice(self.subset, "subset", SUBSETS)
     if self.data == "builtin":
         for k in ("n_train", "n_valid"):
-            if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of real data only)")
+            if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of "
+                                                       "real data only)")
         if self.n_train + self.n_valid > CONFIG_LIMITS["builtin_images"]:
             raise ValueError(f"`n_train` + `n_valid` = {self.n_train + self.n_valid} built-in images is more than the "
                              f"{CONFIG_LIMITS['builtin_images']} that are generated in memory")
     self.arms = _names(self.arms, "arms", ARMS)
     if self.arm_params is None: self.arm_params = {}
-    if not isinstance(self.arm_params, dict): raise ValueError(f"`arm_params` must map arm names to parameter dicts; got {_show(self.arm_params)}")
+    if not isinstance(self.arm_params, dict): raise ValueError("`arm_params` must map arm names to parameter dicts; "
+                                                               f"got {_show(self.arm_params)}")
     for a, p in self.arm_params.items():
         check_choice(a, "arm_params", ARMS)
         check_arm_params(a, p)
@@ -457,11 +531,13 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     self.eps_linf = _eps_list(self.eps_linf, "eps_linf", high=1)
     self.eps_l2 = _eps_list(self.eps_l2, "eps_l2")
     att = [m for m in ("pgd", "minimal") if m in self.measures]
-    if att and not (self.eps_linf or self.eps_l2): raise ValueError(f"`eps_linf` and `eps_l2` are both empty; the measure(s) {', '.join(att)} need an ε")
+    if att and not (self.eps_linf or self.eps_l2): raise ValueError("`eps_linf` and `eps_l2` are both empty; the "
+                                                                    f"measure(s) {', '.join(att)} need an ε")
     _integer(self.pgd_steps, "pgd_steps", low=1, high=CONFIG_LIMITS["pgd_steps"])
-    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "bisect"))
+    check_choice(self.minimal_protocol, "minimal_protocol", ("li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
-    check_choice(self.masking_protocol, "masking_protocol", ("auto", "subramanian2023", "scaled"))
+    check_choice(self.masking_protocol, "masking_protocol", ("subramanian2023", "scaled", "auto"))
+    self.gray_contrast_augment = _real(self.gray_contrast_augment, "gray_contrast_augment", low=0, high=1)
     check_choice(self.masking_noise, "masking_noise", ("pyramid", "octave"))
     _integer(self.hybrid_partner_seeds, "hybrid_partner_seeds", low=1, high=64)
     if self.corruptions is not None: self.corruptions = _corruption_list(self.corruptions)
@@ -469,10 +545,18 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     self.severities = _no_repeats([_integer(s, "severities", low=1, high=5) for s in sev], "severities")
     if not self.severities: raise ValueError("`severities` must list at least one of 1, 2, 3, 4, 5")
     self.neural = _opt_path(self.neural, "neural")
-    if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} does not exist")
+    if self.neural is not None and not Path(self.neural).exists(): raise ValueError(f"`neural` path {self.neural!r} "
+                                                                                    "does not exist")
+    if self.neural is not None and not (is_v4_folder(self.neural) or Path(self.neural).is_file()
+                                        or (Path(self.neural) / "rdms_and_stimuli.npz").is_file()):
+        raise ValueError(f"`neural` {self.neural!r} is neither a V4 folder (images/, responses_repeat_averaged/) nor "
+                         "the "
+                         "92-image set (a folder holding rdms_and_stimuli.npz)")
+    _integer(self.neural_images, "neural_images", low=0, high=CONFIG_LIMITS["neural_images"])
     self.neural_holdout = _real(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if self.device is not None:
-        if not isinstance(self.device, str): raise ValueError(f"`device` must be a string such as 'cpu', 'cuda' or 'cuda:1'; got {_show(self.device)}")
+        if not isinstance(self.device, str): raise ValueError("`device` must be a string such as 'cpu', 'cuda' or "
+                                                              f"'cuda:1'; got {_show(self.device)}")
         get_device(self.device)                    # a device that is not present fails here
     self.out = out_folder(self.out)
     return self
@@ -482,12 +566,23 @@ DEMO_PRESET = dict(arch="small_cnn", arms=["baseline", "blur", "noise", "lsf"], 
                    n_eval=300, n_attack=200, bs=128, measures=["clean", "hybrid", "pgd"], pgd_steps=10,
                    eps_linf=["2/255", "4/255", "8/255"], eps_l2=[0.25, 0.5], out="demo_out")
 DEMO_PRESET_SYNTHETIC = dict(DEMO_PRESET, data="builtin", n_train=2500, n_valid=500, epochs=4, out="demo_out_synthetic")
+DEMO_PRESET_FOLDER = dict(DEMO_PRESET, data="folder", arch="small_cnn_224", image_size=112, n_train=2000,
+                          n_valid=500, epochs=6, bs=64, n_eval=100,
+                          n_attack=100, measures=["clean", "hybrid", "pgd", "masking"], eps_linf=["1/255", "2/255", "4/255"],
+                          eps_l2=[0.25, 0.5], out="demo_out_folder")
+DEMO_TIMES = dict(cifar10="about 5–6 minutes", folder="about 5 minutes")   # wall time on 2 CPU cores, measured
 
 def demo_config_keys(data_path=None, download: bool | None = None, file=None) -> dict:
-    """The demo's preset keys: CIFAR-10 when `data.find_cifar10` finds it (the folder `data_path`, `$SPECTRAL_ALIGN_DATA`,
-    the cache, or a download), else the built-in synthetic data, saying so on `file`."""
-    from spectral_align.data import find_cifar10, data_cache
+    """The demo's preset keys: an image folder (`data.image_folder_split` layout: `train/` and `val/`, one sub-folder per
+    class, such as Imagenette) given by `data_path` or `$SPECTRAL_ALIGN_DATA` (`DEMO_PRESET_FOLDER`); else CIFAR-10 when
+    `data.find_cifar10` finds it (that folder, the cache, or a download; `DEMO_PRESET`); else the built-in synthetic
+    data (`DEMO_PRESET_SYNTHETIC`), saying so on `file`."""
+    from spectral_align.data import find_cifar10, data_cache, is_image_folder_split, DATA_ENV
     file = file or sys.stdout
+    folder = data_path if data_path is not None else os.environ.get(DATA_ENV) or None
+    if folder is not None and is_image_folder_split(folder):
+        print(f"demo: the image folder {str(folder)!r} ({DEMO_TIMES['folder']} on 2 CPU cores)", file=file, flush=True)
+        return dict(DEMO_PRESET_FOLDER, data_path=os.path.expanduser(str(folder)))
     src = find_cifar10(data_path, download=download)
     if src is None:
         print(f"demo: no CIFAR-10 found (no --data-path, ${'SPECTRAL_ALIGN_DATA'} unset, nothing in {data_cache()}, no download): "
@@ -608,37 +703,51 @@ def read_config_file(path) -> dict:
     return check_tree(d, name)
 
 # %% ../nbs/12_experiment.ipynb #ec9fcda5
-def _first(x, y, n):
-    return (x, y) if not n else (x[:n], y[:n])
-
-def experiment_data(cfg: ExperimentConfig) -> tuple:
-    "`(x_train, y_train, x_test, y_test, n_classes)` for the data keys of `cfg` (built-in data is generated)."
+def experiment_data(cfg: ExperimentConfig) -> DataSplit:
+    """The training and held-out data of `cfg` as a `data.DataSplit`: the built-in images (generated), CIFAR-10 or `.npz`
+    files (`data.load_split`: a class-stratified draw of `n_train` + `n_valid` images, only those read, kept as stored),
+    or an image folder (`data.load_folder_split`: the same draw, only those files read; in memory as uint8 within
+    `image_memory_gb`, else streamed). Class names: the built-in ones, CIFAR-10's, an `.npz` file's `classes`, or the
+    folder names."""
     if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    aug = dict(min_scale=cfg.min_scale)
     if cfg.data == "builtin":
-        from spectral_align.data import make_builtin
         x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0, grayscale=cfg.grayscale)   # the loaders' rule: True = 1 channel
-        return x[:cfg.n_train], y[:cfg.n_train], x[cfg.n_train:], y[cfg.n_train:], 10
+        n = cfg.n_train
+        return DataSplit(y[:n], y[n:], list(BUILTIN_CLASSES), x_train=x[:n], x_valid=x[n:],
+                         augment=resolve_augment(cfg.augment, x.shape[-1]), origin="the built-in synthetic data", **aug)
     try: return _read_data(cfg, Path(cfg.data_path))
     except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
         raise ValueError(f"`data_path` {cfg.data_path!r}: the data could not be read ({type(e).__name__}: {e})") from e
 
-def _read_data(cfg: ExperimentConfig, p: Path) -> tuple:
-    if cfg.data in ("cifar10", "npz"):                    # only the images used are read (see `data.load_split`)
-        src = data_source(p, "data_path")
-        return load_split(src, cfg.n_train, cfg.n_valid, seed=0, grayscale=cfg.grayscale, subset=cfg.subset)
-    else:
-        sub = [p / s for s in ("test", "valid", "val") if (p / s).is_dir()]
-        if not (p / "train").is_dir() or not sub:
-            raise ValueError(f"`data_path` {str(p)!r} must hold a `train` and a `test` (or `valid`) folder of class sub-folders for data='folder'")
-        tr = load_image_folder(p / "train", size=cfg.image_size, grayscale=cfg.grayscale)
-        te = load_image_folder(sub[0], size=cfg.image_size, grayscale=cfg.grayscale)
-    (xt, yt), (xv, yv) = _first(*tr, cfg.n_train), _first(*te, cfg.n_valid)
-    return xt, yt, xv, yv, int(max(yt.max(), yv.max())) + 1
+def _read_data(cfg: ExperimentConfig, p: Path) -> DataSplit:
+    if cfg.data == "folder":
+        return load_folder_split(p, cfg.n_train, cfg.n_valid, seed=0, image_size=cfg.image_size, augment=cfg.augment,
+                                 eval_crop=cfg.eval_crop, min_scale=cfg.min_scale, grayscale=cfg.grayscale,
+                                 memory_gb=cfg.image_memory_gb, num_workers=cfg.num_workers, subset=cfg.subset)
+    src = data_source(p, "data_path")                       # only the images used are read (see `data.load_split`)
+    xt, yt, xv, yv, k = load_split(src, cfg.n_train, cfg.n_valid, seed=0, grayscale=cfg.grayscale, subset=cfg.subset,
+                                   dtype=None)
+    names = list(CIFAR10_CLASSES) if cfg.data == "cifar10" and k <= len(CIFAR10_CLASSES) else source_classes(src, k)
+    return DataSplit(yt, yv, names[:k], x_train=xt, x_valid=xv, augment=resolve_augment(cfg.augment, xv.shape[-1]),
+                     min_scale=cfg.min_scale, origin=str(src))
+
+# %% ../nbs/12_experiment.ipynb #7f1e9a77
+def _as_split(data) -> DataSplit:
+    "`data` as a `DataSplit`; the 5-tuple `(x_train, y_train, x_valid, y_valid, n_classes)` of old callers still works."
+    if isinstance(data, DataSplit): return data
+    if isinstance(data, tuple) and len(data) == 5:
+        warnings.warn("passing the experiment's data as a 5-tuple is deprecated; pass the DataSplit of `experiment_data`",
+                      DeprecationWarning, stacklevel=3)
+        xt, yt, xv, yv, k = data
+        return DataSplit(yt, yv, [str(i) for i in range(int(k))], x_train=xt, x_valid=xv)
+    raise ValueError(f"`data` must be a DataSplit (from `experiment_data`); got {_show(data)}")
 
 # %% ../nbs/12_experiment.ipynb #8a0c82c5
 _BRAIN_CACHE: dict = {}
 
 def brain_set(path):
+    "The 92-image brain RDM set at `path` (images, RDMSet), read once per process."
     from spectral_align.neural import load_kriegeskorte92
     key = str(Path(path).resolve())
     if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_kriegeskorte92(path)
@@ -658,15 +767,82 @@ def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
     t = get_arm(arm).resolve(cfg.arm_params.get(arm) or {}).get("target")
     return isinstance(t, (str, Path)) and str(t) not in ("simulated_v1", "pixel") and _same_data(t, cfg.neural)
 
-def brain_split(cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    "(fit, held-out) image indices of the brain set `cfg.neural`: seeded (0), stratified by category when known."
-    from spectral_align.neural import stratified_split
+def _v4_keys(cfg: ExperimentConfig):
+    "The sessions of the V4 folder `cfg.neural` with their image keys and responses (no image decoded), read once."
+    from spectral_align.neural import load_v4
+    key = ("v4-keys", str(Path(cfg.neural).resolve()))
+    if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_v4(cfg.neural, images=False, repeats=False)
+    return _BRAIN_CACHE[key]
+
+def brain_split(cfg: ExperimentConfig) -> tuple:
+    """(fit, held-out) images of the brain set `cfg.neural`: for the 92-image set, index tensors (seeded (0), stratified
+    by category); for a V4 folder, {session: index tensor} by content (`neural.v4_split`, split seed 0)."""
+    from spectral_align.neural import stratified_split, v4_split
+    if is_v4_folder(cfg.neural): return v4_split(_v4_keys(cfg), cfg.neural_holdout, seed=0)
     images, rdms = brain_set(cfg.neural)
     n, info = len(images), rdms.image_info
     cats = info["category"].to_numpy() if info is not None and "category" in info else np.zeros(n, dtype=str)
     fit, held = stratified_split(cats, cfg.neural_holdout, seed=0)
-    if len(fit) < 3 or len(held) < 3: raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the {n}-image brain set")
+    if len(fit) < 3 or len(held) < 3:
+        raise ValueError(f"`neural_holdout` {cfg.neural_holdout} leaves fewer than 3 images on one side of the "
+                         f"{n}-image brain set")
     return fit, held
+
+
+# %% ../nbs/12_experiment.ipynb #91936e10
+def _scored(keys: list, idx: torch.Tensor, n: int) -> torch.Tensor:
+    "The (at most) `n` positions of `idx` first in the order of their content hash (all if n is 0)."
+    import hashlib
+    if not n or len(idx) <= n: return idx
+    h = [hashlib.sha1(f"score:{keys[i]}".encode()).hexdigest() for i in idx.tolist()]
+    return idx[torch.as_tensor(sorted(range(len(idx)), key=h.__getitem__)[:n])].sort().values
+
+def brain_recordings(cfg: ExperimentConfig):
+    """The held-out images of the V4 folder `cfg.neural` that every arm is scored on, with responses and single repeats:
+    at most `cfg.neural_images` per session (0: all), chosen by content hash. Read once per process."""
+    from spectral_align.neural import load_v4
+    key = ("v4", str(Path(cfg.neural).resolve()), cfg.neural_holdout, cfg.neural_images)
+    if key not in _BRAIN_CACHE:
+        _, held = brain_split(cfg)
+        keys = {r.name: r.keys for r in _v4_keys(cfg)}
+        pick = {s: _scored(keys[s], i, cfg.neural_images) for s, i in held.items() if len(i) >= 10}
+        _BRAIN_CACHE[key] = load_v4(cfg.neural, list(pick), indices=pick)
+    return _BRAIN_CACHE[key]
+
+def record_brain_split(cfg: ExperimentConfig) -> Path | None:
+    """Write `OUT/neural_split.csv` once: every image of the brain set `cfg.neural` with its side of the split (fit:
+    arms aligned to the set may see it; held-out: never) and, for V4, whether the neural measure scores it."""
+    if not cfg.neural or not is_main_process(): return None
+    f = Path(cfg.out) / "neural_split.csv"
+    if f.exists(): return f
+    fit, held = brain_split(cfg)
+    if is_v4_folder(cfg.neural):
+        scored, hs = {r.name: set(r.keys) for r in brain_recordings(cfg)}, {s: set(i.tolist()) for s, i in held.items()}
+        rows = [dict(session=r.name, image=r.responses.image_ids[j].split("/")[-1], key=r.keys[j],
+                     part="held-out" if j in hs[r.name] else "fit",
+                     scored=r.keys[j] in scored.get(r.name, ()))
+                for r in _v4_keys(cfg) for j in range(r.n_images)]
+    else:
+        h = set(held.tolist())
+        rows = [dict(image=int(j), part="held-out" if j in h else "fit", scored=j in h)
+                for j in range(len(fit) + len(held))]
+    f.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(pd.DataFrame(rows), f)
+    return f
+
+def brain_context(cfg: ExperimentConfig, arm: str) -> dict:
+    """What the arms need from the experiment for neural data: the split's holdout (V4 targets use only the fit images),
+    where a V4 predictor is cached (`OUT/predictors/`), and for an arm aligned to the 92-image set its fit images as
+    the target."""
+    ctx = dict(neural_holdout=cfg.neural_holdout, predictor_cache=str(Path(cfg.out) / "predictors"))
+    if aligned_to_brain_set(cfg, arm):
+        record_brain_split(cfg)
+        if not is_v4_folder(cfg.neural):
+            from spectral_align.neural import make_target
+            p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
+            ctx["target"] = make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0])
+    return ctx
+
 
 # %% ../nbs/12_experiment.ipynb #688d110c
 RESULT_COLUMNS = ("arm", "seed", "group", "measure", "condition", "param", "value", "protocol")   # results.csv
@@ -816,7 +992,9 @@ class OutputLock:
 MARKER_NAME = ".spectral_align"
 FIGURE_NAMES = ("hybrid", "lowpass_highpass", "robustness", "minimal", "channel", "corruptions", "shift_vs_gain")  # figures/*.png
 _RUN_DIR = re.compile(r"^[A-Za-z0-9_.-]+-seed\d+$")
-_TOP_FILES = ("results.csv", "summary.csv", "report.html", "config.json", "data.json", "config.tmp", "data.tmp", "report.tmp")
+_TOP_FILES = ("results.csv", "summary.csv", "report.html", "config.json", "data.json", "config.tmp", "data.tmp", "report.tmp",
+              "neural_split.csv")
+_PREDICTOR_FILE = re.compile(r"^v4-[0-9a-f]{12}\.(pth|summary\.csv|json)$")   # train._v4_predictor's cache
 _RUN_FILES = ("model.pth", "train_state.pth", "history.csv")
 _JOB_FILE = re.compile(r"^(\d+(_\d+)*_(submission\.sh|submitted\.pkl|result\.pkl|log\.out|log\.err)|\.?submission_file_\w+\.sh)$")
 
@@ -886,6 +1064,8 @@ def clear_outputs(out) -> list:
         if h is not None and not (h and _holder_alive(h)): (rd / LOCK_NAME).unlink(missing_ok=True)
         for e in list((rd / "measures").glob("*")) if (rd / "measures").is_dir() else []:
             rm(e, lambda n: n.endswith(".csv") or (n.endswith(".csv.tmp")))
+    for e in list((out / "predictors").iterdir()) if (out / "predictors").is_dir() else []:
+        rm(e, lambda n: bool(_PREDICTOR_FILE.match(n)) or (n.startswith("v4-") and n.endswith(".tmp")))
     for e in list((out / "jobs").iterdir()) if (out / "jobs").is_dir() else []: rm(e, lambda n: bool(_JOB_FILE.match(n)))
     for d in sorted((q for q in out.rglob("*") if q.is_dir()), key=lambda q: -len(q.parts)):
         try: d.rmdir()
@@ -894,16 +1074,21 @@ def clear_outputs(out) -> list:
                   if q.is_file() and q.name != MARKER_NAME and not (q.parent == out and q.name.startswith(LOCK_NAME)))
 
 # %% ../nbs/12_experiment.ipynb #16129491
-_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs")
+_OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs",
+            "predictors", "neural_split.csv")
 
 MEASUREMENT_KEYS = ("measures", "n_eval", "n_attack", "n_minimal", "minimal_protocol", "hybrid_partner_seeds", "masking_protocol",
-                    "masking_noise", "eps_linf", "eps_l2", "eps_space",
-                    "pgd_steps", "corruptions", "severities")
+                    "masking_noise", "eps_linf", "eps_l2", "eps_space", "neural_images",
+                    "pgd_steps", "corruptions", "severities", "eval_subset")
 
-LEGACY_DEFAULTS = dict(subset="first")   # what a config written before a key existed did (its folder holds no such key)
+# what a config written before a key existed did (its folder holds no such key)
+LEGACY_DEFAULTS = dict(subset="first", eval_subset="first", augment="auto", min_scale=0.08, eval_crop=None, image_memory_gb=4.0,
+                       gray_contrast_augment=0.0)
 
 def _config_diff(old: dict, new: dict) -> list:
-    old = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in old}, **old}
+    legacy = dict(LEGACY_DEFAULTS)
+    if old.get("data") == "folder": legacy["augment"] = "padcrop (the image-folder loader before 'augment' existed)"
+    old = {**{k: v for k, v in legacy.items() if k not in old}, **old}
     return sorted(k for k in set(old) | set(new) if old.get(k, "<missing>") != new.get(k, "<missing>"))
 
 def _remeasure(out: Path, diff: list) -> None:
@@ -968,6 +1153,9 @@ def run_fingerprint(cfg: ExperimentConfig, arm: str, seed: int) -> str:
     d = {k: v for k, v in cfg.run_keys().items() if k not in _NOT_TRAINING}
     d.update(arm=arm, seed=int(seed), params=get_arm(arm).resolve(cfg.arm_params.get(arm) or {}))
     if aligned_to_brain_set(cfg, arm): d.update(neural=cfg.neural, neural_holdout=cfg.neural_holdout)
+    t = d["params"].get("target")
+    if isinstance(t, (str, Path)) and str(t) not in TARGET_SOURCES and is_v4_folder(t):
+        d.update(neural_holdout=cfg.neural_holdout)            # a V4 target trains on the fit images of this holdout
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 def check_run_checkpoint(meta: dict, cfg: ExperimentConfig, arm: str, seed: int, path) -> None:
@@ -989,12 +1177,10 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     """Train (or finish training) `arm` with `seed` into the run folder `rd`; writes `history.csv` and `model.pth` (process 0
     writes). Training prints one line per epoch (a progress bar on a terminal); `quiet` prints nothing."""
     mp = {"auto": "auto", "on": True, "off": False}[cfg.mixed_precision]
-    context = None
-    if aligned_to_brain_set(cfg, arm):                # aligned to the brain set: only its fit images (see `brain_split`)
-        from spectral_align.neural import make_target
-        p = get_arm(arm).resolve(cfg.arm_params.get(arm) or {})
-        context = dict(target=make_target(p["target"], rdm=p.get("rdm", "human")).subset(brain_split(cfg)[0]))
-    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context, quiet=quiet)
+    context = brain_context(cfg, arm)                 # aligned to the brain set: its fit images only (`brain_split`)
+    cbs = [GrayContrastAugment(cfg.gray_contrast_augment, seed=seed)] if cfg.gray_contrast_augment else None
+    learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context,
+                         quiet=quiet, cbs=cbs)
     learn.fingerprint = run_fingerprint(cfg, arm, seed)           # carried by the checkpoints: resume refuses another run's
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
     if is_main_process(): write_csv(hist, rd / "history.csv")
@@ -1008,8 +1194,9 @@ def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
     return df
 
-def _check_front_ends(cfg: ExperimentConfig, x: torch.Tensor) -> None:
-    "Build each arm's front end and run it on the images `x`, so that e.g. a blur too wide for the image size fails now."
+def _check_front_ends(cfg: ExperimentConfig, data: DataSplit) -> None:
+    "Build each arm's front end and run it on two held-out images, so that e.g. a blur too wide for the image size fails now."
+    x = data.valid_images(np.arange(min(2, data.n_valid)))
     for a in cfg.arms:
         arm = get_arm(a)
         if arm.front_end is None: continue
@@ -1043,11 +1230,15 @@ def missing_runs(cfg: ExperimentConfig) -> list:
     if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
-def experiment_context(cfg: ExperimentConfig, data, device) -> tuple:
-    "The training data loaders and the evaluation context of `cfg`."
-    xt, yt, xv, yv, n_classes = data
-    dls = get_dls(xt, yt, xv, yv, bs=cfg.bs, device=device, seed=0, n_classes=n_classes)
-    return dls, dict(x=xv, y=yv, cfg=cfg, device=device, eval_seed=12345, n_classes=n_classes, out=Path(cfg.out))
+# %% ../nbs/12_experiment.ipynb #2d4a1e00
+def experiment_context(cfg: ExperimentConfig, data: DataSplit, device) -> tuple:
+    """The training data loaders of `cfg` (`DataSplit.dls`, data seed 0) and the evaluation context every measure gets:
+    the data, the config, the device, the evaluation seed, the held-out images' stratified order (`eval_images`), the
+    number of classes and the output folder."""
+    data = _as_split(data)
+    dls = data.dls(bs=cfg.bs, device=device, seed=0, num_workers=cfg.num_workers)
+    return dls, dict(data=data, cfg=cfg, device=device, eval_seed=EVAL_SEED, eval_order=stratified_order(data.y_valid, EVAL_SEED),
+                     n_classes=data.n_classes, out=Path(cfg.out))
 
 # %% ../nbs/12_experiment.ipynb #9136a345
 def _tasks(cfg: ExperimentConfig, runs) -> list:
@@ -1165,13 +1356,13 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
 
 # %% ../nbs/12_experiment.ipynb #9b6ac303
 def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False) -> dict:
-    xt, xv = data[0], data[2]
     dls, ctx = experiment_context(cfg, data, device)
     on_main(write_data_info, cfg, data)
     runs = [(a, s) for a in cfg.arms for s in cfg.seed_list]
     tasks = _tasks(cfg, runs)
     print(f"spectral_align experiment: {len(cfg.arms)} arm(s) × {cfg.seeds} seed(s) on {cfg.data} data "
-          f"({len(xt)} train / {len(xv)} held-out images, {tuple(xt.shape[1:])}), device {device}"
+          f"({data.n_train} train / {data.n_valid} held-out images, {data.image_shape}"
+          f"{'' if data.in_memory else ', streamed from disk'}), device {device}"
           + (f" × {world_size()} processes" if world_size() > 1 else "") +
           f"; {len(tasks)} task(s) to run, results in {cfg.out}", file=file, flush=True)
     prog = _Progress(tasks, file)
@@ -1179,11 +1370,10 @@ def _run(cfg: ExperimentConfig, file, device, data, measures, write, quiet=False
     prog.close()
     return on_main(finish_outputs, cfg, file, write)
 
-def write_data_info(cfg: ExperimentConfig, data: tuple) -> Path:
-    "Write `OUT/data.json`: what the runs were trained and measured on (kind, path, image counts and shape, classes)."
-    xt, yt, xv, yv, n_classes = data
-    info = dict(data=cfg.data, data_path=cfg.data_path, n_train=len(xt), n_valid=len(xv), image_shape=list(xt.shape[1:]),
-                n_classes=int(n_classes), synthetic=cfg.data == "builtin")
+def write_data_info(cfg: ExperimentConfig, data: DataSplit) -> Path:
+    """Write `OUT/data.json`: what the runs were trained and measured on (kind, path, image counts and shape, class
+    names and the images per class of both sets, augmentation, storage; `DataSplit.info`)."""
+    info = dict(data=cfg.data, data_path=cfg.data_path, **_as_split(data).info(), synthetic=cfg.data == "builtin")
     p = Path(cfg.out) / "data.json"
     tmp = p.with_suffix(".tmp"); tmp.write_text(json.dumps(info, indent=1)); os.replace(tmp, p)
     return p
@@ -1256,36 +1446,51 @@ def read_measure_file(path, arm: str, seed: int, name: str) -> pd.DataFrame:
     return df.assign(seed=num["seed"].astype(int), param=num["param"].astype(float), value=num["value"].astype(float))
 
 # %% ../nbs/12_experiment.ipynb #d555cf21
-def check_before_run(cfg: ExperimentConfig, data) -> None:
-    """Check what `cfg` needs beyond its own values, on its `data` `(x_train, y_train, x_test, y_test, n_classes)`,
-    before anything is trained or written; a problem is a `ValueError` naming the key."""
+_READ_ERRORS = (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError)
+
+def _check_neural(cfg: ExperimentConfig) -> None:
+    "The brain data `cfg.neural` (a V4 folder or the 92-image set) and its split, read now; a problem names `neural`."
+    what = "V4 recordings" if is_v4_folder(cfg.neural) else "a brain RDM set"
+    try:
+        if not is_v4_folder(cfg.neural): brain_set(cfg.neural)
+        brain_split(cfg)
+    except _READ_ERRORS as e:
+        raise ValueError(f"`neural` {cfg.neural!r} cannot be read as {what} ({type(e).__name__}: {e})") from None
+    except ValueError as e: raise ValueError(f"`neural` {cfg.neural!r}: {e}") from None
+
+def _check_target(a: str, p: dict) -> None:
+    "The neural target file or folder of arm `a` (resolved parameters `p`), read now; a problem names its key."
+    t = p.get("target")
+    if not isinstance(t, str) or t in TARGET_SOURCES: return
+    from spectral_align.neural import load_v4, make_target
+    try:
+        if is_v4_folder(t):                                   # only the responses and image keys: no image decoded
+            key = ("v4-keys", str(Path(t).resolve()))
+            if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_v4(t, images=False, repeats=False)
+            return
+        target = make_target(t, rdm=p.get("rdm", "human"))
+    except _READ_ERRORS as e:
+        raise ValueError(f"`arm_params.{a}.target` {t!r} cannot be read ({type(e).__name__}: {e})") from None
+    except ValueError as e: raise ValueError(f"`arm_params.{a}.target` {t!r}: {e}") from None
+    if a == "guidance" and not target.has_responses:
+        raise ValueError(f"`arm_params.guidance.target` {t!r} holds no responses (only an RDM); neural guidance trains its "
+                         "predictor on responses")
+
+def check_before_run(cfg: ExperimentConfig, data: DataSplit) -> None:
+    """Check what `cfg` needs beyond its own values, on its `data` (the `DataSplit` of `experiment_data`), before
+    anything is trained or written: each arm's front end on two held-out images (`_check_front_ends`), the labels, the
+    attack radii, the brain data and the arms' neural targets. A problem is a `ValueError` naming the key."""
     _check_cfg(cfg)
-    if not isinstance(data, (tuple, list)) or len(data) < 5 or not all(isinstance(t, torch.Tensor) for t in data[:4]):
-        raise ValueError(f"`data` must be (x_train, y_train, x_test, y_test, n_classes) as experiment_data returns; got {describe(data)}")
-    xt, yt, xv, yv, n_classes = data[:5]
-    _check_front_ends(cfg, xt[:2])
-    check_classes(yt, yv, n_classes, names=("training labels", "held-out labels"), max_classes=MAX_CLASSES,
-                  same_classes=cfg.data != "builtin")        # built-in held-out images are a random draw
+    data = _as_split(data)
+    _check_front_ends(cfg, data)
+    check_classes(data.y_train, data.y_valid, data.n_classes, names=("training labels", "held-out labels"),
+                  max_classes=MAX_CLASSES, same_classes=cfg.data != "builtin")   # built-in held-out images: a random draw
     from spectral_align.attacks import check_eps
     if {"pgd", "minimal"} & set(cfg.measures) and cfg.eps_space == "pixel":
         for norm, eps, key in (("inf", cfg.eps_linf, "eps_linf"), ("2", cfg.eps_l2, "eps_l2")):
-            for e in eps: check_eps(e, norm, tuple(xv.shape), key)
-    if cfg.neural is not None:
-        try: brain_set(cfg.neural); brain_split(cfg)
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
-            raise ValueError(f"`neural` {cfg.neural!r} cannot be read as a brain RDM set ({type(e).__name__}: {e})") from None
-        except ValueError as e: raise ValueError(f"`neural` {cfg.neural!r}: {e}") from None
-    for a in cfg.arms:
-        p = get_arm(a).resolve(cfg.arm_params.get(a) or {})
-        t = p.get("target")
-        if not isinstance(t, str) or t in TARGET_SOURCES: continue
-        from spectral_align.neural import make_target
-        try: target = make_target(t, rdm=p.get("rdm", "human"))
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
-            raise ValueError(f"`arm_params.{a}.target` {t!r} cannot be read ({type(e).__name__}: {e})") from None
-        except ValueError as e: raise ValueError(f"`arm_params.{a}.target` {t!r}: {e}") from None
-        if a == "guidance" and target.responses is None:
-            raise ValueError(f"`arm_params.guidance.target` {t!r} holds no responses (only an RDM); neural guidance trains its predictor on responses")
+            for e in eps: check_eps(e, norm, (data.n_valid, *data.image_shape), key)
+    if cfg.neural is not None: _check_neural(cfg)
+    for a in cfg.arms: _check_target(a, get_arm(a).resolve(cfg.arm_params.get(a) or {}))
 
 # %% ../nbs/12_experiment.ipynb #17662436
 LAUNCHERS = ("sequential", "local", "slurm")

@@ -15,9 +15,9 @@ from .spectra import radial_freq, nyquist
 
 # %% auto #0
 __all__ = ['MAX_CPI', 'MAX_FWHM_OCTAVES', 'MAX_ORDER', 'MAX_BLUR_SIGMA', 'FILTER_KINDS', 'CUTOFF_UNITS', 'HUMAN_CHANNEL_CENTER',
-           'HUMAN_CHANNEL_FWHM', 'BANDS', 'FILTERS', 'fourier_filter', 'FourierFilter', 'Complement', 'LowPass',
-           'HighPass', 'BandPass', 'fwhm_to_sigma', 'LogGaussianBand', 'HumanChannel', 'GaussianBlur', 'SteeringBand',
-           'steering_front_end', 'make_filter']
+           'HUMAN_CHANNEL_FWHM', 'BANDS', 'CHANNEL_SCALES', 'FILTERS', 'fourier_filter', 'FourierFilter', 'Complement',
+           'LowPass', 'HighPass', 'BandPass', 'fwhm_to_sigma', 'LogGaussianBand', 'HumanChannel', 'GaussianBlur',
+           'SteeringBand', 'steering_front_end', 'make_filter']
 
 # %% ../nbs/01_filters.ipynb #a72f5401
 def _fft_dtype(dtype):
@@ -205,13 +205,16 @@ class GaussianBlur(nn.Module):
 
 # %% ../nbs/01_filters.ipynb #9fec8e42
 BANDS = ("lsf", "channel", "lsf+channel")
+CHANNEL_SCALES = ("published", "scaled", "nyquist")   # the channel centre: as published (c/img) | size-scaled | the old rule
 
 class SteeringBand(FourierFilter):
-    """Spectral-steering band as a radial gain: 'lsf' (Gaussian low-pass, `lsf_cutoff` % of Nyquist), 'channel'
-    (`HumanChannel`, `channel_center` c/img at `ref_size` px, `channel_fwhm` octaves) or 'lsf+channel' (the larger
-    gain); `floor` + (1 − `floor`)·gain; the mean (DC) passes with gain `dc_gain` (None: the band's own gain there)."""
+    """Spectral-steering band as a radial gain: 'lsf' (Gaussian low-pass, `lsf_cutoff` % of Nyquist), 'channel' (the human
+    channel, log-Gaussian: `channel_center` c/img, `channel_fwhm` octaves; `channel_scale` 'published' keeps the centre at
+    every size, 'scaled' moves it to `channel_center`·size/`ref_size` (an assumption), 'nyquist' scales only above
+    Nyquist, the old rule) or 'lsf+channel' (the larger gain); `floor` + (1 − `floor`)·gain; the mean (DC) passes with
+    gain `dc_gain` (None: the band's own gain there)."""
     def __init__(self, band: str = "lsf", lsf_cutoff: float = 25.0, channel_center: float = 39.6, channel_fwhm: float = 1.0,
-                 floor: float = 0.0, ref_size: int = 224, dc_gain: float | None = 1.0):
+                 floor: float = 0.0, ref_size: int = 224, dc_gain: float | None = 1.0, channel_scale: str = "published"):
         super().__init__()
         self.band = check_choice(band, "band", BANDS)
         check_number(lsf_cutoff, "lsf_cutoff", low=0, high=100, low_inclusive=False)
@@ -221,34 +224,39 @@ class SteeringBand(FourierFilter):
         self.lsf_cutoff, self.channel_center, self.channel_fwhm = float(lsf_cutoff), float(channel_center), float(channel_fwhm)
         self.ref_size = int(ref_size)
         self.dc_gain = None if dc_gain is None else float(check_number(dc_gain, "dc_gain", low=0, high=1))
+        self.channel_scale = check_choice(channel_scale, "channel_scale", CHANNEL_SCALES)
+
+    def _channel_center(self, nyq) -> float:
+        "The channel centre (c/img) on images with Nyquist `nyq`, by `channel_scale`."
+        if self.channel_scale == "published": return self.channel_center
+        if self.channel_scale == "scaled": return self.channel_center * round(2 * float(nyq)) / self.ref_size
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="HumanChannel: centre")
+            return float(self.channel._center(nyq))
 
     def _gain(self, r, nyq):
         parts = []
         if self.band in ("lsf", "lsf+channel"): parts.append(self.lsf._gain(r, nyq))
         if self.band in ("channel", "lsf+channel"):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="HumanChannel: centre")
-                parts.append(self.channel._gain(r, nyq))
+            parts.append(LogGaussianBand(self._channel_center(nyq), self.channel_fwhm)._gain(r, nyq))
         g = parts[0] if len(parts) == 1 else torch.maximum(*parts)
         g = self.floor + (1 - self.floor) * g
         return g if self.dc_gain is None else torch.where(r == 0, torch.full_like(g, self.dc_gain), g)
 
     def channel_center_cpi(self, size: int) -> float:
-        "The channel's centre in cycles/image for `size`-px images."
+        "The channel's centre in cycles/image for `size`-px images (by `channel_scale`; above Nyquist it is not moved unless asked)."
         check_number(size, "size", low=2, integer=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return float(self.channel._center(nyquist(size)))
+        return float(self._channel_center(nyquist(size)))
 
     def spec(self) -> dict:
         "The JSON spec from which `models.build_front_end` rebuilds this filter (`dc_gain` only when it is not 1)."
         return {"name": "steering_band", "band": self.band, "lsf_cutoff": self.lsf_cutoff, "channel_center": self.channel_center,
-                "channel_fwhm": self.channel_fwhm, "floor": self.floor, "ref_size": self.ref_size,
+                "channel_fwhm": self.channel_fwhm, "floor": self.floor, "ref_size": self.ref_size, "channel_scale": self.channel_scale,
                 **({} if self.dc_gain == 1 else {"dc_gain": self.dc_gain})}
 
     def extra_repr(self):
         return (f"band={self.band!r}, lsf_cutoff={self.lsf_cutoff:g}% of Nyquist, channel_center={self.channel_center:g} c/img "
-                f"at {self.ref_size} px, floor={self.floor:g}" + ("" if self.dc_gain == 1 else f", dc_gain={self.dc_gain}"))
+                f"({self.channel_scale}), floor={self.floor:g}" + ("" if self.dc_gain == 1 else f", dc_gain={self.dc_gain}"))
 
 
 # %% ../nbs/01_filters.ipynb #60e8522c

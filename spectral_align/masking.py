@@ -21,10 +21,10 @@ from .core import check_model, check_labels, model_device, eval_mode, check_fini
 
 # %% auto #0
 __all__ = ['NOISE_SDS', 'BAND_C0', 'N_BANDS', 'CBM_CONTRAST', 'CBM_MEAN', 'CBM_EPS', 'PAPER_RMS_RATIO', 'CHANCE16',
-           'CATEGORIES16', 'NOISE_KINDS', 'PROTOCOL_SIZE', 'PROTOCOLS', 'SCALED_CONTRAST', 'pyramid_height',
-           'laplacian_pyramid', 'recon_level', 'masking_bands', 'true_cpi', 'pyramid_label', 'band_noise',
-           'reduce_contrast', 'cbm_stimuli', 'category_probs', 'CategoryReadout', 'trial_key', 'check_noise_sds',
-           'masking_protocol', 'masking_accuracy']
+           'CATEGORIES16', 'NOISE_KINDS', 'PROTOCOL_SIZE', 'PROTOCOLS', 'SCALED_CONTRAST', 'JPEG_QUALITY',
+           'pyramid_height', 'laplacian_pyramid', 'recon_level', 'masking_bands', 'true_cpi', 'pyramid_label',
+           'band_noise', 'reduce_contrast', 'gray_contrast_augment', 'cbm_stimuli', 'jpeg_roundtrip', 'category_probs',
+           'CategoryReadout', 'trial_key', 'check_noise_sds', 'masking_protocol', 'masking_accuracy']
 
 # %% ../nbs/05_masking.ipynb #34b054ff
 NOISE_SDS = (0.0, 0.02, 0.04, 0.08, 0.16)   # noise standard deviations (image in [0, 1])
@@ -41,6 +41,7 @@ NOISE_KINDS = ("pyramid", "octave")         # the published Laplacian-pyramid no
 PROTOCOL_SIZE = 224                         # image side of the published protocol, pixels
 PROTOCOLS = ("subramanian2023", "scaled")   # the published protocol; its adaptation to other image sizes
 SCALED_CONTRAST = 0.4                       # contrast of the `scaled` protocol (noise SDs scaled with it)
+JPEG_QUALITY = 75                           # the published stimuli were saved as JPEG files at PIL's default quality
 
 # %% ../nbs/05_masking.ipynb #f6080994
 _BINOM5 = (1.0, 4.0, 6.0, 4.0, 1.0)    # pyrtools' 'binom5' filter, scaled by √2/16 (its default for Laplacian pyramids)
@@ -197,7 +198,7 @@ def _octave_table(size, bands, c0, n_bands, warn):
     return df
 
 def _band_table(size: int, bands=None, c0: float | None = None, n_bands: int = N_BANDS, warn: bool = True,
-                kind: str = "octave") -> pd.DataFrame:
+                kind: str = "pyramid") -> pd.DataFrame:
     check_number(size, "size", low=2, high=_MAX_SIZE, integer=True)
     check_number(n_bands, "n_bands", low=1, high=_MAX_BANDS, integer=True)
     check_choice(kind, "kind", NOISE_KINDS)
@@ -205,14 +206,14 @@ def _band_table(size: int, bands=None, c0: float | None = None, n_bands: int = N
     return (_pyramid_table if kind == "pyramid" else _octave_table)(int(size), bands, c0, int(n_bands), warn)
 
 def masking_bands(size: int, bands=None, c0: float | None = None, n_bands: int = N_BANDS, warn: bool = True,
-                  kind: str = "octave") -> pd.DataFrame:
+                  kind: str = "pyramid") -> pd.DataFrame:
     """The noise bands of `size`-px square images: columns `k`, `center_cpi` (the band's label), `low_cpi`, `high_cpi`
     (the nominal octave around it), `true_cpi` (where the band's power is centred) and, for pyramid noise, `level`.
 
-    `kind='octave'`: band k is the exact octave `[c/√2, c·√2)` around `c = c0·2^k` (`c0` default 1.75 cycles/image);
-    `true_cpi` equals the label. `kind='pyramid'`: band k is level `n_bands − 1 − k` of a Laplacian pyramid, labelled
-    as published, `(size/2)/2^level` cycles/image (so `c0` is fixed by `size`; 1.75 at 224 px); `true_cpi` is the centre
-    of its power on a log-frequency axis, about 0.4× the label. `bands=None` keeps every band that fits (the others are
+    `kind='pyramid'` (the published noise, the default): band k is level `n_bands − 1 − k` of a Laplacian pyramid,
+    labelled as published, `(size/2)/2^level` cycles/image (so `c0` is fixed by `size`; 1.75 at 224 px); `true_cpi` is
+    the centre of its power on a log-frequency axis, about 0.5× the label. `kind='octave'`: band k is the exact octave
+    `[c/√2, c·√2)` around `c = c0·2^k` (`c0` default 1.75 cycles/image); `true_cpi` equals the label. `bands=None` keeps every band that fits (the others are
     in `df.attrs['dropped']` and, if `warn`, a warning); explicit `bands` (indices k) must all fit.
     Limits: `size` ≤ 16384 px, `n_bands` ≤ 16."""
     return _band_table(size, bands, c0, n_bands, warn, kind)
@@ -341,12 +342,12 @@ _MAX_N = 2 ** 20        # noise images drawn by one call
 
 def band_noise(n: int, size: int, band, sd, seed: int | torch.Generator = 0, device=None,
                dtype=torch.float32, c0: float | None = None, n_bands: int = N_BANDS,
-               rms_ratio: float | None = None, kind: str = "octave") -> torch.Tensor:
+               rms_ratio: float | None = None, kind: str = "pyramid") -> torch.Tensor:
     """`n` images (n ≤ 2^20; shape (n, 1, size, size)) of Gaussian noise in band `band` (k, or one k per image).
 
-    `kind='octave'`: white noise filtered to the exact octave band, each image's RMS exactly `rms_ratio·sd`
-    (default 0.943·sd), zero mean, no power outside the band. `kind='pyramid'`: the published noise, white noise of SD
-    `sd` → Laplacian pyramid → the band's level alone → RMS set to that of the pyramid's finest level (≈ 0.943·sd).
+    `kind='pyramid'` (the default): the published noise, white noise of SD `sd` → Laplacian pyramid → the band's level
+    alone → RMS set to that of the pyramid's finest level (≈ 0.943·sd). `kind='octave'`: white noise filtered to the
+    exact octave band, each image's RMS exactly `rms_ratio·sd` (default 0.943·sd), zero mean, no power outside the band.
     `sd` a number or one per image; `seed` an int or a `torch.Generator` on `device`. Bands as in `masking_bands`."""
     check_number(n, "n", low=1, high=_MAX_N, integer=True)
     ratio = _rms_ratio(check_choice(kind, "kind", NOISE_KINDS), rms_ratio)
@@ -358,8 +359,8 @@ def band_noise(n: int, size: int, band, sd, seed: int | torch.Generator = 0, dev
     return _Noise(kind, size, bands, device, fd, ratio)(sd.to(fd), row, make_generator(seed, device)).unsqueeze(1).to(dtype)
 
 # %% ../nbs/05_masking.ipynb #8fbc4c78
-def _contrast(x: torch.Tensor, contrast: float, mean: float) -> torch.Tensor:
-    "Luma (as `to_grayscale`) of checked images (B, C, H, W), contrast reduced per image: (B, H, W)."
+def _contrast(x: torch.Tensor, contrast, mean: float) -> torch.Tensor:
+    "Luma (as `to_grayscale`) of checked images (B, C, H, W), contrast reduced per image (`contrast` a number or (B, 1, 1)): (B, H, W)."
     xf = x.to(_fdtype(x.dtype))
     g = xf[:, 0] if xf.shape[1] == 1 else xf[:, 0] * LUMA_WEIGHTS[0] + xf[:, 1] * LUMA_WEIGHTS[1] + xf[:, 2] * LUMA_WEIGHTS[2]
     return (g - g.mean((-2, -1), keepdim=True)).mul_(contrast).add_(mean)
@@ -370,6 +371,25 @@ def reduce_contrast(x: torch.Tensor, contrast: float = CBM_CONTRAST, mean: float
     check_number(contrast, "contrast", low=0)
     check_number(mean, "mean", low=0, high=1)
     return _contrast(x, contrast, mean).unsqueeze(1).to(x.dtype)
+
+# %% ../nbs/05_masking.ipynb #8818f42a
+def gray_contrast_augment(x: torch.Tensor, p: float = 0.5, low: float = CBM_CONTRAST, high: float = 1.0,
+                          mean: float = CBM_MEAN, seed: int | torch.Generator = 0) -> torch.Tensor:
+    """Images `x` (B, C, H, W) in [0, 1] with a share `p` of them (each with probability `p`) shown as the masking
+    protocol shows images without noise: luma in every channel, contrast reduced by a factor drawn log-uniformly from
+    [`low`, `high`] around mean luminance `mean` (`(g − mean(g))·c + mean`), clipped to [0, 1]; the others unchanged.
+    `seed` an int or a `torch.Generator` on `x`'s device. A training augmentation, not part of the published protocol."""
+    check_images(x, channels=(1, 3))
+    check_number(p, "p", low=0, high=1)
+    check_number(low, "low", low=0, high=1, low_inclusive=False)
+    check_number(high, "high", low=low, high=1)
+    check_number(mean, "mean", low=0, high=1)
+    g = make_generator(seed, x.device)
+    on = torch.rand(len(x), generator=g, device=x.device) < p
+    u = torch.rand(len(x), generator=g, device=x.device, dtype=torch.float64)
+    c = torch.exp(math.log(low) + u * (math.log(high) - math.log(low))).to(_fdtype(x.dtype))
+    v = _contrast(x, c[:, None, None], mean).clamp_(0, 1).unsqueeze(1).expand_as(x).to(x.dtype)
+    return torch.where(on[:, None, None, None], v, x)
 
 # %% ../nbs/05_masking.ipynb #b1d18d85
 def _redraw(gray: torch.Tensor, sd: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -397,6 +417,22 @@ def _fix_oob(gray: torch.Tensor, noise: torch.Tensor | None, sd: torch.Tensor | 
             out[redo] = gray[redo] + _redraw(gray[redo], sds, g)
     return out, cnt
 
+def _jpeg(v: torch.Tensor, quality: int) -> torch.Tensor:
+    """Images `v` ((N, H, W) gray or (N, C, H, W), C in 1, 3) in [0, 1] written as 8-bit JPEG at `quality` and read back, as the
+    published stimuli were: rounded to 8 bits as torchvision's `save_image` does, encoded and decoded by PIL (libjpeg)
+    on the CPU, one image at a time (a file format has no batch), returned on `v`'s device in its dtype."""
+    import io
+    from PIL import Image
+    four = v if v.ndim == 4 else v.unsqueeze(1)
+    u8 = four.detach().to("cpu", torch.float32).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    def roundtrip(a):
+        buf = io.BytesIO()
+        Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(buf, format="JPEG", quality=int(quality))
+        return np.asarray(Image.open(io.BytesIO(buf.getvalue())))
+    out = torch.from_numpy(np.stack([roundtrip(a) for a in u8])).reshape(u8.shape).permute(0, 3, 1, 2)
+    out = out.to(v.device, _fdtype(v.dtype)).div_(255)
+    return (out if v.ndim == 4 else out[:, 0]).to(v.dtype)
+
 def _stimuli(gray, sd, row, noise, g, oob, eps):
     """Stimuli (G·b, H, W) from contrast-reduced images `gray` (b, H, W), each repeated G = len(sd)/b times with
     noise SDs `sd` and band rows `row` (`noise` a `_Noise`); and the pixels moved into [0, 1] per stimulus (None: none)."""
@@ -413,20 +449,23 @@ def _stimuli(gray, sd, row, noise, g, oob, eps):
 def cbm_stimuli(x: torch.Tensor, noise_sd, band, seed: int | torch.Generator = 0, *, contrast: float = CBM_CONTRAST,
                 mean: float = CBM_MEAN, oob: str = "paper", eps: float = CBM_EPS, channels: int | None = None,
                 c0: float | None = None, n_bands: int = N_BANDS, rms_ratio: float | None = None,
-                kind: str = "octave") -> torch.Tensor:
+                kind: str = "pyramid", jpeg_quality: int = 0) -> torch.Tensor:
     """Critical-band-masking stimuli from square images `x` (B, C, H, W) in [0, 1], on `x`'s device.
 
     Grayscale, contrast reduced (`reduce_contrast`), plus noise of SD `noise_sd` in band `band` (each a number or one
-    value per image) of `kind` 'octave' or 'pyramid' (see `band_noise`) drawn from `seed`. Pixels pushed out of
-    [0, 1]: `oob='paper'` does what the published code does (the pixel lands at `eps` / `1 − eps`; where that would
-    need an image pixel outside [0, 1], the noise is redrawn from N(0, sd²) until the sum fits), `'clip'` clamps.
-    Returns `channels` (default: C) identical channels, in `x`'s dtype."""
+    value per image) of `kind` 'pyramid' (the published noise, the default) or 'octave' (see `band_noise`) drawn from
+    `seed`. Pixels pushed out of [0, 1]: `oob='paper'` does what the published code does (the pixel lands at `eps` /
+    `1 − eps`; where that would need an image pixel outside [0, 1], the noise is redrawn from N(0, sd²) until the sum
+    fits), `'clip'` clamps. `jpeg_quality` 1–100 then saves each stimulus as an 8-bit JPEG file at that quality and reads
+    it back, as the published stimuli were (75; see `jpeg_roundtrip`); 0 (the default here) returns the stimuli as
+    computed. Returns `channels` (default: C) identical channels, in `x`'s dtype."""
     check_images(x, channels=(1, 3))
     _check_square(x)
     check_number(contrast, "contrast", low=0)
     check_number(mean, "mean", low=0, high=1)
     check_choice(oob, "oob", ("paper", "clip"))
     check_number(eps, "eps", low=0, high=0.5)
+    check_number(jpeg_quality, "jpeg_quality", low=0, high=100, integer=True)
     ratio = _rms_ratio(check_choice(kind, "kind", NOISE_KINDS), rms_ratio)
     channels = x.shape[1] if channels is None else check_choice(channels, "channels", (1, 3))
     size = x.shape[-1]
@@ -440,8 +479,18 @@ def cbm_stimuli(x: torch.Tensor, noise_sd, band, seed: int | torch.Generator = 0
     for a in range(0, len(x), step):
         sl = slice(a, a + step)
         v, _ = _stimuli(_contrast(x[sl], contrast, mean), sd[sl], row[sl], noise, g, oob, eps)
-        out[sl] = v.unsqueeze(1)
+        out[sl] = (_jpeg(v, jpeg_quality) if jpeg_quality else v).unsqueeze(1)
     return out
+
+# %% ../nbs/05_masking.ipynb #2fa3e6cf
+def jpeg_roundtrip(x: torch.Tensor, quality: int = JPEG_QUALITY) -> torch.Tensor:
+    """Images `x` (B, C, H, W), C in (1, 3), in [0, 1] saved as 8-bit JPEG files at `quality` (1–100) and read back,
+    as the published critical-band-masking stimuli were (torchvision's `save_image`: ×255 rounded; PIL's JPEG at its
+    default quality 75). One channel is a grayscale JPEG, three channels a colour JPEG (PIL's defaults, 4:2:0). Encoded on
+    the CPU by PIL; returned on `x`'s device, in its dtype: multiples of 1/255."""
+    check_images(x, channels=(1, 3))
+    check_number(quality, "quality", low=1, high=100, integer=True)
+    return _jpeg(x, int(quality))
 
 # %% ../nbs/05_masking.ipynb #8fe55662
 def _parse_map(class_to_category, categories=None) -> tuple[list, list]:
@@ -522,12 +571,13 @@ def check_noise_sds(noise_sds, name: str = "noise_sds") -> tuple:
 def _masking_hits(model, x, y, sds, noise, K, g, bs, n_repeats, channels, stim):
     """Correctness (L, K, n_repeats, n) of `model` (in eval mode, no grad) on every stimulus of images `x` with labels `y`
     (`y` on the model's device; `x` is moved there a batch at a time), and the pixels moved into [0, 1] per condition (L, K).
-    `noise`: a `_Noise` for the K bands; `stim`: contrast, mean, oob, eps."""
+    `noise`: a `_Noise` for the K bands; `stim`: contrast, mean, oob, eps, jpeg (quality, 0: none)."""
     L, n, size = len(sds), len(x), x.shape[-1]
     conds = [(i, j) for i, s in enumerate(sds) if s > 0 for j in range(K)]      # the noisy conditions
     hit = torch.zeros(L, K, n_repeats, n, dtype=torch.bool)
     moved = torch.zeros(L, K, dtype=torch.float64)
     def correct(v, ys):    # v: (N, H, W) stimuli → correctness (N,) on the CPU; model_logits casts to the model's dtype
+        if stim["jpeg"]: v = _jpeg(v, stim["jpeg"])
         v = v.unsqueeze(1).expand(-1, channels, -1, -1)
         return torch.cat([model_logits(model, v[i:i + bs]).argmax(1) for i in range(0, len(v), bs)]).eq(ys).cpu()
     for a in range(0, n, bs):
@@ -553,14 +603,16 @@ def _masking_hits(model, x, y, sds, noise, K, g, bs, n_repeats, channels, stim):
     return hit, moved
 
 # %% ../nbs/05_masking.ipynb #a33b9d95
-def masking_protocol(size: int, protocol: str = "auto", kind: str = "pyramid") -> dict:
+def masking_protocol(size: int, protocol: str = "subramanian2023", kind: str = "pyramid") -> dict:
     """The settings of a named critical-band-masking protocol for `size`-px images, as keyword arguments of `masking_accuracy`.
 
-    `'subramanian2023'`: the published protocol unchanged (noise SDs 0–0.16, contrast 0.2, mean 0.449, band labels
-    1.75·2^k cycles/image at 224 px). `'scaled'`: its adaptation to other image sizes: the bands at the same
-    fraction of Nyquist (labels 1.75·2^k·size/224), contrast 0.4 and noise SDs doubled (the same noise-to-contrast
-    ratios). `'auto'`: 'subramanian2023' at 224 px, 'scaled' otherwise. Returns `protocol`, `kind`, `noise_sds`,
-    `contrast`, `mean`, `c0` (None: the kind's own) and `deviations`: one sentence per departure from the published protocol."""
+    `'subramanian2023'` (the default): the published protocol unchanged (noise SDs 0–0.16, contrast 0.2, mean 0.449,
+    band labels 1.75·2^k cycles/image at 224 px, stimuli saved as JPEG at quality 75). `'scaled'`, by name only: an
+    assumption-laden adaptation to other image sizes: the bands at the same fraction of Nyquist (labels
+    1.75·2^k·size/224), contrast 0.4 and noise SDs doubled (the same noise-to-contrast ratios). `'auto'` (read from old
+    configs): 'subramanian2023' at 224 px, 'scaled' otherwise. Returns `protocol`, `kind`, `noise_sds`, `contrast`,
+    `mean`, `c0` (None: the kind's own), `jpeg_quality`, `deviations` (one sentence per departure from the published
+    protocol) and `assumption` (None for the published protocol; for 'scaled', what it assumes)."""
     check_number(size, "size", low=5, high=_MAX_SIZE, integer=True)
     check_choice(protocol, "protocol", PROTOCOLS + ("auto",))
     check_choice(kind, "kind", NOISE_KINDS)
@@ -570,8 +622,10 @@ def masking_protocol(size: int, protocol: str = "auto", kind: str = "pyramid") -
     if protocol == "subramanian2023":
         if size != PROTOCOL_SIZE:
             dev.append(f"the published protocol applied to {size}-px images (it was made for {PROTOCOL_SIZE} px): bands that do "
-                       "not fit the image are dropped")
-        return dict(protocol=protocol, kind=kind, noise_sds=NOISE_SDS, contrast=CBM_CONTRAST, mean=CBM_MEAN, c0=None, deviations=dev)
+                       "not fit the image are dropped" + ("; the pyramid's bands sit at size/224 of the published labels"
+                                                           if kind == "pyramid" else ""))
+        return dict(protocol=protocol, kind=kind, noise_sds=NOISE_SDS, contrast=CBM_CONTRAST, mean=CBM_MEAN, c0=None,
+                    jpeg_quality=JPEG_QUALITY, deviations=dev, assumption=None)
     f = size / PROTOCOL_SIZE
     sds = tuple(round(s * SCALED_CONTRAST / CBM_CONTRAST, 10) for s in NOISE_SDS)
     if size != PROTOCOL_SIZE:
@@ -580,26 +634,29 @@ def masking_protocol(size: int, protocol: str = "auto", kind: str = "pyramid") -
     dev += [f"contrast {SCALED_CONTRAST:g} instead of {CBM_CONTRAST:g}, so that models trained at full contrast stay above chance without noise",
             f"noise SDs {list(sds)} instead of {list(NOISE_SDS)}: scaled with the contrast, so noise SD / image contrast is as published"]
     return dict(protocol=protocol, kind=kind, noise_sds=sds, contrast=SCALED_CONTRAST, mean=CBM_MEAN,
-                c0=None if kind == "pyramid" else BAND_C0 * f, deviations=dev)
+                c0=None if kind == "pyramid" else BAND_C0 * f, jpeg_quality=JPEG_QUALITY, deviations=dev,
+                assumption=("the 'scaled' protocol is an assumption, not the published protocol: it assumes that a "
+                            f"{size}-px image at twice the published contrast is read like a 224-px image at 0.2"))
 
 # %% ../nbs/05_masking.ipynb #9c587c16
 def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=None, bands=None, seed: int | torch.Generator = 0,
                      bs: int = 256, n_repeats: int = 1, *, kind: str = "pyramid", protocol: str = "subramanian2023",
                      contrast: float | None = None, mean: float | None = None, oob: str = "paper", eps: float = CBM_EPS,
                      channels: int | None = None, c0: float | None = None, n_bands: int = N_BANDS,
-                     rms_ratio: float | None = None, return_trials: bool = False):
+                     rms_ratio: float | None = None, jpeg_quality: int | None = None, return_trials: bool = False):
     """Accuracy of `model` on critical-band-masking stimuli of square images `x` (B, C, H, W) with labels `y`.
 
-    `protocol` ('subramanian2023', the published one; 'scaled' for other image sizes; 'auto' picks by size; see
-    `masking_protocol`) sets `noise_sds`, `contrast`, `mean` and `c0` unless they are given; `kind` is the noise,
-    'pyramid' (published) or 'octave'. Every image in every condition: noise SD × band in `bands` (None: all that
+    `protocol` ('subramanian2023', the published one and the default; 'scaled', an adaptation to other image sizes, by
+    name only; see `masking_protocol`) sets `noise_sds`, `contrast`, `mean`, `c0` and `jpeg_quality` (75: every stimulus
+    saved as an 8-bit JPEG and read back, as published; 0: none) unless they are given; `kind` is the noise,
+    'pyramid' (published, the default) or 'octave'. Every image in every condition: noise SD × band in `bands` (None: all that
     fit; the dropped ones are warned about and listed in `df.attrs['dropped_bands']`), `n_repeats` (≤ 1000) noise draws
     each, from one generator seeded by `seed` (same seed and `bs` → same numbers; `bs` ≤ 2^20 images per forward
     pass; at most 1000 noise SDs). The model must have finite weights and give finite logits; images of any floating
     dtype are cast to the model's. Other stimulus options as in `cbm_stimuli`. Returns one row per condition:
     `noise_sd`, `band`, `center_cpi` (the band's label), `low_cpi`, `high_cpi`, `true_cpi` (where its power is centred),
     `accuracy` (fraction), `n_correct`, `n`, `oob_fraction` (share of pixels moved into [0, 1]); `df.attrs` holds
-    `size`, `kind`, `protocol`, `c0`, `contrast`, `mean`, `noise_sds`, `deviations`, `dropped_bands` and `chance`
+    `size`, `kind`, `protocol`, `c0`, `contrast`, `mean`, `noise_sds`, `jpeg_quality`, `deviations`, `assumption`, `dropped_bands` and `chance`
     (1 / number of model outputs). With `return_trials`, returns `(df, trials)`: `noise{sd}freq{k}` → list of 0/1."""
     import pandas as pd
     check_finite_model(model)
@@ -617,10 +674,11 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=None, bands
     check_number(n_repeats, "n_repeats", low=1, high=_MAX_REPEATS, integer=True)
     check_choice(oob, "oob", ("paper", "clip"))
     check_number(eps, "eps", low=0, high=0.5)
+    jpeg = p["jpeg_quality"] if jpeg_quality is None else check_number(jpeg_quality, "jpeg_quality", low=0, high=100, integer=True)
     ratio = _rms_ratio(kind, rms_ratio)
     devs = list(p["deviations"])
     for name, v, pv in (("noise SDs", list(sds), list(p["noise_sds"])), ("contrast", contrast, p["contrast"]), ("mean", mean, p["mean"]),
-                        ("oob", oob, "paper"), ("eps", eps, CBM_EPS), ("bands", bands, None)):
+                        ("oob", oob, "paper"), ("eps", eps, CBM_EPS), ("bands", bands, None), ("JPEG quality", jpeg, p["jpeg_quality"])):
         if v != pv: devs.append(f"{name} {v} given instead of the protocol's {pv}")
     channels = x.shape[1] if channels is None else check_choice(channels, "channels", (1, 3))
     bt = _band_table(size, bands, c0, n_bands, warn=True, kind=kind)
@@ -631,7 +689,7 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=None, bands
         k_out = model_logits(model, x[:1].to(dev)).shape[1]
         check_labels(y, n, n_classes=k_out)
         hit, moved = _masking_hits(model, x, y.to(dev), sds, noise, K, g, bs, n_repeats, channels,
-                                   dict(contrast=contrast, mean=mean, oob=oob, eps=eps))
+                                   dict(contrast=contrast, mean=mean, oob=oob, eps=eps, jpeg=int(jpeg)))
     n_tr = n * n_repeats
     nc = hit.flatten(2).sum(-1)
     df = pd.DataFrame([dict(noise_sd=s, band=int(bt.k[j]), center_cpi=float(bt.center_cpi[j]), low_cpi=float(bt.low_cpi[j]),
@@ -639,7 +697,7 @@ def masking_accuracy(model: nn.Module, x: torch.Tensor, y, noise_sds=None, bands
                             n_correct=int(nc[i, j]), n=n_tr, oob_fraction=moved[i, j].item() / (n_tr * size * size))
                        for i, s in enumerate(sds) for j in range(K)])
     df.attrs.update(size=size, kind=kind, protocol=p["protocol"], c0=float(bt.attrs["c0"]), contrast=float(contrast),
-                    mean=float(mean), noise_sds=list(sds), deviations=devs,
+                    mean=float(mean), noise_sds=list(sds), jpeg_quality=int(jpeg), deviations=devs, assumption=p["assumption"],
                     dropped_bands=list(bt.attrs["dropped"]), chance=1 / k_out)
     if not return_trials: return df
     trials = {trial_key(s, bt.k[j]): hit[i, j].flatten().int().tolist() for i, s in enumerate(sds) for j in range(K)}

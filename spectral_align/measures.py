@@ -14,19 +14,18 @@ import numpy as np
 import torch
 
 from .core import accuracy, eval_mode
-from .experiment import (register_measure, describe_measure, measure_row, eval_images, brain_set, brain_split,
-                                       aligned_to_brain_set)
+from .experiment import (register_measure, describe_measure, measure_row, eval_images, heldout_accuracy, brain_set, brain_split,
+                                       aligned_to_brain_set, brain_recordings, record_brain_split)
 
 # %% auto #0
-__all__ = ['measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd', 'measure_minimal', 'measure_masking',
-           'measure_corruptions', 'measure_neural']
+__all__ = ['CHANNEL_CRITERION', 'V4_LAYER', 'measure_clean', 'measure_hybrid', 'measure_lowpass_highpass', 'measure_pgd',
+           'measure_minimal', 'masking_rows', 'measure_masking', 'measure_corruptions', 'measure_neural']
 
 # %% ../nbs/12a_measures.ipynb #c03f4c47
 @register_measure("clean")
 def measure_clean(model, ctx) -> list:
-    "Accuracy on the held-out images."
-    x, y = eval_images(ctx, 0)
-    return [measure_row("clean_acc", accuracy(model, x, y, ctx["cfg"].bs * 2))]
+    "Accuracy on every held-out image (`experiment.heldout_accuracy`: batch by batch)."
+    return [measure_row("clean_acc", heldout_accuracy(model, ctx, ctx["cfg"].bs * 2))]
 
 @register_measure("hybrid")
 def measure_hybrid(model, ctx) -> list:
@@ -115,29 +114,38 @@ def measure_pgd(model, ctx) -> list:
         rows += [measure_row(f"pgd_{tag}_acc", r.accuracy, r.eps) for r in df.itertuples()]
         if cfg.eps_space != "pixel":
             rows += [measure_row(f"pgd_{tag}_eps_pixel", r.eps_pixel, r.eps) for r in df[df.attack != "clean"].itertuples()]
-        rows.append(measure_row(f"robust_acc_{tag}", df[df.attack != "clean"].accuracy.mean()))
+        rows.append(measure_row(f"robust_acc_{tag}", df[df.attack != "clean"].accuracy.mean()))     # package-defined
         rows.append(measure_row(f"masking_checks_passed_{tag}", float(checks.passed.all())))
         for c in checks[~checks.passed].itertuples():
             rows.append(measure_row("note_gradient_masking", float("nan"), condition=f"gradient-masking check failed ({tag}): {c.what}: "
                              f"accuracy {c.accuracy:.3f} > {c.limit:.3f} at ε = {c.eps:.4g} with {c.steps} steps"))
     return rows
 
+_MINIMAL_NOTES = {"li2023": "the published protocol of Li et al. 2023",
+                  "li2023-targeted": "the targeted variant of Li et al. 2023 (robust-arena: shuffled target labels)",
+                  "bisect": "this package's fast PGD bisection, NOT the published protocol: any label flip counts, "
+                            "over the correctly classified images only; its medians are smaller than li2023's"}
+
 @register_measure("minimal")
 def measure_minimal(model, ctx) -> list:
-    """Median minimal perturbation (L∞ and L2) and the attack success rate against ε, by the config's `minimal_protocol`:
-    'li2023' (Li et al. 2023: PGD over an ε grid plus a minimum-norm attack, success = another class with probability
-    ≥ 0.5, over all images) or 'bisect' (the fast PGD bisection, over the correctly classified images)."""
+    """Median minimal perturbation (L∞ and L2) and the attack success rate against ε, by the config's
+    `minimal_protocol`, named on every row (`protocol`): 'li2023' (Li et al. 2023: PGD over an ε grid plus a
+    minimum-norm attack, success = another class with probability ≥ 0.5, over all images), 'li2023-targeted' (the
+    same, into robust-arena's shuffled target classes) or 'bisect' (this package's fast PGD bisection over the
+    correctly classified images; not published)."""
     from spectral_align.attacks import minimal_perturbation, median_minimal_perturbation, success_curve
-    cfg, rows = ctx["cfg"], []
+    cfg, rows, p = ctx["cfg"], [], ctx["cfg"].minimal_protocol
     x, y = eval_images(ctx, cfg.n_minimal)
     for norm, tag in _NORMS:
         if not (cfg.eps_linf if norm == "inf" else cfg.eps_l2): continue
-        df = minimal_perturbation(model, x, y, norm, protocol=cfg.minimal_protocol, seed=ctx["eval_seed"], bs=cfg.bs * 2,
+        df = minimal_perturbation(model, x, y, norm, protocol=p, seed=ctx["eval_seed"], bs=cfg.bs * 2,
                                   eps_space=cfg.eps_space)
-        rows.append(measure_row(f"minimal_{tag}_median", median_minimal_perturbation(df)))
+        rows.append(measure_row(f"minimal_{tag}_median", median_minimal_perturbation(df), protocol=p))
         grid = np.linspace(0, 2 * max(cfg.eps_linf if norm == "inf" else cfg.eps_l2), 25)   # the same radii for every arm
-        rows += [measure_row(f"minimal_{tag}_success", r.success_rate, r.eps) for r in success_curve(df, eps=grid).itertuples()]
-    rows.append(measure_row("note_minimal", float("nan"), condition=f"minimal perturbation: protocol {cfg.minimal_protocol!r}"))
+        rows += [measure_row(f"minimal_{tag}_success", r.success_rate, r.eps, protocol=p)
+                 for r in success_curve(df, eps=grid).itertuples()]
+    rows.append(measure_row("note_minimal", float("nan"), protocol=p,
+                            condition=f"minimal perturbation: protocol {p!r}, {_MINIMAL_NOTES[p]}"))
     return rows
 
 
@@ -147,93 +155,142 @@ for _t, _n in (("linf", "L∞"), ("l2", "L2")):
                      "images unperturbed)", "fraction of images", 0, 1, "standard")
     describe_measure(f"pgd_{_t}_eps_pixel", f"the {_n} radius `param` of the normalised input space, in pixel units",
                      "ε, pixel units", 0)
-    describe_measure(f"robust_acc_{_t}", f"mean of pgd_{_t}_acc over the configured radii (ε = 0 excluded)",
-                     "fraction of images", 0, 1)
+    describe_measure(f"robust_acc_{_t}", f"package-defined summary: the mean of pgd_{_t}_acc over the configured radii "
+                     "(ε = 0 excluded); no paper reports this average", "fraction of images", 0, 1, "package")
     describe_measure(f"masking_checks_passed_{_t}", f"1 if every gradient-masking check of the {_n} attack passed, else 0",
                      "0 or 1", 0, 1)
-    describe_measure(f"minimal_{_t}_median", f"median {_n} minimal perturbation over the attacked images (by the "
-                     "protocol named in the minimal note)", "ε, pixel units", 0)
+    describe_measure(f"minimal_{_t}_median", f"median {_n} minimal perturbation, by the protocol in the row's "
+                     "`protocol` column: 'li2023' (Li et al. 2023, over all attacked images), 'li2023-targeted' (its "
+                     "targeted variant), or 'bisect' (this package's fast bisection over the correctly classified "
+                     "images: NOT the published measure, and smaller than li2023's)", "ε, pixel units", 0,
+                     source="Li et al. 2023")
     describe_measure(f"minimal_{_t}_success", f"share of attacked images whose minimal {_n} perturbation is at most "
-                     "ε = `param`", "fraction of images", 0, 1)
+                     "ε = `param`, by the protocol in the `protocol` column (see minimal_*_median)",
+                     "fraction of images", 0, 1, source="Li et al. 2023")
 
 # %% ../nbs/12a_measures.ipynb #65b92a59
-@register_measure("masking")
-def measure_masking(model, ctx) -> list:
-    """Masking accuracy per noise SD × band and the fitted channel (index method), under the config's masking protocol
-    (`masking.masking_protocol`: the published 224-px protocol at 224 px, its scaled form elsewhere) and noise kind
-    (the published Laplacian-pyramid noise by default). The channel's centre is given in the noise's own band labels,
-    in true cycles/image and in the published pyramid labels, beside the human centre in the same units."""
-    from spectral_align.masking import masking_accuracy
+CHANNEL_CRITERION = 50.0    # percent correct: the published criterion of the channel fit
+
+def masking_rows(df) -> list:
+    """The rows of the `masking` measure from a `masking.masking_accuracy` table `df` (its `attrs` give the size, noise,
+    protocol, JPEG step, deviations and assumption): accuracies, notes, the noise-free accuracy, the `index` channel at the
+    50 % criterion (NaN with a `note_channel` row "channel declined: …" or "channel unfitted: …" when there is none) and
+    the human reference (unscaled; under the `scaled` protocol also scaled, noted as an assumption)."""
     from spectral_align.channel import fit_channel, human_center_cpi
-    cfg = ctx["cfg"]
-    x, y = eval_images(ctx, cfg.n_eval)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        df = masking_accuracy(model, x, y, seed=ctx["eval_seed"], bs=cfg.bs * 2, protocol=cfg.masking_protocol, kind=cfg.masking_noise)
-    a, size = df.attrs, x.shape[-1]
-    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}") for r in df.itertuples()]
-    rows.append(measure_row("note_masking", float("nan"), condition=f"critical-band masking at {size} px: protocol {a['protocol']!r}, "
-                            f"{a['kind']} noise" + (f"; deviations from the published protocol: {'; '.join(a['deviations'])}" if a["deviations"] else "")))
+    a, note = df.attrs, lambda name, text: measure_row(name, float("nan"), condition=text)
+    size = int(a["size"])
+    proto = str(a.get("protocol", ""))
+    rows = [measure_row("masking_acc", r.accuracy, r.band, f"{r.noise_sd:g}", protocol=proto) for r in df.itertuples()]
+    jpeg = f"stimuli saved as JPEG at quality {a['jpeg_quality']}" if a.get("jpeg_quality") else "no JPEG file step"
+    rows.append(note("note_masking", f"critical-band masking at {size} px: protocol {a['protocol']!r}, {a['kind']} noise, {jpeg}"
+                     + (f"; deviations from the published protocol: {'; '.join(a['deviations'])}" if a["deviations"] else "")))
+    if a.get("assumption"): rows.append(note("note_masking", f"assumption: {a['assumption']}"))
     if len(a.get("dropped_bands") or []):
-        rows.append(measure_row("note_masking", float("nan"), condition=f"critical-band masking at {size} px: bands k = "
-                                f"{', '.join(str(int(k)) for k in a['dropped_bands'])} do not fit the image and were dropped"))
-    clean = 100 * float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
-    chance = 100 / ctx["n_classes"]
-    criterion = 50.0
-    if math.isfinite(clean) and clean <= criterion and clean > chance + 5:
-        criterion = chance + (clean - chance) / 2
-        rows.append(measure_row("note_channel", float("nan"), condition="masking: noise-free accuracy under the protocol's "
-                                "contrast reduction is below the paper's 50% criterion, so the channel uses a relative criterion: "
-                                "half-way between chance and the noise-free accuracy"))
-    rows.append(measure_row("channel_criterion_pct", criterion))
-    fit = fit_channel(df, method="index", threshold=criterion)
-    human = human_center_cpi(size)
-    rows += [measure_row("channel_bandwidth_oct", fit.bandwidth_octaves), measure_row("channel_center_cpi", fit.center_cycles_per_image),
-             measure_row("channel_center_cpi_true", fit.center_cpi_true), measure_row("channel_center_cpi_nominal", fit.center_cpi_nominal),
-             measure_row("human_center_cpi_nominal", human["nominal"]), measure_row("human_center_cpi_true", human["true"]),
-             measure_row("channel_peak_sensitivity", fit.peak_noise_sensitivity)]
-    if not fit.fitted: rows.append(measure_row("note_channel", float("nan"), condition=f"masking channel not fitted: {fit.reason}"))
+        rows.append(note("note_masking", f"critical-band masking at {size} px: bands k = "
+                         f"{', '.join(str(int(k)) for k in a['dropped_bands'])} do not fit the image and were dropped"))
+    clean = float(df[df.noise_sd == 0].accuracy.mean()) if (df.noise_sd == 0).any() else float("nan")
+    fit = fit_channel(df, method="index", threshold=CHANNEL_CRITERION)
+    rows += [measure_row(m, v, protocol=proto) for m, v in (
+        ("masking_noise_free_acc", clean), ("channel_criterion_pct", CHANNEL_CRITERION), ("channel_n_bands", len(fit.bands)),
+        ("channel_fitted", float(fit.fitted)), ("channel_bandwidth_oct", fit.bandwidth_octaves),
+        ("channel_center_cpi", fit.center_cycles_per_image), ("channel_center_cpi_true", fit.center_cpi_true),
+        ("channel_center_cpi_nominal", fit.center_cpi_nominal), ("channel_peak_sensitivity", fit.peak_noise_sensitivity))]
+    human = human_center_cpi()
+    rows += [measure_row("human_center_cpi_nominal", human["nominal"], protocol=human["protocol"]),
+             measure_row("human_center_cpi_true", human["true"], protocol=human["protocol"])]
+    if a.get("protocol") == "scaled":
+        hs = human_center_cpi(size, protocol="scaled")
+        rows += [measure_row("human_center_cpi_nominal_scaled", hs["nominal"], protocol="scaled"),
+                 measure_row("human_center_cpi_true_scaled", hs["true"], protocol="scaled"),
+                 note("note_channel", f"assumption: {hs['assumption']}; the published reference is the unscaled one")]
+    if not fit.fitted: rows.append(note("note_channel", f"channel {fit.status}: {fit.reason}"))
     return rows
 
 # %% ../nbs/12a_measures.ipynb #98c0be33
-describe_measure("masking_acc", "accuracy on critical-band-masking stimuli with noise of SD `condition` in the band "
-                 "`param`", "fraction of images", 0, 1, "Subramanian et al. 2023")
-describe_measure("channel_criterion_pct", "the accuracy criterion that defines a threshold", "% correct", 0, 100)
-describe_measure("channel_bandwidth_oct", "full width of the fitted channel at half its peak", "octaves", 0,
-                 source="Subramanian et al. 2023")
-for _k, _u in (("", "band labels of the noise"), ("_true", "true cycles/image"), ("_nominal", "published pyramid labels")):
-    describe_measure(f"channel_center_cpi{_k}", "centre frequency of the fitted channel", f"cycles/image ({_u})", 0,
-                     source="Subramanian et al. 2023")
-for _k in ("nominal", "true"):
-    describe_measure(f"human_center_cpi_{_k}", f"the human channel's centre (Subramanian et al. 2023) in {_k} "
-                     "cycles/image, beside the model's", "cycles/image", 0, source="Subramanian et al. 2023")
-describe_measure("channel_peak_sensitivity", "peak noise sensitivity of the fitted channel (1 / threshold SD)",
-                 "1 / noise SD", 0, source="Subramanian et al. 2023")
+_CBM = "Subramanian et al. 2023"
+describe_measure("masking_acc", "accuracy on critical-band-masking stimuli (gray, contrast 0.2, JPEG quality 75 unless the "
+                 "protocol note says otherwise) with noise of SD `condition` in the band `param` (index k)", "fraction of images",
+                 0, 1, _CBM)
+describe_measure("masking_noise_free_acc", "accuracy on the noise-free critical-band-masking stimuli (gray, contrast 0.2): the "
+                 "ceiling every threshold is measured from; at or below the 50 % criterion there is no channel",
+                 "fraction of images", 0, 1, _CBM)
+describe_measure("channel_criterion_pct", "the accuracy criterion that defines a threshold (the published 50 %)", "% correct",
+                 0, 100, _CBM)
+describe_measure("channel_n_bands", "how many of the protocol's 7 masking bands the images hold (pyramid levels, or octave "
+                 "bands below Nyquist); below 5 the channel fit is declined", "bands", 0, 7, "package")
+describe_measure("channel_fitted", "1 if a channel was fitted, 0 if it was declined (fewer than 5 bands) or unfitted (no "
+                 "threshold, or a centre outside or a width beyond the measured bands); the note_channel row says which",
+                 "0 or 1", 0, 1, "package")
+describe_measure("channel_bandwidth_oct", "full width at half maximum of the fitted channel (the Gaussian through the index "
+                 "thresholds); NaN when there is none", "octaves", 0, 7, _CBM)
+for _k, _u in (("", "band labels of the noise"), ("_true", "true cycles/image: where the noise power is centred"),
+               ("_nominal", "published pyramid labels, the human 39.6's units")):
+    describe_measure(f"channel_center_cpi{_k}", "centre frequency of the fitted channel, inside the measured bands (NaN when "
+                     "there is none)", f"cycles/image ({_u})", 0, source=_CBM)
+for _k, _v in (("nominal", "39.6, in published pyramid labels"), ("true", "about 19, where that noise's power is centred")):
+    describe_measure(f"human_center_cpi_{_k}", f"the human channel's centre as published ({_v}), unscaled, beside the "
+                     "model's", "cycles/image", 0, source=_CBM)
+    describe_measure(f"human_center_cpi_{_k}_scaled", f"the human channel's centre moved to this image size (39.6·size/224, "
+                     f"{_k}): an assumption of the 'scaled' protocol, not a measurement", "cycles/image", 0, source="package")
+describe_measure("channel_peak_sensitivity", "peak noise sensitivity of the fitted channel, 2^(A − 4) with A the Gaussian's "
+                 "height in threshold-index units (the human channel: 1)", "relative (human = 1)", 0, 1, _CBM)
+
+# %% ../nbs/12a_measures.ipynb #2ea4fcdb
+@register_measure("masking")
+def measure_masking(model, ctx) -> list:
+    """Masking accuracy per noise SD × band and the fitted channel (index method, 50 % criterion) under the config's
+    protocol (`masking_protocol`: the published one by default) and noise (`masking_noise`: pyramid by default); rows as
+    in `masking_rows`."""
+    from spectral_align.masking import masking_accuracy
+    cfg = ctx["cfg"]
+    x, y = eval_images(ctx, cfg.n_eval)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # dropped bands: in the notes
+        df = masking_accuracy(model, x, y, seed=ctx["eval_seed"], bs=cfg.bs * 2, protocol=cfg.masking_protocol, kind=cfg.masking_noise)
+    return masking_rows(df)
 
 # %% ../nbs/12a_measures.ipynb #fd8a5b4d
 @register_measure("corruptions")
 def measure_corruptions(model, ctx) -> list:
-    "Accuracy per corruption × severity and the mean corruption accuracy."
-    from spectral_align.corruptions import corruption_accuracy, mean_corruption_accuracy, COMMON_CORRUPTIONS
+    """Accuracy per corruption × severity (the constants for the image size, 8-bit images: protocol 'cifar10-c' or
+    'imagenet-c' on every row), the published mean (15 common corruptions × severities 1–5) when the config runs all of
+    them, and this package's means over whatever was run."""
+    from spectral_align.corruptions import (corruption_accuracy, mean_corruption_accuracy, COMMON_CORRUPTIONS,
+                                            SEVERITIES, published_mean_corruption_accuracy)
     cfg = ctx["cfg"]
     x, y = eval_images(ctx, cfg.n_eval)
     df = corruption_accuracy(model, x, y, corruptions=cfg.corruptions or "all", severities=tuple(cfg.severities),
                              seed=ctx["eval_seed"], bs=cfg.bs * 2)
     d = df[df.corruption != "clean"]
-    rows = [measure_row("corruption_acc", r.accuracy, r.severity, r.corruption) for r in d.itertuples()]
-    rows.append(measure_row("corruption_mean_acc", mean_corruption_accuracy(df)))
-    if set(COMMON_CORRUPTIONS) <= set(d.corruption):
-        rows.append(measure_row("corruption_mean_acc_common", mean_corruption_accuracy(df, "common")))
+    prot = "; ".join(dict.fromkeys(d.protocol))
+    rows = [measure_row("corruption_acc", r.accuracy, r.severity, r.corruption, protocol=r.protocol)
+            for r in d.itertuples()]
+    common, n_common = set(COMMON_CORRUPTIONS) <= set(d.corruption), len(set(COMMON_CORRUPTIONS) & set(d.corruption))
+    if common and set(SEVERITIES) <= set(d.severity):
+        rows.append(measure_row("corruption_mean_acc_15x5", published_mean_corruption_accuracy(df), protocol=prot))
+    else:
+        rows.append(measure_row("note_corruptions", float("nan"), protocol=prot, condition=(
+            f"corruptions: the published mean (15 common corruptions x severities 1-5) was not measured: the config "
+            f"runs {n_common} of the 15 at severities {sorted(set(d.severity))}; "
+            "corruption_mean_acc is this package's mean over what was run")))
+    rows.append(measure_row("corruption_mean_acc", mean_corruption_accuracy(df), protocol=prot))
+    if common:
+        rows.append(measure_row("corruption_mean_acc_common", mean_corruption_accuracy(df, "common"), protocol=prot))
     return rows
 
 
 # %% ../nbs/12a_measures.ipynb #58580dee
-describe_measure("corruption_acc", "accuracy under the corruption `condition` at severity `param`", "fraction of images",
-                 0, 1, "Hendrycks & Dietterich 2019")
-describe_measure("corruption_mean_acc", "mean of corruption_acc over the configured corruptions and severities",
-                 "fraction of images", 0, 1)
-describe_measure("corruption_mean_acc_common", "mean of corruption_acc over the 15 benchmark corruptions at the "
-                 "configured severities", "fraction of images", 0, 1)
+describe_measure("corruption_acc", "accuracy under the corruption `condition` at severity `param`, with the "
+                 "generator's constants for the image size and 8-bit images (protocol 'cifar10-c' or 'imagenet-c')",
+                 "fraction of images", 0, 1, "Hendrycks & Dietterich 2019")
+describe_measure("corruption_mean_acc_15x5", "the published summary: mean of corruption_acc over the 15 common "
+                 "corruptions × severities 1–5 (Li et al. 2023's CIFAR-10-C mean)", "fraction of images", 0, 1,
+                 "Hendrycks & Dietterich 2019; Li et al. 2023")
+describe_measure("corruption_mean_acc", "package-defined summary: mean of corruption_acc over the configured "
+                 "corruptions and severities (the published 15 × 5 mean only if those are exactly what was run)",
+                 "fraction of images", 0, 1, "package")
+describe_measure("corruption_mean_acc_common", "package-defined summary: mean of corruption_acc over the 15 common "
+                 "corruptions at the configured severities", "fraction of images", 0, 1, "package")
 
 # %% ../nbs/12a_measures.ipynb #278bdcd7
 def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -243,7 +300,8 @@ def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     if x.shape[-2:] != like.shape[-2:]:
         x = F.interpolate(x, size=tuple(like.shape[-2:]), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
     if like.shape[1] == 1 and x.shape[1] == 3: x = to_grayscale(x, 1)
-    elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like): x = to_grayscale(x, 3)
+    elif like.shape[1] == 3 and x.shape[1] == 3 and torch.allclose(like[:, :1].expand_as(like), like):
+        x = to_grayscale(x, 3)
     return x
 
 @torch.no_grad()
@@ -251,10 +309,68 @@ def _features(model, x, bs=256):
     from spectral_align.models import penultimate
     with eval_mode(model): return torch.cat([penultimate(model, x[i:i + bs]).flatten(1) for i in range(0, len(x), bs)])
 
+V4_LAYER = "penultimate"          # the layer of the headline V4 rows: what the guidance head and the task head read
+
+@torch.no_grad()
+def _stage_features(model, x, bs=256) -> dict:
+    "{layer: (n, d)} on the CPU: each body stage's output average-pooled to 2 × 2, and the penultimate features."
+    import torch.nn.functional as F
+    from spectral_align.core import eval_mode
+    from spectral_align.models import get_features
+    from spectral_align.regularizers import default_layers
+    layers = default_layers(model)
+    out = {l: [] for l in layers + [V4_LAYER]}
+    with eval_mode(model):
+        for i in range(0, len(x), bs):
+            f = get_features(model, x[i:i + bs], layers + ["body"])
+            for l in layers:
+                out[l].append((F.adaptive_avg_pool2d(f[l], 2) if f[l].ndim == 4 else f[l]).flatten(1).float().cpu())
+            out[V4_LAYER].append(f["body"].flatten(1).float().cpu())
+    return {l: torch.cat(v) for l, v in out.items()}
+
+def _v4_rows(model, x, cfg) -> list:
+    "Predictivity and RSA of `model` on the held-out images of every V4 session (see the text above)."
+    import pandas as pd
+    from spectral_align.predictor import brain_scores
+    recs = brain_recordings(cfg)
+    record_brain_split(cfg)
+    us, rs = [], []
+    for rec in recs:
+        imgs = _fit_images(rec.float_images(), x[:1]).to(x.device)
+        u, r = brain_scores(_stage_features(model, imgs, cfg.bs * 2), rec)
+        us.append(u); rs.append(r)
+    u, r = pd.concat(us, ignore_index=True), pd.concat(rs, ignore_index=True)
+    pen, rpen = u[u.layer == V4_LAYER], r[r.layer == V4_LAYER]
+    rows = [measure_row("v4_predictivity_r_heldout", pen.r.median()), measure_row("v4_rsa_heldout", rpen.rsa.mean())]
+    rel = pen[pen.reliability.notna()]
+    if len(rel):
+        ceil, names = rel.reliability.median(), ", ".join(rel.session.unique())
+        rows += [measure_row("v4_ceiling_r_heldout", ceil, condition=names),
+                 measure_row("v4_predictivity_r_ceiled_heldout", rel.r.median() / ceil if ceil > 0 else float("nan"),
+                             condition=names)]
+    by = lambda df, col: df.groupby(col, sort=False)
+    rows += [measure_row("v4_predictivity_r_heldout_layer", d.r.median(), condition=l) for l, d in by(u, "layer")]
+    rows += [measure_row("v4_rsa_heldout_layer", d.rsa.mean(), condition=l) for l, d in by(r, "layer")]
+    rows += [measure_row("v4_predictivity_r_heldout_session", d.r.median(), condition=s) for s, d in by(pen, "session")]
+    rows += [measure_row("v4_rsa_heldout_session", d.rsa.mean(), condition=s) for s, d in by(rpen, "session")]
+    cap = f"at most {cfg.neural_images} per session" if cfg.neural_images else "all of them"
+    rows.append(measure_row("note_neural", float("nan"), condition=(
+        f"V4 ({recs.name}): {len(recs)} sessions, {recs.n_units} neurons, scored on {recs.n_images} held-out images "
+        f"({cap}; "
+        f"split by image content, holdout {cfg.neural_holdout:g}, seed 0: no arm was aligned to them). Predictivity: "
+        "5-fold cross-validated ridge (penalty by inner 5-fold CV) from the penultimate features (per layer: stage "
+        "outputs "
+        "average-pooled to 2x2) to each neuron, median per-neuron Pearson r; ceiled: over the neurons with single "
+        "repeats, "
+        "median r / median Spearman-Brown split-half reliability; RSA: Spearman between correlation RDMs, mean over "
+        "sessions")))
+    return rows
+
 @register_measure("neural")
 def measure_neural(model, ctx) -> list:
-    "CKA and RSA of the penultimate features to the reference neural target; RSA to a brain RDM set if given."
-    from spectral_align.neural import NeuralTarget
+    """CKA and RSA of the penultimate features to the reference neural target; with a brain set in the config
+    (`neural`): RSA to each RDM of the 92-image set, or predictivity and RSA on the held-out images of a V4 folder."""
+    from spectral_align.neural import NeuralTarget, is_v4_folder
     from spectral_align.similarity import linear_cka, rdm, rsa, rsa_to_brain
     x, _ = eval_images(ctx, min(ctx["cfg"].n_eval or 256, 256))
     target = NeuralTarget.simulated_v1(x.cpu()).responses.to(x.device)   # the alignment arms' default target population (on CPU, as in training)
@@ -262,7 +378,8 @@ def measure_neural(model, ctx) -> list:
     rows = [measure_row("target_cka", linear_cka(f.double(), target.double())),
             measure_row("target_rsa", rsa(rdm(f.double()), rdm(target.double())))]
     cfg = ctx["cfg"]
-    if cfg.neural:
+    if cfg.neural and is_v4_folder(cfg.neural): rows += _v4_rows(model, x, cfg)
+    elif cfg.neural:
         images, rdms = brain_set(cfg.neural)
         aligned = [a for a in cfg.arms if aligned_to_brain_set(cfg, a)]
         if aligned:
@@ -285,3 +402,23 @@ describe_measure("target_rsa", "Spearman correlation of the penultimate features
                  "Spearman ρ", -1, 1)
 describe_measure("rsa_brain", "RSA of the penultimate features to the brain RDM `condition`", "Spearman ρ", -1, 1)
 describe_measure("rsa_brain_*", "mean RSA to the brain RDMs (of one species, after the underscore)", "Spearman ρ", -1, 1)
+_V4 = ("on the held-out V4 images (Cowley et al. 2023; no arm was aligned to them): median over neurons of the Pearson r "
+       "between each neuron's responses and its 5-fold cross-validated ridge prediction")
+describe_measure("v4_predictivity_r_heldout", f"neural predictivity {_V4} from the penultimate features", "Pearson r",
+                 -1, 1, "Brain-Score (Schrimpf et al. 2018); ridge, folds, layer: package")
+describe_measure("v4_predictivity_r_heldout_layer", f"neural predictivity {_V4} from the layer `condition` (a body stage "
+                 "average-pooled to 2x2, or penultimate)", "Pearson r", -1, 1)
+describe_measure("v4_predictivity_r_heldout_session", f"neural predictivity {_V4} from the penultimate features, over "
+                 "the neurons of session `condition` only", "Pearson r", -1, 1)
+describe_measure("v4_ceiling_r_heldout", "the noise ceiling of the V4 predictivity: median over the neurons of the "
+                 "sessions `condition` (those with single repeats) of their Spearman-Brown-corrected split-half "
+                 "reliability on the same held-out images", "Pearson r", -1, 1, "Brain-Score internal consistency")
+describe_measure("v4_predictivity_r_ceiled_heldout", "the ceiled V4 predictivity: median r / median ceiling over the "
+                 "neurons of the sessions `condition` (may exceed 1)", "ratio", -math.inf, math.inf,
+                 "Brain-Score (Schrimpf et al. 2018)")
+describe_measure("v4_rsa_heldout", "RSA on the held-out V4 images: Spearman correlation between the penultimate "
+                 "features' RDM and the neurons' RDM (1 - Pearson), mean over sessions", "Spearman ρ", -1, 1,
+                 "RSA (Kriegeskorte et al. 2008)")
+describe_measure("v4_rsa_heldout_layer", "v4_rsa_heldout from the layer `condition` (a body stage average-pooled to 2x2, "
+                 "or penultimate)", "Spearman ρ", -1, 1)
+describe_measure("v4_rsa_heldout_session", "v4_rsa_heldout of session `condition` alone", "Spearman ρ", -1, 1)

@@ -22,10 +22,10 @@ from .filters import FILTERS, MAX_BLUR_SIGMA, MAX_CPI, MAX_FWHM_OCTAVES, MAX_ORD
 __all__ = ['CIFAR10_MEAN', 'CIFAR10_STD', 'CIFAR10_GRAY_MEAN', 'CIFAR10_GRAY_STD', 'IMAGENET_MEAN', 'IMAGENET_STD',
            'IMAGENET_GRAY_MEAN', 'IMAGENET_GRAY_STD', 'NORM_STATS', 'MAX_CLASSES', 'MAX_WIDTH', 'IN_CHANNELS',
            'MAX_FRONT_END_FILTERS', 'SPEC_LIMITS', 'FRONT_END_POSITIONS', 'ARCHS', 'CONFIG_KEYS', 'CONFIG_DEFAULTS',
-           'Normalize', 'SmallCNN', 'resnet18_cifar', 'resnet34_cifar', 'resnet18', 'resnet34', 'resnet50',
-           'check_front_end_spec', 'build_front_end', 'Classifier', 'default_stats', 'build_model', 'penultimate',
-           'layer_names', 'FeatureHooks', 'get_features', 'count_params', 'model_summary', 'save_checkpoint',
-           'check_model_config', 'load_checkpoint', 'model_from_checkpoint']
+           'Normalize', 'SmallCNN', 'SmallCNN224', 'resnet18_cifar', 'resnet34_cifar', 'resnet18', 'resnet34',
+           'resnet50', 'check_front_end_spec', 'build_front_end', 'Classifier', 'default_stats', 'build_model',
+           'penultimate', 'layer_names', 'FeatureHooks', 'get_features', 'count_params', 'model_summary',
+           'save_checkpoint', 'check_model_config', 'load_checkpoint', 'model_from_checkpoint']
 
 # %% ../nbs/03_models.ipynb #f3871ddd
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -102,6 +102,27 @@ class SmallCNN(nn.Module):
         w = width
         self.features = nn.Sequential(OrderedDict(
             block1=_conv_block(in_channels, w, True), block2=_conv_block(w, 2 * w, True),
+            block3=_conv_block(2 * w, 4 * w, True), block4=_conv_block(4 * w, 4 * w, False),
+            pool=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())))
+        self.n_features = 4 * w
+        self.head = nn.Linear(self.n_features, n_classes)
+
+    def forward(self, x): return self.head(self.features(x))
+
+# %% ../nbs/03_models.ipynb #770a4622
+class SmallCNN224(nn.Module):
+    """`SmallCNN` behind a strided stem, for 112–224-px images: a 3×3 stride-2 conv–BN–ReLU and a 2×2 max-pool
+    (4× smaller, as a ResNet's stem), then four conv–BN–ReLU blocks (widths w, 2w, 4w, 4w; 2×2 max-pool after the
+    first three), global average pool, linear."""
+    def __init__(self, n_classes: int = 10, in_channels: int = 3, width: int = 32):
+        super().__init__()
+        _check_sizes(n_classes, in_channels)
+        check_number(width, "width", low=1, high=MAX_WIDTH, integer=True)
+        w = width
+        stem = nn.Sequential(OrderedDict(conv=nn.Conv2d(in_channels, w, 3, stride=2, padding=1, bias=False),
+                                         bn=nn.BatchNorm2d(w), relu=nn.ReLU(inplace=True), pool=nn.MaxPool2d(2)))
+        self.features = nn.Sequential(OrderedDict(
+            stem=stem, block1=_conv_block(w, w, True), block2=_conv_block(w, 2 * w, True),
             block3=_conv_block(2 * w, 4 * w, True), block4=_conv_block(4 * w, 4 * w, False),
             pool=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())))
         self.n_features = 4 * w
@@ -287,13 +308,18 @@ def _small_cnn(n_classes=10, in_channels=3, width=32):
     net = SmallCNN(n_classes, in_channels, width)
     return net.features, net.head
 
+def _small_cnn_224(n_classes=10, in_channels=3, width=32):
+    net = SmallCNN224(n_classes, in_channels, width)
+    return net.features, net.head
+
 #: name → (builder returning (body, head), dataset whose statistics are the default, takes `weights`)
 ARCHS = {"small_cnn": (_small_cnn, "cifar10", False), "resnet18_cifar": (resnet18_cifar, "cifar10", False),
          "resnet34_cifar": (resnet34_cifar, "cifar10", False), "resnet18": (resnet18, "imagenet", True),
-         "resnet34": (resnet34, "imagenet", True), "resnet50": (resnet50, "imagenet", True)}
+         "resnet34": (resnet34, "imagenet", True), "resnet50": (resnet50, "imagenet", True),
+         "small_cnn_224": (_small_cnn_224, "imagenet", False)}
 
 def default_stats(arch: str, in_channels: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    "The default (mean, std) for `arch`: CIFAR-10's for the 32-px models, ImageNet's for the 224-px ones (gray for 1 channel)."
+    "The default (mean, std) for `arch`: CIFAR-10's for the 32-px models, ImageNet's for the larger ones (gray for 1 channel)."
     check_choice(arch, "arch", ARCHS)
     if isinstance(in_channels, bool): raise ValueError(f"`in_channels` must be 1 or 3; got {in_channels!r}")
     data = ARCHS[arch][1]

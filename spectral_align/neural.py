@@ -1,4 +1,4 @@
-"""Neural data: response and RDM containers, file loaders, the Shao et al. (2024) preprocessing, the Kriegeskorte 92-image set, a simulated V1 population, a neural predictor, and the targets that alignment regularisers align to.
+"""Neural data: response and RDM containers, file loaders (the Kriegeskorte 92-image set, the Cowley et al. 2023 V4 recordings), the Shao et al. (2024) preprocessing, split-half reliability, a simulated V1 population, and the targets that alignment regularisers align to.
 
 Docs: https://spectral-align.github.io/spectral_align/neural.html.md"""
 
@@ -6,24 +6,28 @@ Docs: https://spectral-align.github.io/spectral_align/neural.html.md"""
 
 # %% ../nbs/09_neural.ipynb #ab715dc9
 from __future__ import annotations
-import math, warnings
-from collections.abc import Callable, Mapping, Sequence
+import hashlib, io, math, os, re, warnings, zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from PIL import Image
 from fastcore.basics import patch
-from .core import check_images, check_number, get_device, make_generator, to_grayscale, describe
+from .core import (check_images, check_number, make_generator, to_grayscale, describe,
+                                 moved_names)
 from .spectra import freq_grid, nyquist
 from .similarity import (check_rdm, check_responses, rdm, rsa, noise_ceiling, NoiseCeiling,
                                       similarity_matrix)
 
 # %% auto #0
-__all__ = ['K92_FILE', 'TARGET_SOURCES', 'NeuralResponses', 'RDMSet', 'stratified_split', 'load_array', 'load_responses',
-           'load_rdms', 'ResponsePreprocessor', 'load_kriegeskorte92', 'SimulatedV1', 'per_image_pearson',
-           'TinyConvNet', 'NeuralPredictor', 'train_neural_predictor', 'NeuralTarget', 'make_target']
+__all__ = ['K92_FILE', 'V4_LAYOUT', 'TARGET_SOURCES', 'NeuralResponses', 'split_half_reliability', 'RDMSet', 'stratified_split',
+           'load_array', 'load_responses', 'load_rdms', 'ResponsePreprocessor', 'load_kriegeskorte92', 'SimulatedV1',
+           'Recording', 'holdout_mask', 'Recordings', 'is_v4_folder', 'v4_sessions', 'load_v4', 'v4_split',
+           'write_v4_stand_in', 'li_similarity', 'similarity_from_gram', 'fit_images', 'NeuralTarget',
+           'NeuralTargetSet', 'make_target']
 
 # %% ../nbs/09_neural.ipynb #2cc8a566
 def _float_tensor(x, name):
@@ -42,6 +46,16 @@ def _check_finite(x, name):
         raise ValueError(f"`{name}` contains {int(bad.sum())} NaN or infinite value(s), the first at index {first}; "
                          "drop or impute missing responses first")
 
+def _check_repeats(x, name):
+    """Repeats (n_images, n_repeats, n_units): NaN marks a repeat not recorded; no infinities, every image seen once at
+    least."""
+    if torch.isinf(x).any(): raise ValueError(f"`{name}` contains infinite values")
+    seen = torch.isfinite(x).any(1)
+    if not seen.all():
+        first = tuple(int(i) for i in (~seen).nonzero()[0])
+        raise ValueError(f"`{name}` has no finite repeat for {int((~seen).sum())} image × unit pair(s), the first at "
+                         f"(image, unit) {first}; every image needs at least one recorded repeat")
+
 def _ids(ids, n, name):
     if ids is None: return list(range(n))
     ids = list(ids.tolist() if isinstance(ids, (np.ndarray, torch.Tensor)) else ids)
@@ -50,9 +64,9 @@ def _ids(ids, n, name):
     return ids
 
 def _index(idx, n, name="idx"):
-    "Image indices (a sequence, tensor or boolean mask) as a long tensor, checked against `n` images."
+    "Image indices (a sequence, tensor or boolean mask) as a long CPU tensor, checked against `n` images."
     if isinstance(idx, range): idx = list(idx)
-    t = torch.as_tensor(idx.copy() if isinstance(idx, np.ndarray) else idx)
+    t = torch.as_tensor(idx.copy() if isinstance(idx, np.ndarray) else idx).cpu()
     if t.dtype == torch.bool:
         if t.shape != (n,): raise ValueError(f"`{name}` as a boolean mask must have shape ({n},); got {tuple(t.shape)}")
         t = t.nonzero().flatten()
@@ -63,17 +77,19 @@ def _index(idx, n, name="idx"):
         raise ValueError(f"`{name}` holds indices outside [0, {n}): min {int(t.min())}, max {int(t.max())}")
     return t % n if t.numel() else t
 
-
 # %% ../nbs/09_neural.ipynb #9e0d1bd4
 class NeuralResponses:
     """Responses of units (neurons, voxels or principal components) to images: `data` of shape
-    (n_images, n_units), or (n_images, n_repeats, n_units) with repeated presentations."""
+    (n_images, n_units), or (n_images, n_repeats, n_units) with repeated presentations, where NaN marks a repeat that
+    was not recorded (images shown different numbers of times)."""
     def __init__(self, data, image_ids=None, unit_ids=None, name: str = "responses"):
         data = _float_tensor(data, "data")
         if data.ndim not in (2, 3):
-            raise ValueError(f"`data` must have shape (n_images, n_units) or (n_images, n_repeats, n_units); got {tuple(data.shape)}")
+            raise ValueError(f"`data` must have shape (n_images, n_units) or (n_images, n_repeats, n_units); "
+                             f"got {tuple(data.shape)}")
         if 0 in data.shape: raise ValueError(f"`data` is empty (shape {tuple(data.shape)})")
-        _check_finite(data, "data")
+        if data.ndim == 2: _check_finite(data, "data")
+        else: _check_repeats(data, "data")
         self.data, self.name = data, str(name)
         self.image_ids = _ids(image_ids, data.shape[0], "image_ids")
         self.unit_ids = _ids(unit_ids, data.shape[-1], "unit_ids")
@@ -90,16 +106,17 @@ class NeuralResponses:
     def average_repeats(self) -> "NeuralResponses":
         "The responses averaged over repeats (n_images, n_units); itself when there are none."
         if not self.has_repeats: return self
-        return NeuralResponses(self.data.mean(1), self.image_ids, self.unit_ids, self.name)
+        return NeuralResponses(self.mean_responses(), self.image_ids, self.unit_ids, self.name)
 
     def mean_responses(self) -> torch.Tensor:
-        "The (n_images, n_units) tensor of responses averaged over repeats."
-        return self.data.mean(1) if self.has_repeats else self.data
+        "The (n_images, n_units) tensor of responses averaged over the recorded repeats."
+        return self.data.nanmean(1) if self.has_repeats else self.data
 
     def subset(self, idx) -> "NeuralResponses":
         "The responses to the images at `idx` (indices or a boolean mask), with their ids."
         i = _index(idx, self.n_images)
-        return NeuralResponses(self.data[i.to(self.data.device)], [self.image_ids[j] for j in i.tolist()], self.unit_ids, self.name)
+        return NeuralResponses(self.data[i.to(self.data.device)], [self.image_ids[j] for j in i.tolist()],
+                               self.unit_ids, self.name)
 
     def to(self, *args, **kw) -> "NeuralResponses":
         return NeuralResponses(self.data.to(*args, **kw), self.image_ids, self.unit_ids, self.name)
@@ -111,7 +128,6 @@ class NeuralResponses:
             raise ValueError(f"`{name}` holds {n} images but {self.name!r} has responses to {self.n_images}; "
                              "the responses must be to exactly these images, in the same order")
 
-
 # %% ../nbs/09_neural.ipynb #697549e3
 @patch
 def rdm(self: NeuralResponses, metric: str = "correlation") -> torch.Tensor:
@@ -120,8 +136,13 @@ def rdm(self: NeuralResponses, metric: str = "correlation") -> torch.Tensor:
 
 @patch
 def repeat_rdms(self: NeuralResponses, metric: str = "correlation") -> torch.Tensor:
-    "One RDM per repeat, (n_repeats, n, n): the input of a noise ceiling."
-    if self.n_repeats < 2: raise ValueError(f"{self.name!r} has {self.n_repeats} repeat; RDMs per repeat need at least 2")
+    "One RDM per repeat, (n_repeats, n, n): the input of a noise ceiling. Every image needs every repeat."
+    if self.n_repeats < 2:
+        raise ValueError(f"{self.name!r} has {self.n_repeats} repeat; RDMs per repeat need at least 2")
+    if torch.isnan(self.data).any():
+        raise ValueError(f"{self.name!r} lacks some repeats (NaN); an RDM per repeat needs every image in every "
+                         "repeat: "
+                         "use `split_half_reliability`, which uses the repeats each image has")
     return rdm(self.data.transpose(0, 1), metric, batched=True)
 
 @patch
@@ -129,10 +150,47 @@ def noise_ceiling(self: NeuralResponses, method: str = "spearman", metric: str =
     "Noise ceiling of RSA from the RDMs of the individual repeats (see `similarity.noise_ceiling`)."
     return noise_ceiling(self.repeat_rdms(metric), method)
 
+# %% ../nbs/09_neural.ipynb #1a1f15c7
+def _masked_pearson(a: torch.Tensor, b: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+    """Per column, Pearson r between `a` and `b` (n, u) over the rows where `ok`; NaN for a column with < 3 rows or no
+    spread."""
+    w = ok.to(a.dtype)
+    n = w.sum(0)
+    a, b = torch.where(ok, a, 0), torch.where(ok, b, 0)
+    ma, mb = (a * w).sum(0) / n, (b * w).sum(0) / n
+    da, db = (a - ma) * w, (b - mb) * w
+    r = (da * db).sum(0) / ((da * da).sum(0) * (db * db).sum(0)).sqrt()
+    return torch.where(n >= 3, r, torch.full_like(r, float("nan")))
+
+def split_half_reliability(repeats, n_splits: int = 10, seed: int = 0) -> torch.Tensor:
+    """Per unit (n_units,), the Spearman–Brown-corrected split-half reliability 2r / (1 + r) of the repeat-averaged
+    responses, r the Pearson r across images between the means of two random halves of each image's repeats, averaged
+    over `n_splits` seeded splits. `repeats`: `NeuralResponses` with repeats, or an (n_images, n_repeats, n_units)
+    tensor; NaN marks a missing repeat. NaN for a unit with fewer than 3 images shown twice or more."""
+    r = repeats.data if isinstance(repeats, NeuralResponses) else _float_tensor(repeats, "repeats")
+    if r.ndim != 3 or r.shape[1] < 2:
+        raise ValueError(f"`repeats` must be (n_images, n_repeats ≥ 2, n_units); got shape {tuple(r.shape)}")
+    check_number(n_splits, "n_splits", low=1, high=1000, integer=True)
+    check_number(seed, "seed", low=0, integer=True)
+    if not isinstance(repeats, NeuralResponses): _check_repeats(r, "repeats")
+    r = r.double()
+    ok = torch.isfinite(r)
+    cnt = ok.sum(1, keepdim=True)
+    x, gen, rs = torch.where(ok, r, 0), make_generator(seed), []
+    for _ in range(n_splits):
+        key = torch.rand(r.shape[0], r.shape[1], 1, generator=gen, dtype=torch.float64).expand_as(r)
+        rank = torch.where(ok, key, 2.0).argsort(1).argsort(1)          # missing repeats rank last
+        half_a, half_b = ok & (rank < cnt // 2), ok & (rank >= cnt // 2)
+        a = (x * half_a).sum(1) / half_a.sum(1).clamp_min(1)
+        b = (x * half_b).sum(1) / half_b.sum(1).clamp_min(1)
+        rs.append(_masked_pearson(a, b, cnt[:, 0] >= 2))
+    rh = torch.stack(rs).mean(0)
+    return (2 * rh / (1 + rh)).float()
 
 # %% ../nbs/09_neural.ipynb #62ef26ce
 class RDMSet:
-    "S named RDMs (S, n, n) over one stimulus set, with a `meta` row per RDM, optional `image_info` per image and optional stimulus `images`."
+    """S named RDMs (S, n, n) over one stimulus set, with a `meta` row per RDM, optional `image_info` per image and
+    optional stimulus `images`."""
     def __init__(self, rdms, names: Sequence[str] | None = None, meta=None, image_ids=None, image_info=None,
                  images: torch.Tensor | None = None):
         r = check_rdm(rdms, "rdms")
@@ -146,7 +204,8 @@ class RDMSet:
         self.image_ids = _ids(image_ids, n, "image_ids")
         if image_info is not None:
             image_info = pd.DataFrame(image_info).reset_index(drop=True)
-            if len(image_info) != n: raise ValueError(f"`image_info` has {len(image_info)} rows but the RDMs cover {n} images")
+            if len(image_info) != n:
+                raise ValueError(f"`image_info` has {len(image_info)} rows but the RDMs cover {n} images")
         self.image_info = image_info
         if images is not None:
             check_images(images, "images")
@@ -178,7 +237,8 @@ def select(self: RDMSet, names: Sequence[str] | None = None, **where) -> "RDMSet
         for nm in names: self[nm]
         keep &= self.meta.name.isin(names)
     for col, val in where.items():
-        if col not in self.meta.columns: raise ValueError(f"`{col}` is not a column of `meta`; columns: {', '.join(self.meta.columns)}")
+        if col not in self.meta.columns:
+            raise ValueError(f"`{col}` is not a column of `meta`; columns: {', '.join(self.meta.columns)}")
         keep &= (self.meta[col] == val).fillna(False).astype(bool)
     idx = np.flatnonzero(keep.to_numpy())
     if len(idx) == 0: raise ValueError(f"no RDM matches names={names} and {where}")
@@ -187,10 +247,13 @@ def select(self: RDMSet, names: Sequence[str] | None = None, **where) -> "RDMSet
 
 @patch
 def subset(self: RDMSet, idx) -> "RDMSet":
-    "The same RDMs over the images at `idx` only (indices or a boolean mask): rows and columns selected, with their ids, info and images."
+    """The same RDMs over the images at `idx` only (indices or a boolean mask): rows and columns selected, with their
+    ids, info and images."""
     i = _index(idx, self.n_images, "idx")
     if len(i) < 3: raise ValueError(f"`idx` must select at least 3 images for an RDM; got {len(i)}")
-    if len(torch.unique(i)) != len(i): raise ValueError("`idx` selects an image more than once; an RDM over repeated images has zero off-diagonal entries")
+    if len(torch.unique(i)) != len(i):
+        raise ValueError("`idx` selects an image more than once; an RDM over repeated images has zero off-diagonal "
+                         "entries")
     return RDMSet(self.rdms[:, i][:, :, i], self.names, self.meta.drop(columns="name"), [self.image_ids[j] for j in i.tolist()],
                   None if self.image_info is None else self.image_info.iloc[i.numpy()],
                   None if self.images is None else self.images[i.to(self.images.device)])
@@ -217,7 +280,8 @@ def compare(self: RDMSet, other=None, method: str = "spearman") -> pd.DataFrame:
         rows = [dict(a=self.names[i], b=self.names[j], rsa=r[i, j].item()) for i, j in pairs]
     else:
         if isinstance(other, RDMSet): o, on = other.rdms, other.names
-        elif isinstance(other, Mapping): o, on = torch.stack([check_rdm(v, f"other[{k!r}]") for k, v in other.items()]), list(other)
+        elif isinstance(other, Mapping):
+            o, on = torch.stack([check_rdm(v, f"other[{k!r}]") for k, v in other.items()]), list(other)
         else:
             o, on = check_rdm(other, "other"), None
             o = o.reshape(-1, *o.shape[-2:])
@@ -229,9 +293,11 @@ def compare(self: RDMSet, other=None, method: str = "spearman") -> pd.DataFrame:
 
 # %% ../nbs/09_neural.ipynb #6a29b039
 def stratified_split(categories, holdout: float = 0.5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    "(fit, held-out) image indices, sorted: within every category of `categories` a seeded random share `holdout` (rounded) is held out."
+    """(fit, held-out) image indices, sorted: within every category of `categories` a seeded random share `holdout`
+    (rounded) is held out."""
     cats = np.asarray(categories)
-    if cats.ndim != 1 or len(cats) == 0: raise ValueError(f"`categories` must be a non-empty 1-D sequence, one per image; got {describe(categories)}")
+    if cats.ndim != 1 or len(cats) == 0:
+        raise ValueError(f"`categories` must be a non-empty 1-D sequence, one per image; got {describe(categories)}")
     check_number(holdout, "holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_number(seed, "seed", low=0, integer=True)
     cats = cats.astype(str)
@@ -255,7 +321,8 @@ def _h5py():
 def _pick(keys, key, path):
     if key is None:
         if len(keys) == 1: return keys[0]
-        raise ValueError(f"{path.name} holds {len(keys)} arrays; pass `key`, one of: {', '.join(map(str, keys)) or '(none)'}")
+        raise ValueError(f"{path.name} holds {len(keys)} arrays; pass `key`, one of: "
+                         f"{', '.join(map(str, keys)) or '(none)'}")
     if key not in keys: raise ValueError(f"`key` {key!r} is not in {path.name}; keys: {', '.join(map(str, keys))}")
     return key
 
@@ -280,8 +347,10 @@ def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
     import scipy.io
     try: m = scipy.io.loadmat(path)
     except NotImplementedError:
-        raise ValueError(f"{path.name} is a MATLAB v7.3 file (HDF5 inside), which scipy cannot read: re-save it in MATLAB "
-                         "with save(..., '-v7'), or read it with h5py (its arrays come out with their axes reversed)") from None
+        raise ValueError(f"{path.name} is a MATLAB v7.3 file (HDF5 inside), which scipy cannot read: re-save it in "
+                         "MATLAB "
+                         "with save(..., '-v7'), or read it with h5py (its arrays come out with their axes "
+                         "reversed)") from None
     return np.asarray(m[_pick([k for k in m if k not in _MAT_SKIP], key, path)])
 
 
@@ -293,17 +362,20 @@ def load_responses(path: str | Path, key: str | None = None, *, repeats_axis: in
     a = load_array(path, key)
     if a.ndim == 3:
         if repeats_axis is None:
-            raise ValueError(f"the array is 3-D {a.shape}: pass `repeats_axis` (0, 1 or 2), the axis holding repeated presentations")
+            raise ValueError(f"the array is 3-D {a.shape}: pass `repeats_axis` (0, 1 or 2), the axis holding repeated "
+                             "presentations")
         check_number(repeats_axis, "repeats_axis", low=0, high=2, integer=True)
         rest = [i for i in range(3) if i != repeats_axis]
         a = np.transpose(a, (rest[0], repeats_axis, rest[1]))
     elif repeats_axis is not None:
-        raise ValueError(f"`repeats_axis` is {repeats_axis} but the array is {a.ndim}-D {a.shape}; repeats need a 3-D array")
+        raise ValueError(f"`repeats_axis` is {repeats_axis} but the array is {a.ndim}-D {a.shape}; repeats need a 3-D "
+                         "array")
     ids = lambda k: None if k is None else load_array(path, k).ravel().tolist()
     return NeuralResponses(a, ids(image_ids_key), ids(unit_ids_key), name or Path(path).stem)
 
 def load_rdms(path: str | Path, key: str | None = None, *, names=None, names_key: str | None = None) -> RDMSet:
-    "An `RDMSet` from a file (see `load_array`): an (n, n) RDM or a stack (..., n, n), flattened; names given or read from `names_key`."
+    """An `RDMSet` from a file (see `load_array`): an (n, n) RDM or a stack (..., n, n), flattened; names given or read
+    from `names_key`."""
     a = load_array(path, key)
     if names is None and names_key is not None: names = load_array(path, names_key).ravel().tolist()
     return RDMSet(a, names)
@@ -316,7 +388,8 @@ def _as_responses(responses, name="responses") -> NeuralResponses:
 
 class ResponsePreprocessor:
     """Average repeats, z-score units with training statistics, and keep the principal components that explain
-    `n_components` of the variance (a fraction in (0, 1]) or that many components (an int); `n_components=None` skips PCA."""
+    `n_components` of the variance (a fraction in (0, 1]) or that many components (an int); `n_components=None` skips
+    PCA."""
     def __init__(self, n_components: float | int | None = 0.95, zscore: bool = True):
         if n_components is not None:
             if isinstance(n_components, (int, np.integer)) and not isinstance(n_components, bool):
@@ -393,24 +466,48 @@ def inverse_transform(self: ResponsePreprocessor, y: torch.Tensor) -> torch.Tens
     return z * self.std_.to(y) + self.mean_.to(y)
 
 
+# %% ../nbs/09_neural.ipynb #1cf7dff6
+_PRE_STATE = ("n_units_", "mean_", "std_", "n_constant_", "components_", "explained_variance_",
+              "explained_variance_ratio_")
+
+@patch
+def state(self: ResponsePreprocessor) -> dict:
+    "The fitted state: tensors, numbers and None only."
+    self._check_fitted()
+    return {"n_components": self.n_components, "zscore": self.zscore,
+            **{k: getattr(self, k, None) for k in _PRE_STATE}}
+
+@patch(cls_method=True)
+def from_state(cls: ResponsePreprocessor, state: Mapping) -> ResponsePreprocessor:
+    "A fitted preprocessor from `state` (see `state`)."
+    if not isinstance(state, Mapping) or not all(k in state for k in ("n_components", "zscore", *_PRE_STATE[:4])):
+        raise ValueError(f"`state` must be the dict of ResponsePreprocessor.state(); got {describe(state)}")
+    pre = cls(state["n_components"], state["zscore"])
+    for k in _PRE_STATE:
+        if state.get(k) is not None or k == "components_": setattr(pre, k, state.get(k))
+    return pre
+
 # %% ../nbs/09_neural.ipynb #32702c0a
 K92_FILE = "rdms_and_stimuli.npz"
 _K92_KEYS = ("images", "category", "is_human", "is_face", "is_animate", "is_natural",
              "rdm_human_IT_by_subject_session", "rdm_human_IT_names", "rdm_monkey_IT")
 
 def load_kriegeskorte92(path: str | Path) -> tuple[torch.Tensor, RDMSet]:
-    """The 92-image set of Kriegeskorte et al. (2008) from `path` (the folder holding rdms_and_stimuli.npz, or the file):
-    (images (92, 3, 175, 175) float in [0, 1], RDMSet of human IT per subject × session and monkey IT, holding the
-    same images as `.images`). Never downloads."""
+    """The 92-image set of Kriegeskorte et al. (2008) from `path` (the folder holding rdms_and_stimuli.npz, or the
+    file): (images (92, 3, 175, 175) float in [0, 1], RDMSet of human IT per subject × session and monkey IT, holding
+    the same images as `.images`). Never downloads."""
     p = Path(path)
     f = p / K92_FILE if p.is_dir() else p
     if not f.is_file():
-        raise FileNotFoundError(f"`path` {str(path)!r}: no {K92_FILE} there. spectral_align does not ship or download the "
-                                "Kriegeskorte et al. (2008) data; make the file from rsatoolbox's demos/92imageData .mat files "
+        raise FileNotFoundError(f"`path` {str(path)!r}: no {K92_FILE} there. spectral_align does not ship or download "
+                                "the "
+                                "Kriegeskorte et al. (2008) data; make the file from rsatoolbox's demos/92imageData "
+                                ".mat files "
                                 "(see the neural notebook) and pass its folder")
     with np.load(f, allow_pickle=False) as z:
         missing = [k for k in _K92_KEYS if k not in z.files]
-        if missing: raise ValueError(f"{f.name} lacks the key(s) {', '.join(missing)}; it is not in the expected layout")
+        if missing:
+            raise ValueError(f"{f.name} lacks the key(s) {', '.join(missing)}; it is not in the expected layout")
         d = {k: z[k] for k in _K92_KEYS}
     imgs = d["images"]
     if imgs.ndim != 4 or imgs.shape[-1] != 3 or imgs.dtype != np.uint8:
@@ -418,7 +515,8 @@ def load_kriegeskorte92(path: str | Path) -> tuple[torch.Tensor, RDMSet]:
     images = torch.from_numpy(imgs).permute(0, 3, 1, 2).float().div(255).contiguous()
     h, names = d["rdm_human_IT_by_subject_session"], d["rdm_human_IT_names"]
     if h.ndim != 4 or names.shape != h.shape[:2]:
-        raise ValueError(f"`rdm_human_IT_by_subject_session` {h.shape} and `rdm_human_IT_names` {names.shape} do not fit together")
+        raise ValueError(f"`rdm_human_IT_by_subject_session` {h.shape} and `rdm_human_IT_names` {names.shape} do not "
+                         "fit together")
     n = imgs.shape[0]
     rows, short = [], []
     for (si, se), nm in np.ndenumerate(names):
@@ -436,7 +534,8 @@ def load_kriegeskorte92(path: str | Path) -> tuple[torch.Tensor, RDMSet]:
 # %% ../nbs/09_neural.ipynb #ac638463
 class SimulatedV1(nn.Module):
     """A simulated (model, not data) V1 population of `n_units` Gabor energy units with divisive normalisation;
-    responses (B, n_units) in [0, 1) for any (B, C, H, W) images in [0, 1]. Tuning drawn from `seed` (see the table above)."""
+    responses (B, n_units) in [0, 1) for any (B, C, H, W) images in [0, 1]. Tuning drawn from `seed` (see the table
+    above)."""
     def __init__(self, n_units: int = 256, *, seed: int | torch.Generator = 0, fov_deg: float = 4.0,
                  sf_median_cpd: float = 2.5, sf_sd_octaves: float = 0.8, bandwidth_octaves: float = 1.4,
                  bandwidth_sd_octaves: float = 0.3, simple_fraction: float = 0.5, rf_extent: float = 0.6,
@@ -501,12 +600,14 @@ def _get_bank(self: SimulatedV1, h, w, device, dtype):
 # %% ../nbs/09_neural.ipynb #bab1ed5c
 @patch
 def drive(self: SimulatedV1, x: torch.Tensor) -> torch.Tensor:
-    "The units' drives d before normalisation (B, n_units): energy (complex units) or rectified squared output (simple units)."
+    """The units' drives d before normalisation (B, n_units): energy (complex units) or rectified squared output (simple
+    units)."""
     check_images(x, channels=(1, 3))
     h, w = x.shape[-2:]
     over = int((self.sf_cpi > nyquist(h, w)).sum())
     if over: warnings.warn(f"{over} of {self.n_units} units prefer spatial frequencies above the Nyquist frequency "
-                           f"({nyquist(h, w):g} c/img) of {h}x{w} images and respond little; lower `fov_deg` or use larger images")
+                           f"({nyquist(h, w):g} c/img) of {h}x{w} images and respond little; lower `fov_deg` or use "
+                           "larger images")
     rdt = torch.float64 if x.dtype == torch.float64 else torch.float32
     gray = to_grayscale(x.to(rdt))[:, 0]                                 # ITU-R BT.601 luminance (core.LUMA_WEIGHTS)
     cdt = torch.complex128 if rdt == torch.float64 else torch.complex64
@@ -536,209 +637,448 @@ def simulate(self: SimulatedV1, images: torch.Tensor, n_repeats: int = 1, noise:
     return NeuralResponses((r[:, None] + noise * r[:, None].sqrt() * eps).clamp_min(0), name="SimulatedV1")
 
 
-# %% ../nbs/09_neural.ipynb #71ab6492
-def per_image_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    "Pearson r between `pred` and `target` (n_images, n_dims) for each image, over its dims: (n_images,). A constant row gives 0."
-    for t, nm in ((pred, "pred"), (target, "target")):
-        if not isinstance(t, torch.Tensor) or t.ndim != 2 or not t.is_floating_point() or t.device.type == "meta":
-            raise ValueError(f"`{nm}` must be a 2-D tensor (n_images, n_dims); got {describe(t)}")
-    check_number(eps, "eps", low=0)
-    if pred.shape != target.shape:
-        raise ValueError(f"`pred` {tuple(pred.shape)} and `target` {tuple(target.shape)} must have the same shape")
-    if pred.shape[1] < 2: raise ValueError(f"a per-image correlation needs at least 2 dims; got {pred.shape[1]}")
-    _check_finite(pred, "pred"); _check_finite(target, "target")
-    p = pred - pred.mean(1, keepdim=True); t = target.to(pred.dtype) - target.to(pred.dtype).mean(1, keepdim=True)
-    return (p * t).sum(1) / (p.norm(dim=1) * t.norm(dim=1)).clamp_min(eps)
+# %% ../nbs/09_neural.ipynb #0846a49a
+class Recording:
+    """One recording session `name`: `responses` (`NeuralResponses` (n_images, n_units), repeat-averaged) of its units
+    to its `images` ((n_images, C, H, W) uint8, or None when not decoded), in the same order; optionally its single
+    `repeats` (`NeuralResponses` (n_images, n_repeats, n_units), NaN for a repeat not recorded), a content key per
+    image (`keys`: identical images have the same key) and `info` (a dict: animal, type of images, ...)."""
+    def __init__(self, name: str, responses: NeuralResponses, images: torch.Tensor | None = None,
+                 repeats: NeuralResponses | None = None, keys: Sequence[str] | None = None, info: dict | None = None):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"`name` must be a non-empty string; got {describe(name)}")
+        if not isinstance(responses, NeuralResponses) or responses.has_repeats:
+            raise ValueError("`responses` must be repeat-averaged NeuralResponses (n_images, n_units); got "
+                             f"{describe(responses)}")
+        n = responses.n_images
+        if images is not None:
+            if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
+                raise ValueError(f"`images` must be a uint8 tensor (n_images, C, H, W); got {describe(images)}")
+            responses.check_images(images)
+        if repeats is not None:
+            if not isinstance(repeats, NeuralResponses) or not repeats.has_repeats:
+                raise ValueError("`repeats` must be NeuralResponses with repeats (n_images, n_repeats, n_units); got "
+                                 f"{describe(repeats)}")
+            if (repeats.n_images, repeats.n_units) != (n, responses.n_units):
+                raise ValueError(f"`repeats` cover {repeats.n_images} images × {repeats.n_units} units but `responses` "
+                                 f"{n} × {responses.n_units}; they must be the same images and units")
+        if keys is not None:
+            keys = [str(k) for k in keys]
+            if len(keys) != n: raise ValueError(f"`keys` has {len(keys)} entries but there are {n} images")
+        self.name, self.responses, self.images, self.repeats = name, responses, images, repeats
+        self.keys, self.info = keys, dict(info or {})
 
-# %% ../nbs/09_neural.ipynb #b836cc15
-class TinyConvNet(nn.Sequential):
-    "A small CNN mapping (B, in_channels, H, W) images in [0, 1] to (B, n_out): 3 convolutions, 4×4 average pooling, a linear read-out."
-    def __init__(self, in_channels: int, n_out: int, width: int = 16):
-        check_number(in_channels, "in_channels", low=1, integer=True); check_number(n_out, "n_out", low=1, integer=True)
-        check_number(width, "width", low=1, integer=True)
-        super().__init__(nn.Conv2d(in_channels, width, 5, padding=2), nn.ReLU(),
-                         nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
-                         nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * width * 16, n_out))
-    def forward(self, x): return super().forward(x - 0.5)
+    n_images = property(lambda self: self.responses.n_images)
+    n_units = property(lambda self: self.responses.n_units)
+    def __len__(self): return self.n_images
+    def __repr__(self):
+        extra = ("" if self.images is None else f", images {tuple(self.images.shape[1:])}") + \
+                ("" if self.repeats is None else f", {self.repeats.n_repeats} single repeats")
+        return f"Recording({self.name!r}: {self.n_images} images × {self.n_units} units{extra})"
 
+    def subset(self, idx) -> "Recording":
+        "The recording restricted to the images at `idx` (indices or a boolean mask)."
+        i = _index(idx, self.n_images)
+        return Recording(self.name, self.responses.subset(i), None if self.images is None else self.images[i],
+                         None if self.repeats is None else self.repeats.subset(i),
+                         None if self.keys is None else [self.keys[j] for j in i.tolist()], self.info)
 
-# %% ../nbs/09_neural.ipynb #6ebdaa29
-class NeuralPredictor(nn.Module):
-    "A trained images → preprocessed-responses network with its preprocessor, data split, history and held-out per-image r."
-    def __init__(self, net: nn.Module, preprocessor: ResponsePreprocessor, train_idx, valid_idx,
-                 history: pd.DataFrame, valid_r: torch.Tensor, shuffled: bool = False):
-        super().__init__()
-        self.net, self.preprocessor, self.history = net, preprocessor, history
-        self.train_idx, self.valid_idx, self.valid_r, self.shuffled = train_idx, valid_idx, valid_r, shuffled
+    def float_images(self, idx=None) -> torch.Tensor:
+        "The images (at `idx`, default all) as float in [0, 1]."
+        if self.images is None: raise ValueError(f"recording {self.name!r} holds no images (loaded with images=False)")
+        x = self.images if idx is None else self.images[_index(idx, self.n_images)]
+        return x.float() / 255
 
-    def forward(self, x): return self.net(x)
-    score = property(lambda self: self.valid_r.mean().item() if self.valid_r.numel() else float("nan"),
-                     doc="Mean held-out per-image Pearson r.")
+    def reliability(self, n_splits: int = 10, seed: int = 0) -> torch.Tensor | None:
+        "Per unit, `split_half_reliability` of the single repeats; None without repeats."
+        return None if self.repeats is None else split_half_reliability(self.repeats, n_splits, seed)
 
-    def predict(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        "Predicted preprocessed responses (B, n_out) for `images`, in eval mode without gradients."
-        check_images(images, "images")
-        dev = next(self.net.parameters()).device
-        was = self.net.training; self.net.eval()
-        try:
-            with torch.no_grad(): return torch.cat([self.net(images[i:i + batch_size].to(dev)) for i in range(0, len(images), batch_size)])
-        finally: self.net.train(was)
-
-    def evaluate(self, images: torch.Tensor, responses) -> torch.Tensor:
-        "Per-image Pearson r on new `images` and their raw `responses` (preprocessed with the fitted preprocessor)."
-        resp = _as_responses(responses); resp.check_images(images)
-        pred = self.predict(images)
-        return per_image_pearson(pred, self.preprocessor.transform(resp).to(pred))
-
-
-# %% ../nbs/09_neural.ipynb #33f80388
-def _split(n, valid_frac, valid_idx, gen):
-    if valid_idx is not None:
-        v = _index(valid_idx, n, "valid_idx")
-        if len(set(v.tolist())) != len(v): raise ValueError("`valid_idx` has duplicate indices")
-    else:
-        check_number(valid_frac, "valid_frac", low=0, high=1, low_inclusive=False, high_inclusive=False)
-        v = torch.randperm(n, generator=gen)[: max(1, round(valid_frac * n))].sort().values
-    train = torch.ones(n, dtype=torch.bool); train[v] = False
-    t = train.nonzero().flatten()
-    if len(t) < 2 or len(v) < 1: raise ValueError(f"the split leaves {len(t)} training and {len(v)} held-out images; need at least 2 and 1")
-    return t, v
-
-
-def _fit_predictor(net, x_train, y_train, x_valid, y_valid, *, epochs, lr, batch_size, weight_decay, gen):
-    "Adam on the MSE for `epochs`, scoring the held-out images before training and after each epoch: (history, last per-image r)."
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    def score():
-        net.eval()
-        with torch.no_grad():
-            p = net(x_valid)
-            res = F.mse_loss(p, y_valid).item(), per_image_pearson(p, y_valid)
-        net.train()
-        return res
-    rows = []
-    vl, vr = score()
-    rows.append(dict(epoch=0, train_loss=float("nan"), valid_loss=vl, valid_r=vr.mean().item()))
-    for ep in range(1, epochs + 1):
-        net.train(); tot = 0.0
-        perm = torch.randperm(len(x_train), generator=gen).to(x_train.device)
-        for i in range(0, len(perm), batch_size):
-            b = perm[i:i + batch_size]
-            loss = F.mse_loss(net(x_train[b]), y_train[b])
-            opt.zero_grad(); loss.backward(); opt.step()
-            tot += loss.item() * len(b)
-        vl, vr = score()
-        rows.append(dict(epoch=ep, train_loss=tot / len(perm), valid_loss=vl, valid_r=vr.mean().item()))
-    net.eval()
-    return pd.DataFrame(rows), vr
-
-
-# %% ../nbs/09_neural.ipynb #7c0c8e3d
-def train_neural_predictor(images: torch.Tensor, responses, *, arch: str | Callable = "tiny", epochs: int = 10,
-                           lr: float = 3e-3, batch_size: int = 32, weight_decay: float = 0.0, valid_frac: float = 0.2,
-                           valid_idx=None, n_components: float | int | None = 0.95, shuffle: bool = False,
-                           seed: int = 0, device=None) -> NeuralPredictor:
-    """Train a network mapping `images` (N, C, H, W) to their preprocessed `responses` (NeuralResponses or (N, [R,] U))
-    on a random split (`valid_frac` held out, or `valid_idx`); preprocessing fitted on the training images only.
-    `epochs=0` gives the untrained control, `shuffle=True` the responses-shuffled-across-images control. Returns a `NeuralPredictor`."""
-    check_images(images, "images")
-    resp = _as_responses(responses)
-    resp.check_images(images)
-    check_number(epochs, "epochs", low=0, integer=True); check_number(lr, "lr", low=0, low_inclusive=False)
-    check_number(batch_size, "batch_size", low=1, integer=True); check_number(weight_decay, "weight_decay", low=0)
+# %% ../nbs/09_neural.ipynb #8e0da293
+def holdout_mask(keys: Sequence[str], holdout: float = 0.5, seed: int = 0) -> torch.Tensor:
+    """Boolean (n,), True for the items held out: those whose SHA-1 of (`seed`, key), read as a number in [0, 1), is
+    below `holdout`. Equal keys land on the same side, whatever else is in the set."""
+    check_number(holdout, "holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_number(seed, "seed", low=0, integer=True)
-    dev = get_device(device) if device is not None else images.device
-    gen = make_generator(seed)
-    train_idx, valid_idx = _split(images.shape[0], valid_frac, valid_idx, gen)
-    pre = ResponsePreprocessor(n_components).fit(resp, train_idx)
-    y = pre.transform(resp).float()
-    y_train = y[train_idx]
-    if shuffle: y_train = y_train[torch.randperm(len(train_idx), generator=gen)]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if arch == "tiny": net = TinyConvNet(images.shape[1], pre.n_out_)
-        elif callable(arch): net = arch(images.shape[1], pre.n_out_)
-        else: raise ValueError(f"`arch` must be 'tiny' or a callable (in_channels, n_out) -> nn.Module; got {describe(arch)}")
-    if not isinstance(net, nn.Module): raise ValueError(f"`arch` returned {describe(net)}, not an nn.Module")
-    net = net.to(dev)
-    x_train, x_valid = images[train_idx].to(dev), images[valid_idx].to(dev)
-    y_train, y_valid = y_train.to(dev), y[valid_idx].to(dev)
-    with torch.no_grad():
-        out = net(x_train[:1])
-    if out.shape != (1, pre.n_out_):
-        raise ValueError(f"the network from `arch` outputs shape {tuple(out.shape[1:])} per image; {pre.n_out_} "
-                         "(the preprocessed response dims) are needed")
-    hist, vr = _fit_predictor(net, x_train, y_train, x_valid, y_valid, epochs=epochs, lr=lr, batch_size=batch_size,
-                              weight_decay=weight_decay, gen=gen)
-    return NeuralPredictor(net, pre, train_idx, valid_idx, hist, vr.cpu(), shuffle)
+    if isinstance(keys, str) or not isinstance(keys, Sequence):
+        raise ValueError(f"`keys` must be a sequence of strings, one per item; got {describe(keys)}")
+    u = [int(hashlib.sha1(f"{seed}:{k}".encode()).hexdigest()[:13], 16) / 16 ** 13 for k in keys]
+    return torch.tensor(u, dtype=torch.float64) < holdout
 
+# %% ../nbs/09_neural.ipynb #c0424372
+class Recordings:
+    "Recording sessions by name (their units differ, so each is its own target), with a summary `table`."
+    def __init__(self, recordings: Sequence[Recording], name: str = "recordings"):
+        recordings = list(recordings)
+        if not recordings or not all(isinstance(r, Recording) for r in recordings):
+            raise ValueError(f"`recordings` must be a non-empty sequence of Recording; got {describe(recordings)}")
+        names = _ids([r.name for r in recordings], len(recordings), "recording names")
+        self._recs, self.name = dict(zip(names, recordings)), str(name)
 
-# %% ../nbs/09_neural.ipynb #10a60cc1
+    sessions = property(lambda self: list(self._recs), doc="The session names, in order.")
+    n_images = property(lambda self: sum(r.n_images for r in self),
+                        doc="Images over all sessions (an image shown twice counts twice).")
+    n_units = property(lambda self: sum(r.n_units for r in self), doc="Units over all sessions.")
+    def __len__(self): return len(self._recs)
+    def __iter__(self): return iter(self._recs.values())
+    def __getitem__(self, session) -> Recording:
+        if str(session) not in self._recs:
+            raise ValueError(f"no session {session!r}; sessions: {', '.join(self._recs)}")
+        return self._recs[str(session)]
+    def __repr__(self):
+        return f"Recordings({self.name!r}: {len(self)} sessions, {self.n_units} units, {self.n_images} images)"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        "One row per session: units, images, whether images and single repeats are loaded, and its `info`."
+        return pd.DataFrame([dict(session=r.name, n_units=r.n_units, n_images=r.n_images, images=r.images is not None,
+                                  repeats=r.repeats is not None, **r.info) for r in self])
+
+# %% ../nbs/09_neural.ipynb #cf5573ba
+@patch
+def select(self: Recordings, sessions) -> Recordings:
+    "The sessions named in `sessions` (one name or several), in that order."
+    sessions = [sessions] if isinstance(sessions, (str, int)) else list(sessions)
+    return Recordings([self[s] for s in sessions], self.name)
+
+@patch
+def split(self: Recordings, holdout: float = 0.5, seed: int = 0) -> tuple[Recordings, Recordings]:
+    """(fit, held-out) recordings: every session split by `holdout_mask` of its image keys, so an image shown in two
+    sessions is on the same side in both. A session left with no image on one side is dropped from that side."""
+    fit, held = [], []
+    for r in self:
+        if r.keys is None: raise ValueError(f"session {r.name!r} has no image keys; a split by content needs them")
+        m = holdout_mask(r.keys, holdout, seed)
+        if (~m).any(): fit.append(r.subset(~m))
+        if m.any(): held.append(r.subset(m))
+    if not fit or not held: raise ValueError(f"`holdout` {holdout} leaves no image on one side of the split")
+    return Recordings(fit, f"{self.name} (fit)"), Recordings(held, f"{self.name} (held out)")
+
+# %% ../nbs/09_neural.ipynb #19bdba43
+V4_LAYOUT = {"images": "images/images_{}.zip", "responses": "responses_repeat_averaged/responses_{}.npy",
+             "repeats": "responses_raw/responses_{}.npy", "index": "index.csv"}
+
+def is_v4_folder(path) -> bool:
+    "Whether `path` is a folder in the layout of `V4_LAYOUT` (folders `images/` and `responses_repeat_averaged/`)."
+    if not isinstance(path, (str, os.PathLike)): return False
+    p = Path(path).expanduser()
+    return p.is_dir() and (p / "images").is_dir() and (p / "responses_repeat_averaged").is_dir()
+
+def v4_sessions(path) -> list[str]:
+    "The sessions of the V4 folder `path`: those with both an image zip and a response file, sorted."
+    p = Path(path).expanduser() if isinstance(path, (str, os.PathLike)) else None
+    if p is None or not p.is_dir(): raise ValueError(f"`path` {path!r} is not an existing folder")
+    if not is_v4_folder(p):
+        raise ValueError(f"`path` {str(p)!r} is not in the V4 layout: it needs the folders images/ "
+                         "(images_<session>.zip) "
+                         "and responses_repeat_averaged/ (responses_<session>.npy)")
+    found = lambda d, pat: {m.group(1) for f in (p / d).iterdir() if (m := re.fullmatch(pat, f.name))}
+    both = found("images", r"images_(\w+)\.zip") & found("responses_repeat_averaged", r"responses_(\w+)\.npy")
+    if not both: raise ValueError(f"`path` {str(p)!r} holds no session with both images_<s>.zip and responses_<s>.npy")
+    return sorted(both)
+
+def _v4_index(p: Path) -> dict:
+    "Session → info from index.csv (animal, type of images), if the folder has one."
+    f = p / V4_LAYOUT["index"]
+    if not f.is_file(): return {}
+    t = pd.read_csv(f, dtype={"session": str})
+    keep = [c for c in ("animal", "type_per_readme") if c in t.columns]
+    return {str(r["session"]): {("type" if c == "type_per_readme" else c): r[c] for c in keep} for _, r in t.iterrows()}
+
+# %% ../nbs/09_neural.ipynb #4d4d0688
+def _npy(f: Path, what: str, ndim: int) -> np.ndarray:
+    try: a = np.load(f, allow_pickle=False)
+    except Exception as e:
+        raise ValueError(f"{what} {str(f)!r} is not a readable .npy array ({type(e).__name__})") from None
+    if a.ndim != ndim or a.dtype.kind not in "fiu":
+        raise ValueError(f"{what} {str(f)!r} must be a {ndim}-D numeric array; got {describe(a)}")
+    return a
+
+def _zip_images(f: Path, n: int, pick: np.ndarray, decode: bool, session: str) -> tuple[list[str], torch.Tensor | None]:
+    """Content keys of the images at `pick` in zip `f` (image0001.jpg … one per column), and the images (uint8) if
+    `decode`."""
+    try: zf = zipfile.ZipFile(f)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{str(f)!r} is not a readable zip ({type(e).__name__})") from None
+    with zf:
+        entries = [nm for nm in zf.namelist() if nm.lower().endswith(".jpg") and not nm.startswith("__MACOSX")]
+        jpgs = {nm.rsplit("/", 1)[-1]: nm for nm in entries}        # image0001.jpg, at the top or in one folder
+        want = [f"image{j + 1:04d}.jpg" for j in range(n)]
+        if len(jpgs) != len(entries) or set(jpgs) != set(want):
+            extra, miss = sorted(set(jpgs) - set(want))[:3], [w for w in want if w not in jpgs][:3]
+            raise ValueError(f"session {session}: {f.name} must hold image0001.jpg … image{n:04d}.jpg, one per "
+                             "response "
+                             f"column ({n}); it holds {len(entries)} JPEGs (missing {miss}, unexpected {extra})")
+        keys, imgs = [], []
+        for j in pick.tolist():
+            b = zf.read(jpgs[want[j]])
+            keys.append(hashlib.sha1(b).hexdigest())
+            if decode:
+                try: im = Image.open(io.BytesIO(b)); im.load()
+                except Exception as e:
+                    raise ValueError(f"session {session}: {want[j]} is not a readable image "
+                                     f"({type(e).__name__})") from None
+                if im.mode != "RGB": raise ValueError(f"session {session}: {want[j]} is {im.mode}, not RGB")
+                imgs.append(np.asarray(im))
+    if decode and len({a.shape for a in imgs}) > 1:
+        raise ValueError(f"session {session}: the images have different sizes {sorted({a.shape for a in imgs})[:3]}")
+    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous() if decode and imgs else None
+    return keys, x
+
+# %% ../nbs/09_neural.ipynb #bd812ce2
+def _v4_session(p: Path, s: str, info: dict, images: bool, repeats: bool, idx) -> Recording:
+    a = _npy(p / V4_LAYOUT["responses"].format(s), f"session {s}: the responses", 2)
+    n = a.shape[1]
+    pick = np.arange(n) if idx is None else _index(idx, n, f"indices[{s!r}]").numpy()
+    keys, x = _zip_images(p / V4_LAYOUT["images"].format(s), n, pick, images, s)
+    ids, units = [f"{s}/image{j + 1:04d}.jpg" for j in pick], [f"{s}/u{u:03d}" for u in range(a.shape[0])]
+    try: resp = NeuralResponses(a.T[pick], ids, units, name=f"V4 {s}")
+    except ValueError as e: raise ValueError(f"session {s}: {e}") from None
+    rep, fr = None, p / V4_LAYOUT["repeats"].format(s)
+    if repeats and fr.is_file():
+        raw = _npy(fr, f"session {s}: the single repeats", 3)
+        if raw.shape[:2] != a.shape:
+            raise ValueError(f"session {s}: the single repeats are {raw.shape} but the responses {a.shape}; "
+                             "they must be (n_neurons, n_images, n_repeats) of the same neurons and images")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)                 # all-NaN slices are reported below
+            mean = np.nanmean(raw, 2)
+        if not np.allclose(mean, a, rtol=1e-5, atol=1e-6, equal_nan=False):
+            raise ValueError(f"session {s}: the single repeats do not average to the repeat-averaged responses "
+                             f"(largest difference {np.nanmax(np.abs(mean - a)):.3g}); they are not the same trials")
+        try: rep = NeuralResponses(raw.transpose(1, 2, 0)[pick], ids, units, name=f"V4 {s} repeats")
+        except ValueError as e: raise ValueError(f"session {s}: {e}") from None
+    return Recording(s, resp, x, rep, keys, info)
+
+def load_v4(path, sessions=None, *, images: bool = True, repeats: bool = True,
+            indices: Mapping | None = None) -> Recordings:
+    """The V4 data of Cowley et al. (2023) from the folder `path` (layout `V4_LAYOUT`; never downloaded): one
+    `Recording` per session (all, or those in `sessions`) with its repeat-averaged responses, a content key per image
+    (SHA-1 of its JPEG bytes), its images as uint8 if `images`, its single repeats if `repeats` and the folder has
+    them; `indices` maps a session to the positions of the images to read (default all)."""
+    found = v4_sessions(path)
+    p = Path(path).expanduser()
+    if sessions is None: sessions = found
+    else:
+        sessions = [str(s) for s in ([sessions] if isinstance(sessions, (str, int)) else sessions)]
+        bad = [s for s in sessions if s not in found]
+        if bad or not sessions:
+            raise ValueError(f"`sessions` {bad or sessions} not in {str(p)!r}; sessions: {', '.join(found)}")
+    indices = {} if indices is None else {str(k): v for k, v in dict(indices).items()}
+    bad = [k for k in indices if k not in sessions]
+    if bad: raise ValueError(f"`indices` names session(s) {bad} that are not loaded ({', '.join(sessions)})")
+    info = _v4_index(p)
+    recs = [_v4_session(p, s, info.get(s, {}), images, repeats, indices.get(s)) for s in sessions]
+    return Recordings(recs, "Cowley 2023 V4" if p.name.startswith("cowley2023") else p.name)
+
+def v4_split(source, holdout: float = 0.5, seed: int = 0, sessions=None) -> tuple[dict, dict]:
+    """The (fit, held-out) image positions of every session of the V4 folder `source` (or of `Recordings` with keys),
+    {session: indices}: `holdout_mask` of the image keys, read without decoding (pass them to `load_v4` as `indices`)."""
+    recs = source if isinstance(source, Recordings) else load_v4(source, sessions, images=False, repeats=False)
+    masks = {r.name: holdout_mask(r.keys, holdout, seed) for r in recs}
+    return {s: (~m).nonzero().flatten() for s, m in masks.items()}, {s: m.nonzero().flatten() for s, m in masks.items()}
+
+# %% ../nbs/09_neural.ipynb #73be4d1b
+def write_v4_stand_in(folder, n_images: Sequence[int] = (40, 40, 30), n_units: Sequence[int] = (6, 8, 5),
+                      size: int = 32,
+                      n_repeats: int = 6, n_shared: int = 10, seed: int = 0) -> Path:
+    """Write a STAND-IN for the V4 data in its layout (`V4_LAYOUT`) to `folder` (created): sessions s1, s2, … with
+    `n_images[k]` built-in images of `size` px (JPEG) and the Poisson spike counts of `n_units[k]` simulated units
+    (`SimulatedV1`, a model, not data), averaged over `n_repeats`; the last session keeps its single repeats (every
+    third image shown one time fewer: NaN) and shows the first `n_shared` images of s1 again. Returns the folder."""
+    from spectral_align.data import make_builtin
+    n_images, n_units = [int(v) for v in n_images], [int(v) for v in n_units]
+    if len(n_images) != len(n_units) or not n_images:
+        raise ValueError("`n_images` and `n_units` need one entry per session")
+    for v in n_images: check_number(v, "n_images", low=3, high=5000, integer=True)
+    for v in n_units: check_number(v, "n_units", low=1, high=500, integer=True)
+    check_number(size, "size", low=8, high=256, integer=True)
+    check_number(n_repeats, "n_repeats", low=3, high=50, integer=True)
+    check_number(n_shared, "n_shared", low=0, high=min(n_images[0], n_images[-1]), integer=True)
+    root = Path(folder).expanduser()
+    for d in ("images", "responses_repeat_averaged", "responses_raw"): (root / d).mkdir(parents=True, exist_ok=True)
+    x, _ = make_builtin(sum(n_images), size=size, seed=seed)
+    jpeg = [io.BytesIO() for _ in range(len(x))]
+    for b, im in zip(jpeg, (x.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()):
+        Image.fromarray(im).save(b, "JPEG", quality=95)
+    starts, gen, rows = np.cumsum([0] + n_images), make_generator(seed), []
+    for k, (n, u) in enumerate(zip(n_images, n_units)):
+        s, last = f"s{k + 1}", k == len(n_images) - 1 and len(n_images) > 1
+        pos = list(range(starts[k], starts[k] + n))
+        if last and n_shared: pos[:n_shared] = range(n_shared)                      # images of s1 shown again
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*above the Nyquist.*")
+            rate = 6 * SimulatedV1(u, seed=seed + k, fov_deg=1.25 * size / 32)(x[pos]).double()
+        raw = torch.poisson(rate[:, None].expand(n, n_repeats, u).contiguous(), generator=gen)
+        if last: raw[torch.arange(0, n, 3), -1] = float("nan")
+        with zipfile.ZipFile(root / V4_LAYOUT["images"].format(s), "w") as zf:
+            for j, i in enumerate(pos): zf.writestr(f"image{j + 1:04d}.jpg", jpeg[i].getvalue())
+        np.save(root / V4_LAYOUT["responses"].format(s), raw.nanmean(1).T.numpy())
+        if last: np.save(root / V4_LAYOUT["repeats"].format(s), raw.permute(2, 0, 1).numpy())
+        rows.append(dict(session=s, animal="stand-in", n_neurons=u, n_images_resp=n, type_per_readme="STAND-IN",
+                         has_raw=last))
+    pd.DataFrame(rows).to_csv(root / V4_LAYOUT["index"], index=False)
+    return root
+
+# %% ../nbs/09_neural.ipynb #15c6d41a
+def li_similarity(x: torch.Tensor, patterns: bool = False, eps: float = 1e-8) -> torch.Tensor:
+    """Li et al. (2019) similarity (m, m) in [−1, 1] of the responses or features `x` (m, ...) of m images: each
+    feature's mean over the m images subtracted, then the cosine between every pair of images. `patterns=True` first
+    centres each image's pattern over its features and scales it to unit norm (what a correlation RDM sees). Checks
+    the shape only (no device synchronisation: regularisers call it every batch); differentiable."""
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] < 2:
+        raise ValueError(f"`x` must be a tensor (m ≥ 2 images, ...); got {describe(x)}")
+    x = x.flatten(1)
+    x = x if x.is_floating_point() else x.float()
+    if patterns:
+        x = x - x.mean(1, keepdim=True)
+        x = x / x.norm(dim=1, keepdim=True).clamp_min(eps)
+    xc = x - x.mean(0, keepdim=True)
+    xn = xc / xc.norm(dim=1, keepdim=True).clamp_min(eps)
+    return (xn @ xn.T).clamp(-1, 1)
+
+def similarity_from_gram(gram: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Li et al. (2019) similarity (m, m) from the Gram matrix `gram` (m, m) of m images' vectors (e.g. 1 − a
+    correlation RDM, the Gram matrix of the normalised patterns): centred over the m images (H G H) and
+    cosine-normalised."""
+    if not isinstance(gram, torch.Tensor) or gram.ndim != 2 or gram.shape[0] != gram.shape[1] or gram.shape[0] < 2:
+        raise ValueError(f"`gram` must be a square (m, m) tensor with m ≥ 2; got {describe(gram)}")
+    g = gram if gram.is_floating_point() else gram.float()
+    g = g - g.mean(0, keepdim=True) - g.mean(1, keepdim=True) + g.mean()
+    d = g.diagonal().clamp_min(eps).sqrt()
+    return (g / d[:, None] / d[None, :]).clamp(-1, 1)
+
+# %% ../nbs/09_neural.ipynb #dc1c2c9f
+def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int) -> torch.Tensor:
+    """`images` (N, C, H, W), float in [0, 1] or uint8, as float in [0, 1] of `size` (bilinear, anti-aliased) with
+    `channels` (1 ↔ 3: luminance, or grey repeated)."""
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8: images = images.float() / 255
+    check_images(images, "images", channels=(1, 3))
+    size = (size, size) if isinstance(size, int) and not isinstance(size, bool) else tuple(size)
+    if len(size) != 2: raise ValueError(f"`size` must be an int or (h, w); got {size!r}")
+    for s in size: check_number(s, "size", low=1, integer=True)
+    if channels not in (1, 3) or isinstance(channels, bool):
+        raise ValueError(f"`channels` must be one of 1, 3; got {channels!r}")
+    x = images
+    if x.shape[1] == 3 and channels == 1: x = to_grayscale(x, 1)
+    elif x.shape[1] == 1 and channels == 3: x = x.expand(-1, 3, -1, -1)
+    if tuple(x.shape[-2:]) != size:
+        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return x.contiguous()
+
+# %% ../nbs/09_neural.ipynb #6bf2b95f
 def _responses_matrix(responses, name: str = "responses") -> torch.Tensor:
     if isinstance(responses, NeuralResponses): return responses.mean_responses().float()
     r = responses if isinstance(responses, torch.Tensor) else torch.as_tensor(np.asarray(responses))
-    if r.ndim == 3: r = r.float().mean(1)                                   # (N, repeats, units): average repeats
+    if r.ndim == 3: r = r.float().nanmean(1)                               # (N, repeats, units): average repeats
     return check_responses(r, name).float()
 
+def _target_images(images) -> torch.Tensor:
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
+        if images.ndim != 4 or images.shape[1] not in (1, 3) or 0 in images.shape:
+            raise ValueError(f"`images` must be (N, C, H, W) with 1 or 3 channels; got {describe(images)}")
+        return images
+    return check_images(images, "images", channels=(1, 3))
+
 class NeuralTarget:
-    """What an alignment regulariser aligns to: target `images` (N, C, H, W) in [0, 1] with, for the same images in
-    order, a target `similarity` (N, N) in [−1, 1] and, where known, `responses` (N, units)."""
-    def __init__(self, images: torch.Tensor, similarity, responses=None, name: str = "target", source: str = "custom"):
-        check_images(images, "images", channels=(1, 3))
+    """What an alignment regulariser aligns to: target `images` (N, C, H, W), float in [0, 1] or uint8, with, for the
+    same images in order, either their `responses` (N, units) or, when only an RDM is known, the `similarity` (N, N)
+    of their response patterns (1 − a correlation-distance RDM). See `batch_similarity` and `similarity_of`."""
+    def __init__(self, images, similarity=None, responses=None, name: str = "target", source: str = "custom"):
+        images = _target_images(images)
         n = images.shape[0]
         if n < 3: raise ValueError(f"`images` holds {n} images; a target needs at least 3")
-        s = (similarity if isinstance(similarity, torch.Tensor) else torch.as_tensor(np.asarray(similarity))).float()
-        if s.shape != (n, n): raise ValueError(f"`similarity` must be ({n}, {n}) for {n} images; got shape {tuple(s.shape)}")
-        if not torch.isfinite(s).all(): raise ValueError("`similarity` contains NaN or infinite values")
-        if (s - s.T).abs().max() > 1e-4: raise ValueError("`similarity` must be symmetric; got |S − Sᵀ| up to "
-                                                         f"{(s - s.T).abs().max().item():.3g}")
-        if s.abs().max() > 1 + 1e-4: raise ValueError(f"`similarity` must lie in [−1, 1]; got values up to {s.abs().max().item():.3g}")
-        if responses is not None:
+        if (similarity is None) == (responses is None):
+            raise ValueError("give a NeuralTarget either `responses` (N, units) or, when only an RDM is known, the "
+                             "`similarity` "
+                             "of the images' response patterns (N, N); got "
+                             "" + ("both" if responses is not None else "neither"))
+        if similarity is not None:
+            s = similarity if isinstance(similarity, torch.Tensor) else torch.as_tensor(np.asarray(similarity))
+            s = s.float()
+            if s.shape != (n, n):
+                raise ValueError(f"`similarity` must be ({n}, {n}) for {n} images; got shape {tuple(s.shape)}")
+            if not torch.isfinite(s).all(): raise ValueError("`similarity` contains NaN or infinite values")
+            asym = (s - s.T).abs().max().item()
+            if asym > 1e-4: raise ValueError(f"`similarity` must be symmetric; got |S − Sᵀ| up to {asym:.3g}")
+            if s.abs().max() > 1 + 1e-4:
+                raise ValueError(f"`similarity` must lie in [−1, 1]; got values up to {s.abs().max().item():.3g}")
+            similarity = s.clamp(-1, 1)
+        else:
             responses = _responses_matrix(responses)
             if responses.shape[0] != n:
-                raise ValueError(f"`responses` hold {responses.shape[0]} images but `images` holds {n}; they must be the same images, in order")
-        self.images, self.similarity, self.responses = images, s.clamp(-1, 1), responses
-        self.name, self.source = str(name), str(source)
+                raise ValueError(f"`responses` hold {responses.shape[0]} images but `images` holds {n}; they must be "
+                                 "the same "
+                                 "images, in order")
+        self.images, self.gram, self.responses = images, similarity, responses
+        self.name, self.source, self._full = str(name), str(source), None
 
+    patterns = property(lambda self: self.responses is None,
+                        doc="True when only the patterns' similarity is known (an RDM): both sides compare patterns.")
+    has_responses = property(lambda self: self.responses is not None)
+    sizes = property(lambda self: [len(self)], doc="The number of images (a list, as `NeuralTargetSet.sizes`).")
     def __len__(self): return self.images.shape[0]
     def __repr__(self):
-        r = f", responses of {self.responses.shape[1]} units" if self.responses is not None else ""
+        r = f", responses of {self.responses.shape[1]} units" if self.responses is not None else ", an RDM"
         return f"NeuralTarget({self.name!r} from {self.source}: {len(self)} images of {tuple(self.images.shape[1:])}{r})"
 
-    def subset(self, idx) -> "NeuralTarget":
-        "The target restricted to the images at `idx`."
-        i = torch.as_tensor(idx, dtype=torch.long)
-        return NeuralTarget(self.images[i], self.similarity[i][:, i], None if self.responses is None else self.responses[i],
-                            self.name, self.source)
+# %% ../nbs/09_neural.ipynb #a50406bd
+@patch
+def batch_similarity(self: NeuralTarget, idx=None) -> torch.Tensor:
+    """The target's similarity (m, m) on the images at `idx` (default all), centred over those m images: `li_similarity`
+    of the responses, or `similarity_from_gram` of the patterns' similarity."""
+    i = None if idx is None else _index(idx, len(self))
+    if self.responses is not None: return li_similarity(self.responses if i is None else self.responses[i])
+    return similarity_from_gram(self.gram if i is None else self.gram[i][:, i])
 
+@patch
+def similarity_of(self: NeuralTarget, features: torch.Tensor) -> torch.Tensor:
+    "The model's similarity (m, m) of its `features` (m, ...) on m target images, computed as `batch_similarity` is."
+    return li_similarity(features, patterns=self.patterns)
 
-# %% ../nbs/09_neural.ipynb #8dddfe49
+@patch(as_prop=True)
+def similarity(self: NeuralTarget) -> torch.Tensor:
+    "`batch_similarity` of all N images (computed once)."
+    if self._full is None: self._full = self.batch_similarity()
+    return self._full
+
+@patch
+def subset(self: NeuralTarget, idx) -> NeuralTarget:
+    "The target restricted to the images at `idx`."
+    i = _index(idx, len(self))
+    if self.responses is not None:
+        return NeuralTarget(self.images[i], responses=self.responses[i], name=self.name, source=self.source)
+    return NeuralTarget(self.images[i], self.gram[i][:, i], name=self.name, source=self.source)
+
+# %% ../nbs/09_neural.ipynb #fe693ca0
 @patch(cls_method=True)
-def from_responses(cls: NeuralTarget, images, responses, name: str | None = None) -> "NeuralTarget":
-    "Target from `responses` (NeuralResponses, (N, units) or (N, repeats, units)) to `images`; S = their Li et al. similarity."
+def from_responses(cls: NeuralTarget, images, responses, name: str | None = None) -> NeuralTarget:
+    "Target from `responses` (NeuralResponses, (N, units) or (N, repeats, units)) to `images`."
     if isinstance(responses, NeuralResponses):
         responses.check_images(images); name = name or responses.name
     r = _responses_matrix(responses)
     if r.shape[0] != len(images):
-        raise ValueError(f"`images` holds {len(images)} images but `responses` {r.shape[0]}; they must be the same images, in order")
-    return cls(images, similarity_matrix(r.double()).float(), r, name or "responses", "responses")
+        raise ValueError(f"`images` holds {len(images)} images but `responses` {r.shape[0]}; they must be the same "
+                         "images, in order")
+    return cls(images, responses=r, name=name or "responses", source="responses")
 
 @patch(cls_method=True)
-def from_rdm(cls: NeuralTarget, images, rdm, name: str | None = None) -> "NeuralTarget":
-    "Target from an RDM (N, N) over `images`, or an `RDMSet` (averaged): S = 1 − dissimilarity, clipped to [−1, 1]."
+def from_rdm(cls: NeuralTarget, images, rdm, name: str | None = None) -> NeuralTarget:
+    """Target from an RDM (N, N) over `images`, or an `RDMSet` (averaged): the patterns' similarity 1 − dissimilarity,
+    clipped to [−1, 1] (exact for correlation-distance RDMs)."""
     if isinstance(rdm, RDMSet):
         name = name or "mean of " + ", ".join(rdm.names[:3]) + ("…" if len(rdm) > 3 else "")
         r = rdm.mean()
     else: r = check_rdm(rdm, "rdm")
     if r.ndim != 2: raise ValueError(f"`rdm` must be one (N, N) RDM or an RDMSet; got shape {tuple(r.shape)}")
     if r.shape[0] != len(images):
-        raise ValueError(f"`rdm` is {r.shape[0]}x{r.shape[0]} but `images` holds {len(images)} images; they must match, in order")
-    return cls(images, (1 - r.float()).clamp(-1, 1), None, name or "rdm", "rdm")
-
+        raise ValueError(f"`rdm` is {r.shape[0]}x{r.shape[0]} but `images` holds {len(images)} images; they must "
+                         "match, in order")
+    return cls(images, (1 - r.float()).clamp(-1, 1), name=name or "rdm", source="rdm")
 
 # %% ../nbs/09_neural.ipynb #64f05d64
 @patch(cls_method=True)
-def from_model(cls: NeuralTarget, images, model: nn.Module, name: str | None = None, batch_size: int = 256) -> "NeuralTarget":
+def from_model(cls: NeuralTarget, images, model: nn.Module, name: str | None = None,
+               batch_size: int = 256) -> NeuralTarget:
     "Target from the responses of `model` (any module mapping images to (N, units), e.g. `SimulatedV1`) to `images`."
     if not isinstance(model, nn.Module): raise ValueError(f"`model` must be an nn.Module; got {describe(model)}")
     check_images(images, "images")
@@ -747,7 +1087,8 @@ def from_model(cls: NeuralTarget, images, model: nn.Module, name: str | None = N
     return cls.from_responses(images, r, name or type(model).__name__)
 
 @patch(cls_method=True)
-def simulated_v1(cls: NeuralTarget, images, n_units: int = 256, seed: int = 0, fov_deg: float | None = None) -> "NeuralTarget":
+def simulated_v1(cls: NeuralTarget, images, n_units: int = 256, seed: int = 0,
+                 fov_deg: float | None = None) -> NeuralTarget:
     """Target from a `SimulatedV1` population (a model, not data) of `n_units` units drawn from `seed`; `fov_deg`
     defaults to 1.25° per 32 px, so the units' preferred frequencies, in cycles/image, scale with the image size."""
     check_images(images, "images")
@@ -758,26 +1099,56 @@ def simulated_v1(cls: NeuralTarget, images, n_units: int = 256, seed: int = 0, f
         return cls.from_model(images, v1, "SimulatedV1")
 
 @patch(cls_method=True)
-def pixel(cls: NeuralTarget, images) -> "NeuralTarget":
-    "The no-data proxy target: the similarity of the images' pixels (arXiv 2410.03952)."
+def pixel(cls: NeuralTarget, images) -> NeuralTarget:
+    "The no-data proxy target: the images' pixels as responses (arXiv 2410.03952)."
     check_images(images, "images")
-    x = images.flatten(1)
-    return cls(images, similarity_matrix(x.double()).float(), x.float(), "pixels", "pixel")
+    return cls(images, responses=images.flatten(1).float(), name="pixels", source="pixel")
 
+# %% ../nbs/09_neural.ipynb #95b8421d
+class NeuralTargetSet:
+    "Targets whose units differ (e.g. recording sessions); a regulariser draws each batch from one of them, by size."
+    def __init__(self, targets: Sequence[NeuralTarget], name: str = "targets", source: str = "custom"):
+        targets = list(targets)
+        if not targets or not all(isinstance(t, NeuralTarget) for t in targets):
+            raise ValueError(f"`targets` must be a non-empty sequence of NeuralTarget; got {describe(targets)}")
+        if len({t.patterns for t in targets}) > 1:
+            raise ValueError("`targets` mix targets with responses and targets known only by an RDM; use one kind")
+        self.targets, self.name, self.source = targets, str(name), str(source)
+
+    patterns = property(lambda self: self.targets[0].patterns)
+    has_responses = property(lambda self: self.targets[0].has_responses)
+    sizes = property(lambda self: [len(t) for t in self.targets], doc="The number of images of each target.")
+    def __len__(self): return sum(self.sizes)
+    def __iter__(self): return iter(self.targets)
+    def __getitem__(self, i) -> NeuralTarget: return self.targets[i]
+    def __repr__(self):
+        return f"NeuralTargetSet({self.name!r} from {self.source}: {len(self.targets)} targets, {len(self)} images)"
 
 # %% ../nbs/09_neural.ipynb #991dc88c
 TARGET_SOURCES = ("simulated_v1", "pixel")
 
 def _npz_images(a: np.ndarray, path) -> torch.Tensor:
-    if a.ndim != 4: raise ValueError(f"`images` in {path} must be 4-D (N, H, W, C) uint8 or (N, C, H, W) float; got shape {a.shape}")
+    if a.ndim != 4:
+        raise ValueError(f"`images` in {path} must be 4-D (N, H, W, C) uint8 or (N, C, H, W) float; got shape "
+                         f"{a.shape}")
     if a.dtype == np.uint8: return torch.from_numpy(a).permute(0, 3, 1, 2).float().div(255).contiguous()
     return torch.from_numpy(np.ascontiguousarray(a)).float()
 
-def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human", n_units: int = 256,
-                seed: int = 0) -> NeuralTarget:
-    """A `NeuralTarget` from `source`: a NeuralTarget (returned), 'simulated_v1' or 'pixel' (on `images`), or a path to
-    the Kriegeskorte 92-image data (`rdm` = 'human', 'monkey' or an RDM name) or to an .npz with images and responses or rdm."""
-    if isinstance(source, NeuralTarget): return source
+def _v4_target(p: Path, holdout: float, split_seed: int) -> NeuralTargetSet:
+    fit, _ = v4_split(p, holdout, split_seed)
+    recs = load_v4(p, repeats=False, indices={s: i for s, i in fit.items() if len(i) >= 3})
+    targets = [NeuralTarget.from_responses(r.images, r.responses, name=f"{recs.name} {r.name}") for r in recs]
+    return NeuralTargetSet(targets,
+                           name=f"{recs.name}: fit images (holdout {holdout:g}, split seed {split_seed})",
+                           source="recordings")
+
+def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human", n_units: int = 256, seed: int = 0,
+                holdout: float = 0.5, split_seed: int = 0) -> NeuralTarget | NeuralTargetSet:
+    """A target from `source`: a NeuralTarget or NeuralTargetSet (returned), 'simulated_v1' or 'pixel' (on `images`), or
+    a path to the Kriegeskorte 92-image data (`rdm` = 'human', 'monkey' or an RDM name), to a V4 folder (`load_v4`:
+    one target per session, its fit images for `holdout`/`split_seed`) or to an .npz with images and responses or
+    rdm."""
+    if isinstance(source, (NeuralTarget, NeuralTargetSet)): return source
     if source in TARGET_SOURCES:
         if images is None: raise ValueError(f"`images` are needed to build the {source!r} target")
         return NeuralTarget.simulated_v1(images, n_units, seed) if source == "simulated_v1" else NeuralTarget.pixel(images)
@@ -785,7 +1156,9 @@ def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human
         raise ValueError(f"`source` must be a NeuralTarget, one of {TARGET_SOURCES} or a path; got {describe(source)}")
     p = Path(source).expanduser()
     if not p.exists():
-        raise ValueError(f"`source` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path; got {str(source)!r}")
+        raise ValueError(f"`source` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path; got "
+                         f"{str(source)!r}")
+    if is_v4_folder(p): return _v4_target(p, holdout, split_seed)
     if p.is_dir() or p.name == "rdms_and_stimuli.npz":
         imgs, rdms = load_kriegeskorte92(p)
         if rdm == "human": sel = rdms.select(species="human")
@@ -796,8 +1169,12 @@ def make_target(source, images: torch.Tensor | None = None, *, rdm: str = "human
     with np.load(p, allow_pickle=False) as z:
         keys = set(z.files)
         if "images" not in keys or not ({"responses", "rdm"} & keys):
-            raise ValueError(f"`source` {p.name} must hold 'images' and 'responses' or 'rdm'; it holds {', '.join(sorted(keys))}")
+            raise ValueError(f"`source` {p.name} must hold 'images' and 'responses' or 'rdm'; it holds "
+                             f"{', '.join(sorted(keys))}")
         imgs = _npz_images(z["images"], p.name)
         if "responses" in keys: return NeuralTarget.from_responses(imgs, z["responses"], name=p.stem)
         return NeuralTarget.from_rdm(imgs, z["rdm"], name=p.stem)
 
+# %% ../nbs/09_neural.ipynb #659fdb0b
+__getattr__ = moved_names(__name__, {n: "spectral_align.predictor" for n in (
+    "per_image_pearson", "TinyConvNet", "NeuralPredictor", "train_neural_predictor")})   # deprecated aliases

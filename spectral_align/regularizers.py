@@ -20,43 +20,30 @@ from .core import (check_images, check_number, check_choice, make_generator, des
 from .filters import FourierFilter, SteeringBand, steering_front_end, BANDS   # re-exported: they live in filters
 from .models import FeatureHooks
 from .data import BatchAugment, random_pad_crop_flip
-from .neural import (NeuralPredictor, train_neural_predictor,
-                                   NeuralTarget, make_target, TARGET_SOURCES)   # re-exported: they live in neural
+from .neural import (NeuralTarget, NeuralTargetSet, make_target, TARGET_SOURCES, fit_images,
+                                   li_similarity)   # re-exported: they live in neural
+from .predictor import NeuralPredictor, train_neural_predictor, train_v4_predictor   # and in predictor
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'PREDICTOR_CONTROLS', 'GUIDANCE_CONTROLS', 'fit_images', 'default_layers', 'similarity_loss', 'ramp',
-           'Regularizer', 'SimilarityRegularizer', 'CKAAlignment', 'make_predictor', 'dataset_images', 'NeuralGuidance',
+__all__ = ['SCHEDULES', 'PREDICTOR_CONTROLS', 'GUIDANCE_CONTROLS', 'default_layers', 'similarity_loss', 'ramp', 'Regularizer',
+           'SimilarityRegularizer', 'CKAAlignment', 'make_predictor', 'dataset_images', 'NeuralGuidance',
            'NoiseAugment', 'ViewConsistency', 'filtered_accuracy', 'out_of_band_share', 'input_gradient_share',
            'GradientSpectralPenalty']
 
 # %% ../nbs/10_regularizers.ipynb #8587fa31
-def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int) -> torch.Tensor:
-    "`images` (N, C, H, W) in [0, 1] resized to `size` (bilinear, anti-aliased) with `channels` (1 ↔ 3: luminance, or grey repeated)."
-    check_images(images, "images", channels=(1, 3))
-    size = (size, size) if isinstance(size, int) and not isinstance(size, bool) else tuple(size)
-    if len(size) != 2: raise ValueError(f"`size` must be an int or (h, w); got {size!r}")
-    for s in size: check_number(s, "size", low=1, integer=True)
-    if isinstance(channels, bool): raise ValueError(f"`channels` must be 1 or 3; got {channels!r}")
-    check_choice(channels, "channels", (1, 3))
-    x = images
-    if x.shape[1] == 3 and channels == 1:
-        x = to_grayscale(x, 1)
-    elif x.shape[1] == 1 and channels == 3: x = x.expand(-1, 3, -1, -1)
-    if tuple(x.shape[-2:]) != size:
-        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-    return x.contiguous()
-
 def _unwrap(model): return model.module if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)) else model
 
 def default_layers(model: nn.Module) -> list[str]:
     "The stages of a `Classifier`'s body (its children that contain a convolution): the layers hooked by default."
     body = getattr(_unwrap(model), "body", None)
     if not isinstance(body, nn.Module):
-        raise ValueError(f"`model` must be a Classifier (models.build_model) to choose default layers; got {type(model).__name__}: "
+        raise ValueError("`model` must be a Classifier (models.build_model) to choose default layers; got "
+                         f"{type(model).__name__}: "
                          "pass `layers` (see models.layer_names(model))")
     out = [f"body.{n}" for n, m in body.named_children()
            if len(list(m.children())) and any(isinstance(c, nn.Conv2d) for c in m.modules())]
-    if not out: raise ValueError("`model.body` has no stage with a convolution; pass `layers` (see models.layer_names(model))")
+    if not out:
+        raise ValueError("`model.body` has no stage with a convolution; pass `layers` (see models.layer_names(model))")
     return out
 
 def _check_layers(model, layers) -> list[str]:
@@ -65,17 +52,11 @@ def _check_layers(model, layers) -> list[str]:
     return [layers] if isinstance(layers, str) else list(layers)
 
 # %% ../nbs/10_regularizers.ipynb #d6c59faf
-def _sim(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    "`similarity.similarity_matrix` in float32 without input checks (the per-batch hot path: no device synchronisation)."
-    x = x.flatten(1).float()
-    xc = x - x.mean(0, keepdim=True)
-    xn = xc / xc.norm(dim=1, keepdim=True).clamp_min(eps)
-    return (xn @ xn.T).clamp(-1, 1)
-
 def similarity_loss(features, target: torch.Tensor, weights: torch.Tensor | None = None, clip: float = 0.999,
-                    reduction: str = "mean") -> torch.Tensor:
-    """Li et al. (2019) loss between the `weights`-mixed similarity matrices of `features` (a (m, ...) tensor, or one per layer,
-    for the same m images) and `target` (m, m): mean (or sum) over off-diagonal pairs of (atanh S_model − atanh S_target)²."""
+                    reduction: str = "mean", patterns: bool = False) -> torch.Tensor:
+    """Li et al. (2019) loss between the `weights`-mixed similarity matrices (`neural.li_similarity`, with `patterns`)
+    of `features` (a (m, ...) tensor, or one per layer, for the same m images) and the target's `target` (m, m) on
+    the same images: mean (or sum) over off-diagonal pairs of (atanh S_model − atanh S_target)²."""
     check_number(clip, "clip", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_choice(reduction, "reduction", ("mean", "sum"))
     if isinstance(features, torch.Tensor): features = [features]
@@ -83,13 +64,17 @@ def similarity_loss(features, target: torch.Tensor, weights: torch.Tensor | None
     if not features: raise ValueError("`features` is empty; give one (m, ...) tensor per layer")
     m = features[0].shape[0]
     for i, f in enumerate(features):
-        if f.shape[0] != m: raise ValueError(f"`features[{i}]` holds {f.shape[0]} images but `features[0]` {m}; they must be the same images")
+        if f.shape[0] != m:
+            raise ValueError(f"`features[{i}]` holds {f.shape[0]} images but `features[0]` {m}; they must be the same "
+                             "images")
     if m < 2: raise ValueError(f"`features` must hold at least 2 images; got {m}")
     if not isinstance(target, torch.Tensor) or target.shape != (m, m):
         raise ValueError(f"`target` must be a ({m}, {m}) tensor; got {describe(target)}")
     if weights is None: weights = torch.full((len(features),), 1 / len(features), device=features[0].device)
-    if weights.shape != (len(features),): raise ValueError(f"`weights` must hold one weight per layer ({len(features)}); got shape {tuple(weights.shape)}")
-    s = sum(w * _sim(f) for w, f in zip(weights, features))
+    if weights.shape != (len(features),):
+        raise ValueError(f"`weights` must hold one weight per layer ({len(features)}); got shape "
+                         f"{tuple(weights.shape)}")
+    s = sum(w * li_similarity(f.float(), patterns) for w, f in zip(weights, features))
     off = ~torch.eye(m, dtype=torch.bool, device=s.device)
     dz = torch.atanh(s[off].clamp(-clip, clip)) - torch.atanh(target.to(s)[off].clamp(-clip, clip))
     d2 = dz * dz
@@ -99,7 +84,8 @@ def similarity_loss(features, target: torch.Tensor, weights: torch.Tensor | None
 SCHEDULES = ("constant", "linear", "cosine")
 
 def ramp(pct: float, warmup: float, schedule: str = "linear") -> float:
-    "The factor in [0, 1] of a regulariser's weight at `pct` ∈ [0, 1] of training: 0 → 1 over the first `warmup` fraction."
+    """The factor in [0, 1] of a regulariser's weight at `pct` ∈ [0, 1] of training: 0 → 1 over the first `warmup`
+    fraction."""
     check_choice(schedule, "schedule", SCHEDULES)
     check_number(pct, "pct"); check_number(warmup, "warmup", low=0, high=1)
     if schedule == "constant" or warmup <= 0 or pct >= warmup: return 1.0
@@ -108,7 +94,8 @@ def ramp(pct: float, warmup: float, schedule: str = "linear") -> float:
 
 # %% ../nbs/10_regularizers.ipynb #6d49c9a0
 class Regularizer(Callback):
-    "Base class of the callbacks here: weight with warm-up, trainable `model.aux[aux_name]`, checkpointable generator, per-batch `history`."
+    """Base class of the callbacks here: weight with warm-up, trainable `model.aux[aux_name]`, checkpointable generator,
+    per-batch `history`."""
     order = 20                       # after MixedPrecision (10): extra loss terms are computed in float32
     aux_name: str | None = None      # subclasses with trainable parameters set this and implement `make_aux`
 
@@ -152,7 +139,8 @@ class Regularizer(Callback):
         if opt is not None:
             ids = {id(p) for pg in opt.param_lists for p in pg}
             if any(id(p) not in ids for p in self.aux_module.parameters() if p.requires_grad):
-                raise ValueError(f"{type(self).__name__}'s trainable parameters are not in the optimiser: give the callback to the "
+                raise ValueError(f"{type(self).__name__}'s trainable parameters are not in the optimiser: give the "
+                                 "callback to the "
                                  "Learner (`Learner(..., cbs=[cb])` or `make_learner(..., cbs=[cb])`), not to `fit`")
 
 
@@ -160,7 +148,8 @@ class Regularizer(Callback):
 # the callback's own generator, saved with training checkpoints
 @patch
 def generator(self: Regularizer, device="cpu") -> torch.Generator:
-    if self._gen is None or self._gen.device != torch.device(device): self._gen = make_generator(self.seed, device=device)
+    if self._gen is None or self._gen.device != torch.device(device):
+        self._gen = make_generator(self.seed, device=device)
     return self._gen
 
 @patch
@@ -193,13 +182,17 @@ def _add(self: Regularizer, term: torch.Tensor, w: float, task_scale: float = 1.
 
 # %% ../nbs/10_regularizers.ipynb #cbf857f2
 class _AlongsideTarget(Regularizer):
-    "Appends `n_images` target images (a fresh random draw each batch) to each training batch and hooks `layers`."
+    """Appends `n_images` target images (a fresh random draw each batch, from one target of a set) to each training
+    batch and hooks `layers`."""
     def _init_target(self, target, layers, n_images, normalize, ratio):
-        if not isinstance(target, NeuralTarget): raise ValueError(f"`target` must be a NeuralTarget; got {describe(target)}")
+        if not isinstance(target, (NeuralTarget, NeuralTargetSet)):
+            raise ValueError(f"`target` must be a NeuralTarget or NeuralTargetSet; got {describe(target)}")
         self.target, self._layers = target, layers
-        self.n_images = check_number(n_images, "n_images", low=3, high=len(target), integer=True)
+        self._targets = list(target) if isinstance(target, NeuralTargetSet) else [target]
+        self._weights = torch.tensor([float(len(t)) for t in self._targets])
+        self.n_images = check_number(n_images, "n_images", low=3, high=min(len(t) for t in self._targets), integer=True)
         self.normalize, self.ratio = bool(normalize), check_number(ratio, "ratio", low=0, low_inclusive=False)
-        self._hooks, self._cache, self._feats = None, None, None
+        self._hooks, self._feats, self._draw = None, None, None
 
     def _resolve_layers(self, model):
         return default_layers(model) if self._layers is None else _check_layers(model, self._layers)
@@ -218,25 +211,24 @@ class _AlongsideTarget(Regularizer):
     def after_fit(self):
         if self._hooks is not None: self._hooks.remove(); self._hooks = None
 
-    def _data(self, xb):
-        "Target images resized to the task batch's size and channels, similarity and responses, on its device (cached)."
-        key = (tuple(xb.shape[1:]), xb.device, xb.dtype)
-        if self._cache is None or self._cache[0] != key:
-            resp = None if self.target.responses is None else self.target.responses.to(xb.device)
-            self._cache = (key, fit_images(self.target.images, tuple(xb.shape[-2:]), xb.shape[1]).to(xb.device, xb.dtype),
-                           self.target.similarity.to(xb.device), resp)
-        return self._cache[1:]
-
+    def _draw_images(self, xb: torch.Tensor) -> torch.Tensor:
+        """Draw this batch's target and images (the callback's generator); the images fitted to `xb`'s size, channels,
+        device."""
+        gen = self.generator()
+        k = 0 if len(self._targets) == 1 else int(torch.multinomial(self._weights, 1, generator=gen))
+        t = self._targets[k]
+        idx = torch.randperm(len(t), generator=gen)[: self.n_images]
+        self._draw = (t, idx)
+        return fit_images(t.images[idx], tuple(xb.shape[-2:]), xb.shape[1]).to(xb.device, xb.dtype)
 
 # %% ../nbs/10_regularizers.ipynb #5d423c5e
 @patch
 def before_batch(self: _AlongsideTarget):
     if not self.training: return
     xb = self.xb[0]
-    imgs, _, _ = self._data(xb)
-    self._idx = torch.randperm(len(self.target), generator=self.generator())[: self.n_images].to(xb.device)
+    imgs = self._draw_images(xb)
     self._n_task = xb.shape[0]
-    self.learn.xb = (torch.cat([xb, imgs[self._idx]]), *self.xb[1:])
+    self.learn.xb = (torch.cat([xb, imgs]), *self.xb[1:])
 
 @patch
 def after_pred(self: _AlongsideTarget):
@@ -258,19 +250,21 @@ def _balance(self: _AlongsideTarget, g):
 
 @patch
 def _target(self: _AlongsideTarget):
-    "The target similarity (m, m) and responses (m, units) of this batch's target images."
-    _, sim, resp = self._cache[1:]
-    i = self._idx
-    return sim[i][:, i], (None if resp is None else resp[i])
-
+    """The drawn target's side of this batch, on the features' device: its similarity (m, m) and responses (m, units) or
+    None."""
+    t, idx = self._draw
+    dev = self._feats[0].device
+    return t.batch_similarity(idx).to(dev), (None if t.responses is None else t.responses[idx].to(dev))
 
 # %% ../nbs/10_regularizers.ipynb #d6adea0d
 class SimilarityRegularizer(_AlongsideTarget):
-    """Li et al. (2019): loss = CE + w·`similarity_loss` between the softmax(`logit_scale`·θ)-mixed similarity matrices of
-    `layers` (default: every stage) on `n_images` target images per batch and `target`'s; w = `alpha` × warm-up.
-    `normalize` caps the regulariser's gradient at each layer to `ratio` × the task's (see above)."""
+    """Li et al. (2019): loss = CE + w·`similarity_loss` between the softmax(`logit_scale`·θ)-mixed similarity matrices
+    of `layers` (default: every stage) on `n_images` target images per batch and the target's on the same images,
+    computed the same way (`NeuralTarget.batch_similarity`); w = `alpha` × warm-up. `normalize` caps the
+    regulariser's gradient at each layer to `ratio` × the task's (see above)."""
     aux_name = "similarity"
-    def __init__(self, target: NeuralTarget, layers: str | Sequence[str] | None = None, alpha: float = 20.0,
+    def __init__(self, target: NeuralTarget | NeuralTargetSet, layers: str | Sequence[str] | None = None,
+                 alpha: float = 20.0,
                  n_images: int = 32, clip: float = 0.999, reduction: str = "mean", normalize: bool = True,
                  ratio: float = 0.5, warmup: float = 0.25, schedule: str = "linear", learn_weights: bool = True,
                  logit_scale: float = 10.0, seed: int = 0):
@@ -298,7 +292,8 @@ class SimilarityRegularizer(_AlongsideTarget):
     def after_loss(self):
         if not self.training: return
         sim_t, _ = self._target()
-        raw = similarity_loss(self._feats, sim_t, self.mix_weights(), self.clip, self.reduction)
+        raw = similarity_loss(self._feats, sim_t, self.mix_weights(), self.clip, self.reduction,
+                              patterns=self._draw[0].patterns)
         w = self.weight
         self._record(task=self.learn.loss_grad.detach(), similarity_loss=raw.detach(), weight=w)
         self._add(raw, w)
@@ -313,14 +308,18 @@ def _cka(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return (k * l).sum() / ((k * k).sum() * (l * l).sum()).sqrt().clamp_min(eps)
 
 class CKAAlignment(_AlongsideTarget):
-    """Loss = CE + w·(1 − linear CKA) between `layer`'s features (default: the middle stage) on `n_images` target images per
-    batch and `target`'s responses to them; w = `alpha` × warm-up; `normalize`/`ratio` as in `SimilarityRegularizer`."""
-    def __init__(self, target: NeuralTarget, layer: str | None = None, alpha: float = 1.0, n_images: int = 32,
+    """Loss = CE + w·(1 − linear CKA) between `layer`'s features (default: the middle stage) on `n_images` target images
+    per batch and `target`'s responses to them (of a set: one target per batch); w = `alpha` × warm-up;
+    `normalize`/`ratio` as in `SimilarityRegularizer`."""
+    def __init__(self, target: NeuralTarget | NeuralTargetSet, layer: str | None = None, alpha: float = 1.0,
+                 n_images: int = 32,
                  normalize: bool = True, ratio: float = 0.5, warmup: float = 0.25, schedule: str = "linear", seed: int = 0):
-        if isinstance(target, NeuralTarget) and target.responses is None:
-            raise ValueError(f"`target` {target.name!r} has no responses (it was made from an RDM); CKA needs responses "
+        if isinstance(target, (NeuralTarget, NeuralTargetSet)) and not target.has_responses:
+            raise ValueError(f"`target` {target.name!r} has no responses (it was made from an RDM); CKA needs "
+                             "responses "
                              "(NeuralTarget.from_responses, from_model, simulated_v1 or pixel)")
-        if layer is not None and not isinstance(layer, str): raise ValueError(f"`layer` must be one layer name or None; got {describe(layer)}")
+        if layer is not None and not isinstance(layer, str):
+            raise ValueError(f"`layer` must be one layer name or None; got {describe(layer)}")
         self._init_common(alpha, warmup, schedule, seed)
         self._init_target(target, None if layer is None else [layer], n_images, normalize, ratio)
 
@@ -343,10 +342,10 @@ PREDICTOR_CONTROLS = (None, "random", "shuffled", "shuffled-responses")
 
 def make_predictor(images: torch.Tensor, responses=None, control: str | None = None, epochs: int = 10, *,
                    n_units: int = 256, seed: int = 0, **kwargs) -> NeuralPredictor:
-    """A `NeuralPredictor` trained on `images` and `responses` (default: `SimulatedV1(n_units)` responses to them) for `epochs`;
-    `control` 'random' gives the untrained network, 'shuffled-responses' one trained on responses shuffled across the
-    images, None and 'shuffled' the trained one ('shuffled' shuffles what it *sees*: `NeuralGuidance(control='shuffled')`).
-    `kwargs` go to `neural.train_neural_predictor`."""
+    """A `NeuralPredictor` trained on `images` and `responses` (default: `SimulatedV1(n_units)` responses to them) for
+    `epochs`; `control` 'random' gives the untrained network, 'shuffled-responses' one trained on responses shuffled
+    across the images, None and 'shuffled' the trained one ('shuffled' shuffles what it *sees*:
+    `NeuralGuidance(control='shuffled')`). `kwargs` go to `neural.train_neural_predictor`."""
     check_choice(control, "control", PREDICTOR_CONTROLS)
     check_number(epochs, "epochs", low=0, high=10_000, integer=True)
     check_images(images, "images")
@@ -397,33 +396,44 @@ def _batch_augment(dl):
 
 # %% ../nbs/10_regularizers.ipynb #9b544e49
 class NeuralGuidance(Regularizer):
-    """Shao et al. (2024): a second linear head on the penultimate features regresses the frozen `predictor`'s output
-    (z-scored with `calibration` images' statistics) for each task image; loss = (1 − α)·CE + α·MSE, α = `alpha` ∈ [0, 1].
-    `control='shuffled'` (their shuffled control) gives the predictor, in place of training image i, its fixed partner
-    π(i), another training image (pairing drawn from `seed`, augmented like the batch)."""
+    """Shao et al. (2024): a second linear head on the penultimate features regresses the frozen `predictor`'s raw
+    output (the principal-component scores; `standardize=True`: z-scored with `calibration` images' statistics, a
+    package variant) for each task image; loss = (1 − α)·CE + α·MSE, α = `alpha` ∈ [0, 1]. `control='shuffled'`
+    (their shuffled control) gives the predictor, in place of training image i, its fixed partner π(i), another
+    training image (pairing drawn from `seed`, augmented like the batch)."""
     aux_name = "guidance"
     def __init__(self, predictor: nn.Module, alpha: float = 0.9, calibration: torch.Tensor | None = None,
-                 warmup: float = 0.0, schedule: str = "linear", control: str | None = None, seed: int = 0):
-        if not isinstance(predictor, nn.Module): raise ValueError(f"`predictor` must be an nn.Module mapping images to responses; got {describe(predictor)}")
+                 warmup: float = 0.0, schedule: str = "linear", control: str | None = None, seed: int = 0,
+                 standardize: bool = False):
+        if not isinstance(predictor, nn.Module):
+            raise ValueError(f"`predictor` must be an nn.Module mapping images to responses; got {describe(predictor)}")
         self._init_common(alpha, warmup, schedule, seed, alpha_high=1)
         self.control, self.partner = check_choice(control, "control", GUIDANCE_CONTROLS), None
+        if not isinstance(standardize, bool):
+            raise ValueError(f"`standardize` must be True or False; got {standardize!r}")
         for p in predictor.parameters(): p.requires_grad_(False)
-        self.predictor = predictor.eval()
+        self.predictor, self.standardize = predictor.eval(), standardize
         if calibration is not None: check_images(calibration, "calibration")
         self._calibration, self.target_net, self._hook, self._feat, self._out = calibration, None, None, None, None
+        self._order, self._order_dl = None, None
 
     def _setup_target(self, model):
+        """The frozen target: the predictor's raw output (or, with `standardize`, z-scored with the calibration images'
+        statistics)."""
         if self.target_net is not None: return
-        x = self._calibration if self._calibration is not None else dataset_images(self.learn.dls.train.dataset, 256)
+        n = 256 if self.standardize else 2
+        x = self._calibration if self._calibration is not None else dataset_images(self.learn.dls.train.dataset, n)
         dev = next(model.parameters()).device
         pred = self.predictor.to(dev)
         with torch.no_grad(): out = torch.cat([pred(x[i:i + 128].to(dev)).flatten(1).float() for i in range(0, len(x), 128)])
-        sd = out.std(0)
-        self.target_net = _Standardized(self.predictor, out.mean(0), torch.where(sd > 1e-8, sd, torch.ones_like(sd)))
+        if not self.standardize: mean, sd = torch.zeros(out.shape[1]), torch.ones(out.shape[1])
+        else: mean, sd = out.mean(0), out.std(0)
+        self.target_net = _Standardized(self.predictor, mean.to(dev), torch.where(sd > 1e-8, sd, torch.ones_like(sd)))
 
     def make_aux(self, model):
         if getattr(model, "n_features", None) is None or not isinstance(getattr(model, "head", None), nn.Module):
-            raise ValueError(f"`model` must be a Classifier (with a linear `head`) for neural guidance; got {type(model).__name__}")
+            raise ValueError("`model` must be a Classifier (with a linear `head`) for neural guidance; got "
+                             f"{type(model).__name__}")
         self._setup_target(model)
         return nn.Linear(model.n_features, self.target_net.mean.numel())
 
@@ -436,35 +446,8 @@ class NeuralGuidance(Regularizer):
         self._hook = model.head.register_forward_pre_hook(self._grab)
         if self.control == "shuffled": self._setup_partners()
 
-    def _setup_partners(self):
-        "The fixed pairing π of the training images (one cycle through all of them: π(i) ≠ i) and the batch augmentation."
-        n = len(self.dls.train.dataset)
-        if n < 2: raise ValueError(f"the 'shuffled' control pairs each training image with another; the training set holds {n}")
-        if self.partner is None or len(self.partner) != n:
-            order = torch.randperm(n, generator=make_generator(self.seed))
-            self.partner = torch.empty(n, dtype=torch.long)
-            self.partner[order] = order.roll(-1)
-        self._augment = _batch_augment(self.dls.train)
-
-    def _partner_images(self, x: torch.Tensor) -> torch.Tensor:
-        "The partners π(i) of the images of this training batch, augmented like it."
-        dl = self.learn.dl
-        order = getattr(dl, "_DataLoader__idxs", None)          # the order fastai's DataLoader draws this epoch's items in
-        if order is None:
-            raise ValueError(f"the 'shuffled' control needs the training data in a fastai DataLoader (data.get_dls); got {type(dl).__name__}")
-        start = self.iter * dl.bs
-        idx = torch.as_tensor(list(order[start:start + len(x)]), dtype=torch.long)
-        if len(idx) != len(x): raise ValueError(f"batch {self.iter} holds {len(x)} images but its DataLoader drew {len(idx)}")
-        xp = _dl_items(self.dls.train.dataset, self.partner[idx]).to(device=x.device, dtype=x.dtype)
-        a = self._augment
-        if a is not None: xp = random_pad_crop_flip(xp, a.padding, a.flip, a.pad_mode, seed=self.generator(x.device))
-        return xp
-
     def _grab(self, module, inputs):
         if self.training: self._feat = inputs[0]
-
-    def after_fit(self):
-        if self._hook is not None: self._hook.remove(); self._hook = None
 
     def after_pred(self):
         if self.training: self._out = self.aux_module(self._feat)
@@ -479,6 +462,56 @@ class NeuralGuidance(Regularizer):
         self._record(task=self.learn.loss_grad.detach(), mse=mse.detach(), r=_pearson_rows(out.detach(), t).mean(), weight=w)
         self._add(mse, w, task_scale=1 - w)
         self._out = self._feat = None
+
+# %% ../nbs/10_regularizers.ipynb #f56ebcd8
+@patch
+def _setup_partners(self: NeuralGuidance):
+    """The fixed pairing π of the training images (one cycle through all of them: π(i) ≠ i), the batch augmentation, and
+    the record of each epoch's item order: the training loader's public `get_idxs`, wrapped for the length of the
+    fit."""
+    dl = self.dls.train
+    n = len(dl.dataset)
+    if n < 2:
+        raise ValueError(f"the 'shuffled' control pairs each training image with another; the training set holds {n}")
+    if not callable(getattr(dl, "get_idxs", None)):
+        raise ValueError("the 'shuffled' control needs the training data in a fastai DataLoader (data.get_dls); got "
+                         f"{type(dl).__name__}")
+    if self.partner is None or len(self.partner) != n:
+        order = torch.randperm(n, generator=make_generator(self.seed))
+        self.partner = torch.empty(n, dtype=torch.long)
+        self.partner[order] = order.roll(-1)
+    self._augment = _batch_augment(dl)
+    inner = dl.get_idxs                                   # bound method (or a wrapper someone else set)
+    def get_idxs():
+        idxs = inner()
+        self._order = list(idxs)
+        return idxs
+    self._order_dl, self._order_prev = dl, dl.__dict__.get("get_idxs")
+    dl.get_idxs = get_idxs
+
+@patch
+def _partner_images(self: NeuralGuidance, x: torch.Tensor) -> torch.Tensor:
+    """The partners π(i) of the images of this training batch (positions in the epoch's recorded order), augmented like
+    it."""
+    if self._order is None:
+        raise ValueError("no item order was recorded for this epoch: the training DataLoader did not call get_idxs")
+    start = self.iter * self.learn.dl.bs
+    idx = torch.as_tensor(self._order[start:start + len(x)], dtype=torch.long)
+    if len(idx) != len(x):
+        raise ValueError(f"batch {self.iter} holds {len(x)} images but its DataLoader drew {len(idx)}")
+    xp = _dl_items(self.dls.train.dataset, self.partner[idx]).to(device=x.device, dtype=x.dtype)
+    a = self._augment
+    if a is not None: xp = random_pad_crop_flip(xp, a.padding, a.flip, a.pad_mode, seed=self.generator(x.device))
+    return xp
+
+@patch
+def after_fit(self: NeuralGuidance):
+    if self._hook is not None: self._hook.remove(); self._hook = None
+    dl = self._order_dl
+    if dl is not None:                                     # give the loader its own get_idxs back
+        if self._order_prev is None: dl.__dict__.pop("get_idxs", None)
+        else: dl.get_idxs = self._order_prev
+        self._order_dl, self._order = None, None
 
 # %% ../nbs/10_regularizers.ipynb #1d57a002
 @patch
@@ -497,9 +530,9 @@ def score(self: NeuralGuidance, images: torch.Tensor, batch_size: int = 256) -> 
 
 # %% ../nbs/10_regularizers.ipynb #57b576c7
 class NoiseAugment(Regularizer):
-    """Gaussian-noise training: adds N(0, `sigma`²) per pixel to a fraction `p` of the training images, clipped to [0, 1].
-    Defaults: σ = 0.12, the smallest level of Cohen et al. (2019, randomized smoothing) on CIFAR-10; p = 0.5, half of
-    each batch clean, as Rusak et al. (2020)."""
+    """Gaussian-noise training: adds N(0, `sigma`²) per pixel to a fraction `p` of the training images, clipped to [0,
+    1]. Defaults: σ = 0.12, the smallest level of Cohen et al. (2019, randomized smoothing) on CIFAR-10; p = 0.5,
+    half of each batch clean, as Rusak et al. (2020)."""
     order = 5                         # before the other callbacks see the batch
     def __init__(self, sigma: float = 0.12, p: float = 0.5, seed: int = 0):
         self._init_common(0.0, seed=seed)
@@ -511,15 +544,18 @@ class NoiseAugment(Regularizer):
         x = self.xb[0]
         g = self.generator(x.device)
         noise = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype) * self.sigma
-        if self.p < 1: noise = noise * (torch.rand(x.shape[0], 1, 1, 1, generator=g, device=x.device) < self.p).to(x.dtype)
+        if self.p < 1:
+            noise = noise * (torch.rand(x.shape[0], 1, 1, 1, generator=g, device=x.device) < self.p).to(x.dtype)
         self.learn.xb = ((x + noise).clamp(0, 1), *self.xb[1:])
 
 # %% ../nbs/10_regularizers.ipynb #3f55cd3a
 class ViewConsistency(Regularizer):
-    """Loss = CE(f(x), y) + λ·CE(f(filt(x)), y) (`form='ce'`) or + λ·KL(p(x) ‖ p(filt(x))) (`form='kl'`), λ = `lam` × warm-up;
-    the filtered view is appended to each training batch."""
+    """Loss = CE(f(x), y) + λ·CE(f(filt(x)), y) (`form='ce'`) or + λ·KL(p(x) ‖ p(filt(x))) (`form='kl'`), λ = `lam` ×
+    warm-up; the filtered view is appended to each training batch."""
     def __init__(self, filt: nn.Module, lam: float = 1.0, form: str = "ce", warmup: float = 0.0, schedule: str = "linear"):
-        if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module mapping images to images (e.g. SteeringBand); got {describe(filt)}")
+        if not isinstance(filt, nn.Module):
+            raise ValueError("`filt` must be an nn.Module mapping images to images (e.g. SteeringBand); got "
+                             f"{describe(filt)}")
         self._init_common(lam, warmup, schedule, 0, alpha_name="lam")
         self.lam, self.filt, self.form = self.alpha, filt, check_choice(form, "form", ("ce", "kl"))
 
@@ -539,7 +575,9 @@ class ViewConsistency(Regularizer):
         if not self.training: return
         v = self._view.float()
         if self.form == "ce": term = F.cross_entropy(v, self.yb[0])
-        else: term = F.kl_div(F.log_softmax(v, 1), F.log_softmax(self.pred.float(), 1), log_target=True, reduction="batchmean")
+        else:
+            term = F.kl_div(F.log_softmax(v, 1), F.log_softmax(self.pred.float(), 1), log_target=True,
+                            reduction="batchmean")
         w = self.weight
         self._record(task=self.learn.loss_grad.detach(), view_loss=term.detach(), weight=w)
         self._add(term, w)
@@ -547,10 +585,12 @@ class ViewConsistency(Regularizer):
 
 # %% ../nbs/10_regularizers.ipynb #17a5dcc3
 def filtered_accuracy(model: nn.Module, x: torch.Tensor, y, filt: nn.Module, bs: int = 256) -> float:
-    """Accuracy of `model` (eval mode, restored; no gradients) on `filt(x)` for images `x` in [0, 1] and integer labels `y`
-    in the range of the model's outputs. A model with NaN or infinite weights, or one that returns such logits, is refused."""
+    """Accuracy of `model` (eval mode, restored; no gradients) on `filt(x)` for images `x` in [0, 1] and integer labels
+    `y` in the range of the model's outputs. A model with NaN or infinite weights, or one that returns such logits,
+    is refused."""
     check_finite_model(model); check_images(x, "x")
-    if not isinstance(filt, nn.Module): raise ValueError(f"`filt` must be an nn.Module mapping images to images; got {describe(filt)}")
+    if not isinstance(filt, nn.Module):
+        raise ValueError(f"`filt` must be an nn.Module mapping images to images; got {describe(filt)}")
     check_number(bs, "bs", low=1, integer=True)
     y = check_labels(y, len(x))
     dev = model_device(model, x.device)
@@ -564,12 +604,14 @@ def filtered_accuracy(model: nn.Module, x: torch.Tensor, y, filt: nn.Module, bs:
 
 # %% ../nbs/10_regularizers.ipynb #b6a2261c
 def out_of_band_share(g: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
-    """Per image of `g` (B, C, H, W), the share of its power (summed over channels) outside the band with `gain` (H, W//2+1) on
-    the rfft2 grid, values in [0, 1]: Σ (1 − gain)·|G|² / Σ |G|² (every frequency counted once)."""
-    if not isinstance(g, torch.Tensor) or g.ndim != 4: raise ValueError(f"`g` must be a (B, C, H, W) tensor; got {describe(g)}")
+    """Per image of `g` (B, C, H, W), the share of its power (summed over channels) outside the band with `gain` (H,
+    W//2+1) on the rfft2 grid, values in [0, 1]: Σ (1 − gain)·|G|² / Σ |G|² (every frequency counted once)."""
+    if not isinstance(g, torch.Tensor) or g.ndim != 4:
+        raise ValueError(f"`g` must be a (B, C, H, W) tensor; got {describe(g)}")
     h, w = g.shape[-2:]
     if not isinstance(gain, torch.Tensor) or gain.shape != (h, w // 2 + 1):
-        raise ValueError(f"`gain` must be a ({h}, {w // 2 + 1}) tensor (the rfft2 grid of {h}x{w} images); got {describe(gain)}")
+        raise ValueError(f"`gain` must be a ({h}, {w // 2 + 1}) tensor (the rfft2 grid of {h}x{w} images); got "
+                         f"{describe(gain)}")
     p = torch.fft.rfft2(g.float()).abs().pow(2).sum(1)
     cw = torch.full((w // 2 + 1,), 2.0, device=g.device)
     cw[0] = 1
@@ -578,9 +620,11 @@ def out_of_band_share(g: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
     return (p * (1 - gain.to(p))).sum((-2, -1)) / p.sum((-2, -1)).clamp_min(torch.finfo(p.dtype).tiny)
 
 def input_gradient_share(model: nn.Module, x: torch.Tensor, y: torch.Tensor, filt: FourierFilter, bs: int = 256) -> torch.Tensor:
-    "Per image, `out_of_band_share` of the gradient of `model`'s cross-entropy loss with respect to the input (eval mode)."
+    """Per image, `out_of_band_share` of the gradient of `model`'s cross-entropy loss with respect to the input (eval
+    mode)."""
     check_images(x, "x")
-    if not isinstance(filt, FourierFilter): raise ValueError(f"`filt` must be a FourierFilter (e.g. SteeringBand); got {describe(filt)}")
+    if not isinstance(filt, FourierFilter):
+        raise ValueError(f"`filt` must be a FourierFilter (e.g. SteeringBand); got {describe(filt)}")
     dev = next(model.parameters()).device
     was = model.training; model.eval()
     out = []
@@ -593,10 +637,12 @@ def input_gradient_share(model: nn.Module, x: torch.Tensor, y: torch.Tensor, fil
     return torch.cat(out)
 
 class GradientSpectralPenalty(Regularizer):
-    """Loss = CE + w·(batch mean of the input gradient's `out_of_band_share` for the band of `filt`, e.g. a `SteeringBand`),
-    w = `mu` × warm-up. Uses double backpropagation."""
+    """Loss = CE + w·(batch mean of the input gradient's `out_of_band_share` for the band of `filt`, e.g. a
+    `SteeringBand`), w = `mu` × warm-up. Uses double backpropagation."""
     def __init__(self, filt: FourierFilter, mu: float = 3.0, warmup: float = 0.5, schedule: str = "linear"):
-        if not isinstance(filt, FourierFilter): raise ValueError(f"`filt` must be a FourierFilter (e.g. SteeringBand) whose gain defines the band; got {describe(filt)}")
+        if not isinstance(filt, FourierFilter):
+            raise ValueError("`filt` must be a FourierFilter (e.g. SteeringBand) whose gain defines the band; got "
+                             f"{describe(filt)}")
         self._init_common(mu, warmup, schedule, 0, alpha_name="mu")
         self.mu, self.filt = self.alpha, filt
 

@@ -28,9 +28,9 @@ from .experiment import (MARKER_NAME, ExperimentConfig, OutputLock, arm_settings
                                        missing_runs, out_folder, read_data_info, read_output_config, run_name, write_csv)
 
 # %% auto #0
-__all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'summary_table', 'format_summary', 'curves',
-           'shift_vs_gain', 'plot_shift_vs_gain', 'make_figures', 'paired_change', 'report_notes', 'arms_as_used',
-           'write_report', 'write_outputs', 'report_from_folder']
+__all__ = ['PER_EPS_MEASURES', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'summary_label', 'summary_table', 'format_summary',
+           'curves', 'shift_vs_gain', 'plot_shift_vs_gain', 'make_figures', 'flag_channels', 'paired_change',
+           'report_notes', 'arms_as_used', 'write_report', 'write_outputs', 'report_from_folder']
 
 # %% ../nbs/12b_report.ipynb #38ef820f
 PER_EPS_MEASURES = ("pgd_linf_acc", "pgd_l2_acc")   # curves whose every ε > 0 also goes into the summary
@@ -73,8 +73,9 @@ def _mean_sem_ci(v) -> dict:
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, s.e.m. and 95% CI half-width over seeds, per arm, of every scalar measure and of the robust accuracy at each
-    ε (`PER_EPS_MEASURES`), with the protocol(s) that made it; notes (text, no number) are left to the report."""
-    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol"]
+    ε (`PER_EPS_MEASURES`), with the protocol(s) that made it and where the measure comes from (`source`: a paper,
+    'standard', or 'package' for this package's own summaries; see `experiment.measure_info`); notes are left out."""
+    cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol", "source"]
     if results is None: return pd.DataFrame(columns=cols)
     _check_frame(results, "results", _RESULTS_NEEDS)
     if not len(results): return pd.DataFrame(columns=cols)
@@ -88,14 +89,34 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     prot = sc.get("protocol", pd.Series("", index=sc.index)).fillna("").astype(str)
     joined = prot.groupby([sc.arm, sc.measure], sort=False).agg(lambda v: "; ".join(dict.fromkeys(o for o in v if o)))
     g["protocol"] = [joined.get((a, m), "") for a, m in zip(g.arm, g.measure)]
+    g["source"] = [_source(m) for m in g.measure]
     return g[cols]
 
+def _source(measure: str) -> str:
+    "Where `measure` (or `name ε=…`) comes from (`experiment.measure_info`): a paper, 'standard', 'package' or ''."
+    import spectral_align.measures  # noqa: F401  (describes the built-in measures)
+    from spectral_align.experiment import measure_info
+    info = measure_info(measure.split(" ")[0])
+    return "" if info is None else info.source
+
 # %% ../nbs/12b_report.ipynb #293e71fa
-def summary_table(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    "The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure."
+def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
+    """A measure's label in the summary table: its name, then the protocol that made it in brackets (a `bisect` result
+    marked as not the published protocol), then '(package-defined)' for this package's own summaries."""
+    prot = f" [{protocol}]" if protocol else ""
+    if "bisect" in protocol: prot = f" [{protocol}: not the published protocol]"
+    return measure + prot + (" (package-defined)" if source == "package" else "")
+
+def summary_table(summary: pd.DataFrame, digits: int = 3, labels: bool = False) -> pd.DataFrame:
+    """The summary as a wide table: one row per arm, one 'mean ± s.e.m.' column per measure (with `labels`, each
+    labelled by `summary_label`: protocol and package-defined marks, as the report and the printed summary show it)."""
     _check_frame(summary, "summary", ("arm", "measure", "mean", "sem"))
     check_number(digits, "digits", low=1, high=17, integer=True)
     if not len(summary): return pd.DataFrame()
+    if labels and ("protocol" in summary or "source" in summary):
+        summary = summary.assign(measure=[summary_label(m, p, s) for m, p, s in zip(
+            summary.measure, summary.get("protocol", pd.Series("", index=summary.index)).fillna(""),
+            summary.get("source", pd.Series("", index=summary.index)).fillna(""))])
     def fmt(r):
         if not math.isfinite(r["mean"]): return "n/a"
         return f"{r['mean']:.{digits}g}" + (f" ± {r['sem']:.2g}" if math.isfinite(r["sem"]) else "")
@@ -109,7 +130,7 @@ SYNTHETIC_BANNER = ("PIPELINE CHECK ON SYNTHETIC DATA: these models saw the buil
 def format_summary(summary: pd.DataFrame, banner: str | None = None) -> str:
     "The summary table as text, arms as columns (measures are many, arms few), under `banner` if given."
     _check_frame(summary, "summary", ("arm", "measure", "mean", "sem"))
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
+    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
     text = "(no results)" if not len(t) else t.T.to_string()
     return f"*** {banner} ***\n{text}\n*** {banner} ***" if banner else text
 
@@ -124,26 +145,6 @@ def curves(results: pd.DataFrame, measure: str) -> dict:
         out[a] = pd.DataFrame(dict(param=ps.mean().index.to_numpy(float), value=ps.mean().to_numpy(float),
                                    sem=ps.sem().to_numpy(float)))
     return out
-
-def _channel_figure(results: pd.DataFrame, banner: str | None = None, kind: str | None = None, size: int | None = None):
-    """Each arm's masking channel (refitted on the seed-averaged accuracies) beside the human channel; an arm whose channel
-    cannot be fitted is not drawn, and the figure says why."""
-    import matplotlib.pyplot as plt
-    from spectral_align.channel import fit_channel, plot_channel
-    d = results[results.measure == "masking_acc"]
-    fits, skipped = {}, []
-    for a, g in d.groupby("arm", sort=False):
-        m = g.assign(sd=g.condition.astype(float)).groupby(["sd", "param"])["value"].mean().unstack()
-        f = fit_channel(m.to_numpy(), unit="fraction", noise_sds=tuple(m.index), bands=tuple(int(b) for b in m.columns), kind=kind, size=size)
-        if getattr(f, "fitted", True): fits[a] = f
-        else: skipped.append(f"{a} ({f.reason})")
-    if not fits and not skipped: return None
-    fig, ax = plt.subplots(figsize=(7.5, 3.4 + 0.25 * len(skipped)))
-    if fits: plot_channel(fits, ax=ax, reference=True)
-    else: ax.set_axis_off()
-    ax.set_title(_titled("Critical-band masking channels (human: Subramanian et al. 2023, 224-px images)", banner), fontsize=9)
-    if skipped: fig.text(0.01, -0.02, "not drawn, channel not fitted: " + "; ".join(skipped), fontsize=7, color="grey", va="top", wrap=True)
-    return fig
 
 # %% ../nbs/12b_report.ipynb #7f908958
 def _per_seed(results, measure):
@@ -198,6 +199,12 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110, bbox_inches="tight"); plt.close(fig)
     return path
 
+def _protocol_title(results, measures) -> str:
+    "' (protocol …)' for a figure of `measures` (bisect marked as not the published protocol); '' if none is named."
+    if "protocol" not in results: return ""
+    prot = "; ".join(sorted(set(results.loc[results.measure.isin(measures), "protocol"].dropna()) - {""}))
+    return f" (protocol {prot}{': not the published protocol' if 'bisect' in prot else ''})" if prot else ""
+
 def _curve_panels(results, measures, xlabel, ylabel, title, banner, line="-o"):
     "One panel per curve measure: each arm's mean over seeds with s.e.m. bars."
     import matplotlib.pyplot as plt
@@ -235,7 +242,7 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
     mins = [m for m in ("minimal_linf_success", "minimal_l2_success") if m in ms]
     if mins:
         fig = _curve_panels(results, mins, lambda m: "ε (L∞)" if "linf" in m else "ε (L2)", "fraction fooled at radius ≤ ε",
-                            "Minimal adversarial perturbations", banner, line="-")
+                            "Minimal adversarial perturbations" + _protocol_title(results, mins), banner, line="-")
         figs["minimal"] = _save(fig, folder / "minimal.png")
     if "masking_acc" in ms:
         f = _channel_figure(results, banner, **(masking or {}))
@@ -244,13 +251,86 @@ def make_figures(results: pd.DataFrame, folder, banner: str | None = None, maski
         d = results[results.measure == "corruption_acc"].groupby(["condition", "arm"], sort=False)["value"].mean().unstack()
         fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(d)), 3.3))
         d.plot.bar(ax=ax, width=0.8); ax.set_ylabel("accuracy (mean over severities)"); ax.set_xlabel("")
-        ax.legend(fontsize=7); ax.set_title(_titled("Common corruptions", banner), fontsize=9 if banner else None)
+        ax.legend(fontsize=7)
+        title = "Common corruptions" + _protocol_title(results, ["corruption_acc"])
+        ax.set_title(_titled(title, banner), fontsize=9 if banner else None)
         figs["corruptions"] = _save(fig, folder / "corruptions.png")
     if len(shift_vs_gain(results)):
         fig, ax = plt.subplots(figsize=(5.2, 4.2))
         plot_shift_vs_gain(results, ax=ax, banner=banner)
         figs["shift_vs_gain"] = _save(fig, folder / "shift_vs_gain.png")
     return figs
+
+# %% ../nbs/12b_report.ipynb #9af7c019
+_CHANNEL_VALUES = ("channel_bandwidth_oct", "channel_center_cpi", "channel_center_cpi_true", "channel_center_cpi_nominal",
+                   "channel_peak_sensitivity")
+
+def _band_c0(kind: str | None, size: int | None) -> float:
+    "Label (cycles/image) of band k = 0: the pyramid's at `size` px, else the published 1.75."
+    from spectral_align.masking import BAND_C0, N_BANDS
+    return size / 2 / 2 ** (N_BANDS - 1) if kind in (None, "pyramid") and size else BAND_C0
+
+def flag_channels(results: pd.DataFrame, kind: str | None = None, size: int | None = None) -> pd.DataFrame:
+    """`results` with the channel numbers of every run that holds no measured channel set to NaN and explained in a
+    `note_channel` row ("channel declined (flagged by the report): …" or "channel unfitted (flagged by the report): …"):
+    fewer than 5 masking bands, or a centre (`channel_center_cpi`, in the noise's band labels) outside the measured bands
+    or above the Nyquist frequency of `size`-px images. Runs without masking rows are left as they are."""
+    from spectral_align.channel import MIN_CHANNEL_BANDS
+    from spectral_align.masking import N_BANDS
+    out, notes = results.copy(), []
+    c0 = _band_c0(kind, size)
+    for (a, s), g in results[results.measure == "masking_acc"].groupby(["arm", "seed"], sort=False):
+        run = (out.arm == a) & (out.seed == s)
+        ks = sorted(int(k) for k in g.param.unique())
+        cen = out[run & (out.measure == "channel_center_cpi")].value
+        if not len(cen) or cen.isna().all(): continue
+        c, lo, hi = float(cen.iloc[0]), c0 * 2.0 ** ks[0], c0 * 2.0 ** ks[-1]
+        if len(ks) < MIN_CHANNEL_BANDS:
+            why = f"declined (flagged by the report): {len(ks)} of the {N_BANDS} bands were measured; a channel needs {MIN_CHANNEL_BANDS}"
+        elif not lo - 1e-9 <= c <= hi + 1e-9 or (size and c > size / 2):
+            why = f"unfitted (flagged by the report): the centre lies outside the measured bands ({lo:.3g}–{hi:.3g} cycles/image)"
+        else: continue
+        out.loc[run & out.measure.isin(_CHANNEL_VALUES), "value"] = np.nan
+        out.loc[run & (out.measure == "channel_fitted"), "value"] = 0.0
+        notes.append(dict(arm=a, seed=s, group="masking", measure="note_channel", param=np.nan, value=np.nan,
+                          condition=f"channel {why}; it gave {c:.4g} cycles/image", **({"protocol": ""} if "protocol" in out else {})))
+    return pd.concat([out, pd.DataFrame(notes, columns=out.columns)], ignore_index=True) if notes else out
+
+# %% ../nbs/12b_report.ipynb #08db8313
+def _masking_matrices(results: pd.DataFrame, kind: str | None, size: int | None) -> dict:
+    "arm → (MaskingMatrix of its seed-averaged masking accuracies, ChannelFit)."
+    from spectral_align.channel import as_matrix, fit_channel
+    d, out = results[results.measure == "masking_acc"], {}
+    for a, g in d.groupby("arm", sort=False):
+        m = g.assign(sd=g.condition.astype(float)).groupby(["sd", "param"])["value"].mean().unstack()
+        mm = as_matrix(m.to_numpy(), unit="fraction", noise_sds=tuple(m.index), bands=tuple(int(b) for b in m.columns),
+                       c0=_band_c0(kind, size))
+        out[a] = (mm, fit_channel(mm, kind=kind, size=size))
+    return out
+
+def _channel_figure(results: pd.DataFrame, banner: str | None = None, kind: str | None = None, size: int | None = None):
+    """Each arm's masking channel (refitted on the seed-averaged accuracies) beside the human channel, the arms without one
+    named with the reason; when no arm has one, the arms' accuracy heat maps (what was measured) beside the human one."""
+    import matplotlib.pyplot as plt
+    from spectral_align.channel import human_matrix, plot_channel, plot_masking_heatmap
+    mats = _masking_matrices(results, kind, size)
+    if not mats: return None
+    fits = {a: f for a, (_, f) in mats.items() if f.fitted}
+    skipped = [f"{a}: {f.status} ({f.reason})" for a, (_, f) in mats.items() if not f.fitted]
+    at = f"{size}-px images" if size else "these images"
+    if fits:
+        fig, ax = plt.subplots(figsize=(7.5, 3.4))
+        plot_channel(fits, ax=ax, reference=True)
+        ax.set_title(_titled(f"Critical-band masking channels on {at} (human: Subramanian et al. 2023, 224-px images)", banner), fontsize=9)
+    else:
+        n = len(mats) + 1
+        fig, axs = plt.subplots(1, n, figsize=(3.4 * n, 3.3 + 0.45 * bool(banner)), squeeze=False, constrained_layout=True)
+        for ax, (a, (m, _)) in zip(axs[0], mats.items()): plot_masking_heatmap(m, ax=ax, title=a, annotate=n <= 5)
+        plot_masking_heatmap(human_matrix(), ax=axs[0][-1], title="human (224 px)", annotate=n <= 5)
+        fig.suptitle(_titled(f"Critical-band masking on {at}: accuracy (%) per noise SD × band — no channel fitted", banner), fontsize=9)
+    if skipped:
+        fig.text(0.01, -0.02, "no channel: " + "; ".join(skipped), fontsize=7, color="dimgrey", va="top", wrap=True)
+    return fig
 
 # %% ../nbs/12b_report.ipynb #2c352949
 def paired_change(results: pd.DataFrame, measure: str, baseline: str = "baseline") -> pd.DataFrame:
@@ -277,7 +357,10 @@ _CAPTIONS = dict(
                "(normalisation and any front end are inside the model, so the attacks are adaptive); mean and s.e.m. over seeds.",
     minimal="Attack success rate against the radius ε: the fraction of images whose minimal perturbation is at most ε. "
             "Curves further right mean larger minimal perturbations.",
-    channel="Critical-band masking (Subramanian et al. 2023): the models' noise-sensitivity channels beside the human channel.",
+    channel="Critical-band masking (Subramanian et al. 2023): the models' noise-sensitivity channels (refitted on the seed-"
+            "averaged accuracies) beside the human channel, in the pyramid's band labels (cycles/image). Where no model "
+            "has a channel (fewer than 5 of the 7 bands at this image size, or no threshold), the accuracy heat maps are "
+            "shown instead, with the reason.",
     corruptions="Accuracy under common corruptions (mean over the severities run).",
     shift_vs_gain="One point per arm: change in LSF reliance (x) and in PGD L∞ robust accuracy (y) relative to the "
                   "baseline arm; bars are s.e.m. over seeds. If frequency reliance explained robustness, the points "
@@ -318,7 +401,7 @@ def write_report(out, cfg: ExperimentConfig, results: pd.DataFrame, summary: pd.
                  banner: str | None = None) -> Path:
     "Write `out/report.html` (self-contained, under `banner` if given) and return its path."
     out, info = Path(out), read_data_info(out)
-    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary)
+    t = summary_table(summary[~summary.measure.str.startswith("note")] if len(summary) else summary, labels=True)
     table = t.T.to_html(classes="summary", border=0, na_rep="") if len(t) else "<p>No results yet.</p>"
     figs = "".join(f'<figure>{_img_tag(p)}<figcaption>{html.escape(_CAPTIONS.get(k, k))}</figcaption></figure>'
                    for k, p in figures.items())
@@ -368,7 +451,7 @@ def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
     out, file = Path(cfg.out), file or sys.stdout
     banner = SYNTHETIC_BANNER if cfg.data == "builtin" else None
     size = (read_data_info(out).get("image_shape") or [None])[-1]      # every file is checked before anything is written
-    results = collect_results(out, cfg)
+    results = flag_channels(collect_results(out, cfg), cfg.masking_noise, size)
     write_csv(results, out / "results.csv")
     summary = summarize(results)
     write_csv(summary, out / "summary.csv")

@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/train.html.md"""
 
 # %% ../nbs/11_train.ipynb #f1dab7d8
 from __future__ import annotations
-import contextlib, copy, json, os, random, sys, tempfile, time, warnings
+import contextlib, copy, hashlib, json, os, random, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -28,15 +28,18 @@ from .core import (check_classes, check_finite_model, check_path, describe, chec
                                  write_atomic)
 from .models import build_model, Classifier, save_checkpoint, FRONT_END_POSITIONS
 from .filters import BANDS, SteeringBand
-from .neural import TARGET_SOURCES, make_target
+from .masking import CBM_CONTRAST, gray_contrast_augment
+from .neural import TARGET_SOURCES, make_target, is_v4_folder
+from .predictor import (PREDICTOR_ARCHS, NeuralPredictor, train_v4_predictor, load_predictor,
+                                      predictivity_summary)
 from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalty, SimilarityRegularizer,
                                          CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
-__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'MAX_LR', 'MAX_EPOCHS', 'Arm', 'register_arm', 'get_arm', 'arms_table', 'adamw',
-           'make_learner', 'world_size', 'rank', 'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed',
-           'barrier', 'on_main', 'EpochCheckpoint', 'read_training_state', 'data_parallel', 'EpochLines',
-           'DivergenceCheck', 'fit', 'save_trained']
+__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'PAPER_CONDITIONS', 'MAX_LR', 'MAX_EPOCHS', 'Arm', 'register_arm', 'get_arm',
+           'paper_condition', 'arms_table', 'GrayContrastAugment', 'adamw', 'make_learner', 'world_size', 'rank',
+           'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint',
+           'read_training_state', 'data_parallel', 'EpochLines', 'DivergenceCheck', 'fit', 'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
@@ -79,7 +82,7 @@ register_arm("blur", "fixed Gaussian blur front end (Li et al. 2023 blur defence
 # %% ../nbs/11_train.ipynb #26002776
 _LSF = dict(lsf_cutoff=25.0)
 
-_CHANNEL = dict(channel_center=39.6, channel_fwhm=1.0)
+_CHANNEL = dict(channel_center=39.6, channel_fwhm=1.0, channel_scale="published")   # 39.6 c/img at every size, as published
 
 _BAND_PARAMS = {"lsf": _LSF, "channel": _CHANNEL, "lsf+channel": {**_LSF, **_CHANNEL}}
 
@@ -104,7 +107,7 @@ for _b in BANDS:
 register_arm("channel-shao", "Shao et al.'s human-channel front end: a fixed channel band with floor 0.25 and DC gain 0.25, "
              "on the normalised images", {**_CHANNEL, "floor": 0.25, "dc_gain": 0.25},
              front_end=lambda p: SteeringBand("channel", channel_center=p["channel_center"], channel_fwhm=p["channel_fwhm"],
-                                              floor=p["floor"], dc_gain=p["dc_gain"]).spec(),
+                                              floor=p["floor"], dc_gain=p["dc_gain"], channel_scale=p["channel_scale"]).spec(),
              front_end_position="normalized")
 
 register_arm("noise", "Gaussian-noise training (NoiseAugment); sigma in [0, 1] pixel units (0.12: Cohen et al. 2019), "
@@ -112,10 +115,13 @@ register_arm("noise", "Gaussian-noise training (NoiseAugment); sigma in [0, 1] p
              callbacks=lambda p, ctx: [NoiseAugment(p["sigma"], p["p"], seed=ctx["seed"])])
 
 def _arm_target(p: dict, ctx: dict):
-    "The NeuralTarget of an alignment arm: `context['target']`, or `make_target(p['target'], ...)` on the first training images."
+    """The target of an alignment arm: `context['target']`, or `make_target(p['target'], ...)`: on the first training
+    images ('simulated_v1', 'pixel'), or data at a path (a V4 folder: its fit images for `context['neural_holdout']`,
+    default 0.5)."""
     if ctx.get("target") is not None: return make_target(ctx["target"])
     imgs = dataset_images(ctx["dls"].train.dataset, p["n_target"]) if p["target"] in TARGET_SOURCES else None
-    return make_target(p["target"], imgs, rdm=p.get("rdm", "human"), n_units=p["v1_units"])
+    return make_target(p["target"], imgs, rdm=p.get("rdm", "human"), n_units=p["v1_units"],
+                       holdout=ctx.get("neural_holdout", 0.5))
 
 _TARGET = dict(target="simulated_v1", n_target=128, v1_units=256)
 register_arm("similarity", "similarity regulariser (Li et al. 2019): match the target's image-by-image similarity",
@@ -133,31 +139,105 @@ register_arm("cka", "CKA alignment (Dapello et al. 2023): 1 − linear CKA betwe
 
 GUIDANCE_PREDICTORS = ("trained", "random", "shuffled", "shuffled-responses")
 
+
 # %% ../nbs/11_train.ipynb #834ed712
+def _v4_predictor(p: dict, ctx: dict, control: str | None) -> NeuralPredictor:
+    """The V4 predictor of a guidance arm (`train_v4_predictor` on the fit images of `context['neural_holdout']`, seed 0
+    for every arm seed), loaded from `context['predictor_cache']` when trained there before (with its per-session
+    summary)."""
+    kw = dict(arch=p["predictor_arch"], arch_kwargs={"width": p["predictor_width"]}, image_size=p["predictor_size"],
+              epochs=0 if control == "random" else p["predictor_epochs"], shuffle=control == "shuffled-responses",
+              valid_every=0, seed=0)
+    holdout, cache = ctx.get("neural_holdout", 0.5), ctx.get("predictor_cache")
+    if cache is None: return train_v4_predictor(p["target"], holdout, **kw)
+    key = json.dumps(dict(data=str(Path(p["target"]).expanduser().resolve()), holdout=holdout, **kw), sort_keys=True)
+    f = Path(cache) / f"v4-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pth"
+    if f.is_file(): return load_predictor(f)
+    pred = train_v4_predictor(p["target"], holdout, **kw)
+    if is_main_process():
+        pred.save(f)
+        predictivity_summary(pred.neuron_r).to_csv(f.with_suffix(".summary.csv"))
+        f.with_suffix(".json").write_text(key + "\n")
+    return pred
+
 def _arm_predictor(p: dict, ctx: dict) -> nn.Module:
-    "The frozen predictor of the guidance arm: `context['predictor']`, or one trained by `make_predictor` (with its control)."
+    "The frozen predictor of a guidance arm: `context['predictor']`, or one made for its target (with its control)."
     check_number(p["alpha"], "alpha", low=0, high=1)
     if ctx.get("predictor") is not None: return ctx["predictor"]
     check_choice(p["predictor"], "predictor", GUIDANCE_PREDICTORS)
-    control = None if p["predictor"] == "trained" else p["predictor"]
+    control = None if p["predictor"] in ("trained", "shuffled") else p["predictor"]
+    if is_v4_folder(p["target"]): return _v4_predictor(p, ctx, control)
     if p["target"] == "simulated_v1":
         imgs, resp = dataset_images(ctx["dls"].train.dataset, p["n_target"]), None
     else:
         t = make_target(ctx.get("target") or p["target"])
-        if t.responses is None:
-            raise ValueError(f"`target` {p['target']!r} holds no responses (only an RDM); neural guidance needs responses to train its predictor")
+        if not t.has_responses or not hasattr(t, "images"):
+            raise ValueError(f"`target` {p['target']!r} holds no responses (only an RDM); neural guidance needs "
+                             "responses to train its predictor")
         imgs, resp = fit_images(t.images, ctx["image_size"], ctx["in_channels"]), t.responses
     return make_predictor(imgs, resp, control, p["predictor_epochs"], n_units=p["v1_units"], seed=ctx["seed"])
 
-register_arm("guidance", "neural guidance (Shao et al. 2024): a second head regresses a frozen neural predictor; (1−α)CE + α·MSE",
-             dict(alpha=0.9, predictor="trained", target="simulated_v1", n_target=512, predictor_epochs=10, v1_units=256),
+_GUIDANCE = dict(alpha=0.9, target="simulated_v1", n_target=512, predictor_epochs=10, v1_units=256,
+                 predictor_arch="tiny",
+                 predictor_width=16, predictor_size=64)
+_GUIDE = "neural guidance (Shao et al. 2024): a second head regresses a frozen neural predictor; (1−α)CE + α·MSE"
+register_arm("guidance", _GUIDE, {**_GUIDANCE, "predictor": "trained"},
              callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor(p, ctx), p["alpha"], seed=ctx["seed"],
                                                       control="shuffled" if p["predictor"] == "shuffled" else None)])
+register_arm("guidance-random", "control of guidance: the same head and loss on an untrained (random) predictor",
+             _GUIDANCE, callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor({**p, "predictor": "random"}, ctx),
+                                                               p["alpha"],
+                                                               seed=ctx["seed"])])
+register_arm("guidance-shuffled", "control of guidance: the trained predictor is fed another image than the network",
+             _GUIDANCE, callbacks=lambda p, ctx: [NeuralGuidance(_arm_predictor({**p, "predictor": "shuffled"}, ctx),
+                                                               p["alpha"],
+                                                               seed=ctx["seed"], control="shuffled")])
 
 # %% ../nbs/11_train.ipynb #ff58eade
+PAPER_CONDITIONS = {
+    "baseline": "Li et al. 2023; Shao et al.: standard training",
+    "blur": "Li et al. 2023: the blur defence (blur-net); Shao et al.: their LSF arm (the same blur front end)",
+    "channel-shao": "Shao et al.: their human-channel arm (a fixed channel band-pass in front of the network)",
+    "similarity": "Li et al. 2019: the similarity regulariser (Li et al. 2023's neurally regularised models)",
+    "guidance": "Shao et al. 2024: neural guidance (NeuralGuidance)",
+    "noise": "none: this package's augmentation control (Gaussian noise: σ as Cohen et al. 2019, p as Rusak et al.)",
+    "cka": "none: this package's alignment variant (linear CKA to the target, as Dapello et al. 2023 align)",
+}   # arm -> the published condition it reproduces, or what it is instead
+_STEERING = {"": "view consistency", "vc": "view consistency", "fe": "a fixed band filter in front of the network",
+             "grad": "an input-gradient spectral penalty"}
+_PAPER_TWIN = {"lsf": "Shao et al.'s LSF arm is `blur`", "channel": "Shao et al.'s human-channel arm is `channel-shao`",
+               "lsf+channel": "no paper steers to both bands"}
+
+def paper_condition(arm: str) -> str:
+    """Which paper's condition the arm `arm` reproduces (`PAPER_CONDITIONS`), or, for this package's own spectral
+    steering arms, that they are not a published condition and which arm is; '' for arms registered without a note."""
+    get_arm(arm)
+    if arm in PAPER_CONDITIONS: return PAPER_CONDITIONS[arm]
+    band, _, family = arm.partition("-")
+    if band in _PAPER_TWIN and family in _STEERING:
+        return f"none: this package's own steering method ({_STEERING[family]}); {_PAPER_TWIN[band]}"
+    return ""
+
 def arms_table() -> pd.DataFrame:
-    "One row per registered arm: its name, description and default parameters."
-    return pd.DataFrame([dict(arm=a.name, doc=a.doc, defaults=json.dumps(a.defaults)) for a in ARMS.values()])
+    "One row per registered arm: its name, description, default parameters and the paper condition it corresponds to."
+    return pd.DataFrame([dict(arm=a.name, doc=a.doc, defaults=json.dumps(a.defaults),
+                              paper_condition=paper_condition(a.name)) for a in ARMS.values()])
+
+# %% ../nbs/11_train.ipynb #791e2ad6
+class GrayContrastAugment(Callback):
+    "Training batches only: a share `p` of the images as the masking protocol shows them (`masking.gray_contrast_augment`), seeded."
+    order = 5                         # before the regularisers see the batch
+    def __init__(self, p: float = 0.5, low: float = CBM_CONTRAST, high: float = 1.0, seed: int = 0):
+        self.p, self.low, self.high = check_number(p, "p", low=0, high=1), float(low), float(high)
+        check_number(low, "low", low=0, high=1, low_inclusive=False)
+        check_number(high, "high", low=low, high=1)
+        self.seed, self._g = check_number(seed, "seed", low=0, integer=True), None
+
+    def before_batch(self):
+        if not self.training or self.p == 0: return
+        x = self.xb[0]
+        if self._g is None or self._g.device != x.device: self._g = torch.Generator(x.device).manual_seed(self.seed)
+        self.learn.xb = (gray_contrast_augment(x, self.p, self.low, self.high, seed=self._g), *self.xb[1:])
 
 # %% ../nbs/11_train.ipynb #e651c235
 def adamw(params, **kwargs) -> OptimWrapper:

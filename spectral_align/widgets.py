@@ -239,7 +239,7 @@ def band_figure(x: torch.Tensor, band: int = 3, noise_sd: float = 0.08, seed: in
 
     `x`: (C, H, W) or (1, C, H, W) in [0, 1], C in (1, 3). `band`: index k of the band centred at 1.75·2^k
     cycles/image (it must fit under the image's Nyquist; see `masking.masking_bands`). The stimulus is
-    `masking.cbm_stimuli(x, noise_sd, band, seed, **stimulus_kw)`. Panels: contrast-reduced image, the noise
+    `masking.cbm_stimuli(x, noise_sd, band, seed, **stimulus_kw)`, with `kind='octave'` unless `stimulus_kw` names one. Panels: contrast-reduced image, the noise
     added, the stimulus, their radial power spectra with the band shaded; with `all_bands`, a second row
     of the stimulus in every band that fits. Returns the Figure (`fig.axes` in that order)."""
     import matplotlib.pyplot as plt
@@ -250,11 +250,11 @@ def band_figure(x: torch.Tensor, band: int = 3, noise_sd: float = 0.08, seed: in
     h, w = x.shape[-2:]
     if h != w:
         raise ValueError(f"`x` is {h}x{w}; critical-band masking needs square images (bands are in cycles per image side)")
-    c0 = stimulus_kw.get("c0", BAND_C0)
-    bands = masking_bands(h, c0=c0, n_bands=stimulus_kw.get("n_bands", 7), warn=False)
+    stimulus_kw = {"kind": "octave", **stimulus_kw}
+    bands = masking_bands(h, c0=stimulus_kw.get("c0"), n_bands=stimulus_kw.get("n_bands", 7), warn=False, kind=stimulus_kw["kind"])
     ks = bands.k.tolist()
     if not isinstance(band, (int, np.integer)) or isinstance(band, bool) or band not in ks:
-        raise ValueError(f"`band` must be the index k of an octave band that fits {h}-px images: {ks} "
+        raise ValueError(f"`band` must be the index k of a band that fits {h}-px images ({stimulus_kw['kind']} noise): {ks} "
                          f"(centres {[round(float(c), 3) for c in bands.center_cpi]} cycles/image); got {describe(band)}")
     stim = cbm_stimuli(x, noise_sd, band, seed, channels=1, **stimulus_kw)
     gray = reduce_contrast(x, **{k: v for k, v in stimulus_kw.items() if k in ("contrast", "mean")})
@@ -278,7 +278,7 @@ def band_figure(x: torch.Tensor, band: int = 3, noise_sd: float = 0.08, seed: in
             _imshow(a, every[t].float(), f"k={k}: {c:g} c/img")
             if k == band:
                 for s in a.spines.values(): s.set_color("C1"); s.set_linewidth(3)
-    fig.suptitle(f"critical-band masking: noise SD {noise_sd:g} in the octave band around {b.center_cpi:g} cycles/image "
+    fig.suptitle(f"critical-band masking: noise SD {noise_sd:g} in the {stimulus_kw['kind']} band labelled {b.center_cpi:g} cycles/image "
                  f"({h} px, seed {seed})", fontsize=9)
     fig.tight_layout()
     return fig
@@ -288,14 +288,14 @@ def band_explorer(x: torch.Tensor, i: int = 0, band: int | None = None, noise_sd
                   all_bands: bool = True, static: bool | None = None):
     """Explore critical-band-masking stimuli of square images `x` (B, C, H, W) in [0, 1]: a live `Explorer`, or a static Figure.
 
-    Starts at image `i`, octave band `band` (default: the middle band that fits), noise SD `noise_sd`,
+    Starts at image `i`, octave band `band` (the explorer shows exact octave noise, `kind='octave'`) (default: the middle band that fits), noise SD `noise_sd`,
     `seed`. `static` as in `cutoff_explorer`; the static figure is `band_figure` of the start parameters."""
     check_images(x, channels=(1, 3))
     n, size = len(x), x.shape[-1]
     if x.shape[-2] != size:
         raise ValueError(f"`x` images are {x.shape[-2]}x{size}; critical-band masking needs square images")
     check_number(i, "i", low=0, high=n - 1, integer=True)
-    ks = masking_bands(size, warn=False).k.tolist()
+    ks = masking_bands(size, warn=False, kind="octave").k.tolist()
     if band is None: band = ks[len(ks) // 2]
     check_choice(band, "band", ks)
     sds = [float(s) for s in NOISE_SDS] + [0.24, 0.32]

@@ -11,7 +11,9 @@ from spectral_align.train import ARMS, make_learner, save_trained
 
 # cheap settings for the arms whose callbacks build targets or train a predictor (they do not change the classifier)
 _CHEAP = {"similarity": dict(n_target=16, v1_units=8, n_images=8), "cka": dict(n_target=16, v1_units=8, n_images=8),
-          "guidance": dict(n_target=32, v1_units=8, predictor_epochs=1)}
+          "guidance": dict(n_target=32, v1_units=8, predictor_epochs=1),
+          "guidance-random": dict(n_target=32, v1_units=8, predictor_epochs=1),
+          "guidance-shuffled": dict(n_target=32, v1_units=8, predictor_epochs=1)}
 
 # runs in a fresh interpreter: rebuild every checkpoint from its file alone, compare logits, attack it
 _FRESH = textwrap.dedent("""

@@ -61,7 +61,7 @@ def test_readme_follows_index():
 
 # The module map of DESIGN.md, in its order: a module imports only from modules above it.
 MODULE_ORDER = ["core", "spectra", "filters", "data", "models", "probes", "masking", "channel", "profile", "attacks",
-                "corruptions", "similarity", "neural", "regularizers", "train", "experiment", "measures", "report",
+                "corruptions", "similarity", "neural", "predictor", "regularizers", "train", "experiment", "measures", "report",
                 "widgets", "cli"]
 
 
