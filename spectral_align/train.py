@@ -200,6 +200,8 @@ PAPER_CONDITIONS = {
     "channel-shao": "Shao et al.: their human-channel arm (a fixed channel band-pass in front of the network)",
     "similarity": "Li et al. 2019: the similarity regulariser (Li et al. 2023's neurally regularised models)",
     "guidance": "Shao et al. 2024: neural guidance (NeuralGuidance)",
+    "guidance-random": "Shao et al. 2024: the random-predictor control of neural guidance (their cotrain.py --roi random)",
+    "guidance-shuffled": "Shao et al. 2024: the shuffled-image control of neural guidance (their cotrain.py --shuffle)",
     "noise": "none: this package's augmentation control (Gaussian noise: σ as Cohen et al. 2019, p as Rusak et al.)",
     "cka": "none: this package's alignment variant (linear CKA to the target, as Dapello et al. 2023 align)",
 }   # arm -> the published condition it reproduces, or what it is instead
