@@ -45,7 +45,9 @@ def run_command(prog: str, f, *args) -> int:
     mistake) ends in one line `prog: error: ...` on stderr and status 2, an `OSError` (a file that cannot be read or
     written, a full disk, closed stdout) in one line and status 1, Ctrl-C in status 130, and a closed pipe (`... | head`)
     quietly in 141. Any other error (a bug) is one line too, status 1, saying how to see its traceback (`DEBUG_ENV`)."""
-    from spectral_align.core import command_error
+    def command_error(*a, **k):                       # imported when needed: `--help` does not import torch
+        from spectral_align.core import command_error as ce
+        return ce(*a, **k)
     try:
         _check_stdout()
         rc = f(*args)
