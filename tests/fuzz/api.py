@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from pathlib import Path
 import random
 import warnings
 
@@ -14,7 +15,7 @@ from harness import EQUIV, INVALID, ROBUST, Outcome, Snapshot, classify_call, fi
 from values import TMP, hostile, images, labels, tiny_model
 
 MODULES = ("core", "spectra", "filters", "data", "models", "probes", "masking", "channel", "profile", "attacks",
-           "corruptions", "similarity", "neural", "regularizers", "train", "experiment", "measures", "report", "widgets", "cli")
+           "corruptions", "similarity", "neural", "predictor", "regularizers", "train", "experiment", "measures", "report", "widgets", "cli")
 
 # valid values of required arguments, by name (a function of nothing, called afresh for each call)
 BY_NAME = {
@@ -50,6 +51,26 @@ SKIP = {
     "cli.cli_report": "covered by the command cases", "cli.cli_attack": "covered by the command cases",
     "cli.cli_corrupt": "covered by the command cases", "cli.cli_channel": "covered by the command cases",
     "cli.run_command": "covered by the command cases", "cli.experiment_parser": "argparse",
+    "data.ImageDL": "fastai DataLoader subclass; covered by tests/test_image_folders.py",
+    "data.ImageFiles": "a dataset of file paths; load_folder_split checks what goes in (fuzzed)",
+    "data.files_dls": "fastai DataLoaders of ImageFiles; covered by tests/test_image_folders.py",
+    "data.read_files": "reads an ImageFiles dataset; covered by tests/test_image_folders.py",
+    "data.SeededBatchTransform": "fastai batch transform base class", "data.ToFloatImages": "fastai batch transform",
+    "data.source_classes": "needs a DataSource (a CIFAR-10 or .npz folder); covered by the experiment notebook",
+    "neural.Recording": "a container; load_v4 builds it from checked files (fuzzed)",
+    "neural.Recordings": "a container of Recording; covered by tests/test_neural_v4.py",
+    "neural.NeuralTargetSet": "a container of checked NeuralTargets; covered by the neural notebook",
+    "predictor.NeuralPredictor": "built by fit_predictor; covered by the predictor notebook",
+    "predictor.fit_predictor": "trains a network (minutes); covered by the predictor notebook and tests/test_neural_v4.py",
+    "predictor.train_neural_predictor": "trains a network; covered by the predictor notebook",
+    "predictor.train_v4_predictor": "trains a network on a V4 folder; covered by tests/test_neural_v4.py",
+    "predictor.brain_scores": "needs a Recording with images; covered by tests/test_neural_v4.py",
+    "predictor.transfer_predictivity": "needs a Recording with images; covered by tests/test_neural_v4.py",
+    "predictor.load_predictor": "needs a saved predictor (a training); covered by the predictor notebook",
+    "predictor.predictivity_summary": "summarises a fit_predictor table; covered by the predictor notebook",
+    "experiment.brain_recordings": "needs a config whose `neural` is a V4 folder; covered by tests/test_neural_v4.py",
+    "measures.masking_rows": "reads a masking trial table; covered by the measures notebook",
+    "corruptions.published_mean_corruption_accuracy": "reads a corruption results table; covered by the corruptions notebook",
     "widgets.Explorer": "ipywidgets UI", "widgets.cutoff_explorer": "ipywidgets UI", "widgets.band_explorer": "ipywidgets UI",
 }
 
@@ -210,7 +231,38 @@ OVERRIDES = {
     "similarity.eigenspectrum_alpha": dict(x=lambda: torch.randn(20, 10, generator=torch.Generator().manual_seed(3))),
     "similarity.collect_features": dict(layers="head"), "similarity.NoiseCeiling": "skip",
     "neural.stratified_split": dict(categories=lambda: np.array(["a", "b"] * 6), holdout=0.5),
-    "neural.per_image_pearson": dict(pred=_responses, target=lambda: _responses() + 0.1),
+    "predictor.per_image_pearson": dict(pred=_responses, target=lambda: _responses() + 0.1),
+    "predictor.per_unit_pearson": dict(pred=_responses, target=lambda: _responses() + 0.1),
+    "predictor.fit_ridge": dict(x=_responses, y=lambda: _responses()[:, :3] + 0.1),
+    "predictor.cross_validated_predictivity": dict(features=lambda: torch.randn(20, 6, generator=torch.Generator().manual_seed(4)),
+                                                   responses=lambda: torch.randn(20, 3, generator=torch.Generator().manual_seed(5)),
+                                                   n_folds=4),
+    "predictor.TinyConvNet": dict(in_channels=3, n_out=5, width=4, call=lambda m: m(images())),
+    "predictor.build_predictor_net": dict(arch="tiny", in_channels=3, n_out=5, width=4),
+    "predictor.net_features": dict(net=lambda: __import__("spectral_align.predictor", fromlist=["x"]).TinyConvNet(3, 5, 4)),
+    "neural.holdout_mask": dict(keys=lambda: [f"k{i}" for i in range(12)]),
+    "neural.is_v4_folder": dict(path=lambda: _v4()), "neural.v4_sessions": dict(path=lambda: _v4()),
+    "neural.v4_split": dict(source=lambda: _v4()), "neural.load_v4": dict(path=lambda: _v4()),
+    "neural.write_v4_stand_in": dict(folder=lambda: _fresh_dir(), n_images=(12, 12), n_units=(3, 3), size=16, n_shared=4),
+    "neural.split_half_reliability": dict(repeats=lambda: torch.rand(10, 4, 3, generator=torch.Generator().manual_seed(6))),
+    "neural.li_similarity": dict(x=_responses), "neural.similarity_from_gram": dict(gram=lambda: _responses() @ _responses().T),
+    "neural.fit_images": dict(size=16, channels=1),
+    "data.stratified_order": dict(y=lambda: torch.arange(20) % 4), "data.resolve_augment": dict(augment="auto", size=32),
+    "data.is_image_folder_split": dict(path=lambda: _folder()), "data.image_folder_split": dict(path=lambda: _folder()),
+    "data.list_image_folder": dict(path=lambda: str(Path(_folder()) / "train")),
+    "data.load_folder_split": dict(path=lambda: _folder(), image_size=16, num_workers=0),
+    "data.read_image": dict(path=lambda: str(next((Path(_folder()) / "train" / "a").iterdir()))),
+    "data.random_resized_crop": dict(size=16, seed=0), "data.resized_crop_boxes": dict(n=4, h=32, w=32, seed=0),
+    "data.resized_crop": dict(boxes=lambda: __import__("spectral_align.data", fromlist=["x"]).resized_crop_boxes(4, 32, 32, seed=0), size=16),
+    "data.eval_transform": dict(size=16), "data.train_transform": dict(size=16),
+    "data.BatchRandomResizedCrop": dict(size=16, call=lambda t: t(images())),
+    "data.DataSplit": dict(y_train=lambda: torch.arange(8) % 4, y_valid=lambda: torch.arange(4) % 4, classes=lambda: list("abcd"),
+                           x_train=lambda: images(8), x_valid=lambda: images(4)),
+    "models.SmallCNN224": dict(width=4, call=lambda m: m(images(2, 3, 64))),
+    "corruptions.corruption_protocol": dict(constants="cifar10-c"), "train.paper_condition": dict(arm="blur"),
+    "experiment.heldout_accuracy": dict(ctx=_ctx), "experiment.brain_context": dict(cfg=_small_cfg, arm="baseline"),
+    "experiment.record_brain_split": dict(cfg=_small_cfg),
+    "report.flag_channels": dict(results=_results), "report.summary_label": dict(measure="clean_acc"),
     "masking.pyramid_height": dict(size=32), "masking.laplacian_pyramid": dict(x=images), "masking.masking_bands": dict(size=32),
     "masking.true_cpi": dict(label_cpi=4.0, size=32), "masking.pyramid_label": dict(cpi=4.0, size=32),
     "masking.band_noise": dict(n=2, size=32, band=1, sd=0.1), "masking.reduce_contrast": dict(x=images),
@@ -266,11 +318,31 @@ OVERRIDES = {
     "experiment.run_fingerprint": dict(cfg=_small_cfg, arm="baseline", seed=0),
     "experiment.check_run_checkpoint": dict(meta=lambda: dict(arm="baseline", seed=0, fingerprint=_fp()), cfg=_small_cfg,
                                             arm="baseline", seed=0, path="model.pth"),
-    "experiment.check_before_run": dict(cfg=_small_cfg, data=lambda: (images(20), torch.arange(20) % 10, images(10), torch.arange(10) % 10, 10)),
+    "experiment.check_before_run": dict(cfg=_small_cfg, data=lambda: __import__("spectral_align.experiment", fromlist=["x"]).experiment_data(_small_cfg())),
     "experiment.OutputLock": dict(folder=lambda: _fresh_dir(), call=lambda l: (l.acquire(), l.release())),
     "experiment.measure_function": dict(name="clean"), "experiment.resolve_measures": dict(names=lambda: ["clean"]),
 }
 
+
+def _v4():
+    "A small V4 folder in the layout of Cowley et al. (2023) (`neural.write_v4_stand_in`), made once."
+    p = TMP / "v4"
+    if not p.exists():
+        from spectral_align.neural import write_v4_stand_in
+        write_v4_stand_in(p, n_images=(12, 12), n_units=(3, 3), size=16, n_shared=4)
+    return str(p)
+
+def _folder():
+    "A tiny image folder as users have it (`train/` and `val/`, one sub-folder per class), made once."
+    p = TMP / "folder"
+    if not p.exists():
+        from PIL import Image
+        rng = np.random.default_rng(0)
+        for split, n in (("train", 4), ("val", 2)):
+            for c in ("a", "b"):
+                (p / split / c).mkdir(parents=True)
+                for i in range(n): Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(p / split / c / f"{i}.png")
+    return str(p)
 
 def _fresh_dir():
     import tempfile
