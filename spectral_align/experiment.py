@@ -812,6 +812,7 @@ def brain_recordings(cfg: ExperimentConfig):
 def record_brain_split(cfg: ExperimentConfig) -> Path | None:
     """Write `OUT/neural_split.csv` once: every image of the brain set `cfg.neural` with its side of the split (fit:
     arms aligned to the set may see it; held-out: never) and, for V4, whether the neural measure scores it."""
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     if not cfg.neural or not is_main_process(): return None
     f = Path(cfg.out) / "neural_split.csv"
     if f.exists(): return f
@@ -834,6 +835,8 @@ def brain_context(cfg: ExperimentConfig, arm: str) -> dict:
     """What the arms need from the experiment for neural data: the split's holdout (V4 targets use only the fit images),
     where a V4 predictor is cached (`OUT/predictors/`), and for an arm aligned to the 92-image set its fit images as
     the target."""
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    check_choice(arm, "arm", cfg.arms)
     ctx = dict(neural_holdout=cfg.neural_holdout, predictor_cache=str(Path(cfg.out) / "predictors"))
     if aligned_to_brain_set(cfg, arm):
         record_brain_split(cfg)

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .core import check_number, describe, write_atomic
+from .core import check_choice, check_number, describe, write_atomic
 from .experiment import (MARKER_NAME, ExperimentConfig, OutputLock, arm_settings, collect_results, folder_owner,
                                        missing_runs, out_folder, read_data_info, read_output_config, run_name, write_csv)
 
@@ -103,6 +103,8 @@ def _source(measure: str) -> str:
 def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
     """A measure's label in the summary table: its name, then the protocol that made it in brackets (a `bisect` result
     marked as not the published protocol), then '(package-defined)' for this package's own summaries."""
+    for v, nm in ((measure, "measure"), (protocol, "protocol"), (source, "source")):
+        if not isinstance(v, str): raise ValueError(f"`{nm}` must be a string; got {describe(v)}")
     prot = f" [{protocol}]" if protocol else ""
     if "bisect" in protocol: prot = f" [{protocol}: not the published protocol]"
     return measure + prot + (" (package-defined)" if source == "package" else "")
@@ -277,6 +279,9 @@ def flag_channels(results: pd.DataFrame, kind: str | None = None, size: int | No
     or above the Nyquist frequency of `size`-px images. Runs without masking rows are left as they are."""
     from spectral_align.channel import MIN_CHANNEL_BANDS
     from spectral_align.masking import N_BANDS
+    _check_frame(results, "results", _RESULTS_NEEDS)
+    if kind is not None: check_choice(kind, "kind", ("pyramid", "octave"))
+    if size is not None: check_number(size, "size", low=1, integer=True)
     out, notes = results.copy(), []
     c0 = _band_c0(kind, size)
     for (a, s), g in results[results.measure == "masking_acc"].groupby(["arm", "seed"], sort=False):
