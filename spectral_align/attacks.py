@@ -124,6 +124,9 @@ def _as_eps_tensor(eps, x: torch.Tensor) -> torch.Tensor:
 def perturbation_norm(delta: torch.Tensor, norm) -> torch.Tensor:
     "The L∞ or L2 norm of each perturbation of a (B, C, H, W) batch: a (B,) tensor."
     norm = check_norm(norm)
+    if not isinstance(delta, torch.Tensor) or delta.ndim != 4 or not len(delta) or not delta.is_floating_point() \
+            or delta.device.type == "meta" or delta.layout != torch.strided:
+        raise ValueError(f"`delta` must be a non-empty float batch of perturbations (B, C, H, W); got {describe(delta)}")
     d = delta.flatten(1)
     return d.abs().amax(1) if norm == "inf" else d.norm(dim=1)
 
@@ -937,10 +940,9 @@ def parse_eps(text: str) -> list[float]:
     out = []
     for part in text.split(","):
         try: out.append(float(Fraction(part.strip())))
-        except (ValueError, ZeroDivisionError):
+        except (ValueError, ZeroDivisionError, OverflowError):
             raise ValueError(f"`--eps`: cannot read {part.strip()!r} as a number or a fraction such as 8/255") from None
     return out
-
 
 # %% ../nbs/06_attacks.ipynb #e5cc477f
 __getattr__ = moved_names(__name__, {"cli_attack": "spectral_align.cli"})   # deprecated alias

@@ -230,6 +230,7 @@ def index_thresholds(acc_percent, threshold: float = 50.0) -> np.ndarray:
     a = np.asarray(acc_percent, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] < 1: raise ValueError(f"`acc_percent` must be a matrix (noise SDs × bands); got shape {a.shape}")
     check_number(threshold, "threshold", low=0, high=100)
+    if not np.isfinite(a).all(): raise ValueError("`acc_percent` holds NaN or infinite values; an accuracy matrix is finite")
     above = a[::-1] > threshold
     return np.where(above.any(0), above.argmax(0), a.shape[0] - 1).astype(np.int64)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
+import io
 import json
 import os
 import re
@@ -18,34 +20,53 @@ import sys
 import warnings
 from pathlib import Path
 
-
 # %% auto #0
-__all__ = ['run_command', 'help_defaults', 'experiment_parser', 'cli_report', 'cli_experiment', 'main', 'cli_attack',
-           'cli_corrupt', 'cli_channel']
+__all__ = ['DEBUG_ENV', 'MAX_TEST_IMAGES', 'run_command', 'help_defaults', 'experiment_parser', 'cli_report', 'cli_experiment',
+           'main', 'cli_attack', 'cli_corrupt', 'cli_channel']
 
 # %% ../nbs/14_cli.ipynb #0f289861
+DEBUG_ENV = "SPECTRAL_ALIGN_DEBUG"    # set to 1: an unexpected error shows its traceback
+
 def _quiet_stdout() -> None:
     "Point stdout at the null device, so that the flush at exit does not fail on the closed pipe again."
     try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError, AttributeError): pass        # not a real file (a notebook): nothing to redirect
 
+def _check_stdout() -> None:
+    "Refuse to start with stdout closed (`>&-`): the results could not be shown, and a file opened later could take its place."
+    out = sys.stdout
+    if out is None: raise OSError(errno.EBADF, "standard output is closed; redirect it (> log.txt, > /dev/null) instead")
+    try: fd = out.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation): return        # a notebook or a captured stream
+    try: os.fstat(fd)
+    except OSError: raise OSError(errno.EBADF, "standard output is closed; redirect it (> log.txt, > /dev/null) instead") from None
+
 def run_command(prog: str, f, *args) -> int:
     """Run the command `f(*args)` (which returns an exit status) the way a shell expects: a `ValueError` (a user's
     mistake) ends in one line `prog: error: ...` on stderr and status 2, an `OSError` (a file that cannot be read or
-    written) in one line and status 1, Ctrl-C in status 130, and a closed pipe (`... | head`) quietly in 141."""
+    written, a full disk, closed stdout) in one line and status 1, Ctrl-C in status 130, and a closed pipe (`... | head`)
+    quietly in 141. Any other error (a bug) is one line too, status 1, saying how to see its traceback (`DEBUG_ENV`)."""
+    def command_error(*a, **k):                       # imported when needed: `--help` does not import torch
+        from spectral_align.core import command_error as ce
+        return ce(*a, **k)
     try:
+        _check_stdout()
         rc = f(*args)
-        sys.stdout.flush()                                    # a closed pipe shows up here rather than at exit
+        if sys.stdout is not None: sys.stdout.flush()           # a closed pipe shows up here rather than at exit
         return rc
     except BrokenPipeError: _quiet_stdout(); return 141
     except KeyboardInterrupt: print(f"{prog}: interrupted", file=sys.stderr); return 130
     except SystemExit as e:                                   # argparse's --help, or a command that exits
         if e.code is None or isinstance(e.code, int): return e.code or 0
-        from spectral_align.core import command_error; return command_error(prog, e.code)
-    except OSError as e:
-        from spectral_align.core import command_error; return command_error(prog, e, status=1)
-    except ValueError as e:
-        from spectral_align.core import command_error; return command_error(prog, e)
+        return command_error(prog, e.code)
+    except OSError as e: return command_error(prog, e, status=1)
+    except ValueError as e: return command_error(prog, e)
+    except MemoryError: return command_error(prog, "out of memory: use smaller sizes (n_*, bs, image_size)", status=1)
+    except RecursionError: return command_error(prog, "a value nests too deeply", status=1)
+    except Exception as e:
+        if os.environ.get(DEBUG_ENV): raise
+        return command_error(prog, f"internal error ({type(e).__name__}: {e}); please report it with the command that "
+                                   f"caused it ({DEBUG_ENV}=1 shows the traceback)", status=1)
 
 # %% ../nbs/14_cli.ipynb #2fad27db
 def _grayscale_flag(s: str):
@@ -54,8 +75,18 @@ def _grayscale_flag(s: str):
     return v
 
 def _json_flag(s: str):
-    try: return json.loads(s)
-    except ValueError as e: raise argparse.ArgumentTypeError(f"must be JSON such as '{{\"blur\": {{\"sigma\": 1.0}}}}'; got {s!r} ({e})") from None
+    from spectral_align.experiment import parse_json
+    try: return parse_json(s, "the JSON")                # a key given twice, deep or huge values: refused
+    except ValueError as e:
+        from spectral_align.core import describe
+        raise argparse.ArgumentTypeError(f"must be JSON such as '{{\"blur\": {{\"sigma\": 1.0}}}}'; got {describe(s)} ({e})") from None
+
+def _int_flag(s: str) -> int:
+    "An integer flag: digits only (not '1e9' or '2**70'), and a message that does not repeat a huge value."
+    from spectral_align.core import describe
+    t = s.strip()
+    if len(t) > 30 or not t.lstrip("+-").isdigit(): raise argparse.ArgumentTypeError(f"must be an integer; got {describe(s)}")
+    return int(t)
 
 def _int_or_auto(s: str):
     if s.strip().lower() == "auto": return "auto"
@@ -70,7 +101,7 @@ def _flag_type(name: str, default):
     if name == "arm_params": return _json_flag
     if name == "grayscale": return _grayscale_flag
     if default == "auto" and name in ("n_eval", "n_attack", "n_minimal", "hybrid_partner_seeds"): return _int_or_auto
-    if name in ("image_size", "num_workers") or (isinstance(default, int) and not isinstance(default, bool)): return int
+    if name in ("image_size", "num_workers") or (isinstance(default, int) and not isinstance(default, bool)): return _int_flag
     if name == "eval_crop" or isinstance(default, float): return float
     return str                                     # lists are comma-separated strings, parsed by the config
 
@@ -295,6 +326,8 @@ def _close_process_group() -> None:
         except Exception: pass                             # another process failed first: nothing left to close cleanly
 
 # %% ../nbs/14_cli.ipynb #e59bd397
+MAX_TEST_IMAGES = 1_000_000     # `--n` of attack and corrupt: the test images are held in memory
+
 def _load_checkpoint(path, device):
     "The model saved in `path`, on `device`; a missing file or non-finite weights are a `ValueError`."
     from spectral_align.core import check_finite_model
@@ -324,7 +357,6 @@ def _wrote(paths) -> str:
     "'wrote A, B and C'"
     ps = [str(p) for p in paths]
     return "wrote " + (", ".join(ps[:-1]) + " and " + ps[-1] if len(ps) > 1 else ps[0])
-
 
 # %% ../nbs/14_cli.ipynb #5534785b
 def _trained_on(checkpoint, meta: dict) -> tuple:
@@ -418,7 +450,8 @@ def cli_attack(argv: list[str] | None = None) -> int:
                                             plot_robust_accuracy, robust_accuracy)
         norm = check_norm(a.norm)
         eps = parse_eps(_DEFAULT_EPS[norm] if a.eps is None else a.eps)
-        check_number(a.n, "--n", low=1, integer=True)
+        check_number(a.n, "--n", low=1, high=MAX_TEST_IMAGES, integer=True)
+        if a.data is not None and not a.data.strip(): raise ValueError("`--data` must be 'builtin' or a path; got ''")
         check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
         check_number(a.steps, "--steps", low=1, high=MAX_STEPS // 5, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
@@ -485,7 +518,7 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
     """The `spectral-align corrupt` command: accuracy under corruptions; prints the table, writes CSV and PNG. Returns the exit status:
     0, or 2 with one line on stderr for any user error (bad option, unusable `--out`, unreadable or non-finite checkpoint, bad data,
     no `--data` for a checkpoint whose training data cannot be found)."""
-    from spectral_align.core import check_number, check_out_dir, command_error, get_device
+    from spectral_align.core import check_number, check_out_dir, command_error, describe, get_device
     prog = "spectral-align corrupt"
     try:
         a = _corrupt_parser().parse_args(argv)
@@ -493,11 +526,14 @@ def cli_corrupt(argv: list[str] | None = None) -> int:
         from spectral_align.corruptions import (CORRUPTION_GROUPS, MAX_BS, check_severity, corruption_accuracy,
                                                 mean_corruption_accuracy, plot_corruption_accuracy, resolve_corruptions,
                                                 published_mean_corruption_accuracy)
-        check_number(a.n, "--n", low=1, integer=True)
+        check_number(a.n, "--n", low=1, high=MAX_TEST_IMAGES, integer=True)
+        if a.data is not None and not a.data.strip():
+            raise ValueError("`--data` must be 'builtin', an .npz file or an image or dataset folder; got ''")
         check_number(a.bs, "--bs", low=1, high=MAX_BS, integer=True)
         check_number(a.seed, "--seed", low=0, integer=True)
         sevs = tuple(check_severity(s, "--severities") for s in _parse_list(a.severities, "severities", int))
         if not sevs: raise ValueError(f"`--severities` must list at least one severity in 1..5; got {a.severities!r}")
+        if len(set(sevs)) != len(sevs): raise ValueError(f"`--severities` lists a severity more than once; got {describe(a.severities)}")
         names = resolve_corruptions(a.corruptions if a.corruptions in ("all", "common", "extra", *CORRUPTION_GROUPS)
                                     else _parse_list(a.corruptions, "corruptions", str))
         device = get_device(a.device)

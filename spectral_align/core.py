@@ -6,27 +6,53 @@ Docs: https://spectral-align.github.io/spectral_align/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #4c2dcd08
 from __future__ import annotations
-import argparse, importlib, itertools, math, numbers, os, random, sys
+import argparse, errno, importlib, itertools, math, numbers, os, random, sys, tempfile
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 import numpy as np
 import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['SEED_ENV', 'LUMA_WEIGHTS', 'describe', 'check_images', 'check_number', 'check_choice', 'get_device', 'make_generator',
-           'seed_everything', 'suite_seed', 'check_model', 'model_device', 'check_labels', 'eval_mode', 'moved_names',
-           'lazy_module', 'to_grayscale', 'model_dtype', 'check_finite_model', 'model_logits', 'predict_labels',
-           'accuracy', 'CommandParser', 'one_line', 'command_error', 'check_out_dir']
+__all__ = ['MAX_SEED', 'SEED_ENV', 'LUMA_WEIGHTS', 'MAX_LINE', 'describe', 'check_images', 'check_number', 'check_choice',
+           'get_device', 'make_generator', 'seed_everything', 'suite_seed', 'check_model', 'model_device',
+           'check_labels', 'eval_mode', 'check_classes', 'moved_names', 'lazy_module', 'to_grayscale', 'model_dtype',
+           'check_finite_model', 'model_logits', 'predict_labels', 'accuracy', 'CommandParser', 'one_line',
+           'command_error', 'check_out_dir', 'check_path', 'write_atomic']
 
 # %% ../nbs/00_core.ipynb #c1196ff5
-def describe(v):
-    "A short description of `v` for error messages."
+_SHOW_ITEMS, _SHOW_CHARS, _SHOW_MAX = 4, 80, 200     # container items, characters of a text, and characters in all
+
+def _brief(v, depth: int = 0) -> str:
+    "`v` described from a few of its parts only: the work does not grow with the size of `v` (no `repr` of the whole)."
     if isinstance(v, torch.Tensor): return f"tensor of shape {tuple(v.shape)} and dtype {v.dtype}"
     if isinstance(v, np.ndarray): return f"array of shape {v.shape} and dtype {v.dtype}"
-    r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."
+    if v is None or isinstance(v, (bool, float, complex, np.bool_, np.floating)): return repr(v)
+    if isinstance(v, numbers.Integral):
+        if abs(int(v)).bit_length() <= 200: return repr(v)
+        return f"an integer of about {int(abs(int(v)).bit_length() * math.log10(2)) + 1} digits"
+    if isinstance(v, (str, bytes)):
+        if len(v) <= _SHOW_CHARS: return repr(v)
+        return f"{repr(v[:_SHOW_CHARS])[:-1]}...{repr(v[:1])[-1]} ({len(v)} characters)"
+    if isinstance(v, os.PathLike): return f"{type(v).__name__}({_brief(os.fspath(v), depth)})"
+    if type(v) in (list, tuple, dict, set, frozenset):
+        if depth >= 2: return f"a {type(v).__name__} of {len(v)} item(s)"
+        items = itertools.islice(v.items() if isinstance(v, dict) else v, _SHOW_ITEMS)
+        parts = [f"{_brief(k, depth + 1)}: {_brief(x, depth + 1)}" for k, x in items] if isinstance(v, dict) else \
+                [_brief(o, depth + 1) for o in items]
+        o, c = {list: "[]", tuple: "()"}.get(type(v), "{}")
+        body = ", ".join(parts) + (", ..." if len(v) > _SHOW_ITEMS else "") + ("," if type(v) is tuple and len(v) == 1 else "")
+        return f"{o}{body}{c}" + (f" ({len(v)} items)" if len(v) > _SHOW_ITEMS else "")
+    a = lambda name: ("an " if name[:1].lower() in "aeiou" else "a ") + name
+    if isinstance(v, nn.Module): return f"{a(type(v).__name__)} module"
+    if isinstance(v, type): return f"the class {v.__name__}"
+    return f"{a(type(v).__name__)} object"
+
+def describe(v) -> str:
+    "A short description of `v` for error messages, at most 200 characters, made in a time that does not grow with `v`."
+    s = _brief(v)
+    return s if len(s) <= _SHOW_MAX else s[:_SHOW_MAX - 3] + "..."
 
 # %% ../nbs/00_core.ipynb #96b4a685
 def check_images(x, name: str = "x", *, channels: Iterable[int] | int | None = None,
@@ -34,16 +60,22 @@ def check_images(x, name: str = "x", *, channels: Iterable[int] | int | None = N
     "Check that `x` is a non-empty, finite, floating (B, C, H, W) batch of images (in [0, 1] if `unit_range`)."
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"`{name}` must be a torch.Tensor of shape (B, C, H, W); got {describe(x)}")
+    if x.layout != torch.strided: raise ValueError(f"`{name}` must be a dense tensor; got a {x.layout} one")
+    if x.device.type == "meta": raise ValueError(f"`{name}` is on the 'meta' device, which holds no values; got {describe(x)}")
     if x.ndim != 4:
         raise ValueError(f"`{name}` must have 4 dimensions (B, C, H, W); got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise ValueError(f"`{name}` must be a floating-point tensor (images in [0, 1]); got dtype {x.dtype}")
     if x.shape[0] == 0:
         raise ValueError(f"`{name}` is an empty batch (shape {tuple(x.shape)}); at least one image is needed")
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
+        raise ValueError(f"`min_size` must be an integer ≥ 1; got {describe(min_size)}")
     if min(x.shape[-2:]) < min_size:
         raise ValueError(f"`{name}` images are {x.shape[-2]}x{x.shape[-1]} pixels; at least {min_size}x{min_size} is needed")
     if channels is not None:
-        allowed = (channels,) if isinstance(channels, int) else tuple(channels)
+        allowed = (channels,) if isinstance(channels, int) else tuple(channels) if isinstance(channels, Iterable) else None
+        if allowed is None or not all(isinstance(c, int) for c in allowed):
+            raise ValueError(f"`channels` must be a number of channels or a sequence of them; got {describe(channels)}")
         if x.shape[1] not in allowed:
             raise ValueError(f"`{name}` has {x.shape[1]} channels; allowed: {allowed}")
     lo, hi = (v.item() for v in torch.aminmax(x))   # one pass; NaN propagates, so finite extremes mean finite values
@@ -59,16 +91,21 @@ def check_images(x, name: str = "x", *, channels: Iterable[int] | int | None = N
 def check_number(v, name: str, *, low: float | None = None, high: float | None = None,
                  low_inclusive: bool = True, high_inclusive: bool = True, integer: bool = False):
     "Check that `v` is a finite real (an integer if `integer`) inside the given bounds; return it."
+    for b, bn in ((low, "low"), (high, "high")):
+        if b is not None and (isinstance(b, bool) or not isinstance(b, numbers.Real)): raise ValueError(f"`{bn}` must be a number; got {describe(b)}")
     kind = "an integer" if integer else "a number"
     ok_type = isinstance(v, numbers.Integral) if integer else isinstance(v, numbers.Real)
-    if isinstance(v, bool) or not ok_type or (not integer and not math.isfinite(v)):
-        raise ValueError(f"`{name}` must be {kind}; got {describe(v)}")
+    if isinstance(v, (bool, np.bool_)) or not ok_type: raise ValueError(f"`{name}` must be {kind}; got {describe(v)}")
+    if not integer:
+        try: finite = math.isfinite(v)
+        except OverflowError: finite = False                          # an int too large for a float
+        if not finite: raise ValueError(f"`{name}` must be a number, finite; got {describe(v)}")
     lo_ok = low is None or (v >= low if low_inclusive else v > low)
     hi_ok = high is None or (v <= high if high_inclusive else v < high)
     if not (lo_ok and hi_ok):
         lb = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low:g}"
         hb = "inf)" if high is None else f"{high:g}" + ("]" if high_inclusive else ")")
-        raise ValueError(f"`{name}` must be in {lb}, {hb}; got {v!r}")
+        raise ValueError(f"`{name}` must be in {lb}, {hb}; got {describe(v)}")
     return v
 
 # %% ../nbs/00_core.ipynb #1d718b7d
@@ -97,18 +134,21 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     return d
 
 # %% ../nbs/00_core.ipynb #d48c4bac
+MAX_SEED = 2**64 - 1      # torch's generators take seeds up to this
+
 def make_generator(seed: int | torch.Generator | None = 0, device: str | torch.device = "cpu") -> torch.Generator:
     "A `torch.Generator` on `device` seeded with `seed` (a generator passes through unchanged)."
     if isinstance(seed, torch.Generator): return seed
     if seed is None: seed = torch.seed()
-    check_number(seed, "seed", low=0, integer=True)
-    g = torch.Generator(device=torch.device(device))
+    check_number(seed, "seed", low=0, high=MAX_SEED, integer=True)
+    g = torch.Generator(device=get_device(device))
     g.manual_seed(int(seed))
     return g
 
 def seed_everything(seed: int) -> None:
     "Seed Python's, NumPy's and torch's global generators (for code we do not control, such as training)."
-    check_number(seed, "seed", low=0, integer=True)
+    check_number(seed, "seed", low=0, high=MAX_SEED, integer=True)
+    seed = int(seed)
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #90e85c05
@@ -134,6 +174,7 @@ def check_model(model, name: str = "model") -> nn.Module:
 
 def model_device(model: nn.Module, default: torch.Tensor | str | torch.device | None = None) -> torch.device:
     "The device of `model`'s first parameter or buffer; for a model with neither, `default` (a device, or a tensor's device; cpu if None)."
+    check_model(model)
     for t in model.parameters(): return t.device
     for t in model.buffers(): return t.device
     if isinstance(default, torch.Tensor): return default.device
@@ -163,11 +204,50 @@ def check_labels(y, n: int | None = None, name: str = "y", x_name: str = "x", n_
 @contextmanager
 def eval_mode(model: nn.Module):
     "Put `model` in eval mode inside the block; restore every submodule's own training flag afterwards."
+    check_model(model)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try: yield model
     finally:
         for m, t in modes: m.training = t
+
+# %% ../nbs/00_core.ipynb #61bf591e
+def check_classes(y_train, y_valid=None, n_classes: int | None = None, names=("y_train", "y_valid"),
+                  max_classes: int = 100_000, same_classes: bool = True) -> int:
+    """The number of classes K of the training labels `y_train`, checked to be the contiguous class indices 0…K−1 with
+    every class present; the held-out labels `y_valid` must be among them and, with `same_classes` where there are at
+    least K of them, hold every class too (leave it off for a random draw, which may miss one). `n_classes` (default:
+    the largest training label + 1) must not be below any label."""
+    check_number(max_classes, "max_classes", low=2, integer=True)
+    if isinstance(names, str) or len(names) < (1 if y_valid is None else 2) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"`names` must name the training (and held-out) labels; got {describe(names)}")
+    yt = check_labels(y_train, name=names[0])
+    top = int(yt.max())
+    if n_classes is not None:
+        check_number(n_classes, "n_classes", low=1, high=max_classes, integer=True)
+        if top >= n_classes:
+            raise ValueError(f"`{names[0]}` holds labels up to {top}, but `n_classes` is {n_classes}: labels must be in [0, {n_classes - 1}]")
+    k = int(n_classes) if n_classes is not None else top + 1
+    if k > max_classes: raise ValueError(f"`{names[0]}` holds labels up to {top}: more than {max_classes} classes")
+    if k < 2: raise ValueError(f"`{names[0]}` holds a single class (label 0); a classifier needs at least 2")
+    seen = torch.zeros(k, dtype=torch.bool)
+    seen[yt.cpu()] = True
+    missing = (~seen).nonzero().flatten()
+    if len(missing):
+        raise ValueError(f"`{names[0]}` must hold the class indices 0…{k - 1} with every class present; {len(missing)} of "
+                         f"the {k} classes have no image (e.g. {missing[:3].tolist()}); relabel them 0…K−1, e.g. with "
+                         "numpy.unique(y, return_inverse=True)")
+    if y_valid is not None:
+        yv = check_labels(y_valid, name=names[1])
+        if int(yv.max()) >= k:
+            raise ValueError(f"`{names[1]}` holds label {int(yv.max())}, a class the training labels `{names[0]}` (0…{k - 1}) "
+                             "lack; both splits must hold the same classes")
+        got = torch.zeros(k, dtype=torch.bool)
+        got[yv.cpu()] = True
+        if same_classes and len(yv) >= k and not bool(got.all()):
+            raise ValueError(f"`{names[1]}` lacks class(es) {(~got).nonzero().flatten()[:3].tolist()} of the training labels "
+                             f"although it holds {len(yv)} labels; both splits must hold the same classes (a stratified subset does)")
+    return k
 
 # %% ../nbs/00_core.ipynb #afe7b595
 def moved_names(module: str, moved: dict):
@@ -193,9 +273,11 @@ LUMA_WEIGHTS = (0.299, 0.587, 0.114)   # ITU-R BT.601
 def to_grayscale(x: torch.Tensor, channels: int = 1) -> torch.Tensor:
     """Luminance (ITU-R BT.601) of a batch `x` (N, 3, H, W), float in [0, 1] or uint8, kept in
     `channels` = 1 channel or repeated in 3. The dtype is kept (uint8 is rounded)."""
+    if isinstance(channels, bool) or not isinstance(channels, int): raise ValueError(f"`channels` must be 1 or 3; got {describe(channels)}")
     check_choice(channels, "channels", (1, 3))
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"`x` must be a tensor (N, C, H, W) with 1 or 3 channels; got {describe(x)}")
+    if x.dtype != torch.uint8: check_images(x, "x")                  # float images in [0, 1], finite, dense
     if x.shape[1] == 3:
         w = torch.tensor(LUMA_WEIGHTS, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
         xf = x.float() if x.dtype != torch.float64 else x
@@ -204,10 +286,10 @@ def to_grayscale(x: torch.Tensor, channels: int = 1) -> torch.Tensor:
     else: y = x
     return y.expand(-1, channels, -1, -1).contiguous()
 
-
 # %% ../nbs/00_core.ipynb #3d63525e
 def model_dtype(model: nn.Module) -> torch.dtype:
     "The dtype of `model`'s first floating-point parameter or buffer (float32 for a model with none)."
+    check_model(model)
     for t in itertools.chain(model.parameters(), model.buffers()):
         if t.is_floating_point(): return t.dtype
     return torch.float32
@@ -223,8 +305,15 @@ def check_finite_model(model, name: str = "model") -> nn.Module:
 
 # %% ../nbs/00_core.ipynb #8e18d8b3
 def model_logits(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
-    "`model(xb)` with `xb` cast to the model's dtype, checked to be finite logits of shape (B, n_classes)."
-    out = model(xb.to(model_dtype(model)))
+    """`model(xb)` with `xb` cast to the model's dtype, checked to be finite logits of shape (B, n_classes). The model runs
+    as it is (callers put it in eval mode); an error inside it (images it cannot take) is a `ValueError` naming `xb`'s shape."""
+    check_model(model)
+    if not isinstance(xb, torch.Tensor) or xb.ndim == 0 or len(xb) == 0 or xb.device.type == "meta" or not xb.is_floating_point():
+        raise ValueError(f"`xb` must be a non-empty floating-point batch of images (B, C, H, W); got {describe(xb)}")
+    try: out = model(xb.to(model_dtype(model)))
+    except (RuntimeError, IndexError, NotImplementedError) as e:
+        raise ValueError(f"`model` cannot run on images of shape {tuple(xb.shape)} and dtype {xb.dtype} "
+                         f"({type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]})") from e
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(xb):
         raise ValueError(f"`model` must return logits of shape (B, n_classes); for a batch of {len(xb)} images "
                          f"it returned {describe(out)}")
@@ -256,13 +345,19 @@ class CommandParser(argparse.ArgumentParser):
     def __init__(self, *args, allow_abbrev: bool = False, **kwargs): super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
     def error(self, message): raise ValueError(f"{message} (see {self.prog} --help)")
 
+MAX_LINE = 2000   # characters of an error line
+
 def one_line(msg) -> str:
-    "`msg` (an exception or text) as one line: its lines joined with '; '."
+    "`msg` (an exception or text) as one line, its lines joined with '; ' (at most `MAX_LINE` characters)."
     if isinstance(msg, OSError) and msg.strerror: msg = f"{msg.strerror}: {msg.filename}" if msg.filename else msg.strerror
-    return "; ".join(l.strip() for l in str(msg).splitlines() if l.strip())
+    s = str(msg)
+    s = s if len(s) <= 4 * MAX_LINE else s[:4 * MAX_LINE]
+    s = "; ".join(l.strip() for l in s.splitlines() if l.strip())
+    return s if len(s) <= MAX_LINE else s[:MAX_LINE - 3] + "..."
 
 def command_error(prog: str, e, status: int = 2) -> int:
-    "Print the user error `e` as one line `prog: error: ...` on stderr; return the exit `status`."
+    "Print the user error `e` as one line `prog: error: ...` on stderr; return the exit `status` (1 … 255)."
+    check_number(status, "status", low=1, high=255, integer=True)
     print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
     return status
 
@@ -271,12 +366,45 @@ def check_out_dir(out, files=(), flag: str = "--out") -> Path:
     "Check, before any work, that `out` is (or can be created as) a writable folder in which none of `files` is a folder; return it as a `Path` (nothing is created)."
     if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
         raise ValueError(f"`{flag}` must be a folder path; got {describe(out)}")
+    if isinstance(files, (str, bytes)) or not all(isinstance(f, str) for f in files):
+        raise ValueError(f"`files` must be a sequence of file names; got {describe(files)}")
     p = Path(out).expanduser()
-    if p.exists() and not p.is_dir(): raise ValueError(f"`{flag}` {str(out)!r} is a file; it must be a folder (created if missing)")
-    a = p.absolute()
-    while not a.exists(): a = a.parent                                # the nearest folder that exists
+    try:
+        if p.exists() and not p.is_dir(): raise ValueError(f"`{flag}` {str(out)!r} is a file; it must be a folder (created if missing)")
+        a = p.absolute()
+        while not a.exists(): a = a.parent                            # the nearest folder that exists
+    except (OSError, ValueError) as e:                                # a name too long, a NUL byte
+        if str(e).startswith(f"`{flag}`"): raise
+        raise ValueError(f"`{flag}` {describe(str(out))} is not a usable path: {one_line(e)}") from None
     if not a.is_dir(): raise ValueError(f"`{flag}` {str(out)!r} cannot be created: {str(a)!r} is a file")
     if not os.access(a, os.W_OK | os.X_OK): raise ValueError(f"`{flag}` {str(out)!r} is not writable ({str(a)!r} does not allow writing)")
     for f in files:
         if (p / f).is_dir(): raise ValueError(f"`{flag}` {str(out)!r} holds a folder {f!r} where an output file goes; remove it or pick another {flag}")
     return p
+
+# %% ../nbs/00_core.ipynb #cf460f8a
+def check_path(path, name: str = "path") -> Path:
+    "`path` (text or `os.PathLike`, `~` expanded) as a `Path`, refused when it is none or cannot be one (empty, a NUL byte, a name too long)."
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path): raise ValueError(f"`{name}` must be a path; got {describe(path)}")
+    p = Path(os.path.expanduser(os.fspath(path)))
+    try: p.exists()
+    except (OSError, ValueError) as e:
+        raise ValueError(f"`{name}` {describe(os.fspath(path))} is not a usable path ({getattr(e, 'strerror', None) or e})") from None
+    return p
+
+def write_atomic(path, write: Callable[[Path], object]) -> Path:
+    "Write `path` by `write(tmp)` on a temporary file in the same folder, then move it into place (atomically); return `path`."
+    path = check_path(path)
+    if path.is_dir(): raise ValueError(f"`path` {str(path)!r} is a folder; a file is written there")
+    if not path.parent.is_dir(): raise ValueError(f"`path` {str(path)!r} cannot be written: {str(path.parent)!r} is not a folder")
+    if not callable(write): raise ValueError(f"`write` must be a function write(tmp_path); got {describe(write)}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except RuntimeError as e:                      # torch.save: "PytorchStreamWriter failed writing file ..."
+        raise OSError(errno.EIO, f"could not write {path} ({one_line(e)[:300]})") from e
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return path

@@ -439,6 +439,7 @@ _C10_FUNCS = {n: globals()[f"_c10_{n}"] for n in CIFAR10C_CONSTANTS}
 BACKENDS = ("auto", "torch", "reference")
 
 def check_severity(severity, name="severity", low=1):
+    if isinstance(low, bool) or low not in (0, 1): raise ValueError(f"`low` must be 0 or 1; got {low!r}")
     if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not low <= severity <= 5:
         raise ValueError(f"`{name}` must be an integer in {low}..5; got {severity!r}")
     return int(severity)

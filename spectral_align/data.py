@@ -865,7 +865,7 @@ BUILTIN_TEST_SEED = 12345    # built-in test images: a draw independent of built
 def load_test_data(data: str, n: int, seed: int = 0, grayscale: bool = False, size: int | None = None):
     """The first `n` test images and labels of `data`: 'builtin' (a fresh draw of `make_builtin`, `size` px),
     an .npz file (`x`/`y`, or JPEG-packed `jpeg_bytes`/`offsets`/`y`) or an image folder (resized to `size` if given)."""
-    check_number(n, "n", low=1, integer=True)
+    check_number(n, "n", low=1, integer=True); check_number(seed, "seed", low=0, integer=True)
     if size is not None: check_number(size, "size", low=1, integer=True)
     if not isinstance(data, (str, Path)): raise ValueError(f"`data` must be 'builtin' or a path; got {type(data).__name__}")
     if str(data) == "builtin":
@@ -896,6 +896,9 @@ def pad_crop_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: tor
     check_images(x, unit_range=False)
     b, c, h, w = x.shape
     _check_pad(padding, pad_mode, h, w)
+    for t, nm in ((dy, "dy"), (dx, "dx")):
+        if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
+            raise ValueError(f"`{nm}` must hold integer offsets; got dtype {t.dtype}")
     dy, dx = (torch.as_tensor(t, device=x.device).long() for t in (dy, dx))
     for t, nm in ((dy, "dy"), (dx, "dx")):
         if t.shape != (b,) or t.min() < 0 or t.max() > 2 * padding:
@@ -916,7 +919,6 @@ def _pad_crop_flip(x, dy, dx, flip, padding, pad_mode):
     bi = torch.arange(b, device=x.device)[:, None, None, None]
     ci = torch.arange(c, device=x.device)[None, :, None, None]
     return xp[bi, ci, rows[:, None, :, None], cols[:, None, None, :]]
-
 
 # %% ../nbs/02_data.ipynb #c5a7ef6b
 def random_pad_crop_flip(x: torch.Tensor, padding: int = 4, flip: bool = True, pad_mode: str = "zeros",

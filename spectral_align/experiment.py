@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
+import hashlib
 import io
 import json
 import math
 import numbers
 import os
 import pickle
+import re
 import shutil
 import socket
 import sys
@@ -35,29 +38,35 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import accuracy, check_choice, check_number, describe, get_device, moved_names, predict_labels
+from .core import (accuracy, check_choice, check_classes, check_number, check_path, describe, get_device, moved_names,
+                                 one_line, predict_labels, write_atomic)
 from .data import (AUGMENTS, BUILTIN_CLASSES, CIFAR10_CLASSES, SUBSETS, DataSplit, data_source, default_workers,
                                  load_folder_split, load_split, make_builtin, resolve_augment, source_classes, stratified_order)
-from .models import ARCHS, build_front_end, model_from_checkpoint
+from .models import ARCHS, MAX_CLASSES, build_front_end, model_from_checkpoint
+from .attacks import MAX_BS, MAX_STEPS
 from .neural import TARGET_SOURCES, is_v4_folder
 from .predictor import PREDICTOR_ARCHS
-from .train import (ARMS, GUIDANCE_PREDICTORS, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
+from .train import (ARMS, GUIDANCE_PREDICTORS, MAX_LR, fit, get_arm, make_learner, save_trained, init_distributed, is_main_process,
                                   local_rank, on_main, world_size, GrayContrastAugment)
 
 # %% auto #0
 __all__ = ['MEASURES', 'DEFAULT_MEASURES', 'MEASURES_MODULE', 'MEASURE_INFO', 'EVAL_SEED', 'EVAL_SUBSETS', 'DATA_KINDS',
-           'ARM_PARAM_RULES', 'AUTO_KEYS', 'PROFILES', 'PUBLISHED_SETTINGS', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC',
-           'DEMO_PRESET_FOLDER', 'DEMO_TIMES', 'RESULT_COLUMNS', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'LOCK_NAME',
-           'WORK_COLUMNS', 'CHEAPER', 'LAUNCHERS', 'register_measure', 'measure_names', 'measure_function',
-           'resolve_measures', 'measure_row', 'accuracy_on', 'MeasureInfo', 'describe_measure', 'measure_info',
-           'eval_images', 'heldout_accuracy', 'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings',
-           'out_folder', 'ExperimentConfig', 'profile_name', 'deviations', 'detect_data_kind', 'config_help',
-           'demo_config_keys', 'read_config_file', 'load_config', 'experiment_data', 'brain_set',
+           'ARM_PARAM_RULES', 'ARM_PARAM_USE', 'MAX_TRAINING_SEED', 'CONFIG_LIMITS', 'AUTO_KEYS', 'PROFILES',
+           'PUBLISHED_SETTINGS', 'DEMO_PRESET', 'DEMO_PRESET_SYNTHETIC', 'DEMO_PRESET_FOLDER', 'DEMO_TIMES',
+           'MAX_CONFIG_BYTES', 'MAX_CONFIG_DEPTH', 'MAX_CONFIG_VALUES', 'RESULT_COLUMNS', 'LOCK_NAME',
+           'STALE_LOCK_SECS', 'MARKER_NAME', 'FIGURE_NAMES', 'MEASUREMENT_KEYS', 'LEGACY_DEFAULTS', 'WORK_COLUMNS',
+           'CHEAPER', 'LAUNCHERS', 'register_measure', 'measure_names', 'measure_function', 'resolve_measures',
+           'measure_row', 'accuracy_on', 'MeasureInfo', 'describe_measure', 'measure_info', 'eval_images',
+           'heldout_accuracy', 'parse_eps', 'parse_list', 'check_arm_params', 'arm_settings', 'out_folder',
+           'ExperimentConfig', 'profile_name', 'deviations', 'detect_data_kind', 'config_help', 'demo_config_keys',
+           'check_tree', 'parse_json', 'read_json_file', 'read_config_file', 'experiment_data', 'brain_set',
            'aligned_to_brain_set', 'brain_split', 'brain_recordings', 'record_brain_split', 'brain_context', 'run_name',
-           'write_csv', 'prepare_output', 'read_lock', 'OutputLock', 'train_run', 'measure_frame', 'missing_runs',
+           'write_csv', 'read_lock', 'OutputLock', 'read_output_config', 'folder_owner', 'mark_folder', 'clear_outputs',
+           'prepare_output', 'run_fingerprint', 'check_run_checkpoint', 'train_run', 'measure_frame', 'missing_runs',
            'experiment_context', 'run_one', 'run_experiment', 'write_data_info', 'read_data_info', 'finish_outputs',
-           'read_results', 'collect_results', 'calibrate_speed', 'measure_work', 'train_work', 'plan_experiment',
-           'format_plan', 'write_plan', 'read_plan', 'announce_plan', 'plan_rates', 'print_plan', 'launch_experiment']
+           'read_results', 'collect_results', 'read_measure_file', 'check_before_run', 'calibrate_speed',
+           'measure_work', 'train_work', 'plan_experiment', 'format_plan', 'write_plan', 'read_plan', 'announce_plan',
+           'plan_rates', 'print_plan', 'launch_experiment']
 
 # %% ../nbs/12_experiment.ipynb #dccd3d9a
 MEASURES: dict[str, Callable] = {}
@@ -90,8 +99,15 @@ def resolve_measures(names) -> dict:
 
 def measure_row(measure: str, value, param=float("nan"), condition: str = "", protocol: str = "") -> dict:
     """One tidy result row: what was measured, its condition label, the x of a curve (`param`, NaN for a scalar), the
-    value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists)."""
-    return dict(measure=measure, condition=str(condition), param=float(param), value=float(value), protocol=str(protocol))
+    value, and the protocol that made it (e.g. `'li2023'`, `'bisect'`, `'cifar10-c'`; `''` where only one exists).
+    `value` and `param` are NaN (not measured, a note, a scalar) or finite numbers."""
+    num = {}
+    for k, v in (("value", value), ("param", param)):
+        try: num[k] = None if isinstance(v, (bool, np.bool_, str, bytes)) else float(v)     # numbers, 0-d tensors
+        except (TypeError, ValueError, OverflowError, RuntimeError): num[k] = None
+        if num[k] is None or math.isinf(num[k]):
+            raise ValueError(f"`{k}` of measure {describe(measure)} must be a finite number or NaN; got {describe(v)}")
+    return dict(measure=measure, condition=str(condition), param=num["param"], value=num["value"], protocol=str(protocol))
 
 def accuracy_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 256) -> float:
     "Deprecated alias of `spectral_align.core.accuracy` (the same number, with its input checks)."
@@ -151,6 +167,13 @@ describe_measure("note_*", "a note on how a measure was made (a protocol, a devi
 EVAL_SEED = 12345                      # the evaluation seed: attacks, hybrid partners, noise, and the held-out subsets
 EVAL_SUBSETS = ("stratified", "first")
 
+def _check_ctx(ctx) -> dict:
+    "`ctx`, refused unless it is a run's context: a device and the held-out data (a `DataSplit` `data`, or tensors `x`, `y`)."
+    if not isinstance(ctx, dict) or "device" not in ctx or not (isinstance(ctx.get("data"), DataSplit) or {"x", "y"} <= set(ctx)):
+        raise ValueError("`ctx` must be a run's context (with device and data, or x and y; see experiment_context); got "
+                         f"{describe(ctx)}")
+    return ctx
+
 def _eval_positions(ctx: dict, n: int) -> np.ndarray:
     "Positions of the `n` held-out images (0: all) a measure gets: the first n of the stratified order, in file order."
     data = ctx.get("data")
@@ -167,7 +190,8 @@ def eval_images(ctx: dict, n: int):
     in file order. So every arm and seed gets the same images whatever the order of the files, and a smaller subset
     lies inside a larger one. With `cfg.eval_subset='first'` the first `n` files instead (as runs made before it did).
     `ctx` holds a `data.DataSplit` (`data`) or the held-out tensors `x` and `y`."""
-    idx = _eval_positions(ctx, n)
+    check_number(n, "n", low=0, integer=True)
+    idx = _eval_positions(_check_ctx(ctx), n)
     data, i = ctx.get("data"), torch.from_numpy(idx)
     x, y = (data.valid_images(idx), data.y_valid[i]) if data is not None else (ctx["x"][i], ctx["y"][i])
     return x.to(ctx["device"]), y.to(ctx["device"])
@@ -175,7 +199,8 @@ def eval_images(ctx: dict, n: int):
 def heldout_accuracy(model: nn.Module, ctx: dict, bs: int = 256) -> float:
     """The accuracy of `model` on every held-out image of `ctx`, batch by batch (images streamed from files are read as
     the batches need them and not kept)."""
-    data = ctx.get("data")
+    data = _check_ctx(ctx).get("data")
+    check_number(bs, "bs", low=1, integer=True)
     if data is None: return accuracy(model, *eval_images(ctx, 0), bs)
     dev, right = ctx["device"], 0
     workers = getattr(ctx.get("cfg"), "num_workers", None)
@@ -190,27 +215,32 @@ def parse_eps(v, name: str = "eps") -> float:
     "An ε given as a number or a string such as `'2/255'` or `'0.5'`, as a float ≥ 0."
     if isinstance(v, bool): raise ValueError(f"`{name}` must be a number or a fraction such as '2/255'; got {v!r}")
     if isinstance(v, str):
+        if len(v) > 64: raise ValueError(f"`{name}` must be a number or a fraction such as '2/255'; got {describe(v)}")
         try: v = float(Fraction(v.strip()))
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"`{name}` must be a number or a fraction such as '2/255'; got {v!r}") from None
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise ValueError(f"`{name}` must be a number or a fraction such as '2/255' (finite); got {v!r}") from None
     check_number(v, name, low=0)
     return float(v)
 
 def parse_list(v, name: str, conv=str) -> list:
     "A list from a list/tuple or a comma-separated string, each item converted by `conv`."
+    if not callable(conv): raise ValueError(f"`conv` must be a function; got {describe(conv)}")
     if v is None: return []
     if isinstance(v, str): v = [s for s in (t.strip() for t in v.split(",")) if s]
-    if not isinstance(v, (list, tuple)): raise ValueError(f"`{name}` must be a list or a comma-separated string; got {v!r}")
+    if not isinstance(v, (list, tuple)): raise ValueError(f"`{name}` must be a list or a comma-separated string; got {describe(v)}")
     return [conv(o) for o in v]
 
 def _show(v) -> str:
     "`v` and its type, for error messages (a YAML value may not have the type it looks like)."
-    r = repr(v)
-    return f"{r if len(r) <= 60 else r[:57] + '...'} ({type(v).__name__})"
+    return f"{describe(v)} ({type(v).__name__})"
 
 def _no_repeats(v: list, name: str) -> list:
-    rep = [o for i, o in enumerate(v) if o in v[:i]]
-    if rep: raise ValueError(f"`{name}` lists {rep[0]!r} more than once; got {v}")
+    "`v`, refused when an item comes twice (in linear time for hashable items: a list may be long)."
+    seen, other = set(), []
+    for o in v:
+        try: again, _ = o in seen, seen.add(o)
+        except TypeError: again, _ = o in other, other.append(o)
+        if again: raise ValueError(f"`{name}` lists {describe(o)} more than once; got {describe(v)}")
     return v
 
 def _names(v, name: str, allowed) -> list:
@@ -247,6 +277,24 @@ ARM_PARAM_RULES = dict(      # parameter name (or 'arm.name') → check_number b
     predictor_arch=PREDICTOR_ARCHS, predictor_width=dict(low=1, high=512), predictor_size=dict(low=8, high=1024))
 ARM_PARAM_RULES["guidance.alpha"] = dict(low=0, high=1)          # the weight of the guidance loss: (1−α)·CE + α·MSE
 
+def _exists(v) -> bool:
+    "Whether the path `v` exists (False for a path that cannot exist: a NUL byte, a name too long)."
+    try: return Path(os.path.expanduser(v)).exists()
+    except (OSError, ValueError): return False
+
+def _brain_rdm_set(t) -> bool:
+    "Whether the target `t` names a brain RDM set (the Kriegeskorte folder or its rdms_and_stimuli.npz), whose RDMs `rdm` picks."
+    if not isinstance(t, (str, os.PathLike)) or t in TARGET_SOURCES or not _exists(t): return False
+    p = Path(os.path.expanduser(t))
+    return p.is_dir() or p.name == "rdms_and_stimuli.npz"
+
+#: parameters an arm uses only in some settings: name (or 'arm.name') → (used, given the resolved parameters?; when)
+ARM_PARAM_USE = {
+    "rdm": (lambda p: _brain_rdm_set(p.get("target")), "a `target` that is a brain RDM set (a folder or its rdms_and_stimuli.npz)"),
+    "v1_units": (lambda p: p.get("target") == "simulated_v1", "`target` 'simulated_v1'"),
+    "n_target": (lambda p: p.get("target") in TARGET_SOURCES, f"a `target` of {', '.join(map(repr, TARGET_SOURCES))}"),
+    "guidance.n_target": (lambda p: p.get("target") == "simulated_v1", "`target` 'simulated_v1'")}
+
 def _check_param(arm: str, k: str, v, default) -> None:
     name = f"arm_params.{arm}.{k}"
     rule = ARM_PARAM_RULES.get(f"{arm}.{k}", ARM_PARAM_RULES.get(k))
@@ -259,7 +307,7 @@ def _check_param(arm: str, k: str, v, default) -> None:
         check_number(v, name, **bounds)
     elif isinstance(default, str) and not isinstance(v, str): raise ValueError(f"`{name}` must be a string; got {_show(v)}")
     if isinstance(rule, tuple): check_choice(v, name, rule)
-    if k == "target" and v not in TARGET_SOURCES and not Path(os.path.expanduser(v)).exists():
+    if k == "target" and v not in TARGET_SOURCES and not _exists(v):
         raise ValueError(f"`{name}` must be one of {', '.join(map(repr, TARGET_SOURCES))} or an existing path to neural data; got {v!r}")
     if k in ("layer", "layers") and v is not None:
         ok = isinstance(v, str) or (k == "layers" and isinstance(v, (list, tuple)) and v and all(isinstance(o, str) for o in v))
@@ -272,6 +320,11 @@ def check_arm_params(arm: str, params) -> dict:
     if not isinstance(params, dict): raise ValueError(f"`arm_params.{arm}` must map parameter names to values; got {_show(params)}")
     p = a.resolve(params)                                   # unknown names are refused with the allowed ones
     for k, v in params.items(): _check_param(arm, k, v, a.defaults[k])
+    for k in params:                                        # given, but this arm would not use it with these parameters
+        rule = ARM_PARAM_USE.get(f"{arm}.{k}", ARM_PARAM_USE.get(k))
+        if rule is not None and not rule[0](p):
+            raise ValueError(f"`arm_params.{arm}.{k}` is given, but arm {arm!r} ignores it with these parameters (it is used only "
+                             f"with {rule[1]}; `target` is {describe(p.get('target'))}); drop it")
     return p
 
 # %% ../nbs/12_experiment.ipynb #b184b652
@@ -306,11 +359,13 @@ def out_folder(v) -> str:
     out = _opt_path(v, "out")
     if out is None: raise ValueError("`out` must be a path; got None")
     p = Path(out)
-    if p.exists() and not p.is_dir(): raise ValueError(f"`out` {out!r} exists and is not a folder")
-    for q in p.absolute().parents:
-        if q.exists():
-            if not q.is_dir(): raise ValueError(f"`out` {out!r} cannot be created: {str(q)!r} is a file, not a folder")
-            break
+    try:
+        if p.exists() and not p.is_dir(): raise ValueError(f"`out` {out!r} exists and is not a folder")
+        for q in p.absolute().parents:
+            if q.exists():
+                if not q.is_dir(): raise ValueError(f"`out` {out!r} cannot be created: {str(q)!r} is a file, not a folder")
+                break
+    except OSError as e: raise ValueError(f"`out` {describe(out)} is not a usable path ({e.strerror or e})") from None
     return out
 
 def _eps_list(v, name: str, high: float | None = None) -> list:
@@ -395,6 +450,9 @@ class ExperimentConfig:
         if not isinstance(d, dict): raise ValueError(f"an experiment config must be a mapping of keys; got {_show(d)}")
         bad = [k for k in d if not isinstance(k, str)]
         if bad: raise ValueError(f"config keys must be names; got {_show(bad[0])}")
+        norm = [k.replace("-", "_") for k in d]
+        twice = sorted({k for k in norm if norm.count(k) > 1}) if len(norm) <= 1000 else []
+        if twice: raise ValueError(f"config key {twice[0]!r} is given twice (spelled with '-' and '_'); give it once")
         d = {k.replace("-", "_"): v for k, v in d.items()}
         unknown = sorted(set(d) - set(cls.keys()))
         if unknown: raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(cls.keys())}")
@@ -413,18 +471,25 @@ class ExperimentConfig:
 def _check_image_keys(cfg: ExperimentConfig) -> None:
     "Check (and normalise) the keys of how images are read, augmented, held in memory and subset for the measures."
     if cfg.image_size is not None:
-        _integer(cfg.image_size, "image_size", low=8)
+        _integer(cfg.image_size, "image_size", low=8, high=CONFIG_LIMITS["image_size"])
         if cfg.data != "folder": raise ValueError(f"`image_size` resizes the images of data='folder' only; got data={cfg.data!r}")
     if cfg.eval_crop is not None:
         cfg.eval_crop = _real(cfg.eval_crop, "eval_crop", low=0, high=1, low_inclusive=False)
         if cfg.data != "folder": raise ValueError(f"`eval_crop` crops the images of data='folder' only; got data={cfg.data!r}")
     check_choice(cfg.augment, "augment", ("auto", *AUGMENTS))
     cfg.min_scale = _real(cfg.min_scale, "min_scale", low=0, high=1, low_inclusive=False)
-    cfg.image_memory_gb = _real(cfg.image_memory_gb, "image_memory_gb", low=0)
-    if cfg.num_workers is not None: _integer(cfg.num_workers, "num_workers", low=0, high=64)
+    cfg.image_memory_gb = _real(cfg.image_memory_gb, "image_memory_gb", low=0, high=CONFIG_LIMITS["image_memory_gb"])
+    if cfg.num_workers is not None: _integer(cfg.num_workers, "num_workers", low=0, high=CONFIG_LIMITS["num_workers"])
     check_choice(cfg.eval_subset, "eval_subset", EVAL_SUBSETS)
 
 # %% ../nbs/12_experiment.ipynb #fbd394e3
+MAX_TRAINING_SEED = 2**32 - 1   # training seeds: NumPy's generator takes seeds up to this
+
+#: the largest value of each count a config may set (`pgd_steps`: the attacks' own bound; `bs`: measures run 2·bs at once)
+CONFIG_LIMITS = dict(n_train=10**8, n_valid=10**8, n_eval=10**8, n_attack=10**8, n_minimal=10**8, builtin_images=10**6,
+                     seeds=10_000, epochs=100_000, bs=MAX_BS // 2, pgd_steps=MAX_STEPS // 5, image_size=4096,
+                     neural_images=10**6, num_workers=64, image_memory_gb=2.0**20)
+
 @patch
 def check(self: ExperimentConfig) -> ExperimentConfig:
     """Check every value (type, range, choice, repeats, paths that must exist) and normalise it in place; return self.
@@ -444,12 +509,15 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     _check_image_keys(self)
     check_choice(self.profile, "profile", ("auto", *PROFILES))
     for k in ("n_train", "n_valid", "n_eval", "n_attack", "n_minimal"):
-        if not _is_auto(getattr(self, k)): _integer(getattr(self, k), k, low=0)
+        if not _is_auto(getattr(self, k)): _integer(getattr(self, k), k, low=0, high=CONFIG_LIMITS[k])
     check_choice(self.subset, "subset", SUBSETS)
     if self.data == "builtin":
         for k in ("n_train", "n_valid"):
             if getattr(self, k) == 0: raise ValueError(f"`{k}` must be ≥ 1 for data='builtin' (0 means 'all images' of "
                                                        "real data only)")
+        if self.n_train + self.n_valid > CONFIG_LIMITS["builtin_images"]:
+            raise ValueError(f"`n_train` + `n_valid` = {self.n_train + self.n_valid} built-in images is more than the "
+                             f"{CONFIG_LIMITS['builtin_images']} that are generated in memory")
     self.arms = _names(self.arms, "arms", ARMS)
     if self.arm_params is None: self.arm_params = {}
     if not isinstance(self.arm_params, dict): raise ValueError("`arm_params` must map arm names to parameter dicts; "
@@ -457,11 +525,14 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     for a, p in self.arm_params.items():
         check_choice(a, "arm_params", ARMS)
         check_arm_params(a, p)
-    _integer(self.seeds, "seeds", low=1); _integer(self.first_seed, "first_seed", low=0)
-    _integer(self.epochs, "epochs", low=1)
+        if a not in self.arms: raise ValueError(f"`arm_params.{a}` is given, but arm {a!r} is not in `arms` ({', '.join(self.arms)}): "
+                                                "it would be ignored; add the arm or drop its parameters")
+    _integer(self.seeds, "seeds", low=1, high=CONFIG_LIMITS["seeds"])
+    _integer(self.first_seed, "first_seed", low=0, high=MAX_TRAINING_SEED - self.seeds + 1)
+    _integer(self.epochs, "epochs", low=1, high=CONFIG_LIMITS["epochs"])
     check_choice(self.arch, "arch", ARCHS)
-    _integer(self.bs, "bs", low=1)
-    self.lr = _real(self.lr, "lr", low=0, low_inclusive=False)
+    _integer(self.bs, "bs", low=1, high=CONFIG_LIMITS["bs"])
+    self.lr = _real(self.lr, "lr", low=0, high=MAX_LR, low_inclusive=False)
     if isinstance(self.mixed_precision, bool): self.mixed_precision = "on" if self.mixed_precision else "off"   # YAML reads on/off as booleans
     check_choice(self.mixed_precision, "mixed_precision", ("auto", "on", "off"))
     self.measures = _names(self.measures, "measures", measure_names())
@@ -470,7 +541,7 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
     att = [m for m in ("pgd", "minimal") if m in self.measures]
     if att and not (self.eps_linf or self.eps_l2): raise ValueError("`eps_linf` and `eps_l2` are both empty; the "
                                                                     f"measure(s) {', '.join(att)} need an ε")
-    _integer(self.pgd_steps, "pgd_steps", low=1)
+    _integer(self.pgd_steps, "pgd_steps", low=1, high=CONFIG_LIMITS["pgd_steps"])
     check_choice(self.minimal_protocol, "minimal_protocol", ("auto", "li2023", "li2023-targeted", "bisect"))
     check_choice(self.eps_space, "eps_space", ("pixel", "normalized"))
     check_choice(self.masking_protocol, "masking_protocol", ("subramanian2023", "scaled", "auto"))
@@ -490,7 +561,7 @@ def check(self: ExperimentConfig) -> ExperimentConfig:
         raise ValueError(f"`neural` {self.neural!r} is neither a V4 folder (images/, responses_repeat_averaged/) nor "
                          "the "
                          "92-image set (a folder holding rdms_and_stimuli.npz)")
-    _integer(self.neural_images, "neural_images", low=0)
+    _integer(self.neural_images, "neural_images", low=0, high=CONFIG_LIMITS["neural_images"])
     self.neural_holdout = _real(self.neural_holdout, "neural_holdout", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if self.device is not None:
         if not isinstance(self.device, str): raise ValueError("`device` must be a string such as 'cpu', 'cuda' or "
@@ -641,29 +712,115 @@ def demo_config_keys(data_path=None, download: bool | None = None, file=None) ->
     path = src.train if src.layout == "cifar10" else src.train.parent
     return dict(DEMO_PRESET, data="cifar10" if src.layout == "cifar10" else "npz", data_path=str(path))
 
+# %% ../nbs/12_experiment.ipynb #60aa3798
+MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_VALUES = 2**20, 20, 100_000
+
+_CORE_SCHEMA = (   # YAML 1.2 core schema: tag, pattern, first characters
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+     "-+0123456789."))
+
+def _yaml_loader():
+    "A `yaml.SafeLoader` with the YAML 1.2 core schema's plain scalars and no repeated keys."
+    import yaml
+    from yaml.constructor import ConstructorError
+    class StrictLoader(yaml.SafeLoader):
+        yaml_implicit_resolvers = {}
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for k, _ in node.value:
+                key = self.construct_object(k, deep=deep)
+                try: again, _ = key in seen, seen.add(key)
+                except TypeError: continue                       # an unhashable key: the base class refuses it
+                if again: raise ConstructorError("while reading a mapping", node.start_mark, f"found the key {describe(key)} twice", k.start_mark)
+            return super().construct_mapping(node, deep)
+    for tag, pattern, first in _CORE_SCHEMA: StrictLoader.add_implicit_resolver(tag, re.compile(pattern), list(first))
+    def number(kind):
+        def construct(loader, node):
+            s = loader.construct_scalar(node)
+            try:
+                if len(s) > 100: raise ValueError("more than 100 characters")
+                if kind == "float":
+                    t = s.lower().lstrip("+")
+                    return {".inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}.get(t) if t in (".inf", "-.inf", ".nan") else float(s)
+                sign, body = (-1, s[1:]) if s[:1] == "-" else (1, s.lstrip("+"))
+                return sign * (int(body[2:], 8) if body[:2] == "0o" else int(body[2:], 16) if body[:2] == "0x" else int(body, 10))
+            except ValueError as e: raise ConstructorError(None, None, f"{describe(s)} is not {'a number' if kind == 'float' else 'an integer'} ({e})", node.start_mark) from None
+        return construct
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", number("int"))
+    StrictLoader.add_constructor("tag:yaml.org,2002:float", number("float"))
+    return StrictLoader
+
+def check_tree(v, source: str):
+    "`v` (values read from `source`), refused when it nests deeper than `MAX_CONFIG_DEPTH` or holds more than `MAX_CONFIG_VALUES` values."
+    count, stack = 0, [(v, 0)]
+    while stack:
+        o, depth = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_VALUES:
+            raise ValueError(f"{source} holds more than {MAX_CONFIG_VALUES} values (YAML anchors and aliases expanded); a config holds far fewer")
+        if isinstance(o, (dict, list, tuple)):
+            if depth >= MAX_CONFIG_DEPTH:
+                raise ValueError(f"{source} nests values more than {MAX_CONFIG_DEPTH} levels deep (or a value holds itself)")
+            stack.extend((x, depth + 1) for x in (o.values() if isinstance(o, dict) else o))
+    return v
+
+def parse_json(text: str, source: str):
+    "The value of the JSON `text` read from `source` (named in errors): keys given twice, and deep or huge values, refused."
+    def pairs(kv):
+        d = {}
+        for k, x in kv:
+            if k in d: raise ValueError(f"{source} gives the key {describe(k)} twice")
+            d[k] = x
+        return d
+    if not isinstance(text, str): raise ValueError(f"{source} must be JSON text; got {describe(text)}")
+    if len(text) > MAX_CONFIG_BYTES: raise ValueError(f"{source} is larger than {MAX_CONFIG_BYTES} bytes")
+    try: v = json.loads(text, object_pairs_hook=pairs)
+    except RecursionError: raise ValueError(f"{source} nests values more than {MAX_CONFIG_DEPTH} levels deep") from None
+    except ValueError as e:
+        if str(e).startswith(source): raise
+        raise ValueError(f"{source} is not valid JSON: {e}") from None
+    return check_tree(v, source)
+
+def read_json_file(path, what: str = "file"):
+    "The JSON value in the file `path` (a `what`, named in errors), read as `parse_json` reads text."
+    p = check_path(path)
+    try:
+        if p.stat().st_size > MAX_CONFIG_BYTES: raise ValueError(f"{what} {str(p)!r} is larger than {MAX_CONFIG_BYTES} bytes")
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError: raise ValueError(f"{what} {str(p)!r} does not exist") from None
+    except UnicodeDecodeError: raise ValueError(f"{what} {str(p)!r} is not a UTF-8 text file") from None
+    except OSError as e: raise ValueError(f"{what} {str(p)!r} cannot be read ({e.strerror or e})") from None
+    return parse_json(text, f"{what} {str(p)!r}")
+
 # %% ../nbs/12_experiment.ipynb #725c8333
 def read_config_file(path) -> dict:
-    "The keys of a YAML (`.yaml`/`.yml`) or TOML (`.toml`) experiment config file."
+    """The keys of a YAML (`.yaml`/`.yml`) or TOML (`.toml`) experiment config file, read exactly as written (see above):
+    a key given twice, YAML 1.1 forms, a file over `MAX_CONFIG_BYTES`, deep or huge values are refused, naming the file."""
+    if not isinstance(path, (str, os.PathLike)): raise ValueError(f"`path` must be a config file path; got {describe(path)}")
     p = Path(path)
-    if not p.is_file(): raise ValueError(f"config file {str(path)!r} does not exist")
-    try: text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError: raise ValueError(f"config file {str(path)!r} is not a UTF-8 text file") from None
-    if p.suffix == ".toml":
-        try: d = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e: raise ValueError(f"config file {str(path)!r} is not valid TOML: {e}") from None
-    elif p.suffix in (".yaml", ".yml"):
-        import yaml
-        try: d = yaml.safe_load(text) or {}
-        except yaml.YAMLError as e: raise ValueError(f"config file {str(path)!r} is not valid YAML: {e}") from None
-    else: raise ValueError(f"config file {str(path)!r} must end in .yaml, .yml or .toml")
-    if not isinstance(d, dict): raise ValueError(f"config file {str(path)!r} must hold a mapping of keys; got {type(d).__name__}")
-    return d
-
-def load_config(path=None, **overrides) -> ExperimentConfig:
-    "The checked config from the file `path` (optional) with `overrides` (e.g. from flags; `None` values are ignored)."
-    d = read_config_file(path) if path is not None else {}
-    d.update({k: v for k, v in overrides.items() if v is not None})
-    return ExperimentConfig.from_dict(d)
+    name = f"config file {str(path)!r}" if len(str(path)) <= 1000 else f"config file {describe(str(path))}"
+    try:
+        if not p.is_file(): raise ValueError(f"{name} does not exist")
+        if p.stat().st_size > MAX_CONFIG_BYTES: raise ValueError(f"{name} is larger than {MAX_CONFIG_BYTES} bytes; a config is far smaller")
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError: raise ValueError(f"{name} is not a UTF-8 text file") from None
+    except OSError as e: raise ValueError(f"{name} cannot be read ({e.strerror or e})") from None
+    try:
+        if p.suffix == ".toml":
+            try: d = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as e: raise ValueError(f"{name} is not valid TOML: {e}") from None
+        elif p.suffix in (".yaml", ".yml"):
+            import yaml
+            try: d = yaml.load(text, Loader=_yaml_loader())
+            except yaml.YAMLError as e: raise ValueError(f"{name} is not valid YAML: {e}") from None
+            if d is None: d = {}
+        else: raise ValueError(f"{name} must end in .yaml, .yml or .toml")
+    except RecursionError: raise ValueError(f"{name} nests values more than {MAX_CONFIG_DEPTH} levels deep") from None
+    if not isinstance(d, dict): raise ValueError(f"{name} must hold a mapping of keys; got {type(d).__name__}")
+    return check_tree(d, name)
 
 # %% ../nbs/12_experiment.ipynb #ec9fcda5
 def experiment_data(cfg: ExperimentConfig) -> DataSplit:
@@ -672,6 +829,7 @@ def experiment_data(cfg: ExperimentConfig) -> DataSplit:
     or an image folder (`data.load_folder_split`: the same draw, only those files read; in memory as uint8 within
     `image_memory_gb`, else streamed). Class names: the built-in ones, CIFAR-10's, an `.npz` file's `classes`, or the
     folder names."""
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     aug = dict(min_scale=cfg.min_scale)
     if cfg.data == "builtin":
         x, y = make_builtin(cfg.n_train + cfg.n_valid, seed=0, grayscale=cfg.grayscale)   # the loaders' rule: True = 1 channel
@@ -724,6 +882,7 @@ def _same_data(a, b) -> bool:
 
 def aligned_to_brain_set(cfg: ExperimentConfig, arm: str) -> bool:
     "Whether `arm`'s neural target is the brain set `cfg.neural` itself."
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     if not cfg.neural: return False
     t = get_arm(arm).resolve(cfg.arm_params.get(arm) or {}).get("target")
     return isinstance(t, (str, Path)) and str(t) not in ("simulated_v1", "pixel") and _same_data(t, cfg.neural)
@@ -773,6 +932,7 @@ def brain_recordings(cfg: ExperimentConfig):
 def record_brain_split(cfg: ExperimentConfig) -> Path | None:
     """Write `OUT/neural_split.csv` once: every image of the brain set `cfg.neural` with its side of the split (fit:
     arms aligned to the set may see it; held-out: never) and, for V4, whether the neural measure scores it."""
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     if not cfg.neural or not is_main_process(): return None
     f = Path(cfg.out) / "neural_split.csv"
     if f.exists(): return f
@@ -795,6 +955,8 @@ def brain_context(cfg: ExperimentConfig, arm: str) -> dict:
     """What the arms need from the experiment for neural data: the split's holdout (V4 targets use only the fit images),
     where a V4 predictor is cached (`OUT/predictors/`), and for an arm aligned to the 92-image set its fit images as
     the target."""
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    check_choice(arm, "arm", cfg.arms)
     ctx = dict(neural_holdout=cfg.neural_holdout, predictor_cache=str(Path(cfg.out) / "predictors"))
     if aligned_to_brain_set(cfg, arm):
         record_brain_split(cfg)
@@ -808,13 +970,17 @@ def brain_context(cfg: ExperimentConfig, arm: str) -> dict:
 # %% ../nbs/12_experiment.ipynb #688d110c
 RESULT_COLUMNS = ("arm", "seed", "group", "measure", "condition", "param", "value", "protocol")   # results.csv
 
-def run_name(arm: str, seed: int) -> str: return f"{arm.replace('+', '_')}-seed{seed}"
+def run_name(arm: str, seed: int) -> str:
+    "The run folder's name of `arm` × `seed` (`blur-seed0`)."
+    if not isinstance(arm, str) or not arm: raise ValueError(f"`arm` must be an arm name; got {describe(arm)}")
+    check_number(seed, "seed", low=0, integer=True)
+    return f"{arm.replace('+', '_')}-seed{seed}"
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     "Write atomically, so that an interruption leaves either the old file or the new one, never half of one."
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    if not isinstance(df, pd.DataFrame): raise ValueError(f"`df` must be a pandas DataFrame; got {describe(df)}")
+    if not isinstance(path, (str, os.PathLike)): raise ValueError(f"`path` must be a file path; got {describe(path)}")
+    write_atomic(Path(path), lambda t: df.to_csv(t, index=False))
 
 class _Progress:
     """One overall progress line per task (training an arm × seed, or one measure), with an estimate of the
@@ -850,6 +1016,193 @@ class _Progress:
 def _hms(s: float) -> str:
     s = int(round(s)); return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
+# %% ../nbs/12_experiment.ipynb #846cd973
+LOCK_NAME = ".lock"
+
+def _pid_alive(pid: int) -> bool:
+    "Whether process `pid` runs on this host (signal 0 checks without sending anything; unknown on Windows: assume yes)."
+    if os.name == "nt": return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: return True                      # e.g. PermissionError: it exists, under another user
+    return True
+
+def _read_lock_file(path: Path) -> dict | None:
+    try: text = path.read_text()
+    except FileNotFoundError: return None
+    except (OSError, UnicodeDecodeError): return {}
+    try: d = json.loads(text)
+    except ValueError: return {}
+    return d if isinstance(d, dict) else {}
+
+STALE_LOCK_SECS = 60      # an empty or unreadable lock older than this is taken over (a holder writes it within milliseconds)
+
+def _holder_alive(h: dict) -> bool:
+    "Whether the lock holder `h` may still run (a process on another host cannot be checked: assume yes)."
+    pid = h.get("pid")
+    if h.get("host") != socket.gethostname() or not isinstance(pid, int) or isinstance(pid, bool): return True
+    return pid == os.getpid() or _pid_alive(pid)
+
+def read_lock(folder) -> dict | None:
+    "The holder of `folder`'s lock (`pid`, `host`, `since`, `token`): None if unlocked, `{}` if the lock is unreadable."
+    return _read_lock_file(check_path(folder, "folder") / LOCK_NAME)
+
+# %% ../nbs/12_experiment.ipynb #026bc08d
+class OutputLock:
+    "The lock of an output folder (`folder/.lock`); use as a context manager, or `acquire()` then `release()`."
+    def __init__(self, folder, file=None):
+        self.folder, self.file, self.info = check_path(folder, "folder"), file or sys.stderr, None
+        self.path = self.folder / LOCK_NAME
+
+    def _refuse(self, h: dict):
+        if not h: raise ValueError(f"the output folder {str(self.folder)!r} holds an unreadable lock {str(self.path)!r}, written "
+                                   f"moments ago; if no run is writing there, delete that file (it is taken over once it is "
+                                   f"{STALE_LOCK_SECS} s old) and try again")
+        if h.get("host") != socket.gethostname():
+            raise ValueError(f"the output folder {str(self.folder)!r} is in use by process {h.get('pid')} on host {h.get('host')!r} "
+                             f"(since {h.get('since')}); if that run is over, delete {str(self.path)!r} and try again")
+        raise ValueError(f"the output folder {str(self.folder)!r} is in use by process {h.get('pid')} (since {h.get('since')}); "
+                         "wait for it to finish or stop it, or use another --out")
+
+    def _stale(self, h: dict) -> bool:
+        "Whether the lock `h` is left over: its holder no longer runs, or it is empty or unreadable and old."
+        if not h:
+            try: return time.time() - self.path.stat().st_mtime > STALE_LOCK_SECS
+            except OSError: return False
+        return not _holder_alive(h)
+
+    def _take_over(self, h: dict) -> None:
+        "Move the stale lock `h` aside (atomically: of two processes taking it over, one moves it) and say so."
+        aside = self.path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}")
+        try: os.replace(self.path, aside)
+        except FileNotFoundError: return                      # another process moved it first
+        moved = _read_lock_file(aside)
+        if moved != h:                                        # a newer lock slipped in between: put it back
+            try: os.link(aside, self.path)
+            except OSError: pass
+        elif not h: print(f"note: took over the empty or unreadable lock of {str(self.folder)!r}, more than {STALE_LOCK_SECS} s "
+                          "old (left by a run that could not write it, e.g. on a full disk)", file=self.file, flush=True)
+        else: print(f"note: took over the lock of {str(self.folder)!r} left by process {h.get('pid')} on {h.get('host')}, "
+                    "which is no longer running", file=self.file, flush=True)
+        aside.unlink(missing_ok=True)
+
+    def acquire(self) -> "OutputLock":
+        "Take the lock, taking over a stale one; refuse (ValueError naming the holder) while a live process holds it."
+        if self.info is not None: return self
+        if not self.folder.is_dir(): raise ValueError(f"`folder` {str(self.folder)!r} is not a folder; only a folder is locked")
+        info = dict(pid=os.getpid(), host=socket.gethostname(), since=datetime.datetime.now().isoformat(timespec="seconds"),
+                    token=os.urandom(8).hex())
+        for _ in range(5):
+            try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                h = read_lock(self.folder)
+                if h is None: continue                        # released in between: try again
+                if not self._stale(h): self._refuse(h)
+                self._take_over(h)
+                continue
+            try:
+                with os.fdopen(fd, "w") as f: json.dump(info, f)
+            except BaseException:                             # a full disk: leave no empty lock behind
+                self.path.unlink(missing_ok=True)
+                raise
+            self.info = info
+            return self
+        raise ValueError(f"could not take the lock {str(self.path)!r}: other runs keep taking it")
+
+    def release(self) -> None:
+        "Give the lock back (only if this object holds it, and only the lock it made)."
+        if self.info is None: return
+        if read_lock(self.folder) == self.info: self.path.unlink(missing_ok=True)
+        self.info = None
+
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
+
+# %% ../nbs/12_experiment.ipynb #a0c78ae9
+MARKER_NAME = ".spectral_align"
+FIGURE_NAMES = ("hybrid", "lowpass_highpass", "robustness", "minimal", "channel", "corruptions", "shift_vs_gain")  # figures/*.png
+_RUN_DIR = re.compile(r"^[A-Za-z0-9_.-]+-seed\d+$")
+_TOP_FILES = ("results.csv", "summary.csv", "report.html", "config.json", "data.json", "config.tmp", "data.tmp", "report.tmp",
+              "neural_split.csv")
+_PREDICTOR_FILE = re.compile(r"^v4-[0-9a-f]{12}\.(pth|summary\.csv|json)$")   # train._v4_predictor's cache
+_RUN_FILES = ("model.pth", "train_state.pth", "history.csv")
+_JOB_FILE = re.compile(r"^(\d+(_\d+)*_(submission\.sh|submitted\.pkl|result\.pkl|log\.out|log\.err)|\.?submission_file_\w+\.sh)$")
+
+def _folder(out) -> Path:
+    "`out` as a `Path`, refused unless it is an existing folder."
+    p = check_path(out, "out")
+    if not p.is_dir(): raise ValueError(f"`out` {str(p)!r} is not a folder")
+    return p
+
+def _entries(out: Path) -> list:
+    "The entries of `out` other than its lock (which the caller holds)."
+    return sorted(e.name for e in out.iterdir() if e.name != LOCK_NAME and not e.name.startswith(LOCK_NAME + ".stale-"))
+
+def _names_of(names: list, n: int = 6) -> str:
+    return ", ".join(map(str, names[:n])) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+def read_output_config(out) -> dict:
+    "The `settings` of `OUT/config.json`, refused (naming the file) unless it is a config the package wrote: a non-empty mapping."
+    f = check_path(out, "out") / "config.json"
+    d = read_json_file(f, "config")
+    s = d.get("settings") if isinstance(d, dict) else None
+    need = ("data", "arms", "seeds", "epochs", "arch", "measures")
+    if not isinstance(s, dict) or not all(k in s for k in need):
+        raise ValueError(f"config {str(f)!r} is not a config written by spectral_align: it needs `settings` with at least "
+                         f"{', '.join(need)}; got {describe(s if s is not None else d)}")
+    return s
+
+def folder_owner(out) -> str | None:
+    """Whether spectral_align wrote the folder `out`: `'marker'` (it holds `MARKER_NAME`), `'legacy'` (written before the
+    marker existed: a config.json in the package's format and a runs/ folder of run folders only), or None."""
+    p = check_path(out, "out")
+    if (p / MARKER_NAME).is_file(): return "marker"
+    if not ((p / "config.json").is_file() and (p / "runs").is_dir()): return None
+    try: d = read_json_file(p / "config.json", "config")
+    except ValueError: return None
+    if not (isinstance(d, dict) and {"settings", "spectral_align", "torch", "written"} <= set(d) and isinstance(d["settings"], dict)
+            and "arms" in d["settings"]): return None
+    return "legacy" if all(q.is_dir() and _RUN_DIR.match(q.name) for q in (p / "runs").iterdir()) else None
+
+def mark_folder(out) -> Path:
+    "Write the marker that makes `out` the package's (once; kept as it is afterwards)."
+    m = _folder(out) / MARKER_NAME
+    if not m.is_file():
+        info = dict(format="spectral_align.output", spectral_align=_version(), created=datetime.datetime.now().isoformat(timespec="seconds"))
+        write_atomic(m, lambda t: t.write_text(json.dumps(info)))
+    return m
+
+# %% ../nbs/12_experiment.ipynb #26f290e7
+def _own_tmp(name: str, owners) -> bool:
+    "Whether `name` is a temporary file of one of the files `owners` (an interrupted atomic write)."
+    base = name.lstrip(".")
+    return name.endswith(".tmp") and any(base.startswith(o + ".") for o in owners)
+
+def clear_outputs(out) -> list:
+    """Delete the outputs spectral_align writes in the folder `out` (see above) and the folders they leave empty; never
+    another file. Returns the paths (relative to `out`) of the files it kept."""
+    out = _folder(out)
+    def rm(p: Path, own) -> None:
+        if p.is_file() and own(p.name): p.unlink()
+    for e in list(out.iterdir()): rm(e, lambda n: n in _TOP_FILES or _own_tmp(n, _TOP_FILES))
+    for e in list((out / "figures").glob("*")) if (out / "figures").is_dir() else []:
+        rm(e, lambda n: n in {f"{k}.png" for k in FIGURE_NAMES} or _own_tmp(n, [f"{k}.png" for k in FIGURE_NAMES]))
+    for rd in list((out / "runs").iterdir()) if (out / "runs").is_dir() else []:
+        if not (rd.is_dir() and _RUN_DIR.match(rd.name)): continue
+        for e in list(rd.iterdir()): rm(e, lambda n: n in _RUN_FILES or _own_tmp(n, _RUN_FILES))
+        h = read_lock(rd)
+        if h is not None and not (h and _holder_alive(h)): (rd / LOCK_NAME).unlink(missing_ok=True)
+        for e in list((rd / "measures").glob("*")) if (rd / "measures").is_dir() else []:
+            rm(e, lambda n: n.endswith(".csv") or (n.endswith(".csv.tmp")))
+    for e in list((out / "predictors").iterdir()) if (out / "predictors").is_dir() else []:
+        rm(e, lambda n: bool(_PREDICTOR_FILE.match(n)) or (n.startswith("v4-") and n.endswith(".tmp")))
+    for e in list((out / "jobs").iterdir()) if (out / "jobs").is_dir() else []: rm(e, lambda n: bool(_JOB_FILE.match(n)))
+    for d in sorted((q for q in out.rglob("*") if q.is_dir()), key=lambda q: -len(q.parts)):
+        try: d.rmdir()
+        except OSError: pass                                             # not empty: it holds a file the package did not write
+    return sorted(str(q.relative_to(out)) for q in out.rglob("*")
+                  if q.is_file() and q.name != MARKER_NAME and not (q.parent == out and q.name.startswith(LOCK_NAME)))
+
 # %% ../nbs/12_experiment.ipynb #16129491
 _OUTPUTS = ("runs", "results.csv", "summary.csv", "figures", "report.html", "config.json", "data.json", "jobs",
             "predictors", "neural_split.csv")
@@ -874,16 +1227,25 @@ def _remeasure(out: Path, diff: list) -> None:
     if set(diff) == {"measures"}: return
     for f in (out / "runs").glob("*/measures/*.csv"): f.unlink()
 
-def prepare_output(cfg: ExperimentConfig, resume: bool = False, force: bool = False) -> Path:
+def prepare_output(cfg: ExperimentConfig, resume: bool = False, force: bool = False, file=None) -> Path:
     """Create (or check, or with `force` empty) the output folder of `cfg`; save the resolved config; return its path.
     With `resume`, a config that differs only in measurement settings (`MEASUREMENT_KEYS`) keeps the trained models and
-    measures again: only the missing measures when just `measures` changed, else every measure."""
+    measures again: only the missing measures when just `measures` changed, else every measure.
+    A folder that is not empty must be the package's (`folder_owner`): any other is refused, `force` or not, and
+    nothing in it is touched; `force` deletes only the package's own outputs (`clear_outputs`), saying what it kept."""
     out = Path(cfg.out)
     if out.exists() and not out.is_dir(): raise ValueError(f"`out` {str(out)!r} exists and is not a folder")
+    owner = folder_owner(out) if out.is_dir() else None
+    if out.is_dir() and owner is None:
+        found = _entries(out)
+        if found:
+            raise ValueError(f"`out` {str(out)!r} is not empty and was not written by spectral_align (it holds "
+                             f"{_names_of(found)} and no {MARKER_NAME} marker); nothing in it was changed or deleted: "
+                             "pick a new or empty folder for --out")
     f = out / "config.json"
     new = json.loads(json.dumps(cfg.run_keys()))
     if f.exists() and not force:
-        old = json.loads(f.read_text()).get("settings", {})
+        old = read_output_config(out)
         diff = _config_diff(old, new)
         if diff and resume and set(diff) <= set(MEASUREMENT_KEYS):
             _remeasure(out, diff)
@@ -894,104 +1256,51 @@ def prepare_output(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
         if not resume:
             raise ValueError(f"`out` {str(out)!r} already holds results of this config; pass --resume to continue them "
                              "or --force to start over")
-    if force:
-        for n in _OUTPUTS:
-            q = out / n
-            if q.is_dir(): shutil.rmtree(q)
-            elif q.exists(): q.unlink()
+    if force and owner is not None:
+        kept = clear_outputs(out)
+        if kept: print(f"note: --force deleted the outputs spectral_align wrote in {str(out)!r} and kept {len(kept)} file(s) it did "
+                       f"not write: {_names_of(kept)}", file=file or sys.stderr, flush=True)
     out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out)
     info = dict(settings=new, out=str(out), device=cfg.device, spectral_align=_version(), torch=torch.__version__,
                 written=datetime.datetime.now().isoformat(timespec="seconds"))
-    tmp = f.with_suffix(".tmp"); tmp.write_text(json.dumps(info, indent=1)); os.replace(tmp, f)
+    write_atomic(f, lambda t: t.write_text(json.dumps(info, indent=1)))
     return out
 
 def _version() -> str:
     from spectral_align import __version__
     return __version__
 
-# %% ../nbs/12_experiment.ipynb #846cd973
-LOCK_NAME = ".lock"
+# %% ../nbs/12_experiment.ipynb #ac527577
+_NOT_TRAINING = set(MEASUREMENT_KEYS) | {"arms", "arm_params", "seeds", "first_seed", "neural", "neural_holdout"}
 
-def _pid_alive(pid: int) -> bool:
-    "Whether process `pid` runs on this host (signal 0 checks without sending anything; unknown on Windows: assume yes)."
-    if os.name == "nt": return True
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except OSError: return True                      # e.g. PermissionError: it exists, under another user
-    return True
+def run_fingerprint(cfg: ExperimentConfig, arm: str, seed: int) -> str:
+    """A hash (16 hex digits) of every setting that decides how the run `arm` × `seed` of `cfg` trains: the config's run
+    keys but the measurement ones (`MEASUREMENT_KEYS`), the arm, its parameters, the seed and, for an arm aligned to the
+    brain set, that set and its split."""
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    check_choice(arm, "arm", cfg.arms); check_choice(seed, "seed", cfg.seed_list)
+    d = {k: v for k, v in cfg.run_keys().items() if k not in _NOT_TRAINING}
+    d.update(arm=arm, seed=int(seed), params=get_arm(arm).resolve(cfg.arm_params.get(arm) or {}))
+    if aligned_to_brain_set(cfg, arm): d.update(neural=cfg.neural, neural_holdout=cfg.neural_holdout)
+    t = d["params"].get("target")
+    if isinstance(t, (str, Path)) and str(t) not in TARGET_SOURCES and is_v4_folder(t):
+        d.update(neural_holdout=cfg.neural_holdout)            # a V4 target trains on the fit images of this holdout
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-def _read_lock_file(path: Path) -> dict | None:
-    try: text = path.read_text()
-    except FileNotFoundError: return None
-    except (OSError, UnicodeDecodeError): return {}
-    try: d = json.loads(text)
-    except ValueError: return {}
-    return d if isinstance(d, dict) else {}
-
-def read_lock(folder) -> dict | None:
-    "The holder of `folder`'s lock (`pid`, `host`, `since`, `token`): None if unlocked, `{}` if the lock is unreadable."
-    return _read_lock_file(Path(folder) / LOCK_NAME)
-
-# %% ../nbs/12_experiment.ipynb #026bc08d
-class OutputLock:
-    "The lock of an output folder (`folder/.lock`); use as a context manager, or `acquire()` then `release()`."
-    def __init__(self, folder, file=None):
-        self.folder, self.file, self.info = Path(folder), file or sys.stderr, None
-        self.path = self.folder / LOCK_NAME
-
-    def _refuse(self, h: dict):
-        if not h: raise ValueError(f"the output folder {str(self.folder)!r} holds an unreadable lock {str(self.path)!r}; if no "
-                                   "run is writing there, delete that file and try again")
-        if h.get("host") != socket.gethostname():
-            raise ValueError(f"the output folder {str(self.folder)!r} is in use by process {h.get('pid')} on host {h.get('host')!r} "
-                             f"(since {h.get('since')}); if that run is over, delete {str(self.path)!r} and try again")
-        raise ValueError(f"the output folder {str(self.folder)!r} is in use by process {h.get('pid')} (since {h.get('since')}); "
-                         "wait for it to finish or stop it, or use another --out")
-
-    def _stale(self, h: dict) -> bool:
-        pid = h.get("pid")
-        return (h.get("host") == socket.gethostname() and isinstance(pid, int) and not isinstance(pid, bool)
-                and pid != os.getpid() and not _pid_alive(pid))
-
-    def _take_over(self, h: dict) -> None:
-        "Move the stale lock `h` aside (atomically: of two processes taking it over, one moves it) and say so."
-        aside = self.path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}")
-        try: os.replace(self.path, aside)
-        except FileNotFoundError: return                      # another process moved it first
-        moved = _read_lock_file(aside)
-        if moved != h:                                        # a newer lock slipped in between: put it back
-            try: os.link(aside, self.path)
-            except OSError: pass
-        else: print(f"note: took over the lock of {str(self.folder)!r} left by process {h.get('pid')} on {h.get('host')}, "
-                    "which is no longer running", file=self.file, flush=True)
-        aside.unlink(missing_ok=True)
-
-    def acquire(self) -> "OutputLock":
-        "Take the lock, taking over a stale one; refuse (ValueError naming the holder) while a live process holds it."
-        if self.info is not None: return self
-        info = dict(pid=os.getpid(), host=socket.gethostname(), since=datetime.datetime.now().isoformat(timespec="seconds"),
-                    token=os.urandom(8).hex())
-        for _ in range(5):
-            try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                h = read_lock(self.folder)
-                if h is None: continue                        # released in between: try again
-                if not self._stale(h): self._refuse(h)
-                self._take_over(h)
-                continue
-            with os.fdopen(fd, "w") as f: json.dump(info, f)
-            self.info = info
-            return self
-        raise ValueError(f"could not take the lock {str(self.path)!r}: other runs keep taking it")
-
-    def release(self) -> None:
-        "Give the lock back (only if this object holds it, and only the lock it made)."
-        if self.info is None: return
-        if read_lock(self.folder) == self.info: self.path.unlink(missing_ok=True)
-        self.info = None
-
-    def __enter__(self): return self.acquire()
-    def __exit__(self, *exc): self.release()
+def check_run_checkpoint(meta: dict, cfg: ExperimentConfig, arm: str, seed: int, path) -> None:
+    "Refuse the checkpoint `path` (with metadata `meta`) unless it was trained as the run `arm` × `seed` of `cfg`."
+    if not isinstance(meta, dict): raise ValueError(f"`meta` must be a checkpoint's metadata (a dict); got {describe(meta)}")
+    want = dict(arm=arm, seed=seed, fingerprint=run_fingerprint(cfg, arm, seed))
+    got = {k: meta.get(k) for k in want}
+    if got["fingerprint"] is None:                          # saved before fingerprints existed: arm, parameters and seed
+        want["arm_params"] = json.loads(json.dumps(get_arm(arm).resolve(cfg.arm_params.get(arm) or {})))
+        got["arm_params"] = meta.get("arm_params")
+        del want["fingerprint"], got["fingerprint"]
+    if got != want:
+        raise ValueError(f"checkpoint {str(path)!r} was not trained as the run {run_name(arm, seed)} of this config: it holds "
+                         f"{describe(got)}, the run needs {describe(want)}; it was not used. Put the run's own checkpoint back, "
+                         "or delete it (and train_state.pth) to train the run again")
 
 # %% ../nbs/12_experiment.ipynb #9dd2e150
 def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: bool = False) -> None:
@@ -1002,11 +1311,14 @@ def train_run(cfg: ExperimentConfig, dls, arm: str, seed: int, rd: Path, quiet: 
     cbs = [GrayContrastAugment(cfg.gray_contrast_augment, seed=seed)] if cfg.gray_contrast_augment else None
     learn = make_learner(dls, arm, cfg.arch, cfg.arm_params.get(arm), seed, path=rd, mixed_precision=mp, context=context,
                          quiet=quiet, cbs=cbs)
+    learn.fingerprint = run_fingerprint(cfg, arm, seed)           # carried by the checkpoints: resume refuses another run's
     hist = fit(learn, cfg.epochs, cfg.lr, checkpoint=rd / "train_state.pth", resume=True)
     if is_main_process(): write_csv(hist, rd / "history.csv")
-    save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data)
+    save_trained(learn, rd / "model.pth", epochs=cfg.epochs, data=cfg.data, fingerprint=learn.fingerprint)
 
 def measure_frame(rows: list, arm: str, seed: int, name: str) -> pd.DataFrame:
+    "The rows (`measure_row`s) of measure `name` of the run `arm` × `seed` as the run's measure file holds them."
+    run_name(arm, seed)                                           # checks the arm and the seed
     df = pd.DataFrame(rows, columns=RESULT_COLUMNS[3:])
     df["protocol"] = df["protocol"].fillna("").astype(str)
     df.insert(0, "seed", seed); df.insert(0, "arm", arm); df.insert(2, "group", name)
@@ -1045,6 +1357,7 @@ def _todo(cfg: ExperimentConfig, rd: Path) -> tuple[bool, list]:
 
 def missing_runs(cfg: ExperimentConfig) -> list:
     "The `(arm, seed)` runs of `cfg` whose results are not complete in `cfg.out` (no `model.pth`, or a measure missing)."
+    if not hasattr(cfg, "run_keys"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
     return [(a, s) for a in cfg.arms for s in cfg.seed_list if any(_todo(cfg, Path(cfg.out) / "runs" / run_name(a, s)))]
 
 # %% ../nbs/12_experiment.ipynb #2d4a1e00
@@ -1081,7 +1394,9 @@ def _run_one(cfg: ExperimentConfig, arm: str, seed: int, dls, ctx: dict, prog, f
             prog.done()
         def measure():
             if not todo: return
-            model = model_from_checkpoint(rd / "model.pth").to(ctx["device"]).eval()
+            model = model_from_checkpoint(rd / "model.pth")
+            check_run_checkpoint(model.checkpoint_meta, cfg, arm, seed, rd / "model.pth")   # not another run's, copied in
+            model = model.to(ctx["device"]).eval()
             for m in todo:
                 prog.start(f"{m}: {arm} seed {seed}")
                 rows = measures[m](model, dict(ctx, arm=arm, seed=seed, run_dir=rd))
@@ -1113,7 +1428,8 @@ def _check_prepared(cfg: ExperimentConfig) -> Path:
     out, f = Path(cfg.out), Path(cfg.out) / "config.json"
     if not f.exists(): raise ValueError(f"`out` {str(out)!r} holds no config.json: prepare it first (`prepare_output`, which "
                                         "`run_experiment` and `launch_experiment` call)")
-    diff = _config_diff(json.loads(f.read_text()).get("settings", {}), json.loads(json.dumps(cfg.run_keys())))
+    if folder_owner(out) is None: raise ValueError(f"`out` {str(out)!r} was not written by spectral_align (no {MARKER_NAME} marker)")
+    diff = _config_diff(read_output_config(out), json.loads(json.dumps(cfg.run_keys())))
     if diff: raise ValueError(f"`out` {str(out)!r} holds results of a different config (differs in: {', '.join(diff)})")
     return out
 
@@ -1154,14 +1470,14 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, force: bool = Fa
     measures, write = _measures(cfg, None), _check_write(write)
     device = _device(cfg)
     data = experiment_data(cfg)                               # data problems surface before the folder is touched
-    _check_front_ends(cfg, data)
+    check_before_run(cfg, data)
     init_distributed(cpu=device.type != "cuda")
     file = (file or sys.stdout) if is_main_process() else io.StringIO()
     made, lock = [], OutputLock(cfg.out, file)
     def start():
         made.extend(_make_folder(Path(cfg.out)))
         lock.acquire()
-        prepare_output(cfg, resume, force)
+        prepare_output(cfg, resume, force, file)
     try:
         on_main(start)
         return _run(cfg, file, device, data, measures, write, quiet)
@@ -1194,9 +1510,12 @@ def write_data_info(cfg: ExperimentConfig, data: DataSplit) -> Path:
     return p
 
 def read_data_info(out) -> dict:
-    "`OUT/data.json` as a dict (empty when the folder has none)."
-    p = Path(out) / "data.json"
-    return json.loads(p.read_text()) if p.is_file() else {}
+    "`OUT/data.json` as a dict (empty when the folder has none); a file that is not a JSON object is refused, naming it."
+    p = Path(out_folder(out)) / "data.json"
+    if not p.is_file(): return {}
+    d = read_json_file(p, "data description")
+    if not isinstance(d, dict): raise ValueError(f"data description {str(p)!r} must hold a JSON object; got {describe(d)}")
+    return d
 
 def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
     "After the runs: `write(cfg, file)` if given, else the collected results (`dict(results=...)`), noting unfinished runs."
@@ -1208,22 +1527,101 @@ def finish_outputs(cfg: ExperimentConfig, file=None, write=None) -> dict:
 def read_results(path) -> pd.DataFrame:
     """A results file (`results.csv`, or a run's `measures/<name>.csv`) as written: text columns (`condition`,
     `protocol`) as text (`''` where empty, also in files written before `protocol` existed), numbers as floats."""
-    df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    try: df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    except (OSError, ValueError) as e:
+        if isinstance(e, (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)): raise
+        raise ValueError(f"results file {describe(str(path))} cannot be read ({one_line(e)})") from None
     if "protocol" not in df: df["protocol"] = ""                                      # measured before the column existed
     for c in ("condition", "protocol"):
         if c in df: df[c] = ["" if pd.isna(v) else str(v) for v in df[c]]
     return df
 
 def collect_results(out, cfg: ExperimentConfig) -> pd.DataFrame:
-    "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order."
-    out, dfs = Path(out), []
+    "The tidy results of every arm × seed × measure of `cfg` found under `out/runs`, in the config's order (each file checked)."
+    if not all(hasattr(cfg, k) for k in ("arms", "seed_list", "measures")):
+        raise ValueError(f"`cfg` must be an ExperimentConfig; got {_show(cfg)}")
+    out, dfs = Path(out_folder(out)), []
     for a in cfg.arms:
         for s in cfg.seed_list:
             for m in cfg.measures:
                 f = out / "runs" / run_name(a, s) / "measures" / f"{m}.csv"
-                if f.exists(): dfs.append(read_results(f))
+                if f.exists(): dfs.append(read_measure_file(f, a, s, m))
     if not dfs: return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.concat(dfs, ignore_index=True)[list(RESULT_COLUMNS)]
+
+# %% ../nbs/12_experiment.ipynb #0da0ced0
+def read_measure_file(path, arm: str, seed: int, name: str) -> pd.DataFrame:
+    "The rows of the measure file `path` of measure `name` in the run `arm` × `seed`, refused (naming the file) if they are not valid."
+    import importlib
+    importlib.import_module(MEASURES_MODULE)                 # what each built-in measure's values may be
+    f = check_path(path)
+    bad = lambda why: ValueError(f"measure file {str(f)!r} {why}; it was not used (delete it to measure the run again)")
+    try: df = read_results(f)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e: raise bad(f"is not a readable CSV ({one_line(e)})") from None
+    if list(df.columns) != list(RESULT_COLUMNS): raise bad(f"has the columns {describe(list(df.columns))}, not {', '.join(RESULT_COLUMNS)}")
+    num = {c: pd.to_numeric(df[c], errors="coerce") for c in ("seed", "param", "value")}
+    for c, v in num.items():
+        if (v.isna() & df[c].notna()).any(): raise bad(f"holds a `{c}` that is not a number ({describe(df[c][v.isna() & df[c].notna()].iloc[0])})")
+    for c, want in (("arm", arm), ("group", name)):
+        if not (df[c].astype(str) == want).all(): raise bad(f"holds `{c}` {describe(sorted(set(df[c].astype(str)) - {want}))}, not {want!r} of its folder")
+    if not (num["seed"] == seed).all(): raise bad(f"holds `seed` {describe(sorted(set(num['seed']) - {seed}))}, not {seed} of its folder")
+    if not df["measure"].map(lambda m: isinstance(m, str) and bool(m)).all(): raise bad("holds a row without a `measure` name")
+    if np.isinf(num["param"]).any(): raise bad("holds an infinite `param`")
+    for m, v in zip(df["measure"], num["value"]):
+        info = measure_info(m)
+        if not (info.in_range(v) if info is not None else (math.isnan(v) or math.isfinite(v))):
+            lim = f" in [{info.low:g}, {info.high:g}]" if info is not None else ""
+            raise bad(f"holds {m} = {v!r}; a {m} is NaN or finite{lim}")
+    dup = df.assign(param=num["param"]).duplicated(subset=["measure", "condition", "param", "protocol"])
+    if dup.any(): raise bad(f"holds the row of {df['measure'][dup].iloc[0]!r} ({describe(df['condition'][dup].iloc[0])}) twice")
+    return df.assign(seed=num["seed"].astype(int), param=num["param"].astype(float), value=num["value"].astype(float))
+
+# %% ../nbs/12_experiment.ipynb #d555cf21
+_READ_ERRORS = (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError)
+
+def _check_neural(cfg: ExperimentConfig) -> None:
+    "The brain data `cfg.neural` (a V4 folder or the 92-image set) and its split, read now; a problem names `neural`."
+    what = "V4 recordings" if is_v4_folder(cfg.neural) else "a brain RDM set"
+    try:
+        if not is_v4_folder(cfg.neural): brain_set(cfg.neural)
+        brain_split(cfg)
+    except _READ_ERRORS as e:
+        raise ValueError(f"`neural` {cfg.neural!r} cannot be read as {what} ({type(e).__name__}: {e})") from None
+    except ValueError as e: raise ValueError(f"`neural` {cfg.neural!r}: {e}") from None
+
+def _check_target(a: str, p: dict) -> None:
+    "The neural target file or folder of arm `a` (resolved parameters `p`), read now; a problem names its key."
+    t = p.get("target")
+    if not isinstance(t, str) or t in TARGET_SOURCES: return
+    from spectral_align.neural import load_v4, make_target
+    try:
+        if is_v4_folder(t):                                   # only the responses and image keys: no image decoded
+            key = ("v4-keys", str(Path(t).resolve()))
+            if key not in _BRAIN_CACHE: _BRAIN_CACHE[key] = load_v4(t, images=False, repeats=False)
+            return
+        target = make_target(t, rdm=p.get("rdm", "human"))
+    except _READ_ERRORS as e:
+        raise ValueError(f"`arm_params.{a}.target` {t!r} cannot be read ({type(e).__name__}: {e})") from None
+    except ValueError as e: raise ValueError(f"`arm_params.{a}.target` {t!r}: {e}") from None
+    if a == "guidance" and not target.has_responses:
+        raise ValueError(f"`arm_params.guidance.target` {t!r} holds no responses (only an RDM); neural guidance trains its "
+                         "predictor on responses")
+
+def check_before_run(cfg: ExperimentConfig, data: DataSplit) -> None:
+    """Check what `cfg` needs beyond its own values, on its `data` (the `DataSplit` of `experiment_data`), before
+    anything is trained or written: each arm's front end on two held-out images (`_check_front_ends`), the labels, the
+    attack radii, the brain data and the arms' neural targets. A problem is a `ValueError` naming the key."""
+    _check_cfg(cfg)
+    data = _as_split(data)
+    _check_front_ends(cfg, data)
+    check_classes(data.y_train, data.y_valid, data.n_classes, names=("training labels", "held-out labels"),
+                  max_classes=MAX_CLASSES, same_classes=cfg.data != "builtin")   # built-in held-out images: a random draw
+    from spectral_align.attacks import check_eps
+    if {"pgd", "minimal"} & set(cfg.measures) and cfg.eps_space == "pixel":
+        for norm, eps, key in (("inf", cfg.eps_linf, "eps_linf"), ("2", cfg.eps_l2, "eps_l2")):
+            for e in eps: check_eps(e, norm, (data.n_valid, *data.image_shape), key)
+    if cfg.neural is not None: _check_neural(cfg)
+    for a in cfg.arms: _check_target(a, get_arm(a).resolve(cfg.arm_params.get(a) or {}))
 
 # %% ../nbs/12_experiment.ipynb #2ac404d1
 def _timed(f, device) -> float:
@@ -1485,11 +1883,11 @@ def launch_experiment(cfg: ExperimentConfig, launcher: str = "local", resume: bo
     measures, write = _measures(cfg, None), _check_write(write)
     file = file or sys.stdout
     data = experiment_data(cfg)
-    _check_front_ends(cfg, data)
+    check_before_run(cfg, data)
     made = _make_folder(Path(cfg.out))
     try:
         with OutputLock(cfg.out, file):
-            out = prepare_output(cfg, resume, force)
+            out = prepare_output(cfg, resume, force, file)
             write_data_info(cfg, data)
             todo = missing_runs(cfg)
             failed = []

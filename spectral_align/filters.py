@@ -28,6 +28,9 @@ def fourier_filter(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
 
     `gain` is real, on the half-spectrum grid (H, W//2+1) of `torch.fft.rfft2` (or broadcastable to
     (B, C, H, W//2+1)); the result is real and has `x`'s dtype."""
+    for t, nm in ((x, "x"), (gain, "gain")):
+        if not isinstance(t, torch.Tensor) or t.ndim < 2 or not t.is_floating_point() or t.device.type == "meta":
+            raise ValueError(f"`{nm}` must be a real floating-point tensor (..., H, W); got {type(t).__name__ if not isinstance(t, torch.Tensor) else (tuple(t.shape), t.dtype)}")
     h, w = x.shape[-2:]
     if gain.shape[-2:] != (h, w // 2 + 1):
         raise ValueError(f"`gain` must end in shape ({h}, {w // 2 + 1}) (the rfft2 grid of {h}x{w} images); got {tuple(gain.shape)}")
@@ -70,6 +73,7 @@ class Complement(FourierFilter):
     "The filter with gain `1 − gain` of `base`."
     def __init__(self, base: FourierFilter):
         super().__init__()
+        if not isinstance(base, FourierFilter): raise ValueError(f"`base` must be a FourierFilter; got {type(base).__name__}")
         self.base = base
     def _gain(self, r, nyq): return 1 - self.base._gain(r, nyq)
     def extra_repr(self): return "1 − gain of the wrapped filter"
@@ -130,8 +134,8 @@ class BandPass(FourierFilter):
 # %% ../nbs/01_filters.ipynb #5070ec41
 def fwhm_to_sigma(fwhm_octaves: float) -> float:
     "The standard deviation (octaves) of a Gaussian with full width at half maximum `fwhm_octaves`."
+    check_number(fwhm_octaves, "fwhm_octaves", low=0, low_inclusive=False)
     return fwhm_octaves / (2 * math.sqrt(2 * math.log(2)))
-
 
 # %% ../nbs/01_filters.ipynb #7c197ce8
 class LogGaussianBand(FourierFilter):

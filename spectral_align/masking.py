@@ -81,7 +81,8 @@ def _pyr_up(x, shape, f):
 def laplacian_pyramid(x: torch.Tensor) -> list:
     """The Laplacian pyramid of images `x` (N, H, W), as pyrtools' `LaplacianPyramid` builds it (binom5 filters,
     reflected edges): a list of `pyramid_height` levels, finest first; the last is the low-pass residual."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 3 or not x.is_floating_point() or min(x.shape[-2:]) < 5:
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or not x.is_floating_point() or min(x.shape[-2:]) < 5 \
+            or not len(x) or x.device.type == "meta":
         raise ValueError(f"`x` must be a float tensor (N, H, W) with H, W ≥ 5; got {describe(x)}")
     f, out = _pyr_filter(x.device, x.dtype), []
     for _ in range(pyramid_height(min(x.shape[-2:])) - 1):
@@ -250,6 +251,8 @@ def pyramid_label(cpi, size: int, n_bands: int = N_BANDS):
     """The inverse of `true_cpi` for pyramid noise: the published pyramid label (cycles/image) whose power is centred at
     `cpi` true cycles/image in `size`-px images. Use it to put a channel measured with octave noise on the human axis."""
     check_number(size, "size", low=5, high=_MAX_SIZE, integer=True)
+    check_number(n_bands, "n_bands", low=1, high=64, integer=True)
+    if isinstance(cpi, (bool, np.bool_)): raise ValueError(f"`cpi` must be > 0 and finite; got {cpi!r}")
     v = np.asarray(cpi, dtype=np.float64)
     if not np.isfinite(v).all() or (v <= 0).any(): raise ValueError(f"`cpi` must be > 0 and finite; got {describe(cpi)}")
     lab, tru = _pyramid_map(int(size), n_bands)
@@ -551,6 +554,7 @@ _MAX_BS, _MAX_REPEATS, _MAX_LEVELS = 2 ** 20, 1000, 1000   # images per forward 
 
 def trial_key(sd: float, k: int) -> str:
     "The condition key of the published per-trial files: noise SD `sd` and band `k` → `'noise{sd:g}freq{k}'`."
+    check_number(sd, "sd", low=0); check_number(k, "k", low=0, integer=True)
     return f"noise{sd:g}freq{int(k)}"
 
 def check_noise_sds(noise_sds, name: str = "noise_sds") -> tuple:

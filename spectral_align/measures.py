@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import torch
 
-from .core import accuracy
+from .core import accuracy, eval_mode
 from .experiment import (register_measure, describe_measure, measure_row, eval_images, heldout_accuracy, brain_set, brain_split,
                                        aligned_to_brain_set, brain_recordings, record_brain_split)
 
@@ -307,7 +307,7 @@ def _fit_images(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def _features(model, x, bs=256):
     from spectral_align.models import penultimate
-    return torch.cat([penultimate(model, x[i:i + bs]).flatten(1) for i in range(0, len(x), bs)])
+    with eval_mode(model): return torch.cat([penultimate(model, x[i:i + bs]).flatten(1) for i in range(0, len(x), bs)])
 
 V4_LAYER = "penultimate"          # the layer of the headline V4 rows: what the guidance head and the task head read
 
@@ -394,7 +394,6 @@ def measure_neural(model, ctx) -> list:
         if "species" in df:
             for sp, g in df.groupby("species"): rows.append(measure_row(f"rsa_brain_{sp}", g.rsa.mean()))
     return rows
-
 
 # %% ../nbs/12a_measures.ipynb #5759dbc5
 describe_measure("target_cka", "linear CKA between the penultimate features and the simulated V1 population on the "

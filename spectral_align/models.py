@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torchvision
-from .core import check_number, check_choice, check_finite_model
+from .core import (check_number, check_choice, check_finite_model, check_path, describe, eval_mode,
+                                 write_atomic)
 from .filters import FILTERS, MAX_BLUR_SIGMA, MAX_CPI, MAX_FWHM_OCTAVES, MAX_ORDER
 
 # %% auto #0
@@ -320,11 +321,11 @@ ARCHS = {"small_cnn": (_small_cnn, "cifar10", False), "resnet18_cifar": (resnet1
 def default_stats(arch: str, in_channels: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
     "The default (mean, std) for `arch`: CIFAR-10's for the 32-px models, ImageNet's for the larger ones (gray for 1 channel)."
     check_choice(arch, "arch", ARCHS)
+    if isinstance(in_channels, bool): raise ValueError(f"`in_channels` must be 1 or 3; got {in_channels!r}")
     data = ARCHS[arch][1]
     if in_channels == 3: return NORM_STATS[data]
     if in_channels == 1: return NORM_STATS[data + "_gray"]
     raise ValueError(f"no default statistics for `in_channels`={in_channels!r} (only for 1 or 3 channels); pass `mean` and `std`")
-
 
 # %% ../nbs/03_models.ipynb #0bab574b
 def _check_arch_kwargs(arch: str, arch_kwargs) -> dict:
@@ -463,11 +464,7 @@ def model_summary(model: nn.Module, x: torch.Tensor, depth: int = 2) -> pd.DataF
     Runs one forward pass on `x` in eval mode without gradients (batch-norm statistics are not touched)."""
     check_number(depth, "depth", low=0, integer=True)
     names = [n for n in layer_names(model) if n.count(".") < depth]
-    was_training = model.training
-    try:
-        model.eval()
-        feats = get_features(model, x, names, detach=True)
-    finally: model.train(was_training)
+    with eval_mode(model): feats = get_features(model, x, names, detach=True)   # every submodule's mode restored
     mods = dict(model.named_modules())
     shape = lambda o: tuple(o.shape) if isinstance(o, torch.Tensor) else type(o).__name__
     return pd.DataFrame({"name": names, "type": [type(mods[n]).__name__ for n in names],
@@ -476,6 +473,13 @@ def model_summary(model: nn.Module, x: torch.Tensor, depth: int = 2) -> pd.DataF
 
 # %% ../nbs/03_models.ipynb #69cb5641
 _FORMAT = "spectral_align.checkpoint"
+
+def _checkpoint_path(path) -> Path:
+    "`path` as a `Path`, refused when it is not a path or cannot be one (a name too long, a parent that is a file)."
+    p = check_path(path)
+    bad = next((q for q in p.parents if q.exists() and not q.is_dir()), None)
+    if bad is not None: raise ValueError(f"`path` {str(path)!r} cannot be a file: {str(bad)!r} is a file, not a folder")
+    return p
 
 def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None = None) -> Path:
     "Save `model`'s state dict and `meta` (a JSON-serialisable dict, merged with a Classifier's `config`) to `path`."
@@ -493,17 +497,11 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None
         full[k] = v
     meta_json = json.dumps(full)
     sd = OrderedDict((k, v.detach().cpu()) for k, v in model.state_dict().items())
-    path = Path(path)
+    path = _checkpoint_path(path)
+    if path.is_dir(): raise ValueError(f"`path` {str(path)!r} is a folder; a checkpoint is a file")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"format": _FORMAT, "version": 1, "state_dict": sd, "meta": meta_json}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    write_atomic(path, lambda t: torch.save({"format": _FORMAT, "version": 1, "state_dict": sd, "meta": meta_json}, t))
     return path
-
 
 # %% ../nbs/03_models.ipynb #b5c55292
 CONFIG_KEYS = ("arch", "arch_kwargs", "n_classes", "in_channels", "mean", "std", "front_end")
@@ -527,7 +525,9 @@ def check_model_config(cfg: Mapping) -> dict:
         v = cfg[k]
         if not isinstance(v, (list, tuple)) or len(v) != cfg["in_channels"]:
             raise ValueError(f"`{k}` must be a list of {cfg['in_channels']} number(s), one per channel; got {v!r}")
-        _as_stats(v, k, positive=k == "std")
+        stats = _as_stats(v, k, positive=k == "std")
+        if k == "mean" and not all(0 <= m <= 1 for m in stats):
+            raise ValueError(f"`mean` must hold values in [0, 1] (the mean of images in [0, 1]); got {v!r}")
     _check_arch_kwargs(arch, cfg["arch_kwargs"])
     fe = cfg["front_end"]
     if isinstance(fe, Mapping) and fe.get("kind") == "custom":
@@ -538,11 +538,31 @@ def check_model_config(cfg: Mapping) -> dict:
     check_choice(out["front_end_position"], "front_end_position", FRONT_END_POSITIONS)
     return out
 
-
 # %% ../nbs/03_models.ipynb #d465a0cb
+def _check_buffers(sd: Mapping, meta: dict, path) -> None:
+    """Refuse buffers that contradict their meaning: a normalisation std ≤ 0 or mean outside [0, 1] (images are in
+    [0, 1]), a negative batch-norm variance or batch count, or normalisation statistics other than the metadata's."""
+    where = f"checkpoint {str(path)!r}"
+    for k, v in sd.items():
+        bad = None
+        if k.endswith("running_var") and v.is_floating_point() and bool((v < 0).any()): bad = "a negative batch-norm variance"
+        elif k.endswith("num_batches_tracked") and v.numel() and int(v.min()) < 0: bad = "a negative batch count"
+        elif k.endswith("normalize.std") and bool((v <= 0).any()): bad = "a standard deviation ≤ 0"
+        elif k.endswith("normalize.mean") and bool(((v < 0) | (v > 1)).any()): bad = "a mean outside [0, 1] (images are in [0, 1])"
+        if bad: raise ValueError(f"{where} holds {bad} in `{k}` ({describe(v.flatten()[:8].tolist())}); it was not written by "
+                                 "training, so it is refused")
+    for k in ("mean", "std"):
+        t = sd.get(f"normalize.{k}")
+        if isinstance(meta.get(k), list) and isinstance(t, torch.Tensor):
+            saved = t.detach().flatten().double()
+            ok = len(meta[k]) == saved.numel() and all(isinstance(m, (int, float)) for m in meta[k]) and \
+                bool(torch.allclose(saved, torch.tensor(meta[k], dtype=torch.float64), rtol=1e-5, atol=1e-7))
+            if not ok: raise ValueError(f"{where}: its `normalize.{k}` {describe(saved.tolist())} contradicts its metadata's "
+                                        f"`{k}` {describe(meta[k])}, so it is refused")
+
 def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
     "Read a checkpoint (weights only), refuse non-finite weights and check its model config (if any) against the bounds."
-    path = Path(path)
+    path = _checkpoint_path(path)
     if not path.is_file(): raise ValueError(f"`path` {str(path)!r} does not exist or is not a file")
     try: obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
@@ -567,8 +587,8 @@ def _read_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
     if meta.get("arch") is not None:                                       # saved from a Classifier: a model config
         try: check_model_config(meta)
         except ValueError as e: raise ValueError(f"checkpoint {str(path)!r} has an invalid model config: {e}") from None
+    _check_buffers(sd, meta, path)
     return sd, meta
-
 
 # %% ../nbs/03_models.ipynb #d69d1786
 def _mismatch(model_sd, sd, strict: bool) -> str | None:

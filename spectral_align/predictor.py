@@ -29,8 +29,8 @@ __all__ = ['RIDGE_GRID', 'PREDICTOR_ARCHS', 'PREDICTOR_FORMAT', 'per_image_pears
 # %% ../nbs/09a_predictor.ipynb #b43daf0f
 def _check_pair(pred, target):
     for t, nm in ((pred, "pred"), (target, "target")):
-        if not isinstance(t, torch.Tensor) or t.ndim != 2:
-            raise ValueError(f"`{nm}` must be a 2-D tensor (n_images, n_dims); got {describe(t)}")
+        if not isinstance(t, torch.Tensor) or t.ndim != 2 or not t.is_floating_point() or t.device.type == "meta":
+            raise ValueError(f"`{nm}` must be a 2-D float tensor (n_images, n_dims); got {describe(t)}")
     if pred.shape != target.shape:
         raise ValueError(f"`pred` {tuple(pred.shape)} and `target` {tuple(target.shape)} must have the same shape")
     for t, nm in ((pred, "pred"), (target, "target")):
@@ -40,6 +40,7 @@ def per_image_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-
     """Pearson r between `pred` and `target` (n_images, n_dims) for each image, over its dims: (n_images,). A constant
     row gives 0."""
     _check_pair(pred, target)
+    check_number(eps, "eps", low=0)
     if pred.shape[1] < 2: raise ValueError(f"a per-image correlation needs at least 2 dims; got {pred.shape[1]}")
     p = pred - pred.mean(1, keepdim=True)
     t = target.to(pred.dtype) - target.to(pred.dtype).mean(1, keepdim=True)

@@ -87,6 +87,7 @@ def ramp(pct: float, warmup: float, schedule: str = "linear") -> float:
     """The factor in [0, 1] of a regulariser's weight at `pct` ∈ [0, 1] of training: 0 → 1 over the first `warmup`
     fraction."""
     check_choice(schedule, "schedule", SCHEDULES)
+    check_number(pct, "pct"); check_number(warmup, "warmup", low=0, high=1)
     if schedule == "constant" or warmup <= 0 or pct >= warmup: return 1.0
     t = max(pct, 0.0) / warmup
     return t if schedule == "linear" else 0.5 - 0.5 * math.cos(math.pi * t)
@@ -346,11 +347,11 @@ def make_predictor(images: torch.Tensor, responses=None, control: str | None = N
     across the images, None and 'shuffled' the trained one ('shuffled' shuffles what it *sees*:
     `NeuralGuidance(control='shuffled')`). `kwargs` go to `neural.train_neural_predictor`."""
     check_choice(control, "control", PREDICTOR_CONTROLS)
+    check_number(epochs, "epochs", low=0, high=10_000, integer=True)
     check_images(images, "images")
     if responses is None: responses = NeuralTarget.simulated_v1(images, n_units, seed=0).responses
     return train_neural_predictor(images, responses, epochs=0 if control == "random" else epochs,
                                   shuffle=control == "shuffled-responses", seed=seed, **kwargs)
-
 
 # %% ../nbs/10_regularizers.ipynb #a65f34a0
 class _Standardized(nn.Module):

@@ -25,8 +25,10 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .experiment import (ExperimentConfig, OutputLock, arm_settings, collect_results, missing_runs, out_folder,
-                                       read_data_info, read_plan, run_name, write_csv)
+from .core import check_choice, check_number, describe, write_atomic
+from .experiment import (MARKER_NAME, ExperimentConfig, OutputLock, arm_settings, collect_results, folder_owner,
+                                       missing_runs, out_folder, read_data_info, read_output_config, read_plan, run_name,
+                                       write_csv)
 
 # %% auto #0
 __all__ = ['PER_EPS_MEASURES', 'ERROR_BARS', 'LINF_RADII', 'SYNTHETIC_BANNER', 'eps_label', 'summarize', 'out_of_range',
@@ -37,9 +39,22 @@ __all__ = ['PER_EPS_MEASURES', 'ERROR_BARS', 'LINF_RADII', 'SYNTHETIC_BANNER', '
 # %% ../nbs/12b_report.ipynb #38ef820f
 PER_EPS_MEASURES = ("pgd_linf_acc", "pgd_l2_acc")   # curves whose every ε > 0 also goes into the summary
 
+def _check_frame(df, name: str, columns) -> pd.DataFrame:
+    "`df`, refused unless it is a DataFrame with `columns` (a results or summary table) and numbers in `value`/`mean`."
+    if not isinstance(df, pd.DataFrame): raise ValueError(f"`{name}` must be a pandas DataFrame; got {describe(df)}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing: raise ValueError(f"`{name}` lacks the column(s) {', '.join(missing)}; it needs {', '.join(columns)}")
+    for c in ("value", "mean", "param", "seed"):
+        if c in columns and len(df) and not pd.api.types.is_numeric_dtype(df[c]):
+            raise ValueError(f"`{name}` column `{c}` must hold numbers; got {describe(df[c].iloc[0])}")
+    return df
+
+_RESULTS_NEEDS = ("arm", "seed", "measure", "condition", "param", "value")
+
 def eps_label(eps: float, norm: str = "inf") -> str:
     "ε as people write it: L∞ as a fraction of 255 when it is one (`'2/255'`), else the number (`'0.5'`)."
-    if norm in ("inf", "linf"):
+    check_number(eps, "eps", low=0)
+    if norm in ("inf", "linf") and eps <= 1:
         f = Fraction(float(eps) * 255).limit_denominator(8)
         if abs(float(f) / 255 - eps) < 1e-9: return f"{float(f):g}/255" if f else "0"
     return f"{eps:g}"
@@ -65,7 +80,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     ε (`PER_EPS_MEASURES`), with the protocol(s) that made it and where the measure comes from (`source`: a paper,
     'standard', or 'package' for this package's own summaries; see `experiment.measure_info`); notes are left out."""
     cols = ["arm", "measure", "mean", "sem", "ci95", "n_seeds", "protocol", "source"]
-    if results is None or not len(results): return pd.DataFrame(columns=cols)
+    if results is None: return pd.DataFrame(columns=cols)
+    _check_frame(results, "results", _RESULTS_NEEDS)
+    if not len(results): return pd.DataFrame(columns=cols)
     sc = results[results.param.isna() & ~results.measure.str.startswith("note")]
     sc = pd.concat([sc, _per_eps_rows(results)], ignore_index=True)
     if not len(sc): return pd.DataFrame(columns=cols)
@@ -120,6 +137,8 @@ def _fmt_value(measure: str, mean: float, ci: float, digits: int = 3) -> str:
 def summary_label(measure: str, protocol: str = "", source: str = "") -> str:
     """A measure's label in the summary table: its name, then the protocol that made it in brackets (a `bisect` result
     marked as not the published protocol), then '(package-defined)' for this package's own summaries."""
+    for v, nm in ((measure, "measure"), (protocol, "protocol"), (source, "source")):
+        if not isinstance(v, str): raise ValueError(f"`{nm}` must be a string; got {describe(v)}")
     prot = f" [{protocol}]" if protocol else ""
     if "bisect" in protocol: prot = f" [{protocol}: not the published protocol]"
     return measure + prot + (" (package-defined)" if source == "package" else "")
@@ -128,6 +147,8 @@ def summary_table(summary: pd.DataFrame, digits: int = 3, labels: bool = False) 
     """The summary as a wide table: one row per arm, one 'mean ± 95% CI half-width' column per measure (L∞ radii as
     k/255; a value outside its measure's valid range flagged instead of printed). With `labels`, each column is
     labelled by `summary_label` (protocol and package-defined marks), as the report and the printed summary show it."""
+    _check_frame(summary, "summary", ("arm", "measure", "mean", "sem"))
+    check_number(digits, "digits", low=1, high=17, integer=True)
     if not len(summary): return pd.DataFrame()
     summary = summary.assign(v=[_fmt_value(r.measure, r.mean, r.ci95, digits) for r in summary.itertuples()])
     if labels and ("protocol" in summary or "source" in summary):
@@ -145,6 +166,7 @@ def format_summary(summary: pd.DataFrame, banner: str | None = None, findings: d
     """The summary as text, under `banner` if given: the `findings` paragraph and its caveats (see `findings`) if given,
     the table with arms as columns (measures are many, arms few; mean ± 95% CI half-width; labelled with protocols and
     package-defined marks), and what each measure means."""
+    _check_frame(summary, "summary", ("arm", "measure", "mean", "sem"))
     s = summary[~summary.measure.str.startswith("note")] if len(summary) else summary
     t = summary_table(s, labels=True)
     parts = []
@@ -184,7 +206,8 @@ def glossary(measures) -> pd.DataFrame:
 def curves(results: pd.DataFrame, measure: str) -> dict:
     """arm → DataFrame(param, value, sem, ci95) of the curve `measure`: per seed averaged over conditions, then the mean
     over seeds, its s.e.m. and its 95% t-interval half-width (NaN with one seed)."""
-    d = results[results.measure == measure]
+    d = _check_frame(results, "results", _RESULTS_NEEDS)
+    d = d[d.measure == measure]
     out = {}
     for a, g in d.groupby("arm", sort=False):
         ps = g.groupby(["param", "seed"], sort=True)["value"].mean()
@@ -195,6 +218,7 @@ def curves(results: pd.DataFrame, measure: str) -> dict:
 
 # %% ../nbs/12b_report.ipynb #7f908958
 def _per_seed(results, measure):
+    _check_frame(results, "results", _RESULTS_NEEDS)
     d = results[(results.measure == measure) & results.param.isna()]
     return d.groupby(["arm", "seed"], sort=False)["value"].mean()
 
@@ -335,6 +359,9 @@ def flag_channels(results: pd.DataFrame, kind: str | None = None, size: int | No
     or above the Nyquist frequency of `size`-px images. Runs without masking rows are left as they are."""
     from spectral_align.channel import MIN_CHANNEL_BANDS
     from spectral_align.masking import N_BANDS
+    _check_frame(results, "results", _RESULTS_NEEDS)
+    if kind is not None: check_choice(kind, "kind", ("pyramid", "octave"))
+    if size is not None: check_number(size, "size", low=1, integer=True)
     out, notes = results.copy(), []
     c0 = _band_c0(kind, size)
     for (a, s), g in results[results.measure == "masking_acc"].groupby(["arm", "seed"], sort=False):
@@ -521,7 +548,8 @@ def findings(results: pd.DataFrame, summary: pd.DataFrame, cfg: ExperimentConfig
 # %% ../nbs/12b_report.ipynb #46ecdfdc
 def report_notes(results: pd.DataFrame) -> list:
     "Plain-text notes left by the measures (rows whose measure name starts with `note`), each with the runs it concerns."
-    d = results[results.measure.str.startswith("note")]
+    _check_frame(results, "results", _RESULTS_NEEDS)
+    d = results[results.measure.astype(str).str.startswith("note")]
     out = []
     for text, g in d.groupby("condition", sort=False):
         runs = sorted({f"{r.arm}/seed {r.seed}" for r in g.itertuples()})
@@ -529,6 +557,7 @@ def report_notes(results: pd.DataFrame) -> list:
     return out
 
 def arms_as_used(cfg: ExperimentConfig, size: int | None) -> pd.DataFrame:
+    if not hasattr(cfg, "arms") or not hasattr(cfg, "arm_params"): raise ValueError(f"`cfg` must be an ExperimentConfig; got {describe(cfg)}")
     "One row per arm of `cfg`: its parameters as run, with those defined at another image size given at `size` px."
     rows = [dict(arm=a, parameters=", ".join(f"{k}={v}" for k, v in arm_settings(a, cfg.arm_params.get(a), size).items()))
             for a in cfg.arms]
@@ -638,9 +667,7 @@ the size these images have.</p>
 <pre>{html.escape(json.dumps(dataclasses.asdict(cfg), indent=1))}</pre>
 {bann}
 </body></html>"""
-    p = out / "report.html"
-    tmp = p.with_suffix(".tmp"); tmp.write_text(page, encoding="utf-8"); os.replace(tmp, p)
-    return p
+    return write_atomic(out / "report.html", lambda t: t.write_text(page, encoding="utf-8"))
 
 # %% ../nbs/12b_report.ipynb #f11a93c6
 def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
@@ -650,7 +677,7 @@ def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
     and the report (`SYNTHETIC_BANNER`)."""
     out, file = Path(cfg.out), file or sys.stdout
     banner = SYNTHETIC_BANNER if cfg.data == "builtin" else None
-    size = (read_data_info(out).get("image_shape") or [None])[-1]
+    size = (read_data_info(out).get("image_shape") or [None])[-1]      # every file is checked before anything is written
     results = flag_channels(collect_results(out, cfg), cfg.masking_noise, size)
     write_csv(results, out / "results.csv")
     summary = summarize(results)
@@ -666,11 +693,18 @@ def write_outputs(cfg: ExperimentConfig, file=None) -> dict:
     return dict(results=results, summary=summary, figures=figures, report=report)
 
 def report_from_folder(out, file=None) -> dict:
-    "Rebuild `results.csv`, `summary.csv`, the figures and `report.html` of the experiment folder `out` from its finished runs."
+    """Rebuild `results.csv`, `summary.csv`, the figures and `report.html` of the experiment folder `out` from its finished
+    runs. The folder must be one spectral_align wrote (`experiment.folder_owner`), its config.json a config it wrote
+    (`read_output_config`: not empty), and every measure file valid (`experiment.read_measure_file`): a bad file is
+    refused, named, before anything is written."""
     p = Path(out_folder(out))
     f = p / "config.json"
     if not f.is_file(): raise ValueError(f"`out` {str(out)!r} is not an experiment folder: it holds no config.json")
-    try: settings = json.loads(f.read_text())["settings"]
-    except (ValueError, KeyError, TypeError): raise ValueError(f"`out` {str(out)!r}: {str(f)!r} is not a config written by spectral_align") from None
-    cfg = ExperimentConfig.from_dict({**settings, "out": str(p)})
+    if folder_owner(p) is None:
+        raise ValueError(f"`out` {str(out)!r} was not written by spectral_align (no {MARKER_NAME} marker, nor the layout of an "
+                         "older experiment folder: config.json and runs/); nothing was written")
+    try: cfg = ExperimentConfig.from_dict({**read_output_config(p), "out": str(p)})
+    except ValueError as e:
+        if str(f) in str(e): raise
+        raise ValueError(f"config {str(f)!r}: {e}") from None
     with OutputLock(p, file): return write_outputs(cfg, file)

@@ -25,7 +25,8 @@ def _to_tensor(x, name):
     if isinstance(x, np.ndarray): x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"`{name}` must be a torch.Tensor or numpy array; got {describe(x)}")
-    if x.is_complex(): raise ValueError(f"`{name}` must be real; got dtype {x.dtype}")
+    if x.is_complex() or x.dtype == torch.bool: raise ValueError(f"`{name}` must hold real numbers; got dtype {x.dtype}")
+    if x.layout != torch.strided or x.device.type == "meta": raise ValueError(f"`{name}` must be a dense tensor holding values; got {describe(x)}")
     if not x.is_floating_point(): x = x.float()
     if x.dtype in (torch.float16, torch.bfloat16): x = x.float()
     return x
@@ -34,6 +35,7 @@ def check_responses(x, name: str = "x", *, batched: bool = False, min_images: in
     """Check a response matrix and return it as a float tensor of shape (n_images, n_features),
     or (B, n_images, n_features) when `batched`; trailing feature dimensions are flattened."""
     x = _to_tensor(x, name)
+    check_number(min_images, "min_images", low=1, integer=True)
     lead = 2 if batched else 1
     if x.ndim < lead + 1:
         want = "(B, n_images, *features)" if batched else "(n_images, *features)"
@@ -58,6 +60,7 @@ def rdm(x, metric: str = "correlation", *, batched: bool = False, eps: float = 1
     (B, n, n) when `batched`. `metric` is 'correlation' (1 − Pearson r between two images' response
     patterns) or 'euclidean'. Symmetric, zero diagonal, differentiable."""
     check_choice(metric, "metric", RDM_METRICS)
+    check_number(eps, "eps", low=0)
     x = check_responses(x, batched=batched)
     if metric == "correlation":
         if x.shape[-1] < 2:
@@ -77,6 +80,7 @@ def similarity_matrix(x, *, batched: bool = False, eps: float = 1e-8) -> torch.T
     """Li et al. (2019) similarity of responses `x` (n_images, *features): subtract each feature's
     mean over images, then the cosine similarity of every pair of images; (n, n) in [−1, 1], or
     (B, n, n) when `batched`. Differentiable (the regulariser's loss is built on it)."""
+    check_number(eps, "eps", low=0)
     x = check_responses(x, batched=batched)
     xc = x - x.mean(-2, keepdim=True)
     xn = xc / xc.norm(dim=-1, keepdim=True).clamp_min(eps)
@@ -86,6 +90,7 @@ def similarity_matrix(x, *, batched: bool = False, eps: float = 1e-8) -> torch.T
 def check_rdm(r, name: str = "rdm", *, min_images: int = 3, atol: float = 1e-5) -> torch.Tensor:
     "Check that `r` is an RDM (or a stack (..., n, n) of RDMs): square, finite, symmetric, zero diagonal; return it as a float tensor."
     r = _to_tensor(r, name)
+    check_number(min_images, "min_images", low=1, integer=True); check_number(atol, "atol", low=0)
     if r.ndim < 2 or r.shape[-1] != r.shape[-2]:
         raise ValueError(f"`{name}` must be a square (n, n) matrix or a stack (..., n, n); got shape {tuple(r.shape)}")
     n = r.shape[-1]
@@ -105,6 +110,8 @@ def check_rdm(r, name: str = "rdm", *, min_images: int = 3, atol: float = 1e-5) 
 
 def upper_tri(r: torch.Tensor) -> torch.Tensor:
     "The entries above the diagonal of (..., n, n) matrices, as (..., n(n−1)/2) vectors (row-major, as SciPy's `squareform`)."
+    r = _to_tensor(r, "r")
+    if r.ndim < 2 or r.shape[-1] != r.shape[-2]: raise ValueError(f"`r` must be square (..., n, n) matrices; got shape {tuple(r.shape)}")
     n = r.shape[-1]
     i, j = torch.triu_indices(n, n, 1, device=r.device)
     return r[..., i, j]
@@ -112,6 +119,9 @@ def upper_tri(r: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/08_similarity.ipynb #36d63ab7
 def rankdata(v: torch.Tensor) -> torch.Tensor:
     "Ranks (1 … m) along the last dimension, ties given their average rank (as `scipy.stats.rankdata`), in float64."
+    v = _to_tensor(v, "v")
+    if v.ndim == 0 or v.shape[-1] == 0: raise ValueError(f"`v` must hold values along its last dimension; got shape {tuple(v.shape)}")
+    if not bool(torch.isfinite(v).all()): raise ValueError("`v` contains NaN or infinite values, which have no rank")
     s, order = v.sort(-1)
     m = v.shape[-1]
     new = torch.ones_like(s, dtype=torch.bool)
@@ -194,6 +204,7 @@ def linear_cka(x, y, *, debiased: bool = False, batched: bool = False, eps: floa
     """Linear CKA between responses `x` (n, *features) and `y` (n, *features') to the same n images;
     scalar, or (B,) when `batched` (x and y of shape (B, n, ...)). Differentiable.
     `debiased` uses the unbiased HSIC estimator (Song et al. 2012; n ≥ 4)."""
+    check_number(eps, "eps", low=0)
     x, y = check_responses(x, "x", batched=batched), check_responses(y, "y", batched=batched)
     if x.shape[:-1] != y.shape[:-1]:
         raise ValueError(f"`x` and `y` must hold responses to the same images: x has shape {tuple(x.shape[:-1])} "

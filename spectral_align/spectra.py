@@ -9,7 +9,7 @@ from __future__ import annotations
 import math, warnings
 import numpy as np
 import torch
-from .core import lazy_module, check_images, check_number
+from .core import lazy_module, check_images, check_number, describe
 _pd = lazy_module("pandas")   # imported at first use: `spectral-align channel` needs no pandas
 
 # %% auto #0
@@ -49,6 +49,8 @@ def radial_profile(spec: torch.Tensor, *, rfft: bool = False, w: int | None = No
     corners of the grid) are left out."""
     if not isinstance(spec, torch.Tensor) or spec.ndim < 2:
         raise ValueError(f"`spec` must be a tensor with at least 2 dimensions (..., H, W); got {getattr(spec, 'shape', type(spec))}")
+    if spec.dtype == torch.bool or spec.numel() == 0 or spec.device.type == "meta" or spec.layout != torch.strided:
+        raise ValueError(f"`spec` must be a non-empty dense tensor of numbers; got {describe(spec)}")
     if reduce not in ("mean", "sum"): raise ValueError(f"`reduce` must be 'mean' or 'sum'; got {reduce!r}")
     h = spec.shape[-2]
     w = (w or 2 * (spec.shape[-1] - 1)) if rfft else spec.shape[-1]

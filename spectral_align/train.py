@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastai.learner import Learner
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import *     # noqa: F401,F403  (adds Learner.fit_one_cycle)
 from fastai.callback.fp16 import *         # noqa: F401,F403  (adds Learner.to_bf16 / to_fp16)
 from fastai.callback.progress import *     # noqa: F401,F403  (adds Learner.no_bar)
@@ -24,7 +24,8 @@ from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
 from fastai.imports import noop               # fastai's own (`learn.no_logging()` sets it)
 from fastprogress.fastprogress import IN_NOTEBOOK
-from .core import check_number, check_choice, get_device, seed_everything
+from .core import (check_classes, check_finite_model, check_path, describe, check_number, check_choice, get_device, seed_everything,
+                                 write_atomic)
 from .models import build_model, Classifier, save_checkpoint, FRONT_END_POSITIONS
 from .filters import BANDS, SteeringBand
 from .masking import CBM_CONTRAST, gray_contrast_augment
@@ -35,10 +36,10 @@ from .regularizers import (NoiseAugment, ViewConsistency, GradientSpectralPenalt
                                          CKAAlignment, NeuralGuidance, make_predictor, fit_images, dataset_images)
 
 # %% auto #0
-__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'PAPER_CONDITIONS', 'Arm', 'register_arm', 'get_arm', 'paper_condition', 'arms_table',
-           'GrayContrastAugment', 'adamw', 'make_learner', 'world_size', 'rank', 'local_rank', 'is_main_process',
-           'unwrap_model', 'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint', 'read_training_state',
-           'data_parallel', 'EpochLines', 'fit', 'save_trained']
+__all__ = ['ARMS', 'GUIDANCE_PREDICTORS', 'PAPER_CONDITIONS', 'MAX_LR', 'MAX_EPOCHS', 'Arm', 'register_arm', 'get_arm',
+           'paper_condition', 'arms_table', 'GrayContrastAugment', 'adamw', 'make_learner', 'world_size', 'rank',
+           'local_rank', 'is_main_process', 'unwrap_model', 'init_distributed', 'barrier', 'on_main', 'EpochCheckpoint',
+           'read_training_state', 'data_parallel', 'EpochLines', 'DivergenceCheck', 'fit', 'save_trained']
 
 # %% ../nbs/11_train.ipynb #cce95942
 @dataclass
@@ -199,8 +200,8 @@ PAPER_CONDITIONS = {
     "channel-shao": "Shao et al.: their human-channel arm (a fixed channel band-pass in front of the network)",
     "similarity": "Li et al. 2019: the similarity regulariser (Li et al. 2023's neurally regularised models)",
     "guidance": "Shao et al. 2024: neural guidance (NeuralGuidance)",
-    "guidance-random": "Shao et al. 2024: their random control (cotrain.py --roi random: guidance towards an untrained predictor)",
-    "guidance-shuffled": "Shao et al. 2024: their shuffled control (cotrain.py --shuffle: the predictor sees another image)",
+    "guidance-random": "Shao et al. 2024: the random-predictor control of neural guidance (their cotrain.py --roi random)",
+    "guidance-shuffled": "Shao et al. 2024: the shuffled-image control of neural guidance (their cotrain.py --shuffle)",
     "noise": "none: this package's augmentation control (Gaussian noise: σ as Cohen et al. 2019, p as Rusak et al.)",
     "cka": "none: this package's alignment variant (linear CKA to the target, as Dapello et al. 2023 align)",
 }   # arm -> the published condition it reproduces, or what it is instead
@@ -282,6 +283,12 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
     `regularizers.NeuralTarget` for `similarity`/`cka`; `'predictor'`: a trained neural predictor for `guidance`);
     `model` replaces the built model (its front end is then the caller's business). `quiet=True` makes training
     print nothing (no progress bar, no epoch lines; see `fit`)."""
+    if not (hasattr(dls, "one_batch") and hasattr(dls, "train")): raise ValueError(f"`dls` must be fastai DataLoaders; got {describe(dls)}")
+    if params is not None and not isinstance(params, dict): raise ValueError(f"`params` must map parameter names to values; got {describe(params)}")
+    if context is not None and not isinstance(context, dict): raise ValueError(f"`context` must be a dict or None; got {describe(context)}")
+    if cbs is not None and (not isinstance(cbs, (list, tuple)) or not all(isinstance(c, Callback) for c in cbs)):
+        raise ValueError(f"`cbs` must be a list of fastai Callbacks or None; got {describe(cbs)}")
+    path = check_path(path, "path")
     a = get_arm(arm)
     p = a.resolve(params)
     check_number(seed, "seed", low=0, integer=True)
@@ -291,6 +298,8 @@ def make_learner(dls, arm: str = "baseline", arch: str = "small_cnn", params: di
     xb, yb = dls.one_batch()[:2]
     _reset_data_rng(dls, seed)
     n_classes = n_classes or getattr(dls, "c", None) or int(yb.max()) + 1
+    y_all = getattr(getattr(dls.train, "dataset", None), "y", None)
+    if isinstance(y_all, torch.Tensor): check_classes(y_all, n_classes=n_classes, names=("the training labels",))
     in_channels = in_channels or xb.shape[1]
     if model is None:
         fe = a.front_end(p) if a.front_end else None
@@ -352,6 +361,7 @@ def barrier() -> None:
 def on_main(f: Callable, *args, **kwargs):
     """`f(*args, **kwargs)` run by the main process alone while the others wait; every process returns its result
     (which must pickle), and every process fails if it failed (the others with a `RuntimeError` quoting it)."""
+    if not callable(f): raise ValueError(f"`f` must be a function; got {describe(f)}")
     if not (torch.distributed.is_available() and torch.distributed.is_initialized() and world_size() > 1): return f(*args, **kwargs)
     box, err = [None], None
     if is_main_process():
@@ -406,7 +416,7 @@ def _opt_state(opt) -> dict:
 class EpochCheckpoint(Callback):
     "Save model (unwrapped), optimiser, history and RNG states to `fname` after every epoch (atomically; in process 0 only)."
     order = 65        # after the Recorder has logged the epoch
-    def __init__(self, fname: str | os.PathLike): self.fname = Path(fname)
+    def __init__(self, fname: str | os.PathLike): self.fname = check_path(fname, "fname")
     def before_fit(self):
         self.history = list(getattr(self.learn, "_resumed_history", []))
         sm = getattr(self.learn, "_resumed_smooth", None)
@@ -424,19 +434,13 @@ class EpochCheckpoint(Callback):
                                  "val": float(self.recorder.smooth_loss.val)},
                  "history": self.history, "names": ["epoch"] + list(self.recorder.metric_names[1:-1]),
                  "arm": getattr(self.learn, "arm", None), "arm_params": json.dumps(getattr(self.learn, "arm_params", None)),
-                 "seed": getattr(self.learn, "seed", None)}
+                 "seed": getattr(self.learn, "seed", None), "fingerprint": getattr(self.learn, "fingerprint", None)}
         self.fname.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.fname.parent, prefix=self.fname.name + ".", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, self.fname)
-        finally:
-            if os.path.exists(tmp): os.remove(tmp)
+        write_atomic(self.fname, lambda t: torch.save(state, t))       # a full disk: an OSError, the old checkpoint kept
 
 def read_training_state(fname) -> dict:
     "Read a checkpoint written by `EpochCheckpoint` (weights_only: no arbitrary unpickling)."
-    fname = Path(fname)
+    fname = check_path(fname, "fname")
     if not fname.exists(): raise ValueError(f"`fname` {str(fname)!r} does not exist")
     try: st = torch.load(fname, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -502,7 +506,26 @@ class EpochLines(Callback):
         print("  ".join(parts), flush=True)
     def after_fit(self): self.learn.logger = self._old
 
+# %% ../nbs/11_train.ipynb #8d5d81b0
+class DivergenceCheck(Callback):
+    "Stop the fit at the first non-finite loss or, at the end of an epoch, non-finite weights; `diverged` then says where."
+    order = 64                                       # after the Recorder, before EpochCheckpoint (65)
+    def before_fit(self): self.diverged = None
+    def after_loss(self):
+        loss = self.learn.loss
+        if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss.detach()).all()):
+            self._stop(f"the {'training' if self.training else 'validation'} loss became {loss.detach().float().mean().item()}")
+    def after_epoch(self):
+        bad = next((n for n, p in unwrap_model(self.learn.model).named_parameters() if not bool(torch.isfinite(p.detach()).all())), None)
+        if bad is not None: self._stop(f"the weights `{bad}` became NaN or infinite")
+    def _stop(self, what: str):
+        self.diverged = f"training diverged in epoch {self.epoch + 1} (batch {self.iter + 1}): {what}"
+        raise CancelFitException
+
 # %% ../nbs/11_train.ipynb #3590ad64
+MAX_LR = 10.0          # the largest peak learning rate `fit` takes (AdamW; a usual one is 1e-4 … 1e-2)
+MAX_EPOCHS = 100_000
+
 def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.PathLike | None = None,
         resume: bool = True, distributed: bool | None = None, quiet: bool | None = None) -> pd.DataFrame:
     """Train `learn` with one-cycle for `epochs` epochs at peak learning rate `lr`, checkpointing every
@@ -511,8 +534,12 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
     writes the checkpoint, which holds the unwrapped model, so it resumes and loads in a single process too.
     Output: a progress bar in a terminal or a notebook, one line per epoch (`EpochLines`) when stdout is a file or a
     pipe, nothing with `quiet` (default: the learner's `quiet`, from `make_learner`)."""
-    check_number(epochs, "epochs", low=1, integer=True)
-    check_number(lr, "lr", low=0, low_inclusive=False)
+    if not isinstance(learn, Learner): raise ValueError(f"`learn` must be a fastai Learner (`make_learner`); got {describe(learn)}")
+    check_number(epochs, "epochs", low=1, high=MAX_EPOCHS, integer=True)
+    lr = float(check_number(lr, "lr", low=0, high=MAX_LR, low_inclusive=False))
+    epochs = int(epochs)
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise ValueError(f"`checkpoint` must be a file path or None; got {describe(checkpoint)}")
     if quiet is None: quiet = getattr(learn, "quiet", False)
     if not isinstance(quiet, bool): raise ValueError(f"`quiet` must be True, False or None; got {quiet!r}")
     start, learn._resumed_history, learn._resumed_smooth, cbs = 0, [], None, []
@@ -522,6 +549,10 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
             st = read_training_state(checkpoint)
             mine = (getattr(learn, "arm", None), json.dumps(getattr(learn, "arm_params", None)), getattr(learn, "seed", None))
             theirs = (st["arm"], st["arm_params"], st["seed"])
+            fps = (getattr(learn, "fingerprint", None), st.get("fingerprint"))
+            if None not in fps and fps[0] != fps[1]:
+                raise ValueError(f"`checkpoint` {str(checkpoint)!r} holds the training state of another run (config fingerprint "
+                                 f"{fps[1]}, this run's {fps[0]}); delete it to train this run from the start")
             if mine != theirs or st["n_epoch"] != epochs:
                 raise ValueError(f"`checkpoint` {str(checkpoint)!r} holds arm/params/seed {theirs} trained for {st['n_epoch']} "
                                  f"epochs, not {mine} for {epochs}; delete it or pass resume=False")
@@ -531,6 +562,8 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
             _set_rng_state(learn, st["rng"])
             start, learn._resumed_history, learn._resumed_smooth = st["epoch"], st["history"], st.get("smooth_loss")
         cbs.append(EpochCheckpoint(checkpoint))
+    div = DivergenceCheck()
+    cbs.append(div)
     if start < epochs:
         if distributed is None: distributed = world_size() > 1
         with contextlib.ExitStack() as out:
@@ -538,6 +571,9 @@ def fit(learn: Learner, epochs: int, lr: float = 3e-3, checkpoint: str | os.Path
             elif not _interactive(): out.enter_context(learn.no_bar()); cbs.append(EpochLines())
             if distributed: out.enter_context(data_parallel(learn))
             learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start)
+        if div.diverged:
+            raise ValueError(f"{div.diverged}: `lr` {lr:g} is probably too high for this model; lower it and train again "
+                             "(nothing of the diverged epoch was saved)")
     if checkpoint is not None:
         barrier()                                      # process 0 has written the last epoch
         st = read_training_state(checkpoint)
@@ -550,9 +586,11 @@ def save_trained(learn: Learner, path: str | os.PathLike, **meta) -> Path:
     """Save `learn.model` with its arm, parameters and seed (see `models.save_checkpoint`), without the regularisers'
     auxiliary modules (`model.aux`: layer weights, guidance head), which are training machinery, not part of the classifier.
     With several processes, process 0 writes and every process returns once the file is there."""
+    if not isinstance(learn, Learner): raise ValueError(f"`learn` must be a fastai Learner; got {describe(learn)}")
     info = dict(arm=getattr(learn, "arm", None), arm_params=getattr(learn, "arm_params", None),
                 seed=getattr(learn, "seed", None), **meta)
     model = unwrap_model(learn.model)
+    check_finite_model(model)                       # a diverged model is never saved as a result
     if is_main_process():
         aux = model._modules.pop("aux", None)
         try: save_checkpoint(model, path, info)

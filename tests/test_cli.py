@@ -257,3 +257,92 @@ def test_channel_reads_an_experiments_results(tmp_path):
     assert p.returncode == 0, p.stderr
     fit = json.loads(p.stdout.splitlines()[0])
     assert fit["arm"] == "baseline" and fit["fitted"] and abs(fit["center_cycles_per_image"] - 39.6) < 0.1, fit
+# --- nothing lost, nothing silently wrong -----------------------------------------------------------------------------
+
+def _mains(calls: list, cwd) -> list:
+    "[(status, stderr)] of `main(args)` for each of `calls` (lists of arguments), run one after the other in one process."
+    code = ("import io, json, contextlib\nfrom spectral_align.cli import main\nres = []\n"
+            f"for args in {json.dumps([[str(a) for a in c] for c in calls])}:\n"
+            "    err = io.StringIO()\n"
+            "    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): rc = main(args)\n"
+            "    res.append([rc, err.getvalue()])\n"
+            "print(json.dumps(res))\n")
+    p = python(code, cwd=cwd)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.splitlines()[-1])
+
+
+def test_force_on_a_folder_the_package_did_not_write(tmp_path):
+    "The issue's data loss: --force on a user's own folder deletes nothing; the refusal names what is there and does not suggest --force."
+    out = tmp_path / "project"
+    for f in ("config.json", "summary.csv", "figures/plot.png", "runs/r1/log.txt", "jobs/job.sh"):
+        (out / f).parent.mkdir(parents=True, exist_ok=True)
+        (out / f).write_text(f"mine: {f}")
+    before = {str(p): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for rc, err in _mains([["experiment", *SMALL, "--out", out, "--force"], ["experiment", *SMALL, "--out", out]], tmp_path):
+        assert rc == 2 and len(err.splitlines()) == 1, err
+        assert "not written by spectral_align" in err and "config.json" in err and "--force" not in err, err
+    assert {str(p): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_swapped_checkpoint_and_edited_results_are_refused(tmp_path):
+    "Another arm's checkpoint copied into a run folder is not measured as that run; an edited measure file stops `report`, named."
+    import shutil
+    out = tmp_path / "out"
+    args = ["experiment", *SMALL, "--arms", "baseline,blur", "--out", out]
+    [(rc, err)] = _mains([args], tmp_path)
+    assert rc == 0, err
+    base, blur = out / "runs" / "baseline-seed0", out / "runs" / "blur-seed0"
+    shutil.copy(blur / "model.pth", base / "model.pth")
+    (base / "measures" / "clean.csv").unlink()
+    f = blur / "measures" / "clean.csv"
+    lines = f.read_text().splitlines()
+    head, row = lines[0].split(","), lines[1].split(",")
+    row[head.index("value")] = "7.5"
+    f.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    (rc1, err1), (rc2, err2) = _mains([[*args, "--resume"], ["report", out]], tmp_path)
+    assert rc1 == 2 and "not trained as the run baseline-seed0" in err1 and len(err1.splitlines()) == 1, err1
+    assert rc2 == 2 and str(f) in err2 and "clean_acc = 7.5" in err2 and len(err2.splitlines()) == 1, err2
+
+
+def test_configs_are_read_as_written(tmp_path):
+    "YAML 1.1 forms and repeated keys: refused or read as written, in one line, before anything is written."
+    cases = {"dup.yaml": ("epochs: 1\nepochs: 2\n", "found the key 'epochs' twice"),
+             "sex.yaml": ("seeds: 1:30\n", "`seeds` must be an integer; got '1:30'"),
+             "yes.yaml": ("grayscale: yes\n", "`grayscale` must be false, true, 1 or 3; got 'yes'"),
+             "dup.toml": ("epochs = 1\nepochs = 2\n", "not valid TOML"),
+             "deep.yaml": ("arm_params: " + "[" * 3000 + "]" * 3000 + "\n", "levels deep"),
+             "ignored.yaml": ("arms: [similarity]\narm_params: {similarity: {rdm: bogus}}\n", "ignores it")}
+    calls = []
+    for name, (text, _) in cases.items():
+        (tmp_path / name).write_text(text)
+        calls.append(["experiment", *SMALL, "--config", tmp_path / name, "--out", tmp_path / "out"])
+    calls.append(["experiment", *SMALL, "--arms", "blur", "--arm-params", '{"blur": {"sigma": 1, "sigma": 2}}', "--out", tmp_path / "out"])
+    calls.append(["experiment", *SMALL, "--pgd-steps", "1000000000", "--measures", "clean,pgd", "--out", tmp_path / "out"])
+    res = _mains(calls, tmp_path)
+    for (rc, err), want in zip(res, [w for _, w in cases.values()] + ["gives the key 'sigma' twice", "`pgd_steps` must be in [1, 2000]"]):
+        assert rc == 2 and len(err.splitlines()) == 1 and want in err, (want, err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_lock_left_by_a_full_disk_does_not_block(tmp_path):
+    "A 0-byte .lock (a run that could not write it) more than a minute old is taken over, with a note; a fresh one is refused."
+    out = tmp_path / "out"
+    [(rc, err)] = _mains([["experiment", *SMALL, "--out", out]], tmp_path)
+    assert rc == 0, err
+    (out / ".lock").write_bytes(b"")
+    [(rc, err)] = _mains([["report", out]], tmp_path)
+    assert rc == 2 and "unreadable lock" in err, err
+    old = __import__("time").time() - 3600
+    os.utime(out / ".lock", (old, old))
+    [(rc, err)] = _mains([["report", out]], tmp_path)
+    assert rc == 0 and "took over the empty or unreadable lock" in err, err
+    assert not (out / ".lock").exists()
+
+
+def test_closed_stdout_is_one_line(tmp_path):
+    "`spectral-align ... >&-`: one line on stderr, status 1, before any work."
+    code = "import os, sys, runpy; os.close(1); sys.argv = ['spectral_align', 'experiment', '--list-arms']; runpy.run_module('spectral_align', run_name='__main__')"
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=ENV, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert_one_line_error(p, "standard output is closed")
+    assert p.returncode == 1
