@@ -124,9 +124,9 @@ def _as_eps_tensor(eps, x: torch.Tensor) -> torch.Tensor:
 def perturbation_norm(delta: torch.Tensor, norm) -> torch.Tensor:
     "The L∞ or L2 norm of each perturbation of a (B, C, H, W) batch: a (B,) tensor."
     norm = check_norm(norm)
-    if not isinstance(delta, torch.Tensor) or delta.ndim != 4 or not len(delta) or not delta.is_floating_point() \
+    if not isinstance(delta, torch.Tensor) or delta.ndim != 4 or 0 in delta.shape[1:] or not delta.is_floating_point() \
             or delta.device.type == "meta" or delta.layout != torch.strided:
-        raise ValueError(f"`delta` must be a non-empty float batch of perturbations (B, C, H, W); got {describe(delta)}")
+        raise ValueError(f"`delta` must be a float batch of perturbations (B, C, H, W) with C, H, W ≥ 1 (B may be 0); got {describe(delta)}")
     d = delta.flatten(1)
     return d.abs().amax(1) if norm == "inf" else d.norm(dim=1)
 

@@ -140,7 +140,13 @@ def measure_minimal(model, ctx) -> list:
         if not (cfg.eps_linf if norm == "inf" else cfg.eps_l2): continue
         df = minimal_perturbation(model, x, y, norm, protocol=p, seed=ctx["eval_seed"], bs=cfg.bs * 2,
                                   eps_space=cfg.eps_space)
-        rows.append(measure_row(f"minimal_{tag}_median", median_minimal_perturbation(df), protocol=p))
+        med = median_minimal_perturbation(df)
+        if math.isinf(med):                   # more than half never fooled: the median lies beyond every radius searched
+            rows.append(measure_row(f"note_minimal_{tag}", float("nan"), protocol=p, condition=(
+                f"minimal_{tag}_median not measured: more than half of the {len(df)} images were never fooled within "
+                "the search, so the median lies above the largest radius searched (recorded as NaN)")))
+            med = float("nan")
+        rows.append(measure_row(f"minimal_{tag}_median", med, protocol=p))
         grid = np.linspace(0, 2 * max(cfg.eps_linf if norm == "inf" else cfg.eps_l2), 25)   # the same radii for every arm
         rows += [measure_row(f"minimal_{tag}_success", r.success_rate, r.eps, protocol=p)
                  for r in success_curve(df, eps=grid).itertuples()]
