@@ -113,12 +113,14 @@ MODEL_INSPECTORS = {"core.check_model", "core.model_device", "core.model_dtype",
 ANY_RANGE = {"spectra.power_spectrum", "spectra.radial_power_spectrum", "spectra.radial_profile", "attacks.perturbation_norm",
              "attacks.perturbation_spectrum", "models.get_features", "models.penultimate", "models.model_summary",
              "core.model_logits", "core.check_finite_model", "regularizers.out_of_band_share", "data.random_pad_crop_flip",
-             "data.pad_crop_flip", "filters.fourier_filter"}
+             "data.pad_crop_flip", "filters.fourier_filter",
+             "data.resized_crop", "data.random_resized_crop"}   # crops and bilinear resizing, like the pad-crops
 # - a flag given as another truthy value ('yes', 2) acts as True: Python's convention for flags set in code; flags that
 #   users write (command options, config files) are parsed strictly, and those cases are fuzzed there
 LAX_FLAG_CASES = {"str 'yes'", "int 2", "numpy bool"}
 # - labels compared for equality only may be any non-negative integers
-ANY_LABELS = {"core.check_labels", "probes.draw_partners", "probes.hybrid_images"}
+ANY_LABELS = {"core.check_labels", "probes.draw_partners", "probes.hybrid_images",
+              "data.stratified_order", "data.stratified_indices"}   # they group positions by label (np.unique)
 
 
 def expectation(target: str, param: str, case: str, expect: str) -> str:
