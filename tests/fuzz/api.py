@@ -97,6 +97,8 @@ EXEMPT: dict = {
     ("widgets.band_figure", "x", "one dim less"): "one image (C, H, W) is its documented input",
     ("widgets.cutoff_figure", "x", "one dim less"): "one image (C, H, W) is its documented input",
     ("neural.split_half_reliability", "repeats", "NaN"): "NaN marks a repeat that was not recorded (documented)",
+    ("experiment.MeasureInfo", "low", "-inf"): "−inf is the default lower bound (a range open below)",
+    ("experiment.MeasureInfo", "high", "inf"): "inf is the default upper bound (a range open above)",
 }
 # functions that run a model as it is (their callers set eval mode): a train-mode model updates its batch-norm statistics
 RUNS_AS_IS = {"core.model_logits", "models.get_features", "models.penultimate"}
