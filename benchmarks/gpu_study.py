@@ -466,8 +466,12 @@ def run_study(study: str, a, device, deadline: float) -> dict:
                                            prepare_output, write_data_info, launch_experiment)
     from spectral_align.report import write_outputs
     import spectral_align.measures  # noqa: F401  (registers the built-in measures)
+    from spectral_align.experiment import folder_owner, mark_folder
     out = Path(a.out_root) / a.out_names[study]
+    if out.is_dir() and any(out.iterdir()) and folder_owner(out) is None:     # not ours: refused before a file is written
+        raise SystemExit(f"gpu-study: {out} is not empty and was not written by spectral_align; pick another --out-root")
     out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out)                  # the log below goes into a folder the package owns (its --force keeps the log)
     logf = open(out / "gpu_study.log", "a")
     file = Tee(sys.stdout, logf)
     steps, t_study = {}, time.perf_counter()

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from .core import moved_names
 from .core import (check_images, check_number, check_choice, make_generator, check_labels,
-                                  model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels)
+                                  model_device, eval_mode, check_finite_model, model_dtype, model_logits, predict_labels, describe)
 from .spectra import radial_power_spectrum
 from .models import Normalize
 
