@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
 from .core import moved_names
-from .core import check_number, check_choice, describe
+from .core import check_number, check_choice, describe, write_atomic
 from .masking import NOISE_SDS, BAND_C0, N_BANDS, CHANCE16, NOISE_KINDS, PROTOCOL_SIZE, trial_key, check_noise_sds
 from .masking import true_cpi, pyramid_label
 
@@ -182,9 +182,8 @@ def as_matrix(results, unit: str | None = None, noise_sds=None, bands=None, c0: 
 def save_trials(trials: Mapping, path) -> Path:
     "Write per-trial outcomes (`noise{sd}freq{k}` → 0/1 list) as a JSON object, the published files' format."
     _check_trials(trials)
-    path = Path(path)
-    path.write_text(json.dumps({k: [int(t) for t in v] for k, v in trials.items()}))
-    return path
+    text = json.dumps({k: [int(t) for t in v] for k, v in trials.items()})
+    return write_atomic(path, lambda tmp: tmp.write_text(text))       # checks `path` (a file in an existing folder)
 
 def _read_json(path):
     path = Path(path)

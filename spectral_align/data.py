@@ -7,6 +7,7 @@ Docs: https://spectral-align.github.io/spectral_align/data.html.md"""
 # %% ../nbs/02_data.ipynb #5fcc916b
 from __future__ import annotations
 import hashlib, http.client, io, math, numbers, os, pickle, random, shutil, tarfile, tempfile, urllib.request, zipfile, zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -18,6 +19,7 @@ from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .core import LUMA_WEIGHTS, to_grayscale   # re-exported from core, for convenience
 from .core import check_images, check_number, check_choice, get_device, make_generator, describe, check_labels
+from .core import check_path
 
 # %% auto #0
 __all__ = ['BUILTIN_SHAPES', 'BUILTIN_ORIENTATIONS', 'BUILTIN_BANDS', 'BUILTIN_CLASSES', 'CIFAR10_CLASSES',
@@ -38,6 +40,7 @@ _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.ui
 
 def _gray_mode(grayscale) -> int | None:
     "Number of output channels asked for by `grayscale` (None: keep colour)."
+    if isinstance(grayscale, np.bool_): grayscale = bool(grayscale)
     if grayscale is None or grayscale is False: return None
     if grayscale is True: return 1
     if isinstance(grayscale, numbers.Integral) and grayscale in (1, 3): return int(grayscale)
@@ -173,14 +176,15 @@ def make_builtin(n: int = 10000, size: int = 32, seed: int | torch.Generator = 0
     classes are balanced (counts differ by at most one). `noise` is the std of additive Gaussian pixel
     noise; `grayscale` and `dtype` are as in the loaders. Shapes scale with `size`; textures keep their
     frequency in cycles/image, so `size` must be at least 32."""
-    check_number(n, "n", low=1, integer=True)
+    check_number(n, "n", low=1, high=2**31 - 1, integer=True)
     check_number(size, "size", low=32, high=512, integer=True)
     check_choice(cues, "cues", ("both", "shape", "texture"))
     check_number(noise, "noise", low=0, high=1)
     _gray_mode(grayscale); _check_dtype(dtype)
     g = make_generator(seed)
+    try: out = torch.empty(n, 1 if _gray_mode(grayscale) == 1 else 3, size, size, dtype=dtype)
+    except RuntimeError: raise ValueError(f"`n` = {n} images of {size}×{size} px do not fit in memory") from None
     p = _builtin_params(n, g, cues)
-    out = torch.empty(n, 1 if _gray_mode(grayscale) == 1 else 3, size, size, dtype=dtype)
     for i in range(0, n, _CHUNK):
         sl = slice(i, min(i + _CHUNK, n))
         out[sl] = _convert(_render_builtin(p, sl, size, noise, 1.2, g), grayscale, dtype)
@@ -230,7 +234,7 @@ def load_arrays(x, y, *, layout: str | None = None, grayscale=False, dtype=torch
 # %% ../nbs/02_data.ipynb #059b53b0
 def _existing(path, name: str = "path", kind: str = "file") -> Path:
     if not isinstance(path, (str, Path)): raise ValueError(f"`{name}` must be a path (str or Path); got {describe(path)}")
-    p = Path(path).expanduser()
+    p = check_path(path, name)                          # refuses a name too long, a NUL byte
     ok = p.is_file() if kind == "file" else p.is_dir()
     if not ok: raise ValueError(f"`{name}` {str(p)!r} is not an existing {kind}")
     return p
@@ -528,6 +532,9 @@ def list_image_folder(path, classes=None) -> tuple[list[str], np.ndarray, list[s
     from torchvision.datasets.folder import make_dataset
     root = _existing(path, kind="folder")
     found = folder_classes(root)
+    if classes is not None and (isinstance(classes, str) or not isinstance(classes, (list, tuple))
+                                or not all(isinstance(c, str) for c in classes)):
+        raise ValueError(f"`classes` must be a list of class names (strings); got {describe(classes)}")
     classes = found if classes is None else list(classes)
     missing, extra = [c for c in classes if c not in found], [c for c in found if c not in classes]
     if missing or extra:
@@ -560,13 +567,14 @@ class ImageFiles(torch.utils.data.Dataset):
 # %% ../nbs/02_data.ipynb #1e26901d
 AUGMENTS = ("rrc", "padcrop", "none")
 IMAGENET_EVAL_CROP = 224 / 256          # torchvision's ImageNet evaluation: shorter side to 256, centre crop 224
+_MAX_SIZE = 4096                        # px: a bound on the side of images made, so absurd sizes never reach the allocator
 
 def _store_size(size: int, crop: float) -> int: return int(math.floor(size / crop + 1e-9))
 
 def eval_transform(size: int, crop: float = 1.0):
     "The evaluation transform of uint8 (C, H, W) images: shorter side to ⌊`size`/`crop`⌋, centre `size`×`size` crop."
     from torchvision.transforms import v2
-    check_number(size, "size", low=1, integer=True)
+    check_number(size, "size", low=1, high=_MAX_SIZE, integer=True)
     check_number(crop, "crop", low=0, high=1, low_inclusive=False)
     return v2.Compose([v2.Resize(_store_size(size, crop), antialias=True), v2.CenterCrop(size)])
 
@@ -575,8 +583,10 @@ def train_transform(size: int, augment: str = "rrc", min_scale: float = 0.08, cr
     whole image to `size`, area share in [`min_scale`, 1], and a flip), 'padcrop' (`eval_transform(size, crop)`, then a
     random crop of it padded by `padding` px, and a flip) or 'none' (`eval_transform(size, crop)`)."""
     from torchvision.transforms import v2
+    check_number(size, "size", low=1, high=_MAX_SIZE, integer=True)
     check_choice(augment, "augment", AUGMENTS)
     check_number(min_scale, "min_scale", low=0, high=1, low_inclusive=False)
+    check_number(crop, "crop", low=0, high=1, low_inclusive=False)
     check_number(padding, "padding", low=0, high=size - 1, integer=True)
     if augment == "rrc":
         rrc = v2.RandomResizedCrop(size, scale=(min_scale, 1.0), antialias=True)
@@ -870,7 +880,7 @@ def load_test_data(data: str, n: int, seed: int = 0, grayscale: bool = False, si
     if not isinstance(data, (str, Path)): raise ValueError(f"`data` must be 'builtin' or a path; got {type(data).__name__}")
     if str(data) == "builtin":
         return make_builtin(n, size=size or 32, seed=BUILTIN_TEST_SEED + seed, grayscale=grayscale)
-    p = Path(data).expanduser()
+    p = check_path(data, "data")
     if not p.exists(): raise ValueError(f"`data` must be 'builtin', an .npz file or an image folder; {str(data)!r} does not exist")
     if p.is_dir(): x, y = load_image_folder(p, size=size, grayscale=grayscale)
     elif p.suffix.lower() == ".npz":
@@ -884,6 +894,14 @@ def load_test_data(data: str, n: int, seed: int = 0, grayscale: bool = False, si
 # %% ../nbs/02_data.ipynb #0f5f4cc3
 _PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
+def _as_tensor(v, name: str, device, what: str) -> torch.Tensor:
+    "`v` (a tensor, array or list) as a dense real tensor on `device`; refused, as not `what`, when it cannot be one."
+    try: t = v if isinstance(v, torch.Tensor) else torch.as_tensor(v)
+    except (TypeError, ValueError, RuntimeError): raise ValueError(f"`{name}` must be {what}; got {describe(v)}") from None
+    if t.layout != torch.strided or t.device.type == "meta" or t.is_complex():
+        raise ValueError(f"`{name}` must be {what}; got {describe(v)}")
+    return t.to(device)
+
 def _check_pad(padding, pad_mode, h, w):
     check_number(padding, "padding", low=0, high=min(h, w) - 1, integer=True)
     check_choice(pad_mode, "pad_mode", tuple(_PAD_MODES))
@@ -896,16 +914,17 @@ def pad_crop_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: tor
     check_images(x, unit_range=False)
     b, c, h, w = x.shape
     _check_pad(padding, pad_mode, h, w)
+    dy, dx = (_as_tensor(t, nm, x.device, f"{b} integer offsets") for t, nm in ((dy, "dy"), (dx, "dx")))
     for t, nm in ((dy, "dy"), (dx, "dx")):
-        if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
+        if t.is_floating_point() or t.dtype == torch.bool:
             raise ValueError(f"`{nm}` must hold integer offsets; got dtype {t.dtype}")
-    dy, dx = (torch.as_tensor(t, device=x.device).long() for t in (dy, dx))
+    dy, dx = dy.long(), dx.long()
     for t, nm in ((dy, "dy"), (dx, "dx")):
         if t.shape != (b,) or t.min() < 0 or t.max() > 2 * padding:
             raise ValueError(f"`{nm}` must hold {b} offsets in [0, {2 * padding}]; got {describe(t)} with values "
                              f"in [{t.min().item()}, {t.max().item()}]")
     if flip is not None:
-        flip = torch.as_tensor(flip, device=x.device).bool()
+        flip = _as_tensor(flip, "flip", x.device, f"{b} booleans").bool()
         if flip.shape != (b,): raise ValueError(f"`flip` must hold {b} booleans; got {describe(flip)}")
     return _pad_crop_flip(x, dy, dx, flip, padding, pad_mode)
 
@@ -947,9 +966,9 @@ def resized_crop_boxes(n: int, h: int, w: int, scale=(0.08, 1.0), ratio=(3 / 4, 
     """`n` crop boxes (x0, y0, x1, y1), in pixels, of an `h`×`w` image, drawn as torchvision's `RandomResizedCrop` draws
     one: up to 10 tries of an area share uniform in `scale` and an aspect ratio log-uniform in `ratio`, the first that
     fits, at a uniform position; without one, the largest central box at the nearest allowed ratio."""
-    check_number(n, "n", low=1, integer=True)
-    check_number(h, "h", low=1, integer=True)
-    check_number(w, "w", low=1, integer=True)
+    check_number(n, "n", low=1, high=2**24, integer=True)
+    check_number(h, "h", low=1, high=2**16, integer=True)
+    check_number(w, "w", low=1, high=2**16, integer=True)
     scale, ratio = _check_range(scale, "scale", 0, 1), _check_range(ratio, "ratio", 0)
     return _crop_boxes(n, h, w, scale, ratio, make_generator(seed, device=get_device(device) if device else "cpu"))
 
@@ -974,12 +993,13 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: int, flip: torch.Te
     (B, C, H, W), resized to `size`×`size` by torchvision's `roi_align` (bilinear, ⌈box/size⌉² samples averaged per
     output pixel) and mirrored left-right where `flip[i]`: one call for the whole batch, on its device."""
     check_images(x, unit_range=False)
-    check_number(size, "size", low=1, integer=True)
-    boxes = torch.as_tensor(boxes, device=x.device)
-    if boxes.shape != (len(x), 4):
+    check_number(size, "size", low=1, high=_MAX_SIZE, integer=True)
+    boxes = _as_tensor(boxes, "boxes", x.device, f"({len(x)}, 4) boxes (x0, y0, x1, y1)")
+    if boxes.shape != (len(x), 4) or boxes.dtype == torch.bool:
         raise ValueError(f"`boxes` must be ({len(x)}, 4) (x0, y0, x1, y1); got {describe(boxes)}")
+    if not bool(torch.isfinite(boxes).all()): raise ValueError("`boxes` contains NaN or infinite values")
     if flip is not None:
-        flip = torch.as_tensor(flip, device=x.device).bool()
+        flip = _as_tensor(flip, "flip", x.device, f"{len(x)} booleans").bool()
         if flip.shape != (len(x),): raise ValueError(f"`flip` must hold {len(x)} booleans; got {describe(flip)}")
     return _resized_crop(x, boxes, size, flip)
 
@@ -995,7 +1015,7 @@ def random_resized_crop(x: torch.Tensor, size: int, scale=(0.08, 1.0), ratio=(3 
                         seed: int | torch.Generator | None = None) -> torch.Tensor:
     "`resized_crop` of `x` to `size` with boxes from `resized_crop_boxes` and, if `flip`, a flip with probability ½."
     check_images(x, unit_range=False)
-    check_number(size, "size", low=1, integer=True)
+    check_number(size, "size", low=1, high=_MAX_SIZE, integer=True)
     scale, ratio = _check_range(scale, "scale", 0, 1), _check_range(ratio, "ratio", 0)
     return _random_resized_crop(x, size, scale, ratio, flip, make_generator(seed, device=x.device))
 
@@ -1009,13 +1029,17 @@ def _int_seed(seed) -> int:
     "An int seed from an int, a generator (one draw from it) or None (fresh randomness)."
     if isinstance(seed, torch.Generator): return int(torch.randint(2**62, (1,), generator=seed))
     if seed is None: return random.randrange(2**62)
-    return check_number(seed, "seed", low=0, integer=True)
+    return int(check_number(seed, "seed", low=0, integer=True))
+
+_MAX_WORKERS = 256       # worker processes: a bound, so that a typo never forks without end
 
 class ImageTensors:
     """Images (N, C, H, W) (uint8, or float in [0, 1]) and long labels (N,) in memory; indexing gives float images.
     `vocab` names the classes (label k is `vocab[k]`)."""
     n_inp = 1
     def __init__(self, x: torch.Tensor, y: torch.Tensor, vocab=None):
+        if vocab is not None and (isinstance(vocab, (str, bytes)) or not isinstance(vocab, Iterable)):
+            raise ValueError(f"`vocab` must be a list of class names; got {describe(vocab)}")
         self.x, self.y, self.vocab = x, y, None if vocab is None else list(vocab)
     def __len__(self): return len(self.x)
     def __getitem__(self, i):
@@ -1142,7 +1166,7 @@ def _check_split(x, y, xn, yn, n_classes):
 
 def _augment_kind(augment) -> str:
     "'padcrop', 'rrc' or 'none' from `augment` (True is 'padcrop', False 'none')."
-    if isinstance(augment, bool): return "padcrop" if augment else "none"
+    if isinstance(augment, (bool, np.bool_)): return "padcrop" if augment else "none"
     if not isinstance(augment, str) or augment not in AUGMENTS:
         raise ValueError(f"`augment` must be True, False or one of {', '.join(map(repr, AUGMENTS))}; "
                          f"got {describe(augment)}")
@@ -1177,7 +1201,7 @@ def get_dls(x_train, y_train, x_valid, y_valid, bs: int = 128, augment: bool | s
                          + (f" (the {kind} training output)" if kind == "rrc" else " like `x_train`"))
     check_number(bs, "bs", low=1, integer=True)
     if valid_bs is not None: check_number(valid_bs, "valid_bs", low=1, integer=True)
-    check_number(num_workers, "num_workers", low=0, integer=True)
+    check_number(num_workers, "num_workers", low=0, high=_MAX_WORKERS, integer=True)
     _check_pad(padding, pad_mode, *x_train.shape[-2:])
     device, seed = get_device(device), _int_seed(seed)
     c = n_classes if n_classes is not None else int(max(y_train.max(), y_valid.max())) + 1
@@ -1246,7 +1270,7 @@ def read_files(ds, num_workers: int = 0, bs: int = 64) -> torch.Tensor:
     `ImageFiles` with an `eval_transform`) in one uint8 (N, C, H, W) tensor, read by torch's `DataLoader` in
     `num_workers` worker processes (0: in this one)."""
     if len(ds) == 0: raise ValueError("`ds` holds no images")
-    check_number(num_workers, "num_workers", low=0, integer=True)
+    check_number(num_workers, "num_workers", low=0, high=_MAX_WORKERS, integer=True)
     out, i = None, 0
     try:
         for xb, _ in torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=num_workers):
@@ -1284,7 +1308,7 @@ def files_dls(train: ImageFiles, valid: ImageFiles, bs: int = 128, device=None, 
             raise ValueError(f"`{nm}` must be a non-empty ImageFiles; got {describe(ds)}")
     check_number(bs, "bs", low=1, integer=True)
     if valid_bs is not None: check_number(valid_bs, "valid_bs", low=1, integer=True)
-    check_number(num_workers, "num_workers", low=0, integer=True)
+    check_number(num_workers, "num_workers", low=0, high=_MAX_WORKERS, integer=True)
     device, seed = get_device(device), _int_seed(seed)
     c = n_classes if n_classes is not None else int(max(train.y.max(), valid.y.max())) + 1
     kw = dict(num_workers=num_workers, device=device, pin_memory=device.type == "cuda",
@@ -1295,6 +1319,13 @@ def files_dls(train: ImageFiles, valid: ImageFiles, bs: int = 128, device=None, 
     return dls
 
 # %% ../nbs/02_data.ipynb #619b88f4
+def _check_stored(x, name: str) -> torch.Tensor:
+    "Images held in memory: uint8 (N, C, H, W), or float in [0, 1] (`check_images`)."
+    if not (isinstance(x, torch.Tensor) and x.dtype == torch.uint8): return check_images(x, name)
+    if x.layout != torch.strided or x.device.type == "meta" or x.ndim != 4 or not len(x):
+        raise ValueError(f"`{name}` must be a dense, non-empty (N, C, H, W) batch of images; got {describe(x)}")
+    return x
+
 @dataclass
 class DataSplit:
     """The training and held-out images of an experiment, and how to feed them to a model. Labels `y_train`, `y_valid`
@@ -1324,6 +1355,11 @@ class DataSplit:
                 or (self.x_valid is None) == (self.valid_files is None):
             raise ValueError("a DataSplit holds both splits in memory (`x_train`, `x_valid`) or both as files "
                              "(`train_files`, `valid_files`)")
+        if self.in_memory:
+            for x, nm in ((self.x_train, "x_train"), (self.x_valid, "x_valid")): _check_stored(x, nm)
+        check_number(self.min_scale, "min_scale", low=0, high=1, low_inclusive=False)
+        check_number(self.eval_crop, "eval_crop", low=0, high=1, low_inclusive=False)
+        if isinstance(self.grayscale, np.bool_): self.grayscale = bool(self.grayscale)
         t, v = (self.x_train, self.x_valid) if self.in_memory else (self.train_files, self.valid_files)
         n_t, n_v = len(t), len(v)
         if not isinstance(self.classes, (list, tuple)) or not all(isinstance(c, str) for c in self.classes):
@@ -1475,7 +1511,7 @@ def load_folder_split(path, n_train: int = 0, n_valid: int = 0, seed: int = 0, *
     if image_size is not None: check_number(image_size, "image_size", low=8, integer=True)
     if eval_crop is not None: check_number(eval_crop, "eval_crop", low=0, high=1, low_inclusive=False)
     ch = 1 if _gray_mode(grayscale) == 1 else 3
-    if num_workers is not None: check_number(num_workers, "num_workers", low=0, integer=True)
+    if num_workers is not None: check_number(num_workers, "num_workers", low=0, high=_MAX_WORKERS, integer=True)
     workers = default_workers() if num_workers is None else num_workers
     classes = _split_classes(tr, va)
     ft, yt, _ = list_image_folder(tr, classes)

@@ -130,6 +130,17 @@ class MeasureInfo:
         "Whether spectral_align defines this quantity (it is not a published or standard one)."
         return self.source == "package"
 
+    def __post_init__(self):
+        for k in ("name", "definition"):
+            v = getattr(self, k)
+            if not isinstance(v, str) or not v.strip(): raise ValueError(f"`{k}` must be non-empty text; got {describe(v)}")
+        for k, v, bad in (("low", self.low, math.inf), ("high", self.high, -math.inf)):
+            try: ok = not isinstance(v, bool) and isinstance(v, numbers.Real) and not math.isnan(v) and v != bad
+            except OverflowError: ok = False                                 # an int too large for a float
+            if not ok:
+                raise ValueError(f"`{k}` must be a number ({'-' if k == 'low' else ''}inf allowed); got {describe(v)}")
+        if not self.low <= self.high: raise ValueError(f"`low` {self.low:g} must not exceed `high` {self.high:g}")
+
     def in_range(self, value) -> bool:
         "Whether `value` is NaN (not measured) or a finite number in [`low`, `high`]."
         v = float(value)

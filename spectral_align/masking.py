@@ -234,6 +234,14 @@ def _pyramid_map(size: int, n_bands: int):
     lab = [math.log2(pc0 * 2.0 ** (n_bands - 1 - j)) for j in range(L)][::-1]
     return np.array(lab), np.log2(np.array(_pyramid_centres(size)[::-1]))
 
+def _cpi_array(v, name: str) -> np.ndarray:
+    "Frequencies `v` (a number or an array of them) as a float64 array; refused unless every one is > 0 and finite."
+    try: a = None if isinstance(v, (bool, np.bool_)) else np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError): a = None                 # text, complex, an int too large
+    if a is None or not np.isfinite(a).all() or (a <= 0).any():
+        raise ValueError(f"`{name}` must be > 0 and finite; got {describe(v)}")
+    return a
+
 def true_cpi(label_cpi, size: int, kind: str = "pyramid", n_bands: int = N_BANDS):
     """Where the power of `kind` noise labelled `label_cpi` cycles/image is centred, in true cycles/image, for `size`-px images.
 
@@ -242,8 +250,8 @@ def true_cpi(label_cpi, size: int, kind: str = "pyramid", n_bands: int = N_BANDS
     A number in, a float out; an array in, an array out."""
     check_choice(kind, "kind", NOISE_KINDS)
     check_number(size, "size", low=5, high=_MAX_SIZE, integer=True)
-    v = np.asarray(label_cpi, dtype=np.float64)
-    if not np.isfinite(v).all() or (v <= 0).any(): raise ValueError(f"`label_cpi` must be > 0 and finite; got {describe(label_cpi)}")
+    check_number(n_bands, "n_bands", low=1, high=64, integer=True)
+    v = _cpi_array(label_cpi, "label_cpi")
     out = v if kind == "octave" else 2 ** _loglin(np.log2(v), *_pyramid_map(int(size), n_bands))
     return float(out) if out.ndim == 0 else out
 
@@ -252,9 +260,7 @@ def pyramid_label(cpi, size: int, n_bands: int = N_BANDS):
     `cpi` true cycles/image in `size`-px images. Use it to put a channel measured with octave noise on the human axis."""
     check_number(size, "size", low=5, high=_MAX_SIZE, integer=True)
     check_number(n_bands, "n_bands", low=1, high=64, integer=True)
-    if isinstance(cpi, (bool, np.bool_)): raise ValueError(f"`cpi` must be > 0 and finite; got {cpi!r}")
-    v = np.asarray(cpi, dtype=np.float64)
-    if not np.isfinite(v).all() or (v <= 0).any(): raise ValueError(f"`cpi` must be > 0 and finite; got {describe(cpi)}")
+    v = _cpi_array(cpi, "cpi")
     lab, tru = _pyramid_map(int(size), n_bands)
     out = 2 ** _loglin(np.log2(v), tru, lab)
     return float(out) if out.ndim == 0 else out

@@ -6,7 +6,7 @@ Docs: https://spectral-align.github.io/spectral_align/neural.html.md"""
 
 # %% ../nbs/09_neural.ipynb #ab715dc9
 from __future__ import annotations
-import hashlib, io, math, os, re, warnings, zipfile
+import hashlib, io, math, numbers, os, re, warnings, zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 import numpy as np
@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import patch
-from .core import (check_images, check_number, make_generator, to_grayscale, describe,
+from .core import (check_images, check_number, check_path, make_generator, to_grayscale, describe,
                                  moved_names)
 from .spectra import freq_grid, nyquist
 from .similarity import (check_rdm, check_responses, rdm, rsa, noise_ceiling, NoiseCeiling,
@@ -32,11 +32,13 @@ __all__ = ['K92_FILE', 'V4_LAYOUT', 'TARGET_SOURCES', 'NeuralResponses', 'split_
 # %% ../nbs/09_neural.ipynb #2cc8a566
 def _float_tensor(x, name):
     if isinstance(x, np.ndarray):
-        if x.dtype.kind not in "fiub": raise ValueError(f"`{name}` must hold numbers; got an array of dtype {x.dtype}")
+        if x.dtype.kind not in "fiu": raise ValueError(f"`{name}` must hold numbers; got an array of dtype {x.dtype}")
         x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"`{name}` must be a torch.Tensor or numpy array; got {describe(x)}")
-    if x.is_complex(): raise ValueError(f"`{name}` must be real; got dtype {x.dtype}")
+    if x.layout != torch.strided or x.device.type == "meta":
+        raise ValueError(f"`{name}` must be a dense tensor holding values; got a {x.layout} one on {x.device}")
+    if x.is_complex() or x.dtype == torch.bool: raise ValueError(f"`{name}` must hold real numbers; got dtype {x.dtype}")
     return x if x.dtype in (torch.float32, torch.float64) else x.float()
 
 def _check_finite(x, name):
@@ -541,7 +543,7 @@ class SimulatedV1(nn.Module):
                  bandwidth_sd_octaves: float = 0.3, simple_fraction: float = 0.5, rf_extent: float = 0.6,
                  semisaturation: float = 0.2, pool_weight: float = 1.0):
         super().__init__()
-        check_number(n_units, "n_units", low=1, integer=True)
+        check_number(n_units, "n_units", low=1, high=100_000, integer=True)
         for v, nm in ((fov_deg, "fov_deg"), (sf_median_cpd, "sf_median_cpd"), (bandwidth_octaves, "bandwidth_octaves"),
                       (semisaturation, "semisaturation")):
             check_number(v, nm, low=0, low_inclusive=False)
@@ -760,13 +762,15 @@ V4_LAYOUT = {"images": "images/images_{}.zip", "responses": "responses_repeat_av
 def is_v4_folder(path) -> bool:
     "Whether `path` is a folder in the layout of `V4_LAYOUT` (folders `images/` and `responses_repeat_averaged/`)."
     if not isinstance(path, (str, os.PathLike)): return False
-    p = Path(path).expanduser()
-    return p.is_dir() and (p / "images").is_dir() and (p / "responses_repeat_averaged").is_dir()
+    try:
+        p = Path(path).expanduser()
+        return p.is_dir() and (p / "images").is_dir() and (p / "responses_repeat_averaged").is_dir()
+    except (OSError, ValueError): return False                        # a name too long, a NUL byte: not such a folder
 
 def v4_sessions(path) -> list[str]:
     "The sessions of the V4 folder `path`: those with both an image zip and a response file, sorted."
-    p = Path(path).expanduser() if isinstance(path, (str, os.PathLike)) else None
-    if p is None or not p.is_dir(): raise ValueError(f"`path` {path!r} is not an existing folder")
+    p = check_path(path, "path")
+    if not p.is_dir(): raise ValueError(f"`path` {describe(os.fspath(path))} is not an existing folder")
     if not is_v4_folder(p):
         raise ValueError(f"`path` {str(p)!r} is not in the V4 layout: it needs the folders images/ "
                          "(images_<session>.zip) "
@@ -859,11 +863,16 @@ def load_v4(path, sessions=None, *, images: bool = True, repeats: bool = True,
     p = Path(path).expanduser()
     if sessions is None: sessions = found
     else:
-        sessions = [str(s) for s in ([sessions] if isinstance(sessions, (str, int)) else sessions)]
+        if isinstance(sessions, (str, int)) and not isinstance(sessions, bool): sessions = [sessions]
+        if not isinstance(sessions, (list, tuple)) or not all(isinstance(s, (str, int)) for s in sessions):
+            raise ValueError(f"`sessions` must be a session name or a list of them; got {describe(sessions)}")
+        sessions = [str(s) for s in sessions]
         bad = [s for s in sessions if s not in found]
         if bad or not sessions:
             raise ValueError(f"`sessions` {bad or sessions} not in {str(p)!r}; sessions: {', '.join(found)}")
-    indices = {} if indices is None else {str(k): v for k, v in dict(indices).items()}
+    if indices is not None and not isinstance(indices, Mapping):
+        raise ValueError(f"`indices` must map a session to image positions; got {describe(indices)}")
+    indices = {} if indices is None else {str(k): v for k, v in indices.items()}
     bad = [k for k in indices if k not in sessions]
     if bad: raise ValueError(f"`indices` names session(s) {bad} that are not loaded ({', '.join(sessions)})")
     info = _v4_index(p)
@@ -886,16 +895,20 @@ def write_v4_stand_in(folder, n_images: Sequence[int] = (40, 40, 30), n_units: S
     (`SimulatedV1`, a model, not data), averaged over `n_repeats`; the last session keeps its single repeats (every
     third image shown one time fewer: NaN) and shows the first `n_shared` images of s1 again. Returns the folder."""
     from spectral_align.data import make_builtin
-    n_images, n_units = [int(v) for v in n_images], [int(v) for v in n_units]
-    if len(n_images) != len(n_units) or not n_images:
-        raise ValueError("`n_images` and `n_units` need one entry per session")
-    for v in n_images: check_number(v, "n_images", low=3, high=5000, integer=True)
-    for v in n_units: check_number(v, "n_units", low=1, high=500, integer=True)
-    check_number(size, "size", low=8, high=256, integer=True)
+    for v, nm in ((n_images, "n_images"), (n_units, "n_units")):
+        if not isinstance(v, (list, tuple)) or not 0 < len(v) <= 100:
+            raise ValueError(f"`{nm}` must be a list of 1 to 100 counts, one per session; got {describe(v)}")
+    n_images = [int(check_number(v, "n_images", low=3, high=5000, integer=True)) for v in n_images]
+    n_units = [int(check_number(v, "n_units", low=1, high=500, integer=True)) for v in n_units]
+    if len(n_images) != len(n_units): raise ValueError("`n_images` and `n_units` need one entry per session")
+    check_number(size, "size", low=32, high=256, integer=True)    # make_builtin draws images of 32 px or more
     check_number(n_repeats, "n_repeats", low=3, high=50, integer=True)
     check_number(n_shared, "n_shared", low=0, high=min(n_images[0], n_images[-1]), integer=True)
-    root = Path(folder).expanduser()
-    for d in ("images", "responses_repeat_averaged", "responses_raw"): (root / d).mkdir(parents=True, exist_ok=True)
+    root = check_path(folder, "folder")
+    try:
+        for d in ("images", "responses_repeat_averaged", "responses_raw"): (root / d).mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise ValueError(f"`folder` {describe(str(root))} cannot be a folder: {e.strerror}") from None
     x, _ = make_builtin(sum(n_images), size=size, seed=seed)
     jpeg = [io.BytesIO() for _ in range(len(x))]
     for b, im in zip(jpeg, (x.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()):
@@ -920,13 +933,18 @@ def write_v4_stand_in(folder, n_images: Sequence[int] = (40, 40, 30), n_units: S
     return root
 
 # %% ../nbs/09_neural.ipynb #15c6d41a
+def _is_real(t: torch.Tensor) -> bool:
+    "A dense tensor with values (not sparse, not on the meta device) of real numbers (not bool or complex)."
+    return t.layout == torch.strided and t.device.type != "meta" and t.dtype != torch.bool and not t.is_complex()
+
 def li_similarity(x: torch.Tensor, patterns: bool = False, eps: float = 1e-8) -> torch.Tensor:
     """Li et al. (2019) similarity (m, m) in [−1, 1] of the responses or features `x` (m, ...) of m images: each
     feature's mean over the m images subtracted, then the cosine between every pair of images. `patterns=True` first
     centres each image's pattern over its features and scales it to unit norm (what a correlation RDM sees). Checks
     the shape only (no device synchronisation: regularisers call it every batch); differentiable."""
-    if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] < 2:
-        raise ValueError(f"`x` must be a tensor (m ≥ 2 images, ...); got {describe(x)}")
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] < 2 or not _is_real(x):
+        raise ValueError(f"`x` must be a dense tensor of real numbers (m ≥ 2 images, ...); got {describe(x)}")
+    check_number(eps, "eps", low=0, high=1, low_inclusive=False)
     x = x.flatten(1)
     x = x if x.is_floating_point() else x.float()
     if patterns:
@@ -940,8 +958,10 @@ def similarity_from_gram(gram: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Li et al. (2019) similarity (m, m) from the Gram matrix `gram` (m, m) of m images' vectors (e.g. 1 − a
     correlation RDM, the Gram matrix of the normalised patterns): centred over the m images (H G H) and
     cosine-normalised."""
-    if not isinstance(gram, torch.Tensor) or gram.ndim != 2 or gram.shape[0] != gram.shape[1] or gram.shape[0] < 2:
-        raise ValueError(f"`gram` must be a square (m, m) tensor with m ≥ 2; got {describe(gram)}")
+    if not isinstance(gram, torch.Tensor) or gram.ndim != 2 or gram.shape[0] != gram.shape[1] or gram.shape[0] < 2 \
+            or not _is_real(gram):
+        raise ValueError(f"`gram` must be a square (m, m) tensor of real numbers with m ≥ 2; got {describe(gram)}")
+    check_number(eps, "eps", low=0, high=1, low_inclusive=False)
     g = gram if gram.is_floating_point() else gram.float()
     g = g - g.mean(0, keepdim=True) - g.mean(1, keepdim=True) + g.mean()
     d = g.diagonal().clamp_min(eps).sqrt()
@@ -953,16 +973,19 @@ def fit_images(images: torch.Tensor, size: int | tuple[int, int], channels: int)
     `channels` (1 ↔ 3: luminance, or grey repeated)."""
     if isinstance(images, torch.Tensor) and images.dtype == torch.uint8: images = images.float() / 255
     check_images(images, "images", channels=(1, 3))
-    size = (size, size) if isinstance(size, int) and not isinstance(size, bool) else tuple(size)
-    if len(size) != 2: raise ValueError(f"`size` must be an int or (h, w); got {size!r}")
-    for s in size: check_number(s, "size", low=1, integer=True)
+    if isinstance(size, numbers.Integral) and not isinstance(size, (bool, np.bool_)): size = (size, size)
+    if not isinstance(size, (tuple, list)) or len(size) != 2:
+        raise ValueError(f"`size` must be an int or (h, w); got {describe(size)}")
+    size = tuple(int(check_number(s, "size", low=1, high=4096, integer=True)) for s in size)   # 4096 px: a sanity bound
     if channels not in (1, 3) or isinstance(channels, bool):
         raise ValueError(f"`channels` must be one of 1, 3; got {channels!r}")
     x = images
     if x.shape[1] == 3 and channels == 1: x = to_grayscale(x, 1)
     elif x.shape[1] == 1 and channels == 3: x = x.expand(-1, 3, -1, -1)
     if tuple(x.shape[-2:]) != size:
-        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        low = x.dtype in (torch.float16, torch.bfloat16)          # no anti-aliased resize in half precision
+        x = F.interpolate(x.float() if low else x, size=size, mode="bilinear", antialias=True, align_corners=False)
+        x = x.clamp(0, 1).to(images.dtype)
     return x.contiguous()
 
 # %% ../nbs/09_neural.ipynb #6bf2b95f

@@ -14,8 +14,8 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastcore.basics import patch
-from .core import check_images, check_number, get_device, make_generator, describe
-from .models import ARCHS, build_model
+from .core import check_images, check_number, get_device, make_generator, describe, model_dtype
+from .models import ARCHS, MAX_CLASSES, MAX_WIDTH, build_model
 from .similarity import rdm, rsa
 from .neural import (NeuralResponses, ResponsePreprocessor, Recording, Recordings, fit_images,
                                    holdout_mask, load_v4, is_v4_folder, split_half_reliability)
@@ -36,11 +36,18 @@ def _check_pair(pred, target):
     for t, nm in ((pred, "pred"), (target, "target")):
         if not bool(torch.isfinite(t).all()): raise ValueError(f"`{nm}` contains NaN or infinite values")
 
+def _check_real(t, name: str, what: str = "(n, d)", min_ndim: int = 2, max_ndim: int = 2) -> torch.Tensor:
+    "Check that `t` is a dense tensor `what` of real numbers (not bool, complex, sparse or on the meta device)."
+    ok = isinstance(t, torch.Tensor) and t.layout == torch.strided and t.device.type != "meta"
+    if not ok or not min_ndim <= t.ndim <= max_ndim or t.dtype == torch.bool or t.is_complex():
+        raise ValueError(f"`{name}` must be a dense tensor {what} of real numbers; got {describe(t)}")
+    return t
+
 def per_image_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Pearson r between `pred` and `target` (n_images, n_dims) for each image, over its dims: (n_images,). A constant
     row gives 0."""
     _check_pair(pred, target)
-    check_number(eps, "eps", low=0)
+    check_number(eps, "eps", low=0, high=1)
     if pred.shape[1] < 2: raise ValueError(f"a per-image correlation needs at least 2 dims; got {pred.shape[1]}")
     p = pred - pred.mean(1, keepdim=True)
     t = target.to(pred.dtype) - target.to(pred.dtype).mean(1, keepdim=True)
@@ -55,6 +62,12 @@ def per_unit_pearson(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-1
 
 # %% ../nbs/09a_predictor.ipynb #1d1f2105
 RIDGE_GRID = tuple(10.0 ** np.arange(-4, 3.01, 0.5))       # × the mean non-zero eigenvalue of the standardised Gram
+
+def _check_grid(grid) -> list:
+    "Check that `grid` is a sequence of 1 to 1000 finite positive penalties; return them as a list."
+    if isinstance(grid, (str, bytes, dict)) or not hasattr(grid, "__len__") or not 0 < len(grid) <= 1000:
+        raise ValueError(f"`grid` must be a sequence of 1 to 1000 positive penalties; got {describe(grid)}")
+    return [check_number(a, "grid", low=0, low_inclusive=False) for a in grid]
 
 def _folds(n: int, n_folds: int, gen) -> list[torch.Tensor]:
     perm = torch.randperm(n, generator=gen)
@@ -71,12 +84,11 @@ def fit_ridge(x: torch.Tensor, y: torch.Tensor, grid: Sequence[float] = RIDGE_GR
     """Ridge regression from features `x` (n, d) to responses `y` (n, u), penalty chosen from `grid` by
     `inner_folds`-fold cross-validation on these images; returns the fitted map (a function of new features (m, d) →
     (m, u)) with its penalty as `.alpha` (absolute) and `.alpha_rel` (relative to the mean eigenvalue)."""
-    ok = isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.ndim == 2 and y.ndim == 2
-    if not ok or len(x) != len(y):
-        raise ValueError(f"`x` (n, d) and `y` (n, u) must be 2-D tensors of the same n; got {describe(x)} and "
-                         f"{describe(y)}")
+    _check_real(x, "x", "(n, d)"), _check_real(y, "y", "(n, u)")
+    if len(x) != len(y):
+        raise ValueError(f"`x` (n, d) and `y` (n, u) must be tensors of the same n; got {describe(x)} and {describe(y)}")
     check_number(inner_folds, "inner_folds", low=2, high=len(x), integer=True)
-    if not len(grid) or min(grid) <= 0: raise ValueError(f"`grid` must hold positive penalties; got {grid!r}")
+    grid = _check_grid(grid)
     x, y = x.double(), y.double()
     if not (torch.isfinite(x).all() and torch.isfinite(y).all()): raise ValueError("`x` and `y` must be finite")
     mu, sd = x.mean(0), x.std(0)
@@ -107,10 +119,14 @@ def cross_validated_predictivity(features: torch.Tensor, responses, n_folds: int
     responses, over all n images: `features` (n, ...) and `responses` (NeuralResponses or (n, [repeats,] units)) of the
     same images; the folds are drawn from `seed`."""
     y = (responses if isinstance(responses, NeuralResponses) else NeuralResponses(responses)).mean_responses()
-    if not isinstance(features, torch.Tensor) or len(features) != len(y):
+    _check_real(features, "features", f"(n, ...) with one row per image ({len(y)})", max_ndim=8)
+    if len(features) != len(y):
         raise ValueError(f"`features` must be a tensor with one row per image ({len(y)}); got {describe(features)}")
     check_number(n_folds, "n_folds", low=2, high=len(y) // 2, integer=True)
+    check_number(inner_folds, "inner_folds", low=2, integer=True)
+    grid = _check_grid(grid)
     x, y = features.flatten(1).double(), y.double()
+    if not bool(torch.isfinite(x).all()): raise ValueError("`features` contains NaN or infinite values")
     pred = torch.zeros_like(y)
     for k, val in enumerate(_folds(len(y), n_folds, make_generator(seed))):
         tr = torch.ones(len(y), dtype=torch.bool); tr[val] = False
@@ -122,16 +138,22 @@ class TinyConvNet(nn.Sequential):
     """A small CNN mapping (B, in_channels, H, W) images in [0, 1] to (B, n_out): 3 convolutions, 4×4 average pooling, a
     linear read-out."""
     def __init__(self, in_channels: int, n_out: int, width: int = 16):
-        check_number(in_channels, "in_channels", low=1, integer=True); check_number(n_out, "n_out", low=1, integer=True)
-        check_number(width, "width", low=1, integer=True)
+        check_number(in_channels, "in_channels", low=1, high=MAX_WIDTH, integer=True)
+        check_number(n_out, "n_out", low=1, high=MAX_CLASSES, integer=True)
+        check_number(width, "width", low=1, high=MAX_WIDTH, integer=True)
         super().__init__(nn.Conv2d(in_channels, width, 5, padding=2), nn.ReLU(),
                          nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
                          nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
                          nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * width * 16, n_out))
-    def forward(self, x): return super().forward(x - 0.5)
+    def _centre(self, x):
+        c = self[0].in_channels
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != c:
+            raise ValueError(f"`x` must be a (B, {c}, H, W) batch for this network; got {describe(x)}")
+        return x - 0.5
+    def forward(self, x): return super().forward(self._centre(x))
     def features(self, x):
         "The penultimate features (B, 32 · width): everything but the linear read-out."
-        x = x - 0.5
+        x = self._centre(x)
         for m in list(self)[:-1]: x = m(x)
         return x
 
@@ -147,7 +169,9 @@ def build_predictor_net(arch: str, in_channels: int, n_out: int, **arch_kwargs) 
 
 def net_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The penultimate features (B, D) of a predictor network: a Classifier's `features`, or all but the last layer of a
-    Sequential."""
+    Sequential. `x`: images (B, C, H, W) in [0, 1], in the network's dtype or converted to it."""
+    if not isinstance(net, nn.Module): raise ValueError(f"`net` must be a torch.nn.Module; got {describe(net)}")
+    x = check_images(x, "x").to(model_dtype(net))
     if callable(getattr(net, "features", None)): return net.features(x).flatten(1)
     if isinstance(net, nn.Sequential):
         for m in list(net)[:-1]: x = m(x)

@@ -348,7 +348,7 @@ def make_predictor(images: torch.Tensor, responses=None, control: str | None = N
     `NeuralGuidance(control='shuffled')`). `kwargs` go to `neural.train_neural_predictor`."""
     check_choice(control, "control", PREDICTOR_CONTROLS)
     check_number(epochs, "epochs", low=0, high=10_000, integer=True)
-    check_images(images, "images")
+    images = check_images(images, "images").float()             # float64 or half images: as float32, the nets' dtype
     if responses is None: responses = NeuralTarget.simulated_v1(images, n_units, seed=0).responses
     return train_neural_predictor(images, responses, epochs=0 if control == "random" else epochs,
                                   shuffle=control == "shuffled-responses", seed=seed, **kwargs)

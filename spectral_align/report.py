@@ -44,8 +44,8 @@ def _check_frame(df, name: str, columns) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame): raise ValueError(f"`{name}` must be a pandas DataFrame; got {describe(df)}")
     missing = [c for c in columns if c not in df.columns]
     if missing: raise ValueError(f"`{name}` lacks the column(s) {', '.join(missing)}; it needs {', '.join(columns)}")
-    for c in ("value", "mean", "param", "seed"):
-        if c in columns and len(df) and not pd.api.types.is_numeric_dtype(df[c]):
+    for c in ("value", "mean", "param", "seed", "sem", "ci95"):
+        if (c in columns or c in ("sem", "ci95") and c in df) and len(df) and not pd.api.types.is_numeric_dtype(df[c]):
             raise ValueError(f"`{name}` column `{c}` must hold numbers; got {describe(df[c].iloc[0])}")
     return df
 
@@ -170,6 +170,11 @@ def format_summary(summary: pd.DataFrame, banner: str | None = None, findings: d
     s = summary[~summary.measure.str.startswith("note")] if len(summary) else summary
     t = summary_table(s, labels=True)
     parts = []
+    if findings and not (isinstance(findings, dict) and all(isinstance(findings.get(k), (list, tuple)) and
+                                                           all(isinstance(v, str) for v in findings[k])
+                                                           for k in ("findings", "caveats"))):
+        raise ValueError(f"`findings` must be a dict of 'findings' and 'caveats' (lists of sentences, as `findings` "
+                         f"returns); got {describe(findings)}")
     if findings:
         parts.append(textwrap.fill("Findings: " + " ".join(findings["findings"]), 110))
         parts += [textwrap.fill(f"- {c}", 110, subsequent_indent="  ") for c in findings["caveats"]]

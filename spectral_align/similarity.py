@@ -60,7 +60,7 @@ def rdm(x, metric: str = "correlation", *, batched: bool = False, eps: float = 1
     (B, n, n) when `batched`. `metric` is 'correlation' (1 − Pearson r between two images' response
     patterns) or 'euclidean'. Symmetric, zero diagonal, differentiable."""
     check_choice(metric, "metric", RDM_METRICS)
-    check_number(eps, "eps", low=0)
+    check_number(eps, "eps", low=0, high=1)
     x = check_responses(x, batched=batched)
     if metric == "correlation":
         if x.shape[-1] < 2:
@@ -80,7 +80,7 @@ def similarity_matrix(x, *, batched: bool = False, eps: float = 1e-8) -> torch.T
     """Li et al. (2019) similarity of responses `x` (n_images, *features): subtract each feature's
     mean over images, then the cosine similarity of every pair of images; (n, n) in [−1, 1], or
     (B, n, n) when `batched`. Differentiable (the regulariser's loss is built on it)."""
-    check_number(eps, "eps", low=0)
+    check_number(eps, "eps", low=0, high=1)
     x = check_responses(x, batched=batched)
     xc = x - x.mean(-2, keepdim=True)
     xn = xc / xc.norm(dim=-1, keepdim=True).clamp_min(eps)
@@ -204,7 +204,7 @@ def linear_cka(x, y, *, debiased: bool = False, batched: bool = False, eps: floa
     """Linear CKA between responses `x` (n, *features) and `y` (n, *features') to the same n images;
     scalar, or (B,) when `batched` (x and y of shape (B, n, ...)). Differentiable.
     `debiased` uses the unbiased HSIC estimator (Song et al. 2012; n ≥ 4)."""
-    check_number(eps, "eps", low=0)
+    check_number(eps, "eps", low=0, high=1)
     x, y = check_responses(x, "x", batched=batched), check_responses(y, "y", batched=batched)
     if x.shape[:-1] != y.shape[:-1]:
         raise ValueError(f"`x` and `y` must hold responses to the same images: x has shape {tuple(x.shape[:-1])} "

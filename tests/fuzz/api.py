@@ -96,6 +96,9 @@ EXEMPT: dict = {
     ("filters.fourier_filter", "gain", "one more dim"): "a gain broadcastable to the batch",
     ("widgets.band_figure", "x", "one dim less"): "one image (C, H, W) is its documented input",
     ("widgets.cutoff_figure", "x", "one dim less"): "one image (C, H, W) is its documented input",
+    ("neural.split_half_reliability", "repeats", "NaN"): "NaN marks a repeat that was not recorded (documented)",
+    ("experiment.MeasureInfo", "low", "-inf"): "−inf is the default lower bound (a range open below)",
+    ("experiment.MeasureInfo", "high", "inf"): "inf is the default upper bound (a range open above)",
 }
 # functions that run a model as it is (their callers set eval mode): a train-mode model updates its batch-norm statistics
 RUNS_AS_IS = {"core.model_logits", "models.get_features", "models.penultimate"}
@@ -112,12 +115,14 @@ MODEL_INSPECTORS = {"core.check_model", "core.model_device", "core.model_dtype",
 ANY_RANGE = {"spectra.power_spectrum", "spectra.radial_power_spectrum", "spectra.radial_profile", "attacks.perturbation_norm",
              "attacks.perturbation_spectrum", "models.get_features", "models.penultimate", "models.model_summary",
              "core.model_logits", "core.check_finite_model", "regularizers.out_of_band_share", "data.random_pad_crop_flip",
-             "data.pad_crop_flip", "filters.fourier_filter"}
+             "data.pad_crop_flip", "filters.fourier_filter",
+             "data.resized_crop", "data.random_resized_crop"}   # crops and bilinear resizing, like the pad-crops
 # - a flag given as another truthy value ('yes', 2) acts as True: Python's convention for flags set in code; flags that
 #   users write (command options, config files) are parsed strictly, and those cases are fuzzed there
 LAX_FLAG_CASES = {"str 'yes'", "int 2", "numpy bool"}
 # - labels compared for equality only may be any non-negative integers
-ANY_LABELS = {"core.check_labels", "probes.draw_partners", "probes.hybrid_images"}
+ANY_LABELS = {"core.check_labels", "probes.draw_partners", "probes.hybrid_images",
+              "data.stratified_order", "data.stratified_indices"}   # they group positions by label (np.unique)
 
 
 def expectation(target: str, param: str, case: str, expect: str) -> str:
@@ -243,7 +248,7 @@ OVERRIDES = {
     "neural.holdout_mask": dict(keys=lambda: [f"k{i}" for i in range(12)]),
     "neural.is_v4_folder": dict(path=lambda: _v4()), "neural.v4_sessions": dict(path=lambda: _v4()),
     "neural.v4_split": dict(source=lambda: _v4()), "neural.load_v4": dict(path=lambda: _v4()),
-    "neural.write_v4_stand_in": dict(folder=lambda: _fresh_dir(), n_images=(12, 12), n_units=(3, 3), size=16, n_shared=4),
+    "neural.write_v4_stand_in": dict(folder=lambda: _fresh_dir(), n_images=(12, 12), n_units=(3, 3), size=32, n_shared=4),
     "neural.split_half_reliability": dict(repeats=lambda: torch.rand(10, 4, 3, generator=torch.Generator().manual_seed(6))),
     "neural.li_similarity": dict(x=_responses), "neural.similarity_from_gram": dict(gram=lambda: _responses() @ _responses().T),
     "neural.fit_images": dict(size=16, channels=1),
@@ -329,7 +334,7 @@ def _v4():
     p = TMP / "v4"
     if not p.exists():
         from spectral_align.neural import write_v4_stand_in
-        write_v4_stand_in(p, n_images=(12, 12), n_units=(3, 3), size=16, n_shared=4)
+        write_v4_stand_in(p, n_images=(12, 12), n_units=(3, 3), size=32, n_shared=4)
     return str(p)
 
 def _folder():
