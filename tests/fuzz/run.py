@@ -85,7 +85,8 @@ def run_part(part: str, module: str | None, secs: float, mem_gb: float, quick: b
         env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "OMP_NUM_THREADS": "1",
                "PYTHONWARNINGS": "ignore"}
         err_file = open(str(log) + ".err", "w+")             # a file, not a pipe: a full pipe would block the child
-        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err_file, preexec_fn=_limit_memory(mem_gb))
+        cwd = tempfile.mkdtemp(prefix="fuzz_cwd_")      # a case that writes to a relative path writes here, not into the caller's folder
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err_file, preexec_fn=_limit_memory(mem_gb), cwd=cwd)
         current, started, pos, killed = None, None, 0, False
         while True:
             rc = p.poll()
