@@ -406,16 +406,21 @@ _DATA_HELP = ("test images: 'builtin' (a fresh draw of the synthetic images), an
               "(its experiment folder's data, or builtin for a model trained on it); required when that is unknown")
 _DEFAULT_EPS = {"inf": "1/255,2/255,4/255,8/255", "2": "0.125,0.25,0.5,1"}
 
-def _attack_parser():
-    from spectral_align.core import CommandParser
-    from spectral_align.attacks import ATTACKS, MAX_STEPS, TORCHATTACKS_VERSION
-    p = CommandParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack, "
-                      "with gradient-masking checks; writes attack.csv, attack_checks.csv and attack.png.")
+def _model_args(p):
+    "The arguments `attack` and `corrupt` share: --version, the checkpoint, its test data and how many images."
     _version_flag(p)
     p.add_argument("checkpoint", help="a saved model: OUT/runs/ARM-seedK/model.pth of an experiment, or a file of "
                    "train.save_trained / models.save_checkpoint")
     p.add_argument("--data", default=None, metavar="DATA", help=_DATA_HELP)
     p.add_argument("--n", type=int, default=500, metavar="N", help="number of test images, the first N (default: 500)")
+
+
+def _attack_parser():
+    from spectral_align.core import CommandParser
+    from spectral_align.attacks import ATTACKS, MAX_STEPS, TORCHATTACKS_VERSION
+    p = CommandParser(prog="spectral-align attack", description="Robust accuracy of a saved model under PGD, FGSM or AutoAttack, "
+                      "with gradient-masking checks; writes attack.csv, attack_checks.csv and attack.png.")
+    _model_args(p)
     p.add_argument("--size", type=int, default=32, metavar="PX", help="side in pixels of the built-in images (default: 32)")
     p.add_argument("--norm", default="inf", metavar="{inf,2}", help="the attack's norm: inf (L∞) or 2 (L2) (default: inf)")
     p.add_argument("--eps", default=None, metavar="EPS,...",
@@ -492,11 +497,7 @@ def _corrupt_parser():
     from spectral_align.corruptions import BACKENDS, CORRUPTION_GROUPS
     p = CommandParser(prog="spectral-align corrupt", description="Accuracy of a saved model under the common corruptions "
                       "(the CIFAR-10-C / ImageNet-C set); writes corruptions.csv and corruptions.png.")
-    _version_flag(p)
-    p.add_argument("checkpoint", help="a saved model: OUT/runs/ARM-seedK/model.pth of an experiment, or a file of "
-                   "train.save_trained / models.save_checkpoint")
-    p.add_argument("--data", default=None, metavar="DATA", help=_DATA_HELP)
-    p.add_argument("--n", type=int, default=500, metavar="N", help="number of test images, the first N (default: 500)")
+    _model_args(p)
     p.add_argument("--size", type=int, default=None, metavar="PX", help="side in pixels: of the built-in images (default: 32), "
                    "or to resize folder images to (default: as they are)")
     p.add_argument("--corruptions", default="all", metavar="NAMES",
